@@ -1,0 +1,3 @@
+"""WebSocket routes; the live-chat consumers join here."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,135 @@
+"""Writes about the people who answer: accounts, training, shifts, presence."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from chatops import roles
+from chatops.models import Agent, Qualification, Shift
+from tenants import onboarding
+from tenants.models import Tenant
+
+ERROR_EMAIL_TAKEN = _("A user with the e-mail %(email)s already exists.")
+
+
+def password_setup_link(user: AbstractBaseUser) -> str:
+    """Return a one-time link where the user chooses their password."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+
+
+def create_invited_user(*, email: str, full_name: str, role: str, language: str = "en") -> AbstractBaseUser:
+    """Create a login with the role and e-mail the person a link to choose their password.
+
+    The e-mail is sent after commit, so a rolled-back creation sends nothing.
+    """
+    user_model = get_user_model()
+    email = user_model.objects.normalize_email(email).lower()
+    if user_model.objects.filter(email__iexact=email).exists() or user_model.objects.filter(username=email).exists():
+        raise ValidationError({"email": ERROR_EMAIL_TAKEN % {"email": email}})
+    first_name, _sep, last_name = full_name.strip().partition(" ")
+    user = user_model(username=email, email=email, first_name=first_name[:150], last_name=last_name[:150])
+    user.set_unusable_password()
+    user.save()
+    roles.grant_role(user, role)
+    transaction.on_commit(lambda: send_invitation(user=user, language=language))
+    return user
+
+
+def send_invitation(*, user: AbstractBaseUser, language: str = "en") -> None:
+    """E-mail the user the link to choose their password, in their language."""
+    with override(language):
+        context = {"user": user, "link": password_setup_link(user), "site_url": settings.SITE_URL}
+        send_mail(
+            subject=_("Your chatops account"),
+            message=render_to_string("chatops/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+
+
+@transaction.atomic
+def create_agent(
+    *,
+    email: str,
+    display_name: str,
+    full_name: str = "",
+    languages: list[str] | None = None,
+    max_concurrent_chats: int = 3,
+) -> Agent:
+    """Create an agent with a login of their own; they get an invitation to choose a password."""
+    user = create_invited_user(email=email, full_name=full_name or display_name, role=roles.AGENT)
+    agent = Agent(
+        user=user, display_name=display_name, languages=languages or [], max_concurrent_chats=max_concurrent_chats
+    )
+    agent.full_clean()
+    agent.save()
+    return agent
+
+
+@transaction.atomic
+def save_qualification(*, qualification: Qualification) -> Qualification:
+    """Save an agent's training for a tenant and update the tenant's "agents trained" step."""
+    qualification.full_clean()
+    qualification.save()
+    onboarding.refresh_checklist(qualification.tenant)
+    return qualification
+
+
+def complete_training(*, agent: Agent, tenant: Tenant, on: dt.date | None = None) -> Qualification:
+    """Record that the agent has completed training for the tenant."""
+    on = on or timezone.localdate()
+    qualification = Qualification.objects.filter(agent=agent, tenant=tenant).first() or Qualification(
+        agent=agent, tenant=tenant, training_started_on=on
+    )
+    qualification.training_completed_on = on
+    return save_qualification(qualification=qualification)
+
+
+@transaction.atomic
+def plan_shift(*, agent: Agent, starts_at: dt.datetime, ends_at: dt.datetime, note: str = "") -> Shift:
+    """Plan a shift, refusing one that overlaps the agent's others.
+
+    The agent's row is locked first, so two managers planning at once cannot both slip an
+    overlapping shift past the check.
+    """
+    Agent.objects.select_for_update().get(pk=agent.pk)
+    shift = Shift(agent=agent, starts_at=starts_at, ends_at=ends_at, note=note)
+    shift.full_clean()
+    shift.save()
+    return shift
+
+
+@transaction.atomic
+def save_shift(*, shift: Shift) -> Shift:
+    """Save an edited shift under the same lock and checks as plan_shift."""
+    Agent.objects.select_for_update().get(pk=shift.agent_id)
+    shift.full_clean()
+    shift.save()
+    return shift
+
+
+def set_presence(*, agent: Agent, presence: str, now: dt.datetime | None = None) -> Agent:
+    """Set the agent online, away or offline."""
+    if presence not in Agent.Presence.values:
+        raise ValidationError(_("Unknown presence “%(value)s”.") % {"value": presence})
+    if agent.presence != presence:
+        agent.presence, agent.presence_changed_at = presence, now or timezone.now()
+        agent.save(update_fields=["presence", "presence_changed_at"])
+    return agent

@@ -1,0 +1,155 @@
+"""Visitors, their page views, conversations and messages."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tenants.scoping import TenantOwnedModel
+
+
+class Visitor(TenantOwnedModel):
+    """A browser on a client's site, known by the signed token the widget keeps."""
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("visitor")
+        verbose_name_plural = _("visitors")
+        indexes = [models.Index(fields=["tenant", "first_seen_at"])]
+
+    def __str__(self) -> str:
+        return self.name or str(self.public_id)[:8]
+
+
+class PageView(TenantOwnedModel):
+    """A page of the client's site opened with the widget on it."""
+
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="page_views", verbose_name=_("visitor"))
+    url = models.URLField(_("address"), max_length=2000)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    viewed_at = models.DateTimeField(_("viewed"), default=timezone.now)
+    returning = models.BooleanField(_("returning visitor"), default=False)
+
+    class Meta:
+        verbose_name = _("page view")
+        verbose_name_plural = _("page views")
+        indexes = [models.Index(fields=["tenant", "viewed_at"])]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Conversation(TenantOwnedModel):
+    """One chat between a visitor and the team, with the moments the KPIs are measured from."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        ACTIVE = "active", _("Active")
+        CLOSED = "closed", _("Closed")
+
+    class Origin(models.TextChoices):
+        REACTIVE = "reactive", _("Visitor started")
+        PROACTIVE = "proactive", _("Invitation accepted")
+        OFFLINE_MESSAGE = "offline", _("Message outside service hours")
+
+    class Outcome(models.TextChoices):
+        RESOLVED = "resolved", _("Resolved")
+        LEAD = "lead", _("Lead")
+        BOOKING = "booking", _("Booking")
+        SALE = "sale", _("Sale")
+        ESCALATED = "escalated", _("Escalated to the client")
+        SPAM = "spam", _("Spam or no message")
+
+    RESOLVED_OUTCOMES = (Outcome.RESOLVED, Outcome.LEAD, Outcome.BOOKING, Outcome.SALE)
+
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("visitor")
+    )
+    agent = models.ForeignKey(
+        "chatops.Agent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+        verbose_name=_("agent"),
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.WAITING)
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices, default=Origin.REACTIVE)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    first_visitor_message_at = models.DateTimeField(_("first visitor message"), null=True, blank=True)
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
+    first_agent_reply_at = models.DateTimeField(_("first agent reply"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True)
+    summary = models.TextField(_("agent's summary"), blank=True)
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    rating_comment = models.TextField(_("rating comment"), blank=True)
+    last_seq = models.PositiveIntegerField(_("last sequence number"), default=0, editable=False)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        indexes = [
+            models.Index(fields=["tenant", "started_at"]),
+            models.Index(fields=["tenant", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="rating_from_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.tenant_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Message(TenantOwnedModel):
+    """One line of a conversation, numbered within it; stored before anyone is told of it."""
+
+    class Sender(models.TextChoices):
+        VISITOR = "visitor", _("Visitor")
+        AGENT = "agent", _("Agent")
+        SYSTEM = "system", _("System")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation")
+    )
+    seq = models.PositiveIntegerField(_("sequence number"))
+    sender = models.CharField(_("sender"), max_length=8, choices=Sender.choices)
+    agent = models.ForeignKey(
+        "chatops.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agent")
+    )
+    body = models.TextField(_("text"))
+    client_msg_id = models.CharField(_("client message id"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="one_message_per_seq"),
+            models.UniqueConstraint(
+                fields=["conversation", "client_msg_id"],
+                condition=~Q(client_msg_id=""),
+                name="client_message_stored_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}#{self.seq}"

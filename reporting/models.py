@@ -1,0 +1,1 @@
+"""Report records arrive with the reporting issue."""

@@ -1,0 +1,24 @@
+"""Background work about tenants; thin: load by id, call the domain code. Safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from tenants import notifications, onboarding
+from tenants.models import Tenant
+
+
+@shared_task
+def build_onboarding_checklist(tenant_id: int) -> int:
+    """Create or reschedule the tenant's checklist and complete what the system can see."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    onboarding.schedule_checklist(tenant)
+    return len(onboarding.refresh_checklist(tenant))
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=60, retry_backoff_max=3600, max_retries=5)
+def email_overdue_onboarding_steps() -> int:
+    """E-mail operations managers today's overdue onboarding steps; return how many were reported."""
+    return notifications.send_overdue_digest()
