@@ -1,0 +1,63 @@
+"""Channel group names and event payloads; events are published only after the data is committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from conversations.models import Conversation, Message
+
+
+def conversation_group(conversation_id: int) -> str:
+    """Return the group of everyone watching one conversation (its visitor and its agent)."""
+    return f"conversation.{conversation_id}"
+
+
+def tenant_queue_group(tenant_id: int) -> str:
+    """Return the group of the agents who may take a tenant's waiting chats."""
+    return f"tenant.{tenant_id}.queue"
+
+
+def agent_group(agent_id: int) -> str:
+    """Return the group of one agent's open consoles."""
+    return f"agent.{agent_id}"
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """Return a message as clients receive it."""
+    return {
+        "conversation": message.conversation_id,
+        "seq": message.seq,
+        "sender": message.sender,
+        "agent_name": message.agent.display_name if message.agent_id else "",
+        "body": message.body,
+        "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def conversation_payload(conversation: Conversation) -> dict[str, Any]:
+    """Return the queue-facing summary of a conversation."""
+    return {
+        "conversation": conversation.pk,
+        "tenant": conversation.tenant_id,
+        "status": conversation.status,
+        "agent": conversation.agent_id,
+        "started_at": conversation.started_at.isoformat(),
+        "first_visitor_message_at": (
+            conversation.first_visitor_message_at.isoformat() if conversation.first_visitor_message_at else None
+        ),
+    }
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    async_to_sync(get_channel_layer().group_send)(group, event)
+
+
+def publish_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> None:
+    """Send an event to a group once the current transaction commits (at once outside one)."""
+    event = {"type": event_type, "payload": payload}
+    transaction.on_commit(lambda: _send(group, event))

@@ -1,0 +1,86 @@
+"""Routing: which agent gets a new chat.
+
+Eligible = online, on a shift now, training completed for the tenant, below their concurrency
+limit. Least loaded first, then longest idle (oldest last assignment). Assignment locks the
+candidate agents' rows, so two chats arriving at once cannot both take an agent's last free slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.utils import timezone
+
+from chatops.models import Agent, Qualification, Shift
+from conversations import events
+from conversations.models import Conversation
+from tenants.models import Tenant
+
+
+def _active_load() -> Count:
+    return Count("conversations", filter=Q(conversations__status=Conversation.Status.ACTIVE), distinct=True)
+
+
+def eligible_agents(*, tenant: Tenant, now: dt.datetime | None = None) -> QuerySet[Agent]:
+    """Return the agents who may take a chat of the tenant now, best candidate first."""
+    now = now or timezone.now()
+    trained = Qualification.objects.completed().for_tenant(tenant).values("agent_id")
+    on_shift = Shift.objects.on_at(now).values("agent_id")
+    return (
+        Agent.objects.filter(presence=Agent.Presence.ONLINE, pk__in=trained)
+        .filter(pk__in=on_shift)
+        .annotate(load=_active_load(), last_assigned_at=Max("conversations__assigned_at"))
+        .filter(load__lt=F("max_concurrent_chats"))
+        .order_by("load", F("last_assigned_at").asc(nulls_first=True), "pk")
+    )
+
+
+def _free_slots_under_lock(agent_ids: list[int]) -> dict[int, int]:
+    """Lock the agents' rows and return each one's free chat slots, counted under the lock."""
+    locked = list(Agent.objects.select_for_update().filter(pk__in=agent_ids).order_by("pk"))
+    load = dict(
+        Conversation.objects.filter(agent_id__in=agent_ids, status=Conversation.Status.ACTIVE)
+        .values_list("agent_id")
+        .annotate(n=Count("pk"))
+    )
+    return {agent.pk: agent.max_concurrent_chats - load.get(agent.pk, 0) for agent in locked}
+
+
+@transaction.atomic
+def assign_waiting(*, conversation: Conversation, now: dt.datetime | None = None) -> Agent | None:
+    """Give a waiting conversation to the best eligible agent; return the agent, or None if it must wait."""
+    now = now or timezone.now()
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if conversation.status != Conversation.Status.WAITING:
+        return conversation.agent
+    candidates = list(eligible_agents(tenant=conversation.tenant, now=now))
+    if not candidates:
+        return None
+    free = _free_slots_under_lock([agent.pk for agent in candidates])
+    chosen = next((agent for agent in candidates if free.get(agent.pk, 0) > 0), None)
+    if chosen is None:
+        return None
+    _hand_to(conversation, chosen, now)
+    return chosen
+
+
+def _hand_to(conversation: Conversation, agent: Agent, now: dt.datetime) -> None:
+    conversation.agent, conversation.status = agent, Conversation.Status.ACTIVE
+    conversation.assigned_at = conversation.assigned_at or now
+    conversation.save(update_fields=["agent", "status", "assigned_at"])
+    payload = events.conversation_payload(conversation)
+    events.publish_on_commit(events.agent_group(agent.pk), "chat.assigned", payload)
+    events.publish_on_commit(events.tenant_queue_group(conversation.tenant_id), "queue.changed", payload)
+    events.publish_on_commit(events.conversation_group(conversation.pk), "chat.assigned", payload)
+
+
+def queue_position(*, conversation: Conversation) -> int:
+    """Return the conversation's place (1-based) among its tenant's waiting chats; 0 if not waiting."""
+    if conversation.status != Conversation.Status.WAITING:
+        return 0
+    ahead = Conversation.objects.for_tenant(conversation.tenant).filter(
+        status=Conversation.Status.WAITING, started_at__lt=conversation.started_at
+    )
+    return ahead.count() + 1

@@ -1,0 +1,146 @@
+"""Routing: online, on shift, trained, below the limit; least loaded, then longest idle; safe at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from chatops.models import Agent, Qualification
+from chatops.services import plan_shift
+from conversations import routing, services
+from conversations.models import Conversation, Visitor
+from tests import factories
+
+
+def ready_agent(tenant, *, name, max_chats=3, now=None):
+    """Return an agent trained for the tenant, online and on a shift around ``now``."""
+    now = now or timezone.now()
+    agent = factories.make_agent(trained_for=[tenant], display_name=name, max_concurrent_chats=max_chats)
+    agent.presence = Agent.Presence.ONLINE
+    agent.save()
+    plan_shift(agent=agent, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=7))
+    return agent
+
+
+def new_chat(tenant, now=None):
+    visitor = Visitor.objects.create(tenant=tenant)
+    return services.start_conversation(tenant=tenant, visitor=visitor, now=now)
+
+
+@pytest.mark.django_db
+def test_a_new_chat_goes_to_an_eligible_agent(tenant):
+    anna = ready_agent(tenant, name="Anna")
+
+    chat = new_chat(tenant)
+
+    assert (chat.agent, chat.status) == (anna, Conversation.Status.ACTIVE)
+    assert chat.assigned_at is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("flaw", ["away", "offline", "off_shift", "in_training", "trained_elsewhere", "full"])
+def test_an_agent_who_is_not_eligible_gets_nothing_and_the_chat_waits(tenant, other_tenant, flaw):
+    # given an agent with exactly one flaw
+    agent = ready_agent(other_tenant if flaw == "trained_elsewhere" else tenant, name="Bea", max_chats=1)
+    if flaw in ("away", "offline"):
+        agent.presence = flaw
+        agent.save()
+    elif flaw == "off_shift":
+        agent.shifts.all().delete()
+    elif flaw == "in_training":
+        Qualification.objects.filter(agent=agent).update(training_completed_on=None)
+    elif flaw == "full":
+        new_chat(tenant)  # takes Bea's only slot
+
+    # when
+    chat = new_chat(tenant)
+
+    # then
+    assert (chat.agent, chat.status) == (None, Conversation.Status.WAITING)
+    assert routing.queue_position(conversation=chat) == 1
+
+
+@pytest.mark.django_db
+def test_the_least_loaded_agent_is_chosen_first(tenant):
+    busy = ready_agent(tenant, name="Busy")
+    for _ in range(2):
+        chat = new_chat(tenant)
+        assert chat.agent == busy
+    calm = ready_agent(tenant, name="Calm")
+
+    assert new_chat(tenant).agent == calm
+
+
+@pytest.mark.django_db
+def test_between_equally_loaded_agents_the_longest_idle_is_chosen(tenant):
+    # given two agents with one chat each, Early's assigned long before Late's
+    early, late = ready_agent(tenant, name="Early"), ready_agent(tenant, name="Late")
+    now = timezone.now()
+    for agent, minutes_ago in ((early, 50), (late, 5)):
+        chat = Conversation.objects.create(
+            tenant=tenant,
+            visitor=Visitor.objects.create(tenant=tenant),
+            agent=agent,
+            status=Conversation.Status.ACTIVE,
+            assigned_at=now - dt.timedelta(minutes=minutes_ago),
+        )
+        assert chat.agent == agent
+
+    # then
+    assert new_chat(tenant).agent == early
+
+
+@pytest.mark.django_db
+def test_waiting_chats_keep_their_order_in_the_queue(tenant):
+    now = timezone.now()
+    first = new_chat(tenant, now=now)
+    second = new_chat(tenant, now=now + dt.timedelta(seconds=3))
+
+    assert routing.queue_position(conversation=first) == 1
+    assert routing.queue_position(conversation=second) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_chats_arriving_at_once_never_push_an_agent_past_their_limit(tenant):
+    # given one agent with a single free slot and two waiting chats
+    solo = ready_agent(tenant, name="Solo", max_chats=1)
+    Agent.objects.filter(pk=solo.pk).update(presence=Agent.Presence.OFFLINE)
+    first_chat, second_chat = new_chat(tenant), new_chat(tenant)
+    Agent.objects.filter(pk=solo.pk).update(presence=Agent.Presence.ONLINE)
+    first_assigned, second_started = threading.Event(), threading.Event()
+    results = {}
+
+    def route_first():
+        # holds its transaction open until the second routing is under way
+        try:
+            with transaction.atomic():
+                results["first"] = routing.assign_waiting(conversation=first_chat)
+                first_assigned.set()
+                second_started.wait(5)
+                time.sleep(0.5)
+        finally:
+            close_old_connections()
+
+    def route_second():
+        try:
+            first_assigned.wait(5)
+            second_started.set()
+            results["second"] = routing.assign_waiting(conversation=second_chat)
+        finally:
+            close_old_connections()
+
+    # when both are routed at the same moment from two connections
+    threads = [threading.Thread(target=route_first), threading.Thread(target=route_second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then only the first got the agent; the second waits
+    assert (results["first"], results["second"]) == (solo, None)
+    assert Conversation.objects.filter(agent=solo, status=Conversation.Status.ACTIVE).count() == 1
