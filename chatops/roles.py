@@ -24,7 +24,8 @@ def is_operations_manager(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 def grant_role(user: AbstractBaseUser, role: str) -> None:
     """Give the user a role; operations managers also get staff status so the admin login accepts them."""
-    user.groups.add(Group.objects.get(name=role))
+    group, _created = Group.objects.get_or_create(name=role)
+    user.groups.add(group)
     if role == OPERATIONS_MANAGER and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])

@@ -1,3 +1,12 @@
-"""WebSocket routes; the live-chat consumers join here."""
+"""WebSocket routes: the widget's (checked per tenant by key and origin) and the console's (session login)."""
 
-websocket_urlpatterns: list = []
+from channels.auth import AuthMiddlewareStack
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
+
+from conversations.consumers import AgentConsumer, VisitorConsumer
+
+websocket_urlpatterns = [
+    path("ws/widget/<str:key>/", VisitorConsumer.as_asgi()),
+    path("ws/console/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
+]

@@ -46,6 +46,7 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "tenant": conversation.tenant_id,
         "status": conversation.status,
         "agent": conversation.agent_id,
+        "agent_name": conversation.agent.display_name if conversation.agent_id else "",
         "started_at": conversation.started_at.isoformat(),
         "first_visitor_message_at": (
             conversation.first_visitor_message_at.isoformat() if conversation.first_visitor_message_at else None

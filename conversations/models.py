@@ -98,6 +98,7 @@ class Conversation(TenantOwnedModel):
     )
     rating_comment = models.TextField(_("rating comment"), blank=True)
     last_seq = models.PositiveIntegerField(_("last sequence number"), default=0, editable=False)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at"]
@@ -106,6 +107,7 @@ class Conversation(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "started_at"]),
             models.Index(fields=["tenant", "status"]),
+            models.Index(fields=["ip_address", "started_at"]),
         ]
         constraints = [
             models.CheckConstraint(

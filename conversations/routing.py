@@ -66,6 +66,38 @@ def assign_waiting(*, conversation: Conversation, now: dt.datetime | None = None
     return chosen
 
 
+@transaction.atomic
+def take_waiting(*, conversation: Conversation, agent: Agent, now: dt.datetime | None = None) -> bool:
+    """Let an eligible agent take a waiting chat from the queue; return whether they got it."""
+    now = now or timezone.now()
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if conversation.status != Conversation.Status.WAITING:
+        return conversation.agent_id == agent.pk
+    if not eligible_agents(tenant=conversation.tenant, now=now).filter(pk=agent.pk).exists():
+        return False
+    if _free_slots_under_lock([agent.pk]).get(agent.pk, 0) <= 0:
+        return False
+    _hand_to(conversation, agent, now)
+    return True
+
+
+def drain_queue_for(*, agent: Agent, now: dt.datetime | None = None) -> int:
+    """Route the oldest waiting chats of the agent's tenants now that a slot may be free; return how many."""
+    waiting = (
+        Conversation.objects.visible_to(agent)
+        .filter(status=Conversation.Status.WAITING)
+        .order_by("started_at")
+        .values_list("pk", flat=True)[: agent.max_concurrent_chats]
+    )
+    routed = 0
+    for conversation_id in list(waiting):
+        conversation = Conversation.objects.get(pk=conversation_id)
+        if assign_waiting(conversation=conversation, now=now) is None:
+            break
+        routed += 1
+    return routed
+
+
 def _hand_to(conversation: Conversation, agent: Agent, now: dt.datetime) -> None:
     conversation.agent, conversation.status = agent, Conversation.Status.ACTIVE
     conversation.assigned_at = conversation.assigned_at or now

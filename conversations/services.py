@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chatops.models import Agent
-from conversations import events, routing
+from conversations import events, limits, routing
 from conversations.models import Conversation, Message, Visitor
 from tenants.models import Tenant
 
@@ -41,9 +41,15 @@ def _clean_client_msg_id(client_msg_id: str) -> str:
 
 @transaction.atomic
 def start_conversation(
-    *, tenant: Tenant, visitor: Visitor, origin: str = Conversation.Origin.REACTIVE, now: dt.datetime | None = None
+    *,
+    tenant: Tenant,
+    visitor: Visitor,
+    origin: str = Conversation.Origin.REACTIVE,
+    ip_address: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Conversation:
     """Return the visitor's open conversation, or start one and try to route it to an agent."""
+    now = now or timezone.now()
     Visitor.objects.select_for_update().get(pk=visitor.pk)
     open_one = (
         Conversation.objects.for_tenant(tenant)
@@ -54,8 +60,9 @@ def start_conversation(
     )
     if open_one is not None:
         return open_one
+    limits.check_conversation_rate(ip_address=ip_address, now=now)
     conversation = Conversation.objects.create(
-        tenant=tenant, visitor=visitor, origin=origin, started_at=now or timezone.now()
+        tenant=tenant, visitor=visitor, origin=origin, started_at=now, ip_address=ip_address
     )
     if routing.assign_waiting(conversation=conversation, now=now) is None:
         events.publish_on_commit(
@@ -104,6 +111,8 @@ def post_visitor_message(
 ) -> tuple[Message, bool]:
     """Store a visitor's message and publish it after commit; a resend with the same id is stored once."""
     body, client_msg_id, now = _clean_body(body), _clean_client_msg_id(client_msg_id), now or timezone.now()
+    if not (client_msg_id and conversation.messages.filter(client_msg_id=client_msg_id).exists()):
+        limits.check_message_rate(visitor=conversation.visitor, now=now)
     locked, message, created = _append(
         conversation=conversation,
         sender=Message.Sender.VISITOR,
@@ -183,3 +192,18 @@ def close_conversation(
     events.publish_on_commit(events.conversation_group(locked.pk), "chat.closed", payload)
     events.publish_on_commit(events.tenant_queue_group(locked.tenant_id), "queue.changed", payload)
     return locked
+
+
+def open_widget_session(
+    *, tenant: Tenant, token: str | None, url: str, title: str, origin: str, now: dt.datetime | None = None
+) -> tuple[Visitor, str]:
+    """Identify the visitor (new, or by their token), record the page view and note the widget as seen."""
+    from conversations import access
+    from tenants.services import record_widget_seen
+
+    now = now or timezone.now()
+    visitor, token = access.identify_visitor(tenant=tenant, token=token, now=now)
+    if url:
+        access.record_page_view(tenant=tenant, visitor=visitor, url=url, title=title, now=now)
+    record_widget_seen(tenant=tenant, origin=origin, now=now)
+    return visitor, token

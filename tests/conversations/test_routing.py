@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from chatops.models import Agent, Qualification
@@ -124,7 +124,7 @@ def test_two_chats_arriving_at_once_never_push_an_agent_past_their_limit(tenant)
                 second_started.wait(5)
                 time.sleep(0.5)
         finally:
-            close_old_connections()
+            connection.close()
 
     def route_second():
         try:
@@ -132,7 +132,7 @@ def test_two_chats_arriving_at_once_never_push_an_agent_past_their_limit(tenant)
             second_started.set()
             results["second"] = routing.assign_waiting(conversation=second_chat)
         finally:
-            close_old_connections()
+            connection.close()
 
     # when both are routed at the same moment from two connections
     threads = [threading.Thread(target=route_first), threading.Thread(target=route_second)]

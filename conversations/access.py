@@ -1,0 +1,105 @@
+"""The only ways in by key, token or id. "Not found" is the same answer for missing and not yours."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core import signing
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from chatops.models import Agent
+from conversations.models import Conversation, PageView, Visitor
+from tenants.models import Tenant
+
+VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
+VISITOR_TOKEN_MAX_AGE = dt.timedelta(days=400)
+# A page view this long after the previous one starts a new visit.
+NEW_VISIT_AFTER = dt.timedelta(minutes=30)
+
+ERROR_UNKNOWN_KEY = _("This chat is not available: unknown widget key.")
+ERROR_ORIGIN_NOT_ALLOWED = _("This chat is not available on this site.")
+ERROR_TENANT_NOT_SERVING = _("This chat is not available right now.")
+ERROR_CONVERSATION_NOT_FOUND = _("Conversation not found.")
+
+
+class AccessDenied(Exception):
+    """Refused, with a code for the client and a message for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, str(message)
+
+
+def access_tenant_for_widget(*, widget_key: str, origin: str) -> Tenant:
+    """Return the tenant whose widget key this is, if the page's origin is one of its sites."""
+    tenant = Tenant.objects.filter(widget_key=widget_key or "").first()
+    if tenant is None:
+        raise AccessDenied("unknown_key", ERROR_UNKNOWN_KEY)
+    if tenant.status == Tenant.Status.ENDED:
+        raise AccessDenied("not_serving", ERROR_TENANT_NOT_SERVING)
+    if not tenant.accepts_origin(origin or ""):
+        raise AccessDenied("origin_not_allowed", ERROR_ORIGIN_NOT_ALLOWED)
+    return tenant
+
+
+def issue_visitor_token(visitor: Visitor) -> str:
+    """Return the signed token the widget keeps so a reload continues as the same visitor."""
+    return signing.dumps({"v": str(visitor.public_id), "t": visitor.tenant_id}, salt=VISITOR_TOKEN_SALT)
+
+
+def visitor_from_token(*, tenant: Tenant, token: str | None) -> Visitor | None:
+    """Return the visitor a token names, if it is genuine, fresh and of this tenant."""
+    if not token:
+        return None
+    try:
+        data = signing.loads(token, salt=VISITOR_TOKEN_SALT, max_age=VISITOR_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("t") != tenant.pk:
+        return None
+    return Visitor.objects.for_tenant(tenant).filter(public_id=data.get("v")).first()
+
+
+def identify_visitor(*, tenant: Tenant, token: str | None, now: dt.datetime | None = None) -> tuple[Visitor, str]:
+    """Return the token's visitor, or a new one, with the token to keep."""
+    now = now or timezone.now()
+    visitor = visitor_from_token(tenant=tenant, token=token)
+    if visitor is None:
+        visitor = Visitor.objects.create(tenant=tenant, first_seen_at=now, last_seen_at=now)
+        return visitor, issue_visitor_token(visitor)
+    return visitor, token
+
+
+def record_page_view(
+    *, tenant: Tenant, visitor: Visitor, url: str, title: str = "", now: dt.datetime | None = None
+) -> PageView:
+    """Record a page of the client's site opened with the widget; a new visit after a pause is 'returning'."""
+    now = now or timezone.now()
+    previous = PageView.objects.for_tenant(tenant).filter(visitor=visitor).order_by("-viewed_at").first()
+    if previous is None:
+        returning = False
+    elif now - previous.viewed_at >= NEW_VISIT_AFTER:
+        returning = True
+    else:
+        returning = previous.returning
+    Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
+    return PageView.objects.create(
+        tenant=tenant, visitor=visitor, url=url[:2000], title=title[:300], viewed_at=now, returning=returning
+    )
+
+
+def access_conversation_for_agent(*, agent: Agent, conversation_id: object) -> Conversation:
+    """Return a conversation of a tenant the agent is trained for, or raise AccessDenied("not_found")."""
+    try:
+        return Conversation.objects.visible_to(agent).select_related("tenant").get(pk=int(conversation_id))
+    except (Conversation.DoesNotExist, TypeError, ValueError):
+        raise AccessDenied("not_found", ERROR_CONVERSATION_NOT_FOUND) from None
+
+
+def access_conversation_for_visitor(*, visitor: Visitor, conversation_id: object) -> Conversation:
+    """Return one of the visitor's own conversations, or raise AccessDenied("not_found")."""
+    try:
+        return Conversation.objects.for_tenant(visitor.tenant).get(pk=int(conversation_id), visitor=visitor)
+    except (Conversation.DoesNotExist, TypeError, ValueError):
+        raise AccessDenied("not_found", ERROR_CONVERSATION_NOT_FOUND) from None

@@ -1,0 +1,307 @@
+"""WebSocket consumers: authenticate, parse a frame, call a service, send the answer. Nothing more."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from chatops import services as agent_services
+from chatops.models import Agent
+from conversations import access, events, protocol, routing, selectors, services
+from conversations.protocol import ProtocolError
+from tenants.hours import is_open
+
+CLOSE_FORBIDDEN = 4403
+
+
+def _header(scope: dict, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _client_ip(scope: dict) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def _message_frames(messages) -> list[dict[str, Any]]:
+    return [events.message_payload(message) for message in messages]
+
+
+class _JsonConsumer(AsyncWebsocketConsumer):
+    """Shared plumbing: JSON frames out, typed errors out, group bookkeeping."""
+
+    parse = staticmethod(protocol.parse_visitor_frame)
+
+    async def connect(self) -> None:
+        self.joined: set[str] = set()
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_frame(protocol.error_frame(code, message))
+
+    async def join(self, group: str) -> None:
+        if group not in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.add(group)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def check(self, frame: protocol.Frame) -> None:
+        """Refuse a well-formed frame that is out of turn."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.ready():
+            return
+        try:
+            frame = self.parse(text_data)
+            self.check(frame)
+            handler = getattr(self, f"on_{frame.type}")
+            await handler(**frame.data)
+        except ProtocolError as error:
+            await self.send_error(error.code, error.message)
+        except access.AccessDenied as denied:
+            await self.send_error(denied.code, denied.message)
+        except ValidationError as invalid:
+            await self.send_error(invalid.code or "invalid", invalid.messages[0])
+
+    # Events from the channel layer, relayed as frames.
+    async def chat_message(self, event: dict) -> None:
+        await self.send_frame({"type": "message", **event["payload"]})
+
+    async def chat_assigned(self, event: dict) -> None:
+        await self.send_frame({"type": "assigned", **event["payload"]})
+
+    async def chat_closed(self, event: dict) -> None:
+        await self.send_frame({"type": "closed", **event["payload"]})
+
+    async def chat_typing(self, event: dict) -> None:
+        if event.get("sender_channel") != self.channel_name:
+            await self.send_frame({"type": "typing", **event["payload"]})
+
+    async def chat_delivered(self, event: dict) -> None:
+        if event.get("sender_channel") != self.channel_name:
+            await self.send_frame({"type": "delivered", **event["payload"]})
+
+
+class VisitorConsumer(_JsonConsumer):
+    """The widget's connection: one visitor, their own conversation only."""
+
+    async def connect(self) -> None:
+        await super().connect()
+        self.tenant = self.visitor = self.conversation = None
+        await self.accept()
+        try:
+            self.tenant = await database_sync_to_async(access.access_tenant_for_widget)(
+                widget_key=self.scope["url_route"]["kwargs"].get("key", ""), origin=_header(self.scope, b"origin")
+            )
+        except access.AccessDenied as denied:
+            await self.send_error(denied.code, denied.message)
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    def ready(self) -> bool:
+        return self.tenant is not None
+
+    def check(self, frame: protocol.Frame) -> None:
+        if self.visitor is None and frame.type != "hello":
+            raise ProtocolError("hello_first", "Send a hello frame first.")
+
+    async def on_hello(self, *, token: str, last_seq: int, url: str, title: str) -> None:
+        welcome = await database_sync_to_async(self._hello)(token, last_seq, url, title)
+        if self.conversation is not None:
+            await self.join(events.conversation_group(self.conversation.pk))
+        await self.send_frame(welcome)
+
+    def _hello(self, token: str, last_seq: int, url: str, title: str) -> dict[str, Any]:
+        now = timezone.now()
+        self.visitor, token = services.open_widget_session(
+            tenant=self.tenant, token=token, url=url, title=title, origin=_header(self.scope, b"origin"), now=now
+        )
+        self.conversation = selectors.open_conversation_of(visitor=self.visitor)
+        missed = services.messages_after(conversation=self.conversation, seq=last_seq) if self.conversation else []
+        return {
+            "type": "welcome",
+            "token": token,
+            "service_open": is_open(self.tenant, now),
+            "conversation": selectors.visitor_conversation_state(conversation=self.conversation, now=now),
+            "messages": _message_frames(missed),
+        }
+
+    async def on_message(self, *, body: str, client_msg_id: str) -> None:
+        started = self.conversation is None
+        ack, state = await database_sync_to_async(self._message)(body, client_msg_id)
+        await self.join(events.conversation_group(self.conversation.pk))
+        if started:
+            await self.send_frame({"type": "conversation", "conversation": state})
+        await self.send_frame(ack)
+
+    def _message(self, body: str, client_msg_id: str) -> tuple[dict[str, Any], dict | None]:
+        state = None
+        if self.conversation is None:
+            self.conversation = services.start_conversation(
+                tenant=self.tenant, visitor=self.visitor, ip_address=_client_ip(self.scope)
+            )
+            state = selectors.visitor_conversation_state(conversation=self.conversation)
+        message, _created = services.post_visitor_message(
+            conversation=self.conversation, body=body, client_msg_id=client_msg_id
+        )
+        return {"type": "ack", "client_msg_id": message.client_msg_id, "seq": message.seq}, state
+
+    async def on_typing(self, *, active: bool) -> None:
+        if self.conversation is not None:
+            await self.channel_layer.group_send(
+                events.conversation_group(self.conversation.pk),
+                {
+                    "type": "chat.typing",
+                    "sender_channel": self.channel_name,
+                    "payload": {"conversation": self.conversation.pk, "sender": "visitor", "active": active},
+                },
+            )
+
+    async def on_ack(self, *, seq: int) -> None:
+        if self.conversation is not None:
+            await self.channel_layer.group_send(
+                events.conversation_group(self.conversation.pk),
+                {
+                    "type": "chat.delivered",
+                    "sender_channel": self.channel_name,
+                    "payload": {"conversation": self.conversation.pk, "seq": seq},
+                },
+            )
+
+    async def chat_closed(self, event: dict) -> None:
+        self.conversation = None
+        await super().chat_closed(event)
+
+
+def _agent_of(user) -> Agent | None:
+    if not user or not user.is_authenticated or not user.is_active:
+        return None
+    return Agent.objects.filter(user=user).first()
+
+
+class AgentConsumer(_JsonConsumer):
+    """The console's connection: one agent, the tenants they are trained for."""
+
+    parse = staticmethod(protocol.parse_agent_frame)
+
+    async def connect(self) -> None:
+        await super().connect()
+        self.agent = await database_sync_to_async(_agent_of)(self.scope.get("user"))
+        if self.agent is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        await self.join(events.agent_group(self.agent.pk))
+        tenant_ids = await database_sync_to_async(self._trained_tenant_ids)()
+        for tenant_id in tenant_ids:
+            await self.join(events.tenant_queue_group(tenant_id))
+
+    def ready(self) -> bool:
+        return getattr(self, "agent", None) is not None
+
+    def _trained_tenant_ids(self) -> list[int]:
+        from tenants.scoping import trained_tenant_ids
+
+        return [row["tenant_id"] for row in trained_tenant_ids(self.agent)]
+
+    async def _state(self) -> dict[str, Any]:
+        state = await database_sync_to_async(selectors.console_state)(agent=self.agent)
+        return state
+
+    async def on_hello(self) -> None:
+        await self.send_frame({"type": "welcome", **await self._state()})
+
+    async def on_presence(self, *, presence: str) -> None:
+        await database_sync_to_async(self._presence)(presence)
+        await self.send_frame({"type": "state", **await self._state()})
+
+    def _presence(self, presence: str) -> None:
+        agent_services.set_presence(agent=self.agent, presence=presence)
+        if presence == Agent.Presence.ONLINE:
+            routing.drain_queue_for(agent=self.agent)
+
+    async def on_open(self, *, conversation: int, last_seq: int) -> None:
+        opened, messages = await database_sync_to_async(self._open)(conversation, last_seq)
+        await self.join(events.conversation_group(opened.pk))
+        await self.send_frame({"type": "history", "conversation": selectors.console_chat(opened), "messages": messages})
+
+    def _open(self, conversation_id: int, last_seq: int):
+        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
+        conversation = type(conversation).objects.select_related("tenant", "visitor", "agent").get(pk=conversation.pk)
+        return conversation, _message_frames(services.messages_after(conversation=conversation, seq=last_seq))
+
+    async def on_take(self, *, conversation: int) -> None:
+        taken = await database_sync_to_async(self._take)(conversation)
+        if not taken:
+            await self.send_error("not_available", "This chat was taken by someone else or you are at your limit.")
+        await self.send_frame({"type": "state", **await self._state()})
+
+    def _take(self, conversation_id: int) -> bool:
+        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
+        return routing.take_waiting(conversation=conversation, agent=self.agent)
+
+    async def on_message(self, *, conversation: int, body: str, client_msg_id: str) -> None:
+        ack = await database_sync_to_async(self._message)(conversation, body, client_msg_id)
+        await self.join(events.conversation_group(conversation))
+        await self.send_frame(ack)
+
+    def _message(self, conversation_id: int, body: str, client_msg_id: str) -> dict[str, Any]:
+        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
+        message, _created = services.post_agent_message(
+            conversation=conversation, agent=self.agent, body=body, client_msg_id=client_msg_id
+        )
+        return {
+            "type": "ack",
+            "conversation": conversation.pk,
+            "client_msg_id": message.client_msg_id,
+            "seq": message.seq,
+        }
+
+    async def on_typing(self, *, conversation: int, active: bool) -> None:
+        if events.conversation_group(conversation) in self.joined:
+            await self.channel_layer.group_send(
+                events.conversation_group(conversation),
+                {
+                    "type": "chat.typing",
+                    "sender_channel": self.channel_name,
+                    "payload": {
+                        "conversation": conversation,
+                        "sender": "agent",
+                        "active": active,
+                        "agent_name": self.agent.display_name,
+                    },
+                },
+            )
+
+    async def on_close(self, *, conversation: int, outcome: str, summary: str) -> None:
+        await database_sync_to_async(self._close)(conversation, outcome, summary)
+        await self.send_frame({"type": "state", **await self._state()})
+
+    def _close(self, conversation_id: int, outcome: str, summary: str) -> None:
+        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
+        if conversation.agent_id not in (None, self.agent.pk):
+            raise ValidationError(services.ERROR_NOT_YOUR_CHAT, code="not_yours")
+        services.close_conversation(conversation=conversation, outcome=outcome, summary=summary)
+        routing.drain_queue_for(agent=self.agent)
+
+    # Events only consoles receive.
+    async def chat_activity(self, event: dict) -> None:
+        await self.send_frame({"type": "activity", **event["payload"]})
+
+    async def queue_changed(self, event: dict) -> None:
+        await self.send_frame({"type": "queue", **event["payload"]})

@@ -1,0 +1,96 @@
+"""Reads of the live chat: what a visitor and an agent see when they (re)connect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from django.db.models import Avg, F, Sum
+from django.utils import timezone
+
+from chatops.models import Agent, Qualification, Shift
+from conversations import events, routing
+from conversations.models import Conversation, Visitor
+from tenants.models import Tenant
+
+DEFAULT_HANDLE_SECONDS = 300
+HANDLE_TIME_WINDOW = dt.timedelta(days=14)
+
+
+def open_conversation_of(*, visitor: Visitor) -> Conversation | None:
+    """Return the visitor's conversation that has not been closed, if any."""
+    return (
+        Conversation.objects.for_tenant(visitor.tenant)
+        .filter(visitor=visitor)
+        .exclude(status=Conversation.Status.CLOSED)
+        .select_related("agent")
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def staffed_agents(*, tenant: Tenant, now: dt.datetime) -> Any:
+    """Return the agents trained for the tenant who are online and on shift, whatever their load."""
+    trained = Qualification.objects.completed().for_tenant(tenant).values("agent_id")
+    on_shift = Shift.objects.on_at(now).values("agent_id")
+    return Agent.objects.filter(presence=Agent.Presence.ONLINE, pk__in=trained).filter(pk__in=on_shift)
+
+
+def average_handle_seconds(*, tenant: Tenant, now: dt.datetime) -> float:
+    """Return the tenant's recent average handle time (assignment to close), or a default."""
+    recent = Conversation.objects.for_tenant(tenant).filter(
+        closed_at__gt=now - HANDLE_TIME_WINDOW, assigned_at__isnull=False, closed_at__isnull=False
+    )
+    average = recent.aggregate(avg=Avg(F("closed_at") - F("assigned_at")))["avg"]
+    return average.total_seconds() if average else DEFAULT_HANDLE_SECONDS
+
+
+def expected_wait_seconds(*, conversation: Conversation, now: dt.datetime | None = None) -> int | None:
+    """Estimate the wait of a queued chat; None when nobody is on duty to answer it."""
+    now = now or timezone.now()
+    position = routing.queue_position(conversation=conversation)
+    if position == 0:
+        return 0
+    capacity = staffed_agents(tenant=conversation.tenant, now=now).aggregate(n=Sum("max_concurrent_chats"))["n"]
+    if not capacity:
+        return None
+    return math.ceil(position * average_handle_seconds(tenant=conversation.tenant, now=now) / capacity)
+
+
+def visitor_conversation_state(*, conversation: Conversation | None, now: dt.datetime | None = None) -> dict | None:
+    """Return what the widget shows about its conversation: status, agent, place in queue, wait."""
+    if conversation is None:
+        return None
+    return {
+        "id": conversation.pk,
+        "status": conversation.status,
+        "agent_name": conversation.agent.display_name if conversation.agent_id else "",
+        "last_seq": conversation.last_seq,
+        "queue_position": routing.queue_position(conversation=conversation),
+        "expected_wait_seconds": expected_wait_seconds(conversation=conversation, now=now),
+    }
+
+
+def console_state(*, agent: Agent) -> dict[str, Any]:
+    """Return the queue of the agent's tenants and the agent's own open chats."""
+    visible = Conversation.objects.visible_to(agent).select_related("tenant", "visitor")
+    waiting = visible.filter(status=Conversation.Status.WAITING).order_by("started_at")
+    mine = visible.filter(status=Conversation.Status.ACTIVE, agent=agent).order_by("assigned_at")
+    return {
+        "agent": {"id": agent.pk, "name": agent.display_name, "presence": agent.presence},
+        "queue": [console_chat(conversation) for conversation in waiting],
+        "chats": [console_chat(conversation) for conversation in mine],
+    }
+
+
+def console_chat(conversation: Conversation) -> dict[str, Any]:
+    """Return a conversation as the console lists it, labelled with its tenant."""
+    tenant = conversation.tenant
+    return events.conversation_payload(conversation) | {
+        "tenant_name": tenant.name,
+        "tenant_language": tenant.language,
+        "first_response_target_seconds": tenant.first_response_target_seconds,
+        "visitor": str(conversation.visitor),
+        "last_seq": conversation.last_seq,
+    }

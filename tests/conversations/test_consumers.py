@@ -1,0 +1,281 @@
+"""The widget and console consumers over the real channel layer: nothing lost, doubled or leaked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+from django.test import Client
+from django.utils import timezone
+
+from chatops.asgi import application
+from chatops.models import Agent
+from chatops.services import plan_shift
+from conversations import limits
+from conversations.models import Conversation, Message
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = "https://client1.example"
+
+
+@pytest.fixture(autouse=True)
+async def close_consumer_thread_connections():
+    """Close the connection the consumers' database thread opened, so the test database can be dropped."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def shop(db):
+    return factories.make_tenant(name="Shop", slug="shop", allowed_origins=ORIGIN)
+
+
+@pytest.fixture
+def gym(db):
+    return factories.make_tenant(name="Gym", slug="gym", allowed_origins="https://gym.example")
+
+
+def ready_agent(tenant, name="Anna", max_chats=3):
+    agent = factories.make_agent(trained_for=[tenant], display_name=name, max_concurrent_chats=max_chats)
+    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE)
+    now = timezone.now()
+    plan_shift(agent=agent, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=7))
+    return agent
+
+
+async def visitor_socket(tenant, origin=ORIGIN, key=None):
+    communicator = WebsocketCommunicator(
+        application, f"/ws/widget/{key or tenant.widget_key}/", headers=[(b"origin", origin.encode())]
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def hello(communicator, token="", last_seq=0):
+    await communicator.send_json_to({"type": "hello", "token": token, "last_seq": last_seq, "url": ORIGIN + "/"})
+    return await communicator.receive_json_from(timeout=5)
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def agent_socket(agent):
+    cookie = await database_sync_to_async(session_cookie)(agent.user)
+    communicator = WebsocketCommunicator(
+        application, "/ws/console/", headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie)]
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"type": "hello"})
+    welcome = await communicator.receive_json_from(timeout=5)
+    assert welcome["type"] == "welcome"
+    return communicator
+
+
+async def receive_until(communicator, frame_type, timeout=5):
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        if frame["type"] == frame_type:
+            return frame
+
+
+async def test_an_unknown_widget_key_is_refused_with_a_clear_error(shop):
+    communicator = await visitor_socket(shop, key="wk_nope")
+
+    frame = await communicator.receive_json_from()
+
+    assert (frame["type"], frame["code"]) == ("error", "unknown_key")
+    assert (await communicator.receive_output())["type"] == "websocket.close"
+
+
+async def test_a_page_on_another_site_is_refused(shop):
+    communicator = await visitor_socket(shop, origin="https://evil.example")
+
+    frame = await communicator.receive_json_from()
+
+    assert frame["code"] == "origin_not_allowed"
+    assert (await communicator.receive_output())["type"] == "websocket.close"
+
+
+async def test_a_visitor_must_say_hello_first_and_malformed_frames_get_coded_errors(shop):
+    communicator = await visitor_socket(shop)
+
+    await communicator.send_json_to({"type": "message", "body": "hi"})
+    assert (await communicator.receive_json_from())["code"] == "hello_first"
+    await communicator.send_to(text_data="not json")
+    assert (await communicator.receive_json_from())["code"] == "bad_frame"
+    await hello(communicator)
+    await communicator.send_json_to({"type": "dance"})
+    assert (await communicator.receive_json_from())["code"] == "unknown_type"
+    await communicator.send_json_to({"type": "ack", "seq": "three"})
+    assert (await communicator.receive_json_from())["code"] == "bad_field"
+    await communicator.disconnect()
+
+
+async def test_a_visitor_message_is_stored_then_reaches_the_assigned_agent(shop):
+    # given an agent on duty with the console open
+    agent = await database_sync_to_async(ready_agent)(shop)
+    console = await agent_socket(agent)
+    widget = await visitor_socket(shop)
+    welcome = await hello(widget)
+    assert welcome["type"] == "welcome" and welcome["token"] and welcome["conversation"] is None
+
+    # when the visitor writes
+    await widget.send_json_to({"type": "message", "body": "Hei! <b>Toimitus?</b>", "client_msg_id": "m1"})
+
+    # then the widget learns its conversation and gets the ack with the stored sequence
+    started = await receive_until(widget, "conversation")
+    assert started["conversation"]["agent_name"] == "Anna"
+    ack = await receive_until(widget, "ack")
+    assert (ack["client_msg_id"], ack["seq"]) == ("m1", 1)
+    stored = await database_sync_to_async(Message.objects.get)(client_msg_id="m1")
+    assert stored.body == "Hei! <b>Toimitus?</b>"
+    # and the agent is told of the assignment and of the message
+    assigned = await receive_until(console, "assigned")
+    assert assigned["conversation"] == stored.conversation_id
+    activity = await receive_until(console, "activity")
+    assert (activity["seq"], activity["body"]) == (1, "Hei! <b>Toimitus?</b>")
+
+    # when the agent opens the chat and answers
+    await console.send_json_to({"type": "open", "conversation": stored.conversation_id, "last_seq": 0})
+    history = await receive_until(console, "history")
+    assert [m["seq"] for m in history["messages"]] == [1]
+    await console.send_json_to(
+        {"type": "message", "conversation": stored.conversation_id, "body": "Hei!", "client_msg_id": "a1"}
+    )
+
+    # then the visitor receives it with the agent's name
+    reply = await receive_until(widget, "message")
+    while reply["sender"] != "agent":
+        reply = await receive_until(widget, "message")
+    assert (reply["seq"], reply["agent_name"], reply["body"]) == (2, "Anna", "Hei!")
+    await widget.disconnect()
+    await console.disconnect()
+
+
+async def test_a_reconnecting_visitor_gets_exactly_what_was_missed(shop):
+    # given a conversation with two visitor messages seen by the widget
+    agent = await database_sync_to_async(ready_agent)(shop)
+    widget = await visitor_socket(shop)
+    token = (await hello(widget))["token"]
+    for n in (1, 2):
+        await widget.send_json_to({"type": "message", "body": f"q{n}", "client_msg_id": f"v{n}"})
+        await receive_until(widget, "ack")
+    await widget.disconnect()
+    conversation = await database_sync_to_async(Conversation.objects.get)(visitor__tenant=shop)
+
+    # when the agent answers twice while the visitor is away
+    console = await agent_socket(agent)
+    for n in (1, 2):
+        await console.send_json_to(
+            {"type": "message", "conversation": conversation.pk, "body": f"a{n}", "client_msg_id": f"a{n}"}
+        )
+        await receive_until(console, "ack")
+
+    # then the reconnecting widget (same token, last seen seq 2) gets 3 and 4, nothing else
+    widget = await visitor_socket(shop)
+    welcome = await hello(widget, token=token, last_seq=2)
+    assert welcome["conversation"]["id"] == conversation.pk
+    assert [(m["seq"], m["body"]) for m in welcome["messages"]] == [(3, "a1"), (4, "a2")]
+    await widget.disconnect()
+    await console.disconnect()
+
+
+async def test_a_resent_message_is_stored_once_and_acknowledged_with_the_same_sequence(shop):
+    widget = await visitor_socket(shop)
+    await hello(widget)
+
+    acks = []
+    for _ in range(2):
+        await widget.send_json_to({"type": "message", "body": "Once", "client_msg_id": "same-id"})
+        acks.append(await receive_until(widget, "ack"))
+
+    assert acks[0]["seq"] == acks[1]["seq"] == 1
+    assert await database_sync_to_async(Message.objects.filter(client_msg_id="same-id").count)() == 1
+    await widget.disconnect()
+
+
+async def test_limits_answer_with_clear_errors(shop):
+    widget = await visitor_socket(shop)
+    await hello(widget)
+
+    await widget.send_json_to({"type": "message", "body": "x" * 4001, "client_msg_id": "long"})
+    assert (await receive_until(widget, "error"))["code"] == "too_long"
+
+    for n in range(limits.MESSAGES_PER_VISITOR_PER_MINUTE):
+        await widget.send_json_to({"type": "message", "body": f"m{n}", "client_msg_id": f"id{n}"})
+        await receive_until(widget, "ack")
+    await widget.send_json_to({"type": "message", "body": "one too many", "client_msg_id": "over"})
+    error = await receive_until(widget, "error")
+    assert error["code"] == "rate_limited"
+    assert await database_sync_to_async(Message.objects.count)() == limits.MESSAGES_PER_VISITOR_PER_MINUTE
+    await widget.disconnect()
+
+
+async def test_a_token_from_another_tenant_or_a_forged_one_does_not_reach_its_conversation(shop, gym):
+    # given a visitor with a conversation at the gym
+    gym_widget = await visitor_socket(gym, origin="https://gym.example")
+    gym_token = (await hello(gym_widget))["token"]
+    await gym_widget.send_json_to({"type": "message", "body": "secret", "client_msg_id": "g1"})
+    await receive_until(gym_widget, "ack")
+    await gym_widget.disconnect()
+
+    # when that token, or a tampered copy, is presented on the shop's widget
+    for token in (gym_token, gym_token[:-2] + "xx"):
+        shop_widget = await visitor_socket(shop)
+        welcome = await hello(shop_widget, token=token)
+
+        # then the shop sees a new visitor with no conversation and none of the gym's messages
+        assert welcome["token"] != gym_token
+        assert welcome["conversation"] is None and welcome["messages"] == []
+        await shop_widget.disconnect()
+
+
+async def test_an_agent_not_trained_for_a_tenant_cannot_open_its_chat(shop, gym):
+    # given a chat at the gym and an agent trained only for the shop
+    gym_widget = await visitor_socket(gym, origin="https://gym.example")
+    await hello(gym_widget)
+    await gym_widget.send_json_to({"type": "message", "body": "hello gym", "client_msg_id": "g1"})
+    await receive_until(gym_widget, "ack")
+    conversation = await database_sync_to_async(Conversation.objects.get)(tenant=gym)
+    shop_agent = await database_sync_to_async(ready_agent)(shop)
+    console = await agent_socket(shop_agent)
+
+    # when the agent tries to open, answer or close it
+    for frame in (
+        {"type": "open", "conversation": conversation.pk},
+        {"type": "message", "conversation": conversation.pk, "body": "hi", "client_msg_id": "x"},
+        {"type": "close", "conversation": conversation.pk},
+    ):
+        await console.send_json_to(frame)
+
+        # then the answer is the same as for a chat that does not exist
+        error = await receive_until(console, "error")
+        assert error["code"] == "not_found"
+    assert await database_sync_to_async(Message.objects.filter(tenant=gym).count)() == 1
+    await gym_widget.disconnect()
+    await console.disconnect()
+
+
+async def test_the_console_refuses_anyone_who_is_not_an_agent(shop):
+    anonymous = WebsocketCommunicator(application, "/ws/console/", headers=[(b"origin", b"http://localhost:8000")])
+    connected, _ = await anonymous.connect()
+    assert not connected
+
+    client_user = await database_sync_to_async(factories.make_client_user)(tenant=shop)
+    cookie = await database_sync_to_async(session_cookie)(client_user.user)
+    as_client = WebsocketCommunicator(
+        application, "/ws/console/", headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie)]
+    )
+    connected, _ = await as_client.connect()
+    assert not connected
