@@ -47,6 +47,8 @@ class Agent(models.Model):
     )
     presence = models.CharField(_("presence"), max_length=8, choices=Presence.choices, default=Presence.OFFLINE)
     presence_changed_at = models.DateTimeField(_("presence changed"), default=timezone.now, editable=False)
+    # Refreshed by the console while it is connected; an online agent silent past the grace period is away.
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["display_name"]

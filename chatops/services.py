@@ -128,8 +128,16 @@ def save_shift(*, shift: Shift) -> Shift:
 def set_presence(*, agent: Agent, presence: str, now: dt.datetime | None = None) -> Agent:
     """Set the agent online, away or offline."""
     if presence not in Agent.Presence.values:
-        raise ValidationError(_("Unknown presence “%(value)s”.") % {"value": presence})
+        raise ValidationError(_("Unknown presence “%(value)s”.") % {"value": presence}, code="bad_presence")
+    now = now or timezone.now()
     if agent.presence != presence:
-        agent.presence, agent.presence_changed_at = presence, now or timezone.now()
-        agent.save(update_fields=["presence", "presence_changed_at"])
+        agent.presence, agent.presence_changed_at, agent.last_seen_at = presence, now, now
+        agent.save(update_fields=["presence", "presence_changed_at", "last_seen_at"])
     return agent
+
+
+def touch_agent(*, agent: Agent, now: dt.datetime | None = None) -> None:
+    """Record that the agent's console is connected right now."""
+    now = now or timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
+    agent.last_seen_at = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -17,6 +18,8 @@ from conversations.protocol import ProtocolError
 from tenants.hours import is_open
 
 CLOSE_FORBIDDEN = 4403
+# Well inside the grace period of conversations.timers, so a live console never looks absent.
+HEARTBEAT_SECONDS = 20
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -88,6 +91,9 @@ class _JsonConsumer(AsyncWebsocketConsumer):
 
     async def chat_closed(self, event: dict) -> None:
         await self.send_frame({"type": "closed", **event["payload"]})
+
+    async def chat_requeued(self, event: dict) -> None:
+        await self.send_frame({"type": "requeued", **event["payload"]})
 
     async def chat_typing(self, event: dict) -> None:
         if event.get("sender_channel") != self.channel_name:
@@ -206,6 +212,7 @@ class AgentConsumer(_JsonConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.accept()
+        self.heartbeat = asyncio.create_task(self._beat())
         await self.join(events.agent_group(self.agent.pk))
         tenant_ids = await database_sync_to_async(self._trained_tenant_ids)()
         for tenant_id in tenant_ids:
@@ -213,6 +220,17 @@ class AgentConsumer(_JsonConsumer):
 
     def ready(self) -> bool:
         return getattr(self, "agent", None) is not None
+
+    async def _beat(self) -> None:
+        """Tell the database this console is alive, so the agent's chats stay theirs while connected."""
+        while True:
+            await database_sync_to_async(agent_services.touch_agent)(agent=self.agent)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "heartbeat", None) is not None:
+            self.heartbeat.cancel()
+        await super().disconnect(code)
 
     def _trained_tenant_ids(self) -> list[int]:
         from tenants.scoping import trained_tenant_ids
@@ -300,6 +318,9 @@ class AgentConsumer(_JsonConsumer):
         routing.drain_queue_for(agent=self.agent)
 
     # Events only consoles receive.
+    async def chat_withdrawn(self, event: dict) -> None:
+        await self.send_frame({"type": "withdrawn", **event["payload"]})
+
     async def chat_activity(self, event: dict) -> None:
         await self.send_frame({"type": "activity", **event["payload"]})
 

@@ -99,6 +99,8 @@ class Conversation(TenantOwnedModel):
     rating_comment = models.TextField(_("rating comment"), blank=True)
     last_seq = models.PositiveIntegerField(_("last sequence number"), default=0, editable=False)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
+    requeued_at = models.DateTimeField(_("offered to others"), null=True, blank=True, editable=False)
+    supervisor_alerted_at = models.DateTimeField(_("supervisor alerted"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at"]

@@ -49,13 +49,17 @@ def _free_slots_under_lock(agent_ids: list[int]) -> dict[int, int]:
 
 
 @transaction.atomic
-def assign_waiting(*, conversation: Conversation, now: dt.datetime | None = None) -> Agent | None:
+def assign_waiting(
+    *, conversation: Conversation, now: dt.datetime | None = None, exclude: Agent | None = None
+) -> Agent | None:
     """Give a waiting conversation to the best eligible agent; return the agent, or None if it must wait."""
     now = now or timezone.now()
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if conversation.status != Conversation.Status.WAITING:
         return conversation.agent
-    candidates = list(eligible_agents(tenant=conversation.tenant, now=now))
+    candidates = [
+        agent for agent in eligible_agents(tenant=conversation.tenant, now=now) if exclude is None or agent != exclude
+    ]
     if not candidates:
         return None
     free = _free_slots_under_lock([agent.pk for agent in candidates])
@@ -96,6 +100,27 @@ def drain_queue_for(*, agent: Agent, now: dt.datetime | None = None) -> int:
             break
         routed += 1
     return routed
+
+
+@transaction.atomic
+def return_to_queue(*, conversation: Conversation, now: dt.datetime, mark_requeued: bool = False) -> bool:
+    """Take an assigned chat back from its agent and offer it to the others; return whether it moved."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if conversation.status != Conversation.Status.ACTIVE or conversation.agent_id is None:
+        return False
+    previous = conversation.agent
+    conversation.agent, conversation.status = None, Conversation.Status.WAITING
+    changed = ["agent", "status"]
+    if mark_requeued:
+        conversation.requeued_at = now
+        changed.append("requeued_at")
+    conversation.save(update_fields=changed)
+    payload = events.conversation_payload(conversation)
+    events.publish_on_commit(events.agent_group(previous.pk), "chat.withdrawn", payload)
+    events.publish_on_commit(events.conversation_group(conversation.pk), "chat.requeued", payload)
+    if assign_waiting(conversation=conversation, now=now, exclude=previous) is None:
+        events.publish_on_commit(events.tenant_queue_group(conversation.tenant_id), "queue.changed", payload)
+    return True
 
 
 def _hand_to(conversation: Conversation, agent: Agent, now: dt.datetime) -> None:

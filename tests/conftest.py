@@ -53,11 +53,21 @@ def celery_runs_inline(settings):
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Give each test its own channel layer: a Redis layer keeps locks bound to the event loop that used it."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 class _CollectingHandler:
     def __init__(self):
         self.messages: list = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy
 
         message = message_from_bytes(envelope.content, policy=policy.default)

@@ -1,0 +1,29 @@
+"""Run the live chat's clocks in a loop: for the embedded default, where no Celery beat runs."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from conversations.timers import sweep_live_chats
+
+
+class Command(BaseCommand):
+    help = "Every few seconds, release absent agents' chats, re-offer unanswered chats and alert long waits."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--every", type=float, default=5.0, help="seconds between sweeps (default 5)")
+        parser.add_argument("--once", action="store_true", help="sweep once and exit")
+
+    def handle(self, *args, every: float, once: bool, **options) -> None:
+        while True:
+            result = sweep_live_chats()
+            if any((result.agents_released, result.chats_requeued, result.waits_alerted)):
+                self.stdout.write(
+                    f"released {result.agents_released} agents, re-offered {result.chats_requeued} chats, "
+                    f"alerted {result.waits_alerted} long waits"
+                )
+            if once:
+                return
+            time.sleep(every)
