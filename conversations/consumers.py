@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -18,6 +18,14 @@ from conversations.protocol import ProtocolError
 from tenants.hours import is_open
 
 CLOSE_FORBIDDEN = 4403
+
+
+def database_sync_to_async(func):
+    """Run ORM work on the thread pool: one consumer's calls stay in order (each is awaited), while
+    many consumers' calls run side by side instead of queueing on a single thread per process."""
+    return DatabaseSyncToAsync(func, thread_sensitive=False)
+
+
 # Well inside the grace period of conversations.timers, so a live console never looks absent.
 HEARTBEAT_SECONDS = 20
 

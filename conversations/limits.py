@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Conversation, Message, Visitor
-
-MESSAGES_PER_VISITOR_PER_MINUTE = 20
-CONVERSATIONS_PER_IP_PER_HOUR = 10
 
 ERROR_TOO_MANY_MESSAGES = _("You are sending messages too fast. Please wait a moment.")
 ERROR_TOO_MANY_CONVERSATIONS = _("Too many new chats from your network. Please try again later.")
@@ -21,7 +19,7 @@ def check_message_rate(*, visitor: Visitor, now: dt.datetime) -> None:
     recent = Message.objects.filter(
         conversation__visitor=visitor, sender=Message.Sender.VISITOR, created_at__gt=now - dt.timedelta(minutes=1)
     ).count()
-    if recent >= MESSAGES_PER_VISITOR_PER_MINUTE:
+    if recent >= settings.CHAT_MESSAGES_PER_VISITOR_PER_MINUTE:
         raise ValidationError(ERROR_TOO_MANY_MESSAGES, code="rate_limited")
 
 
@@ -30,5 +28,5 @@ def check_conversation_rate(*, ip_address: str | None, now: dt.datetime) -> None
     if not ip_address:
         return
     recent = Conversation.objects.filter(ip_address=ip_address, started_at__gt=now - dt.timedelta(hours=1)).count()
-    if recent >= CONVERSATIONS_PER_IP_PER_HOUR:
+    if recent >= settings.CHAT_CONVERSATIONS_PER_IP_PER_HOUR:
         raise ValidationError(ERROR_TOO_MANY_CONVERSATIONS, code="rate_limited")

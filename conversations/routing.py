@@ -37,15 +37,18 @@ def eligible_agents(*, tenant: Tenant, now: dt.datetime | None = None) -> QueryS
     )
 
 
-def _free_slots_under_lock(agent_ids: list[int]) -> dict[int, int]:
-    """Lock the agents' rows and return each one's free chat slots, counted under the lock."""
-    locked = list(Agent.objects.select_for_update().filter(pk__in=agent_ids).order_by("pk"))
-    load = dict(
-        Conversation.objects.filter(agent_id__in=agent_ids, status=Conversation.Status.ACTIVE)
-        .values_list("agent_id")
-        .annotate(n=Count("pk"))
-    )
-    return {agent.pk: agent.max_concurrent_chats - load.get(agent.pk, 0) for agent in locked}
+def _lock_if_free(agent: Agent) -> bool:
+    """Lock the agent's row unless another assignment holds it, then say whether a slot is free.
+
+    The load is counted again under the lock, so two chats arriving at once cannot both take an
+    agent's last slot; a row held by another assignment is skipped rather than waited for, so a burst
+    of arrivals spreads over the agents instead of queueing on one lock.
+    """
+    locked = Agent.objects.select_for_update(skip_locked=True).filter(pk=agent.pk).first()
+    if locked is None:
+        return False
+    load = Conversation.objects.filter(agent_id=agent.pk, status=Conversation.Status.ACTIVE).count()
+    return load < locked.max_concurrent_chats
 
 
 @transaction.atomic
@@ -60,10 +63,7 @@ def assign_waiting(
     candidates = [
         agent for agent in eligible_agents(tenant=conversation.tenant, now=now) if exclude is None or agent != exclude
     ]
-    if not candidates:
-        return None
-    free = _free_slots_under_lock([agent.pk for agent in candidates])
-    chosen = next((agent for agent in candidates if free.get(agent.pk, 0) > 0), None)
+    chosen = next((agent for agent in candidates if _lock_if_free(agent)), None)
     if chosen is None:
         return None
     _hand_to(conversation, chosen, now)
@@ -79,7 +79,7 @@ def take_waiting(*, conversation: Conversation, agent: Agent, now: dt.datetime |
         return conversation.agent_id == agent.pk
     if not eligible_agents(tenant=conversation.tenant, now=now).filter(pk=agent.pk).exists():
         return False
-    if _free_slots_under_lock([agent.pk]).get(agent.pk, 0) <= 0:
+    if not _lock_if_free(agent):
         return False
     _hand_to(conversation, agent, now)
     return True

@@ -28,6 +28,7 @@ class SweepResult:
     agents_released: int
     chats_requeued: int
     waits_alerted: int
+    chats_routed: int = 0
 
 
 def _target() -> ExpressionWrapper:
@@ -96,6 +97,15 @@ def alert_long_waits(*, now: dt.datetime) -> int:
     return count
 
 
+def route_waiting_chats(*, now: dt.datetime) -> int:
+    """Try again to route every waiting chat, oldest first (an agent may have come free meanwhile)."""
+    routed = 0
+    for conversation in Conversation.objects.filter(status=Conversation.Status.WAITING).order_by("started_at"):
+        if routing.assign_waiting(conversation=conversation, now=now) is not None:
+            routed += 1
+    return routed
+
+
 def sweep_live_chats(*, now: dt.datetime | None = None) -> SweepResult:
     """Run every clock once."""
     now = now or timezone.now()
@@ -103,4 +113,5 @@ def sweep_live_chats(*, now: dt.datetime | None = None) -> SweepResult:
         agents_released=release_absent_agents(now=now),
         chats_requeued=requeue_unanswered(now=now),
         waits_alerted=alert_long_waits(now=now),
+        chats_routed=route_waiting_chats(now=now),
     )

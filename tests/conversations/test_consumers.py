@@ -15,7 +15,6 @@ from django.utils import timezone
 from chatops.asgi import application
 from chatops.models import Agent
 from chatops.services import plan_shift
-from conversations import limits
 from conversations.models import Conversation, Message
 from tests import factories
 
@@ -205,20 +204,21 @@ async def test_a_resent_message_is_stored_once_and_acknowledged_with_the_same_se
     await widget.disconnect()
 
 
-async def test_limits_answer_with_clear_errors(shop):
+async def test_limits_answer_with_clear_errors(shop, settings):
+    settings.CHAT_MESSAGES_PER_VISITOR_PER_MINUTE = 5
     widget = await visitor_socket(shop)
     await hello(widget)
 
     await widget.send_json_to({"type": "message", "body": "x" * 4001, "client_msg_id": "long"})
     assert (await receive_until(widget, "error"))["code"] == "too_long"
 
-    for n in range(limits.MESSAGES_PER_VISITOR_PER_MINUTE):
+    for n in range(settings.CHAT_MESSAGES_PER_VISITOR_PER_MINUTE):
         await widget.send_json_to({"type": "message", "body": f"m{n}", "client_msg_id": f"id{n}"})
         await receive_until(widget, "ack")
     await widget.send_json_to({"type": "message", "body": "one too many", "client_msg_id": "over"})
     error = await receive_until(widget, "error")
     assert error["code"] == "rate_limited"
-    assert await database_sync_to_async(Message.objects.count)() == limits.MESSAGES_PER_VISITOR_PER_MINUTE
+    assert await database_sync_to_async(Message.objects.count)() == settings.CHAT_MESSAGES_PER_VISITOR_PER_MINUTE
     await widget.disconnect()
 
 

@@ -124,3 +124,29 @@ def test_a_visitor_has_one_open_conversation_at_a_time(tenant, conversation):
     services.close_conversation(conversation=conversation)
     new = services.start_conversation(tenant=tenant, visitor=conversation.visitor)
     assert new.pk != conversation.pk
+
+
+def test_new_conversations_from_one_address_are_limited_per_hour(tenant, settings):
+    # given a limit of two new chats an hour per address
+    settings.CHAT_CONVERSATIONS_PER_IP_PER_HOUR = 2
+    for _ in range(2):
+        services.start_conversation(
+            tenant=tenant, visitor=Visitor.objects.create(tenant=tenant), ip_address="203.0.113.5"
+        )
+
+    # when a third visitor from the same address starts a chat, then it is refused
+    with pytest.raises(ValidationError) as refusal:
+        services.start_conversation(
+            tenant=tenant, visitor=Visitor.objects.create(tenant=tenant), ip_address="203.0.113.5"
+        )
+    assert refusal.value.code == "rate_limited"
+
+    # and another address, or the same one an hour later, is fine
+    services.start_conversation(tenant=tenant, visitor=Visitor.objects.create(tenant=tenant), ip_address="203.0.113.6")
+    services.start_conversation(
+        tenant=tenant,
+        visitor=Visitor.objects.create(tenant=tenant),
+        ip_address="203.0.113.5",
+        now=NOW + dt.timedelta(hours=1, minutes=1),
+    )
+    assert Conversation.objects.filter(ip_address="203.0.113.5").count() == 3

@@ -128,3 +128,20 @@ def test_the_timers_command_sweeps_once(tenant, capsys):
     call_command("live_timers", "--once")
 
     assert "alerted 1 long waits" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_a_waiting_chat_is_routed_by_the_clock_once_an_agent_is_free(tenant):
+    # given a chat that waited because nobody was online
+    chat = chat_from_visitor(tenant)
+    assert chat.status == Conversation.Status.WAITING
+    anna = on_duty(tenant, "Anna")
+    touch_agent(agent=anna, now=NOW + dt.timedelta(seconds=5))
+
+    # when the clock runs
+    result = timers.sweep_live_chats(now=NOW + dt.timedelta(seconds=6))
+
+    # then Anna has it
+    chat.refresh_from_db()
+    assert result.chats_routed == 1
+    assert (chat.agent, chat.status) == (anna, Conversation.Status.ACTIVE)
