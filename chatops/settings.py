@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "chatops.admin_site.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -108,11 +108,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "live-chat-timers": {"task": "chatops.tasks.run_live_chat_timers", "schedule": 5.0},
     "onboarding-overdue-steps-daily": {
         "task": "tenants.tasks.email_overdue_onboarding_steps",
         "schedule": crontab(hour=7, minute=30),
     },
 }
+
+# --- Live chat limits (the public widget) ---------------------------------------------------
+CHAT_MESSAGES_PER_VISITOR_PER_MINUTE = env.int("CHAT_MESSAGES_PER_VISITOR_PER_MINUTE", default=20)
+CHAT_CONVERSATIONS_PER_IP_PER_HOUR = env.int("CHAT_CONVERSATIONS_PER_IP_PER_HOUR", default=20)
 
 # --- E-mail ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -134,7 +139,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
 # The public address of the product, used in links sent by e-mail (invitations, reports).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tenants import onboarding
-from tenants.models import Tenant, new_widget_key
+from tenants.models import ClientUser, Tenant, new_widget_key
 
 
 class GoLiveRefused(ValidationError):
@@ -71,3 +71,13 @@ def record_widget_seen(*, tenant: Tenant, origin: str, now: dt.datetime | None =
             tenant.widget_first_seen_at = seen_at
             onboarding.refresh_checklist(tenant, now)
     return True
+
+
+@transaction.atomic
+def invite_client_user(*, tenant: Tenant, email: str, full_name: str) -> ClientUser:
+    """Create a client login that sees only this tenant; the person is e-mailed a password link in its language."""
+    from chatops import roles
+    from chatops.services import create_invited_user
+
+    user = create_invited_user(email=email, full_name=full_name, role=roles.CLIENT_USER, language=tenant.language)
+    return ClientUser.objects.create(tenant=tenant, user=user)

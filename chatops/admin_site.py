@@ -1,0 +1,126 @@
+"""The operations admin: a site only operations managers may enter, and base classes for its pages.
+
+Access is by role, not by Django's per-model permissions: an operations manager may view, add,
+change and delete every model registered here, so nobody has to keep permission rows in step
+with the role groups. The role check lives once, in ``OpsPermissionsMixin``; every admin and
+inline of ours derives from ``OpsModelAdmin``, ``OpsTabularInline`` or ``OpsStackedInline``.
+
+This module is imported while Django loads its apps (it holds the admin's AppConfig), so it
+must not import models at module level; the role helpers are imported where they are used.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.apps import AdminConfig
+from django.core import checks
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+
+_CACHE_ATTRIBUTE = "_chatops_operations_manager"
+
+
+def is_operations_manager_request(request: HttpRequest) -> bool:
+    """Say whether the request comes from an active staff user who is an operations manager.
+
+    The answer is remembered on the request: the admin asks it dozens of times per page.
+    """
+    from chatops.roles import is_operations_manager
+
+    user = request.user
+    cached = getattr(request, _CACHE_ATTRIBUTE, None)
+    if cached is not None and cached[0] == user.pk:
+        return cached[1]
+    allowed = bool(user.is_active and user.is_staff and is_operations_manager(user))
+    setattr(request, _CACHE_ATTRIBUTE, (user.pk, allowed))
+    return allowed
+
+
+class OpsPermissionsMixin:
+    """Grant operations managers every action on the model; grant nobody else anything.
+
+    Subclasses narrow this further (a read-only page returns False for add and change) by
+    overriding a method and calling ``super()`` for the role check.
+    """
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_operations_manager_request(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_operations_manager_request(request)
+
+    # ModelAdmin calls this with the request only, inlines with the parent object too.
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_operations_manager_request(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_operations_manager_request(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_operations_manager_request(request)
+
+
+class OpsModelAdmin(OpsPermissionsMixin, admin.ModelAdmin):
+    """A model page of the operations admin."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
+        # Forms validate what they can, but a service may still refuse at save time (a shift
+        # planned by someone else a moment ago, an e-mail taken meanwhile). The transaction has
+        # rolled back by the time the error gets here; show it instead of a server error.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class OpsTabularInline(OpsPermissionsMixin, admin.TabularInline):
+    """A table of related rows on an operations admin page."""
+
+
+class OpsStackedInline(OpsPermissionsMixin, admin.StackedInline):
+    """A stack of related forms on an operations admin page."""
+
+
+class OpsAdminSite(admin.AdminSite):
+    """The operations managers' admin at /admin/."""
+
+    site_header = _("chatops operations")
+    site_title = _("chatops operations")
+    index_title = _("Operations")
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Let in active staff users who are superusers or in the operations manager group."""
+        return is_operations_manager_request(request)
+
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        """Register models; without an admin class, use the role-based OpsModelAdmin."""
+        super().register(model_or_iterable, admin_class or OpsModelAdmin, **options)
+
+    def check(self, app_configs) -> list[checks.CheckMessage]:
+        """Warn about admin pages that would check Django permissions instead of the role."""
+        found = super().check(app_configs)
+        for model, model_admin in self._registry.items():
+            if app_configs is not None and model._meta.app_config not in app_configs:
+                continue
+            classes = [type(model_admin), *model_admin.inlines]
+            for admin_class in classes:
+                if not issubclass(admin_class, OpsPermissionsMixin):
+                    found.append(
+                        checks.Warning(
+                            f"{admin_class.__module__}.{admin_class.__qualname__} does not derive from "
+                            "chatops.admin_site.OpsPermissionsMixin.",
+                            hint="Operations managers have no per-model permissions; derive from OpsModelAdmin, "
+                            "OpsTabularInline or OpsStackedInline so they can use this page.",
+                            obj=admin_class,
+                            id="chatops.W001",
+                        )
+                    )
+        return found
+
+
+class OpsAdminConfig(AdminConfig):
+    """Django's admin app, serving OpsAdminSite as the default site."""
+
+    default_site = "chatops.admin_site.OpsAdminSite"

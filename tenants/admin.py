@@ -1,0 +1,444 @@
+"""Operations admin for tenants: onboarding a client company in one sitting."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from chatops.admin import QualificationInline
+from chatops.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
+from tenants import onboarding, selectors, services
+from tenants.forms import ChecklistFormSet, ChecklistItemForm, ClientUserAddForm, TenantForm
+from tenants.models import (
+    CannedResponse,
+    ChangeNotice,
+    ClientUser,
+    KnowledgeArticle,
+    OnboardingItem,
+    ReportRecipient,
+    ServiceException,
+    ServiceHours,
+    Tenant,
+)
+
+OVERDUE_STYLE = "color: var(--error-fg); font-weight: bold"
+
+
+# --- Inlines on the tenant page ----------------------------------------------------------------
+
+
+class ChecklistInline(OpsTabularInline):
+    model = OnboardingItem
+    form = ChecklistItemForm
+    formset = ChecklistFormSet
+    fields = ("step_label", "due", "ticked", "done_info")
+    readonly_fields = ("step_label", "due", "done_info")
+    extra = 0
+    can_delete = False
+    verbose_name = _("onboarding step")
+    verbose_name_plural = _("onboarding checklist")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OnboardingItem]:
+        return super().get_queryset(request).select_related("tenant", "done_by").order_by("position")
+
+    # The steps come from the checklist template; nobody adds or removes them by hand.
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("step"))
+    def step_label(self, item: OnboardingItem) -> str:
+        if item.key not in onboarding.STEPS_BY_KEY:
+            return item.key
+        if not item.required:
+            return format_html("{} <small>({})</small>", item.label, gettext("not needed to go live"))
+        return item.label
+
+    @admin.display(description=_("due"))
+    def due(self, item: OnboardingItem) -> str:
+        if not item.is_done and item.due_on < onboarding.tenant_today(item.tenant):
+            return format_html(
+                '<span style="{}">{} – {}</span>', OVERDUE_STYLE, date_format(item.due_on), gettext("overdue")
+            )
+        return date_format(item.due_on)
+
+    @admin.display(description=_("done by"))
+    def done_info(self, item: OnboardingItem) -> str:
+        automatic = item.key in onboarding.STEPS_BY_KEY and item.automatic
+        if item.is_done:
+            when = date_format(timezone.localtime(item.done_at), "SHORT_DATETIME_FORMAT")
+            if item.done_automatically:
+                return gettext("%(when)s, completed itself") % {"when": when}
+            who = item.done_by.get_username() if item.done_by else gettext("someone since removed")
+            return gettext("%(when)s by %(who)s") % {"when": when, "who": who}
+        return gettext("completes itself") if automatic else "–"
+
+
+class ServiceHoursInline(OpsTabularInline):
+    model = ServiceHours
+    extra = 0
+
+
+class ServiceExceptionInline(OpsTabularInline):
+    model = ServiceException
+    extra = 0
+
+
+class ReportRecipientInline(OpsTabularInline):
+    model = ReportRecipient
+    extra = 0
+
+
+class KnowledgeArticleInline(OpsStackedInline):
+    model = KnowledgeArticle
+    fields = ("title", "body", "keywords", "is_published")
+    extra = 0
+    classes = ["collapse"]
+
+
+class CannedResponseInline(OpsTabularInline):
+    model = CannedResponse
+    extra = 0
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "text":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 60})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class TenantQualificationInline(QualificationInline):
+    verbose_name_plural = _("agents trained for this tenant")
+
+
+# --- The tenant --------------------------------------------------------------------------------
+
+CONTRACT_FIELDS = ("name", "slug", "status", "contract_signed_on", "go_live_target", "time_zone", "language")
+VOICE_FIELDS = ("tone", "style_notes", "goals")
+TARGET_FIELDS = ("first_response_target_seconds", "resolution_target_percent")
+DATA_FIELDS = ("retention_days", "encrypt_messages")
+
+
+@admin.register(Tenant)
+class TenantAdmin(OpsModelAdmin):
+    form = TenantForm
+    list_display = ("name", "status", "language", "go_live_target", "checklist")
+    list_filter = ("status", "language", "tone")
+    search_fields = ("name", "slug", "allowed_origins")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("widget_key", "embed_snippet", "widget_first_seen_at", "went_live_at", "content")
+    actions = ("rotate_widget_key", "mark_live")
+    save_on_top = True
+
+    def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None):
+        widget = ("allowed_origins", "widget_colour", "greeting")
+        if obj is not None:
+            widget = ("widget_key", "embed_snippet", *widget, "widget_first_seen_at")
+        fieldsets = [
+            (_("Contract"), {"fields": CONTRACT_FIELDS}),
+            (_("Chat voice"), {"fields": VOICE_FIELDS}),
+            (_("Targets"), {"fields": TARGET_FIELDS}),
+            (_("Widget"), {"fields": widget}),
+            (_("Data"), {"fields": DATA_FIELDS}),
+        ]
+        if obj is not None:
+            fieldsets[0] = (_("Contract"), {"fields": (*CONTRACT_FIELDS, "went_live_at")})
+            fieldsets.append((_("Knowledge, answers and logins"), {"fields": ("content",)}))
+        return fieldsets
+
+    def get_inlines(self, request: HttpRequest, obj: Tenant | None):
+        inlines = [
+            ServiceHoursInline,
+            ServiceExceptionInline,
+            ReportRecipientInline,
+            TenantQualificationInline,
+            KnowledgeArticleInline,
+            CannedResponseInline,
+        ]
+        # A new tenant's checklist is built after it is saved.
+        return inlines if obj is None else [ChecklistInline, *inlines]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        return selectors.with_checklist(super().get_queryset(request))
+
+    @admin.display(description=_("onboarding checklist"))
+    def checklist(self, tenant: Tenant) -> str:
+        progress = selectors.checklist_progress(tenant=tenant)
+        if not progress.total:
+            return gettext("being prepared")
+        if progress.overdue:
+            return format_html('<span style="{}">{}</span>', OVERDUE_STYLE, str(progress))
+        return str(progress)
+
+    @admin.display(description=_("code for the client's pages"))
+    def embed_snippet(self, tenant: Tenant) -> str:
+        return format_html(
+            '<textarea id="embed-snippet" class="vLargeTextField" rows="2" cols="80" readonly>{}</textarea>'
+            '<p><button type="button" class="button" data-copy-from="embed-snippet" data-copied-text="{}">{}</button>'
+            "</p>",
+            selectors.widget_embed_snippet(tenant=tenant),
+            gettext("Copied"),
+            gettext("Copy"),
+        )
+
+    @admin.display(description=_("ready for the team"))
+    def content(self, tenant: Tenant) -> str:
+        counts = selectors.tenant_content(tenant=tenant)
+        rows = [
+            (KnowledgeArticle, gettext("knowledge-base articles"), counts.articles),
+            (CannedResponse, gettext("canned responses"), counts.canned_responses),
+            (ChangeNotice, gettext("change notices"), counts.change_notices),
+            (ClientUser, gettext("client logins"), counts.client_users),
+        ]
+        links = [
+            (
+                reverse(f"admin:tenants_{model._meta.model_name}_changelist") + f"?tenant__id__exact={tenant.pk}",
+                count,
+                label,
+                reverse(f"admin:tenants_{model._meta.model_name}_add") + f"?tenant={tenant.pk}",
+                gettext("add"),
+            )
+            for model, label, count in rows
+        ]
+        return format_html(
+            '<ul style="margin-left: 0">{}<li>{}</li></ul>',
+            format_html_join("", '<li><a href="{}">{} {}</a> · <a href="{}">{}</a></li>', links),
+            gettext("%(count)d agents trained (see below)") % {"count": counts.trained_agents},
+        )
+
+    # --- saving ---
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form, change: bool) -> None:
+        services.save_tenant(tenant=obj)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if isinstance(formset, ChecklistFormSet):
+            formset.save_ticks(by=request.user)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # New hours, recipients or articles may complete (or reopen) automatic steps.
+        onboarding.refresh_checklist(form.instance)
+
+    # --- rotating the key and going live: list actions and buttons on the tenant page ---
+
+    def _rotate_widget_key(self, request: HttpRequest, tenant: Tenant) -> None:
+        services.rotate_widget_key(tenant=tenant)
+        self.message_user(
+            request,
+            gettext(
+                "%(tenant)s has a new widget key. Pages with the old snippet no longer load the chat: "
+                "send the client the new snippet."
+            )
+            % {"tenant": tenant.name},
+            messages.WARNING,
+        )
+
+    def _mark_live(self, request: HttpRequest, tenant: Tenant) -> None:
+        try:
+            services.mark_tenant_live(tenant=tenant, by=request.user)
+        except services.GoLiveRefused as refusal:
+            self.message_user(request, " ".join(refusal.messages), messages.ERROR)
+        else:
+            self.message_user(request, gettext("%(tenant)s is live.") % {"tenant": tenant.name}, messages.SUCCESS)
+
+    @admin.action(description=_("Rotate widget key"))
+    def rotate_widget_key(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            self._rotate_widget_key(request, tenant)
+
+    @admin.action(description=_("Mark live"))
+    def mark_live(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            self._mark_live(request, tenant)
+
+    def get_urls(self):
+        info = (self.opts.app_label, self.opts.model_name)
+        tools = [
+            path(
+                "<path:object_id>/rotate-widget-key/",
+                self.admin_site.admin_view(self.rotate_widget_key_view),
+                name="{}_{}_rotate_widget_key".format(*info),
+            ),
+            path(
+                "<path:object_id>/mark-live/",
+                self.admin_site.admin_view(self.mark_live_view),
+                name="{}_{}_mark_live".format(*info),
+            ),
+        ]
+        return tools + super().get_urls()
+
+    def _object_tool(self, request: HttpRequest, object_id: str, do) -> HttpResponse:
+        tenant = self.get_object(request, unquote(object_id))
+        if tenant is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, tenant):
+            raise PermissionDenied
+        # A GET (a bookmarked or pasted address) changes nothing; the buttons post.
+        if request.method == "POST":
+            do(request, tenant)
+        return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
+
+    def rotate_widget_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._object_tool(request, object_id, self._rotate_widget_key)
+
+    def mark_live_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._object_tool(request, object_id, self._mark_live)
+
+
+# --- What the team answers from, and the client's logins ------------------------------------------
+
+
+class TenantContentAdmin(OpsModelAdmin):
+    """A page of rows that belong to one tenant; saving them may complete onboarding steps."""
+
+    list_filter = ("tenant",)
+    list_select_related = ("tenant",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # A row stays with the client it was written for.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, "tenant") if obj is not None else readonly
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        onboarding.refresh_checklist(obj.tenant)
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        tenant = obj.tenant
+        super().delete_model(request, obj)
+        onboarding.refresh_checklist(tenant)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        tenants = list(Tenant.objects.filter(pk__in=queryset.values("tenant")))
+        super().delete_queryset(request, queryset)
+        for tenant in tenants:
+            onboarding.refresh_checklist(tenant)
+
+
+@admin.register(KnowledgeArticle)
+class KnowledgeArticleAdmin(TenantContentAdmin):
+    list_display = ("title", "tenant", "is_published", "updated_at")
+    list_filter = ("tenant", "is_published")
+    search_fields = ("title", "body", "keywords")
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(TenantContentAdmin):
+    list_display = ("__str__", "tenant", "text")
+    search_fields = ("shortcut", "text")
+
+
+@admin.register(ChangeNotice)
+class ChangeNoticeAdmin(TenantContentAdmin):
+    list_display = ("title", "tenant", "created_at", "created_by", "acknowledged")
+    list_select_related = ("tenant", "created_by")
+    search_fields = ("title", "body")
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChangeNotice]:
+        return selectors.with_acknowledgement_counts(super().get_queryset(request))
+
+    def get_fields(self, request: HttpRequest, obj: ChangeNotice | None = None):
+        if obj is None:
+            return ("tenant", "title", "body")
+        return ("tenant", "title", "body", "created_by", "created_at", "readers")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ChangeNotice | None = None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, "created_by", "created_at", "readers") if obj is not None else readonly
+
+    @admin.display(description=_("acknowledged"))
+    def acknowledged(self, notice: ChangeNotice) -> str:
+        return gettext("%(done)d of %(trained)d agents") % {
+            "done": notice.acknowledged_count,
+            "trained": notice.trained_count,
+        }
+
+    @admin.display(description=_("read by"))
+    def readers(self, notice: ChangeNotice) -> str:
+        readers = selectors.notice_readers(notice=notice)
+        acknowledged = format_html_join(
+            "",
+            "<li>{} – {}</li>",
+            (
+                (ack.agent, date_format(timezone.localtime(ack.acknowledged_at), "SHORT_DATETIME_FORMAT"))
+                for ack in readers.acknowledged
+            ),
+        )
+        pending = ", ".join(str(agent) for agent in readers.pending) or "–"
+        return format_html(
+            '<ul style="margin-left: 0">{}</ul><p><strong>{}</strong> {}</p>',
+            acknowledged or format_html("<li>{}</li>", gettext("nobody yet")),
+            gettext("Not yet acknowledged by:"),
+            pending,
+        )
+
+    def save_model(self, request: HttpRequest, obj: ChangeNotice, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ClientUser)
+class ClientUserAdmin(OpsModelAdmin):
+    add_form = ClientUserAddForm
+    list_display = ("__str__", "email", "tenant", "created_at")
+    list_filter = ("tenant",)
+    list_select_related = ("user", "tenant")
+    search_fields = ("user__email", "user__first_name", "user__last_name")
+    readonly_fields = ("login", "email", "tenant", "created_at")
+
+    def get_fields(self, request: HttpRequest, obj: ClientUser | None = None):
+        if obj is None:
+            return ("email", "full_name", "tenant")
+        return ("login", "email", "tenant", "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ClientUser | None = None):
+        return () if obj is None else self.readonly_fields
+
+    def get_form(self, request: HttpRequest, obj: ClientUser | None = None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    @admin.display(description=_("e-mail"), ordering="user__email")
+    def email(self, client_user: ClientUser) -> str:
+        return client_user.user.email
+
+    @admin.display(description=_("login"))
+    def login(self, client_user: ClientUser) -> str:
+        url = reverse("admin:auth_user_change", args=[client_user.user_id])
+        return format_html('<a href="{}">{}</a>', url, client_user.user.get_username())
+
+    def save_form(self, request: HttpRequest, form, change: bool) -> ClientUser:
+        if change:
+            return super().save_form(request, form, change)
+        # The service creates the login and the row; the person gets an e-mail (after commit)
+        # with a link to choose their password.
+        return services.invite_client_user(
+            tenant=form.cleaned_data["tenant"],
+            email=form.cleaned_data["email"],
+            full_name=form.cleaned_data["full_name"],
+        )
+
+    def save_model(self, request: HttpRequest, obj: ClientUser, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        if change:
+            super().save_related(request, form, formsets, change)
