@@ -1,0 +1,18 @@
+"""The entry page: send each role where it works."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from chatops import roles
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Redirect to the operations admin, the agent console or the client dashboard."""
+    if roles.is_operations_manager(request.user):
+        return redirect("admin:index")
+    if hasattr(request.user, "agent"):
+        return redirect("console")
+    # Client users get their dashboard with the reporting work; until then this page says where reports go.
+    return render(request, "home.html", {"is_client_user": hasattr(request.user, "client_profile")})
