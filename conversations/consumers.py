@@ -6,9 +6,10 @@ import asyncio
 import json
 from typing import Any
 
-from channels.db import DatabaseSyncToAsync
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
+from django.db import close_old_connections
 from django.utils import timezone
 
 from chatops import services as agent_services
@@ -22,8 +23,20 @@ CLOSE_FORBIDDEN = 4403
 
 def database_sync_to_async(func):
     """Run ORM work on the thread pool: one consumer's calls stay in order (each is awaited), while
-    many consumers' calls run side by side instead of queueing on a single thread per process."""
-    return DatabaseSyncToAsync(func, thread_sensitive=False)
+    many consumers' calls run side by side instead of queueing on a single thread per process.
+
+    Channels' own wrapper does not recycle connections on this path, so do it here, in the worker
+    thread: connections past CONN_MAX_AGE are closed before and after each call.
+    """
+
+    def run(*args, **kwargs):
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)
 
 
 # Well inside the grace period of conversations.timers, so a live console never looks absent.
@@ -280,6 +293,28 @@ class AgentConsumer(_JsonConsumer):
     def _take(self, conversation_id: int) -> bool:
         conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
         return routing.take_waiting(conversation=conversation, agent=self.agent)
+
+    async def on_colleagues(self, *, conversation: int) -> None:
+        agents = await database_sync_to_async(self._colleagues)(conversation)
+        await self.send_frame({"type": "colleagues", "conversation": conversation, "agents": agents})
+
+    def _colleagues(self, conversation_id: int) -> list[dict[str, Any]]:
+        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
+        return [
+            {"id": colleague.pk, "name": colleague.display_name, "load": colleague.load}
+            for colleague in routing.eligible_agents(tenant=conversation.tenant).exclude(pk=self.agent.pk)
+        ]
+
+    async def on_transfer(self, *, conversation: int, to_agent: int, note: str) -> None:
+        await database_sync_to_async(self._transfer)(conversation, to_agent, note)
+        await self.send_frame({"type": "state", **await self._state()})
+
+    def _transfer(self, conversation_id: int, to_agent_id: int, note: str) -> None:
+        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
+        colleague = Agent.objects.filter(pk=to_agent_id).first()
+        if colleague is None:
+            raise access.AccessDenied("not_found", "Agent not found.")
+        routing.transfer(conversation=conversation, from_agent=self.agent, to_agent=colleague, note=note)
 
     async def on_message(self, *, conversation: int, body: str, client_msg_id: str) -> None:
         ack = await database_sync_to_async(self._message)(conversation, body, client_msg_id)

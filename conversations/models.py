@@ -157,3 +157,27 @@ class Message(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.conversation_id}#{self.seq}"
+
+
+class Transfer(TenantOwnedModel):
+    """A chat handed from one agent to another, with the note that went with it."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="transfers", verbose_name=_("conversation")
+    )
+    from_agent = models.ForeignKey(
+        "chatops.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("from")
+    )
+    to_agent = models.ForeignKey(
+        "chatops.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("to")
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("transferred"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}: {self.from_agent} → {self.to_agent}"

@@ -3,7 +3,8 @@
 Visitor → server: hello {token?, last_seq?, url?, title?} · message {body, client_msg_id} ·
 typing {active} · ack {seq}
 Agent → server: hello {} · presence {presence} · open {conversation, last_seq?} ·
-message {conversation, body, client_msg_id} · typing {conversation, active} · close {conversation, outcome?}
+message {conversation, body, client_msg_id} · typing {conversation, active} · close {conversation, outcome?} ·
+take {conversation} · colleagues {conversation} · transfer {conversation, to_agent, note?}
 Server → client: welcome · message · ack · typing · queue · assigned · closed · error {code, message}
 """
 
@@ -87,6 +88,13 @@ def _agent_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         }
     if kind == "typing":
         return conversation | {"active": _bool(raw.get("active", True), "active")}
+    if kind in ("take", "colleagues"):
+        return conversation
+    if kind == "transfer":
+        return conversation | {
+            "to_agent": _int(raw.get("to_agent"), "to_agent", minimum=1),
+            "note": _text(raw.get("note"), "note", default=""),
+        }
     if kind == "close":
         return conversation | {
             "outcome": _text(raw.get("outcome"), "outcome", default="resolved"),

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chatops.models import Agent, Qualification, Shift
 from conversations import events
-from conversations.models import Conversation
+from conversations.models import Conversation, Transfer
 from tenants.models import Tenant
 
 
@@ -35,6 +37,10 @@ def eligible_agents(*, tenant: Tenant, now: dt.datetime | None = None) -> QueryS
         .filter(load__lt=F("max_concurrent_chats"))
         .order_by("load", F("last_assigned_at").asc(nulls_first=True), "pk")
     )
+
+
+ERROR_TRANSFER_NOT_YOURS = _("Only the agent who has the chat can transfer it.")
+ERROR_TRANSFER_TARGET = _("%(agent)s cannot take this chat now (not online, on shift, trained or free).")
 
 
 def _lock_if_free(agent: Agent) -> bool:
@@ -83,6 +89,39 @@ def take_waiting(*, conversation: Conversation, agent: Agent, now: dt.datetime |
         return False
     _hand_to(conversation, agent, now)
     return True
+
+
+@transaction.atomic
+def transfer(
+    *, conversation: Conversation, from_agent: Agent, to_agent: Agent, note: str = "", now: dt.datetime | None = None
+) -> Transfer:
+    """Hand an active chat to another eligible agent with a note; both consoles and the visitor are told."""
+    now = now or timezone.now()
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if conversation.status != Conversation.Status.ACTIVE or conversation.agent_id != from_agent.pk:
+        raise ValidationError(ERROR_TRANSFER_NOT_YOURS, code="not_yours")
+    eligible = eligible_agents(tenant=conversation.tenant, now=now).filter(pk=to_agent.pk).exists()
+    if to_agent.pk == from_agent.pk or not eligible or not _lock_if_free(to_agent):
+        raise ValidationError(ERROR_TRANSFER_TARGET % {"agent": to_agent}, code="transfer_refused")
+    record = Transfer.objects.create(
+        tenant_id=conversation.tenant_id,
+        conversation=conversation,
+        from_agent=from_agent,
+        to_agent=to_agent,
+        note=note[:2000],
+        created_at=now,
+    )
+    conversation.agent = to_agent
+    conversation.save(update_fields=["agent"])
+    payload = events.conversation_payload(conversation)
+    events.publish_on_commit(events.agent_group(from_agent.pk), "chat.withdrawn", payload)
+    events.publish_on_commit(
+        events.agent_group(to_agent.pk),
+        "chat.assigned",
+        payload | {"transfer_note": record.note, "transferred_by": from_agent.display_name},
+    )
+    events.publish_on_commit(events.conversation_group(conversation.pk), "chat.assigned", payload)
+    return record
 
 
 def drain_queue_for(*, agent: Agent, now: dt.datetime | None = None) -> int:

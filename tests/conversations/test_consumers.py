@@ -279,3 +279,31 @@ async def test_the_console_refuses_anyone_who_is_not_an_agent(shop):
     )
     connected, _ = await as_client.connect()
     assert not connected
+
+
+async def test_an_agent_hands_a_chat_to_a_colleague_who_is_alerted_with_the_note(shop):
+    # given Anna has a chat and Bea is on duty with her console open
+    anna = await database_sync_to_async(ready_agent)(shop, "Anna")
+    widget = await visitor_socket(shop)
+    await hello(widget)
+    await widget.send_json_to({"type": "message", "body": "Refund please", "client_msg_id": "r1"})
+    await receive_until(widget, "ack")
+    bea = await database_sync_to_async(ready_agent)(shop, "Bea")
+    anna_console, bea_console = await agent_socket(anna), await agent_socket(bea)
+    conversation = await database_sync_to_async(Conversation.objects.get)(tenant=shop)
+
+    # when Anna asks who can take it and transfers it to Bea
+    await anna_console.send_json_to({"type": "colleagues", "conversation": conversation.pk})
+    colleagues = await receive_until(anna_console, "colleagues")
+    assert [c["name"] for c in colleagues["agents"]] == ["Bea"]
+    await anna_console.send_json_to(
+        {"type": "transfer", "conversation": conversation.pk, "to_agent": bea.pk, "note": "Order 1234"}
+    )
+
+    # then Bea is alerted with the note, Anna loses it, and the visitor sees Bea's name
+    assigned = await receive_until(bea_console, "assigned")
+    assert (assigned["transfer_note"], assigned["transferred_by"]) == ("Order 1234", "Anna")
+    assert (await receive_until(anna_console, "withdrawn"))["conversation"] == conversation.pk
+    assert (await receive_until(widget, "assigned"))["agent_name"] == "Bea"
+    for socket in (widget, anna_console, bea_console):
+        await socket.disconnect()

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -144,3 +145,40 @@ def test_two_chats_arriving_at_once_never_push_an_agent_past_their_limit(tenant)
     # then only the first got the agent; the second waits
     assert (results["first"], results["second"]) == (solo, None)
     assert Conversation.objects.filter(agent=solo, status=Conversation.Status.ACTIVE).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_agent_transfers_a_chat_with_a_note_to_an_eligible_colleague(tenant, django_capture_on_commit_callbacks):
+    # given Anna has a chat and Bea is on duty
+    anna = ready_agent(tenant, name="Anna")
+    chat = new_chat(tenant)
+    bea = ready_agent(tenant, name="Bea")
+
+    # when
+    with django_capture_on_commit_callbacks() as callbacks:
+        record = routing.transfer(conversation=chat, from_agent=anna, to_agent=bea, note="Wants a refund")
+
+    # then Bea has it, the note is kept, and Anna, Bea and the visitor are told
+    chat.refresh_from_db()
+    assert chat.agent == bea and chat.status == Conversation.Status.ACTIVE
+    assert (record.from_agent, record.to_agent, record.note) == (anna, bea, "Wants a refund")
+    assert len(callbacks) == 3
+
+
+@pytest.mark.django_db
+def test_a_chat_cannot_be_transferred_to_someone_not_eligible_or_by_someone_else(tenant, other_tenant):
+    anna = ready_agent(tenant, name="Anna")
+    chat = new_chat(tenant)
+    stranger = ready_agent(other_tenant, name="Stranger")
+    bea = ready_agent(tenant, name="Bea")
+    Agent.objects.filter(pk=bea.pk).update(presence=Agent.Presence.AWAY)
+
+    for target in (stranger, bea, anna):
+        with pytest.raises(ValidationError) as refusal:
+            routing.transfer(conversation=chat, from_agent=anna, to_agent=target)
+        assert refusal.value.code == "transfer_refused"
+    with pytest.raises(ValidationError) as refusal:
+        routing.transfer(conversation=chat, from_agent=bea, to_agent=anna)
+    assert refusal.value.code == "not_yours"
+    chat.refresh_from_db()
+    assert chat.agent == anna and not chat.transfers.exists()
