@@ -1,0 +1,78 @@
+"""Create realistic, reproducible demo data: ``manage.py seed_demo [--reset]``."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from chatops import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create three demo client companies, six agents, two weeks of shifts and eight weeks of chat history. "
+        "Running it again changes nothing; --reset rebuilds the demo data. Other tenants are never touched."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo tenants, users and their data first, then rebuild."
+        )
+
+    def handle(self, *args, reset: bool = False, **options) -> None:
+        verbose = options["verbosity"] >= 1
+        started = time.monotonic()
+        if verbose:
+            self.stdout.write(_("Seeding demo data…"))
+        try:
+            result = demo.seed_demo(reset=reset, progress=self._say if verbose else None)
+        except demo.DemoDataConflict as error:
+            raise CommandError(str(error)) from error
+        if not verbose:
+            return
+        counts = result.counts
+        totals = _(
+            "%(tenants)d tenants, %(agents)d agents, %(shifts)d shifts, %(conversations)d conversations, "
+            "%(messages)d messages"
+        ) % {
+            "tenants": counts.tenants,
+            "agents": counts.agents,
+            "shifts": counts.shifts,
+            "conversations": counts.conversations,
+            "messages": counts.messages,
+        }
+        if result.created:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _("Demo data ready in %(seconds).1f s: %(totals)s.")
+                    % {"seconds": time.monotonic() - started, "totals": totals}
+                )
+            )
+        else:
+            self.stdout.write(
+                _("Demo data already present (%(totals)s); nothing changed. Run with --reset to rebuild it.")
+                % {"totals": totals}
+            )
+        site = settings.SITE_URL
+        self.stdout.write(
+            _("Admin: %(url)s  user %(user)s / password %(password)s")
+            % {"url": f"{site}/admin/", "user": demo.MANAGER_USERNAME, "password": demo.MANAGER_PASSWORD}
+        )
+        self.stdout.write(
+            _("Agent console: %(url)s  users %(users)s / password %(password)s")
+            % {"url": f"{site}/console/", "users": ", ".join(demo.agent_usernames()), "password": demo.AGENT_PASSWORD}
+        )
+        self.stdout.write(
+            _("Client dashboard: %(url)s  users %(users)s / password %(password)s")
+            % {
+                "url": f"{site}/dashboard/",
+                "users": ", ".join(demo.client_usernames()),
+                "password": demo.CLIENT_PASSWORD,
+            }
+        )
+
+    def _say(self, line: str) -> None:
+        self.stdout.write("  " + line)

@@ -1,0 +1,423 @@
+"""`manage.py seed_demo`: idempotent, realistic demo data that never touches other tenants.
+
+The demo is seeded once for the module (about ten seconds) and removed afterwards; each test
+runs in its own transaction on top of it, so tests that reseed or break things roll back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import zoneinfo
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Max, Min, Q
+
+from chatops import demo, roles
+from chatops.models import Agent, Qualification, Shift
+from conversations.models import Conversation, Message, PageView, Visitor
+from tenants import hours, onboarding
+from tenants.models import (
+    CannedResponse,
+    ChangeNotice,
+    ClientUser,
+    KnowledgeArticle,
+    OnboardingItem,
+    ReportRecipient,
+    ServiceException,
+    ServiceHours,
+    Tenant,
+)
+from tenants.services import rotate_widget_key
+
+pytestmark = pytest.mark.django_db
+
+SUMMARY_LINE = "Admin: http://127.0.0.1:8000/admin/  user manager / password demo-manager"
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        result = demo.seed_demo(reset=True)
+    yield result
+    with django_db_blocker.unblock():
+        demo.delete_demo_data()
+
+
+def live_tenants() -> list[Tenant]:
+    return list(demo.demo_tenants().filter(status=Tenant.Status.LIVE))
+
+
+def fingerprint() -> list[tuple]:
+    """Return what identifies the generated history, independent of primary keys."""
+    return list(
+        Conversation.objects.filter(tenant__in=demo.demo_tenants())
+        .order_by("tenant__slug", "started_at")
+        .values_list("tenant__slug", "started_at", "origin", "outcome", "rating", "last_seq")
+    )
+
+
+def test_running_the_command_again_changes_nothing(seeded):
+    # given the demo seeded once
+    before = demo.demo_counts()
+    out = io.StringIO()
+
+    # when the command runs again
+    call_command("seed_demo", stdout=out)
+
+    # then every count is the same and the command says it left the data alone
+    assert demo.demo_counts() == before == seeded.counts
+    assert "already present" in out.getvalue()
+    assert f"Admin: {settings.SITE_URL}/admin/  user manager / password demo-manager" in out.getvalue()
+
+
+def test_reset_rebuilds_the_same_demo_without_touching_other_tenants_or_sending_mail(seeded, tenant, mailoutbox):
+    # given another tenant with a chat of its own, and the demo's history
+    visitor = Visitor.objects.create(tenant=tenant)
+    own_chat = Conversation.objects.create(tenant=tenant, visitor=visitor)
+    Message.objects.create(tenant=tenant, conversation=own_chat, seq=1, sender=Message.Sender.VISITOR, body="Hei")
+    history = fingerprint()
+
+    # when the demo is reset for the same moment
+    result = demo.seed_demo(reset=True, now=seeded.now)
+
+    # then it is rebuilt identically, the other tenant's rows are untouched and no invitation went out
+    assert result.created
+    assert result.counts == seeded.counts
+    assert fingerprint() == history
+    assert Conversation.objects.filter(pk=own_chat.pk, tenant=tenant).exists()
+    assert Message.objects.filter(conversation=own_chat).count() == 1
+    assert Tenant.objects.filter(pk=tenant.pk).exists()
+    assert mailoutbox == []
+
+
+def test_a_tenant_with_a_demo_name_that_is_not_demo_data_stops_the_seed(seeded):
+    # given a demo tenant whose widget key was rotated, so it no longer carries the demo marker
+    kotipuoti = Tenant.objects.get(slug="kotipuoti")
+    rotate_widget_key(tenant=kotipuoti)
+    chats = Conversation.objects.filter(tenant=kotipuoti).count()
+
+    # when the command runs with --reset
+    with pytest.raises(CommandError, match="kotipuoti"):
+        call_command("seed_demo", "--reset", stdout=io.StringIO())
+
+    # then that tenant and its history are still there
+    assert Conversation.objects.filter(tenant=kotipuoti).count() == chats > 0
+
+
+def test_three_tenants_speak_three_languages_in_both_tones(seeded):
+    # given / when the demo
+    tenants = list(demo.demo_tenants())
+
+    # then
+    assert len(tenants) == 3
+    assert {tenant.language for tenant in tenants} == {"fi", "pl", "en"}
+    assert {tenant.tone for tenant in tenants} == {Tenant.Tone.CASUAL, Tenant.Tone.FORMAL}
+    by_slug = {tenant.slug: tenant for tenant in tenants}
+    assert (by_slug["kotipuoti"].time_zone, by_slug["kotipuoti"].goals) == ("Europe/Helsinki", ["leads", "support"])
+    assert (by_slug["energia-fitness"].time_zone, by_slug["energia-fitness"].goals) == (
+        "Europe/Warsaw",
+        ["bookings", "support"],
+    )
+    assert (by_slug["ledgerly"].time_zone, by_slug["ledgerly"].goals) == ("Europe/London", ["leads", "support"])
+
+
+def test_each_tenant_is_set_up_like_a_real_client(seeded):
+    for tenant in demo.demo_tenants():
+        # given / when the demo, then each tenant has everything the agents and the client need
+        assert tenant.accepts_origin("http://127.0.0.1:8000")
+        assert tenant.accepts_origin("http://localhost:8000")
+        assert tenant.accepts_origin(f"https://www.{tenant.slug}.example")
+        assert tenant.greeting
+        assert tenant.widget_colour != Tenant._meta.get_field("widget_colour").default
+        assert ServiceHours.objects.for_tenant(tenant).filter(weekday__gte=5).exists()
+        assert ServiceException.objects.for_tenant(tenant).filter(closed=True).count() == 1
+        assert 5 <= KnowledgeArticle.objects.for_tenant(tenant).count() <= 8
+        assert 4 <= CannedResponse.objects.for_tenant(tenant).count() <= 6
+        assert ChangeNotice.objects.for_tenant(tenant).count() == 1
+        recipients = ReportRecipient.objects.for_tenant(tenant)
+        assert recipients.filter(weekly=True, monthly=True).exists()
+        assert recipients.filter(escalations=True).exists()
+        assert ClientUser.objects.for_tenant(tenant).count() == 1
+    # and one tenant's hours run across midnight
+    assert any(row.closes <= row.opens for row in ServiceHours.objects.filter(tenant__in=demo.demo_tenants()))
+
+
+def test_logins_work_with_the_published_passwords_and_roles(seeded):
+    # given / when the demo
+    users = get_user_model().objects
+    manager = users.get(username=demo.MANAGER_USERNAME)
+    agent = users.get(username="agent1")
+    client = users.get(username=demo.client_usernames()[0])
+
+    # then
+    assert manager.check_password(demo.MANAGER_PASSWORD)
+    assert manager.is_staff
+    assert roles.is_operations_manager(manager)
+    assert agent.check_password(demo.AGENT_PASSWORD)
+    assert roles.has_role(agent, roles.AGENT)
+    assert client.check_password(demo.CLIENT_PASSWORD)
+    assert roles.has_role(client, roles.CLIENT_USER)
+    assert client.client_profile.tenant.slug == "kotipuoti"
+
+
+def test_six_agents_of_whom_one_is_still_in_training(seeded):
+    # given / when the demo
+    completed = Count("qualifications", filter=Q(qualifications__training_completed_on__isnull=False))
+    agents = list(demo.demo_agents().annotate(completed=completed))
+
+    # then
+    assert len(agents) == 6
+    assert len({tuple(agent.languages) for agent in agents}) > 1
+    assert all(2 <= agent.max_concurrent_chats <= 4 for agent in agents)
+    assert Counter(agent.completed for agent in agents) == Counter({1: 2, 2: 2, 3: 1, 0: 1})
+    trainee = next(agent for agent in agents if agent.completed == 0)
+    assert Qualification.objects.filter(agent=trainee, training_completed_on__isnull=True).exists()
+
+
+def test_no_agent_has_overlapping_shifts(seeded):
+    # given the demo's shifts
+    shifts = defaultdict(list)
+    for shift in Shift.objects.filter(agent__in=demo.demo_agents()).order_by("starts_at"):
+        shifts[shift.agent_id].append(shift)
+
+    # then each agent's next shift starts after the previous one ends, and none is longer than nine hours
+    assert sum(len(rows) for rows in shifts.values()) >= 30
+    for rows in shifts.values():
+        for earlier, later in itertools.pairwise(rows):
+            assert earlier.ends_at <= later.starts_at
+        assert all(shift.ends_at - shift.starts_at <= dt.timedelta(hours=9) for shift in rows)
+
+
+def test_every_open_hour_this_week_and_next_has_a_trained_agent_on_shift(seeded):
+    # given the planning window: this week and next on the team's clock
+    zone = zoneinfo.ZoneInfo(demo.PLANNING_ZONE)
+    today = seeded.now.astimezone(zone).date()
+    monday = dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(0), tzinfo=zone)
+    shifts = list(Shift.objects.filter(agent__in=demo.demo_agents()))
+    trained = defaultdict(set)
+    for agent_id, tenant_id in Qualification.objects.completed().values_list("agent_id", "tenant_id"):
+        trained[agent_id].add(tenant_id)
+
+    # when each hour is checked with the real service-hours code
+    gaps = []
+    for tenant in demo.demo_tenants():
+        for hour in range(14 * 24):
+            moment = monday.astimezone(dt.UTC) + dt.timedelta(hours=hour, minutes=30)
+            if not hours.is_open(tenant, moment):
+                continue
+            if not any(s.starts_at <= moment < s.ends_at and tenant.pk in trained[s.agent_id] for s in shifts):
+                gaps.append((tenant.slug, moment))
+
+    # then nobody is ever missing
+    assert gaps == []
+
+
+def test_every_answering_agent_is_trained_for_the_conversations_tenant(seeded):
+    # given who is trained for what
+    trained = set(Qualification.objects.completed().values_list("agent_id", "tenant_id"))
+
+    # when collecting who answered in each tenant
+    answered = set(
+        Conversation.objects.filter(tenant__in=live_tenants(), agent__isnull=False).values_list("agent_id", "tenant_id")
+    ) | set(Message.objects.filter(tenant__in=live_tenants(), agent__isnull=False).values_list("agent_id", "tenant_id"))
+
+    # then every pair is a completed qualification, and the trainee never answered
+    assert answered
+    assert answered <= trained
+    trainee = Agent.objects.get(user__username="agent6")
+    assert not Message.objects.filter(agent=trainee).exists()
+
+
+def test_chats_peak_in_the_evening_local_time(seeded):
+    for tenant in live_tenants():
+        # given the hours at which the tenant's chats started, on its own clock
+        local_hours = Counter(
+            started.astimezone(tenant.zone).hour
+            for started in Conversation.objects.filter(tenant=tenant).values_list("started_at", flat=True)
+        )
+
+        # when comparing the evening with the small hours
+        evening = sum(local_hours[hour] for hour in range(18, 22))
+        night = sum(local_hours[hour] for hour in range(2, 6))
+
+        # then the evening wins by a wide margin
+        assert evening > 10 * max(night, 1), (tenant.slug, evening, night)
+
+
+def test_chat_volume_and_visitors_are_realistic(seeded):
+    for tenant in live_tenants():
+        # given the tenant's history
+        conversations = Conversation.objects.filter(tenant=tenant)
+        days = (seeded.now - tenant.went_live_at).days
+        visitors = Visitor.objects.filter(tenant=tenant, page_views__isnull=False).distinct().count()
+
+        # then there are 15–40 chats a day, 3–8 visitors per chat, about eight weeks of it, and some returning
+        assert 52 <= days <= 60
+        assert 15 <= conversations.count() / days <= 40
+        assert 3 <= visitors / conversations.count() <= 8
+        assert PageView.objects.filter(tenant=tenant, returning=True).exists()
+        assert conversations.aggregate(first=Min("started_at"))["first"] >= tenant.went_live_at
+        assert conversations.aggregate(last=Max("closed_at"))["last"] < seeded.now
+
+
+def test_history_mixes_origins_outcomes_and_ratings(seeded):
+    for tenant in live_tenants():
+        # given the tenant's closed chats
+        conversations = Conversation.objects.filter(tenant=tenant)
+        outcomes = Counter(conversations.values_list("outcome", flat=True))
+        origins = Counter(conversations.values_list("origin", flat=True))
+        total = conversations.count()
+
+        # then all are closed; most are resolved; proactive and offline ones exist; about 40 % are rated, mostly 4–5
+        assert set(conversations.values_list("status", flat=True)) == {Conversation.Status.CLOSED}
+        resolved = sum(outcomes[outcome] for outcome in Conversation.RESOLVED_OUTCOMES)
+        assert resolved / (total - outcomes[Conversation.Outcome.SPAM]) > 0.8
+        assert outcomes[Conversation.Outcome.ESCALATED] and outcomes[Conversation.Outcome.SPAM]
+        goal_outcome = Conversation.Outcome.BOOKING if "bookings" in tenant.goals else Conversation.Outcome.LEAD
+        assert outcomes[goal_outcome] > 0
+        assert 0 < origins[Conversation.Origin.PROACTIVE] < total * 0.15
+        assert 0 < origins[Conversation.Origin.OFFLINE_MESSAGE] < total * 0.2
+        ratings = list(conversations.filter(rating__isnull=False).values_list("rating", flat=True))
+        assert 0.3 <= len(ratings) / total <= 0.5
+        assert sum(rating >= 4 for rating in ratings) / len(ratings) > 0.7
+        assert conversations.exclude(rating_comment="").exists()
+        leads = conversations.filter(outcome__in=[Conversation.Outcome.LEAD, Conversation.Outcome.BOOKING])
+        assert not leads.filter(visitor__email="").exists()
+
+
+def test_message_sequence_numbers_run_from_one_without_gaps(seeded):
+    # given every message of the demo's conversations, in order
+    messages = defaultdict(list)
+    for conversation_id, seq, created_at in (
+        Message.objects.filter(tenant__in=demo.demo_tenants())
+        .order_by("conversation_id", "seq")
+        .values_list("conversation_id", "seq", "created_at")
+    ):
+        messages[conversation_id].append((seq, created_at))
+
+    # then each conversation numbers them 1..n, records n, and time only moves forward
+    last_seqs = dict(Conversation.objects.filter(tenant__in=demo.demo_tenants()).values_list("pk", "last_seq"))
+    assert messages
+    for conversation_id, rows in messages.items():
+        assert [seq for seq, _at in rows] == list(range(1, len(rows) + 1))
+        assert last_seqs[conversation_id] == len(rows)
+        assert all(earlier < later for (_s, earlier), (_t, later) in itertools.pairwise(rows))
+
+
+def test_conversation_timestamps_agree_with_the_messages(seeded):
+    # given the conversations with their first visitor and agent messages
+    first_by_sender = {}
+    for conversation_id, sender, created_at in (
+        Message.objects.filter(tenant__in=live_tenants())
+        .values("conversation_id", "sender")
+        .annotate(first=Min("created_at"))
+        .values_list("conversation_id", "sender", "first")
+    ):
+        first_by_sender[(conversation_id, sender)] = created_at
+
+    # then the moments line up with the messages and with each other
+    for conversation in Conversation.objects.filter(tenant__in=live_tenants()):
+        first_visitor = first_by_sender.get((conversation.pk, Message.Sender.VISITOR))
+        first_agent = first_by_sender.get((conversation.pk, Message.Sender.AGENT))
+        assert conversation.first_visitor_message_at == first_visitor
+        assert conversation.first_agent_reply_at == first_agent
+        assert conversation.started_at <= (first_visitor or conversation.started_at) < conversation.closed_at
+        if first_agent:
+            assert conversation.assigned_at is not None
+            assert first_visitor < first_agent < conversation.closed_at
+            assert conversation.started_at <= conversation.assigned_at <= first_agent
+
+
+def test_median_first_response_is_between_three_and_fifteen_seconds(seeded):
+    for tenant in live_tenants():
+        # given the live chats' first responses, computed from the stored moments
+        rows = Conversation.objects.filter(tenant=tenant, first_agent_reply_at__isnull=False).exclude(
+            origin=Conversation.Origin.OFFLINE_MESSAGE
+        )
+        seconds = [
+            (reply - message).total_seconds()
+            for message, reply in rows.values_list("first_visitor_message_at", "first_agent_reply_at")
+        ]
+        missed = Conversation.objects.filter(
+            tenant=tenant, first_visitor_message_at__isnull=False, first_agent_reply_at__isnull=True
+        )
+
+        # then the median is fast, there is a tail, and a few chats were missed
+        assert 3 <= statistics.median(seconds) <= 15
+        assert any(value > 30 for value in seconds)
+        assert 0 < missed.count() < len(seconds) * 0.1
+
+
+def test_live_chats_start_within_service_hours_and_offline_messages_outside(seeded):
+    # given a sample of the history
+    sample = Conversation.objects.filter(tenant__in=live_tenants()).select_related("tenant").order_by("pk")[::25]
+
+    # when each start is checked with the real service-hours code
+    wrong = [
+        (conversation.origin, conversation.started_at)
+        for conversation in sample
+        if hours.is_open(conversation.tenant, conversation.started_at)
+        == (conversation.origin == Conversation.Origin.OFFLINE_MESSAGE)
+    ]
+
+    # then none disagrees
+    assert len(sample) > 50
+    assert wrong == []
+
+
+def test_live_tenants_have_complete_checklists_and_the_onboarding_one_does_not(seeded):
+    for tenant in demo.demo_tenants():
+        # given the tenant's checklist
+        items = list(OnboardingItem.objects.for_tenant(tenant))
+        progress = onboarding.progress_of(items, onboarding.tenant_today(tenant))
+
+        # then live tenants are done, about eight weeks ago; the onboarding one is part way with one step overdue
+        assert progress.total == len(onboarding.STEPS)
+        if tenant.slug == "ledgerly":
+            assert tenant.status == Tenant.Status.ONBOARDING
+            assert 0 < progress.done < progress.total
+            assert len(onboarding.overdue_steps(tenant)) == 1
+        else:
+            assert tenant.status == Tenant.Status.LIVE
+            assert progress.done == progress.total
+            assert dt.timedelta(weeks=7) < seeded.now - tenant.went_live_at < dt.timedelta(weeks=9)
+            assert all(item.done_at <= tenant.went_live_at for item in items)
+
+
+def test_the_command_seeds_a_fresh_sqlite_database(tmp_path):
+    # given a new user's embedded default: a fresh SQLite file, no Redis
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SITE_URL")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    base_dir = Path(settings.BASE_DIR)
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=base_dir, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    migrated = manage("migrate", "--noinput", "-v0")
+    assert migrated.returncode == 0, migrated.stderr
+
+    # when the demo is seeded, and seeded again
+    first = manage("seed_demo")
+    second = manage("seed_demo")
+
+    # then both succeed with the logins, and the second leaves the same counts
+    assert first.returncode == 0, first.stderr
+    assert SUMMARY_LINE in first.stdout
+    assert "Demo data ready" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert SUMMARY_LINE in second.stdout
+    totals = first.stdout.split("Demo data ready in ")[1].split(": ", 1)[1].split(".\n")[0]
+    assert f"Demo data already present ({totals})" in second.stdout
