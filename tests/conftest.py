@@ -9,6 +9,8 @@ import pytest
 from chatops import roles
 from tests import factories
 
+pytest_plugins = ["tests.plugins"]
+
 
 def free_port() -> int:
     """Return a TCP port on loopback that nothing listens on right now."""

@@ -106,6 +106,7 @@ def test_waiting_chats_keep_their_order_in_the_queue(tenant):
     assert routing.queue_position(conversation=second) == 2
 
 
+@pytest.mark.services  # row locks: SQLite has none
 @pytest.mark.django_db(transaction=True)
 def test_two_chats_arriving_at_once_never_push_an_agent_past_their_limit(tenant):
     # given one agent with a single free slot and two waiting chats
