@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from chatops import services as agent_services
 from chatops.models import Agent
@@ -70,8 +70,18 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
-    async def send_error(self, code: str, message: str) -> None:
-        await self.send_frame(protocol.error_frame(code, message))
+    async def send_error(self, code: str, message: str, frame: protocol.Frame | None = None) -> None:
+        error = protocol.error_frame(code, message)
+        if frame is not None:
+            # Say which frame failed, so a client with several messages in flight knows which one.
+            error["ref"] = frame.type
+            if frame.data.get("client_msg_id"):
+                error["client_msg_id"] = frame.data["client_msg_id"]
+        await self.send_frame(error)
+
+    def language(self) -> str | None:
+        """Return the language errors are written in; None for the server's own."""
+        return None
 
     async def join(self, group: str) -> None:
         if group not in self.joined:
@@ -91,17 +101,19 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.ready():
             return
-        try:
-            frame = self.parse(text_data)
-            self.check(frame)
-            handler = getattr(self, f"on_{frame.type}")
-            await handler(**frame.data)
-        except ProtocolError as error:
-            await self.send_error(error.code, error.message)
-        except access.AccessDenied as denied:
-            await self.send_error(denied.code, denied.message)
-        except ValidationError as invalid:
-            await self.send_error(invalid.code or "invalid", invalid.messages[0])
+        frame = None
+        with translation.override(self.language()):
+            try:
+                frame = self.parse(text_data)
+                self.check(frame)
+                handler = getattr(self, f"on_{frame.type}")
+                await handler(**frame.data)
+            except ProtocolError as error:
+                await self.send_error(error.code, error.message, frame)
+            except access.AccessDenied as denied:
+                await self.send_error(denied.code, denied.message, frame)
+            except ValidationError as invalid:
+                await self.send_error(invalid.code or "invalid", invalid.messages[0], frame)
 
     # Events from the channel layer, relayed as frames.
     async def chat_message(self, event: dict) -> None:
@@ -142,6 +154,9 @@ class VisitorConsumer(_JsonConsumer):
 
     def ready(self) -> bool:
         return self.tenant is not None
+
+    def language(self) -> str | None:
+        return self.tenant.language
 
     def check(self, frame: protocol.Frame) -> None:
         if self.visitor is None and frame.type != "hello":

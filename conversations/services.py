@@ -73,7 +73,14 @@ def start_conversation(
 
 
 def _append(
-    *, conversation: Conversation, sender: str, body: str, client_msg_id: str, agent: Agent | None, now: dt.datetime
+    *,
+    conversation: Conversation,
+    sender: str,
+    body: str,
+    client_msg_id: str,
+    agent: Agent | None,
+    now: dt.datetime,
+    allow_closed: bool = False,
 ) -> tuple[Conversation, Message, bool]:
     """Store a message under the conversation's row lock; return it and whether it is new."""
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -81,7 +88,7 @@ def _append(
         earlier = Message.objects.filter(conversation=locked, client_msg_id=client_msg_id).first()
         if earlier is not None:
             return locked, earlier, False
-    if locked.status == Conversation.Status.CLOSED:
+    if locked.status == Conversation.Status.CLOSED and not allow_closed:
         raise ValidationError(ERROR_CONVERSATION_CLOSED, code="closed")
     if agent is not None and locked.agent_id not in (None, agent.pk):
         raise ValidationError(ERROR_NOT_YOUR_CHAT, code="not_yours")
@@ -162,6 +169,21 @@ def post_agent_message(
             locked.first_agent_reply_at = now
             changed.append("first_agent_reply_at")
         locked.save(update_fields=changed)
+        _publish_message(message)
+    return message, created
+
+
+@transaction.atomic
+def post_system_message(
+    *, conversation: Conversation, body: str, client_msg_id: str = "", now: dt.datetime | None = None
+) -> tuple[Message, bool]:
+    """Append a note from the system (shown to both sides) and publish it after commit; idempotent by id."""
+    locked, message, created = _append(
+        conversation=conversation, sender=Message.Sender.SYSTEM, body=body, client_msg_id=client_msg_id,
+        agent=None, now=now or timezone.now(), allow_closed=True,
+    )
+    if created:
+        locked.save(update_fields=["last_seq"])
         _publish_message(message)
     return message, created
 

@@ -217,7 +217,7 @@ async def test_limits_answer_with_clear_errors(shop, settings):
         await receive_until(widget, "ack")
     await widget.send_json_to({"type": "message", "body": "one too many", "client_msg_id": "over"})
     error = await receive_until(widget, "error")
-    assert error["code"] == "rate_limited"
+    assert (error["code"], error["ref"], error["client_msg_id"]) == ("rate_limited", "message", "over")
     assert await database_sync_to_async(Message.objects.count)() == settings.CHAT_MESSAGES_PER_VISITOR_PER_MINUTE
     await widget.disconnect()
 

@@ -1,0 +1,206 @@
+"""The widget's message form: when nobody can chat, the visitor leaves a question and an e-mail address.
+
+The question becomes a waiting conversation (origin "offline"), so the next shift finds it in the
+tenant's queue, and the tenant's escalation contacts get it by e-mail right away. The e-mail is
+sent by a Celery task after commit; the task may run more than once (retries, redelivery), so the
+sending is recorded in the conversation as a system message whose client message id is unique per
+question, and a second run finds it and sends nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from conversations import access, services
+from conversations.models import Conversation, Message, PageView
+from tenants.models import ReportRecipient, Tenant
+
+MAX_NAME_LENGTH = 120
+MAX_EMAIL_LENGTH = 254
+MAX_QUESTION_LENGTH = services.MAX_MESSAGE_LENGTH
+FORWARDED_ID_PREFIX = "forwarded:"
+
+ERROR_NOT_TEXT = _("This must be text.")
+ERROR_NAME_TOO_LONG = _("Your name can be at most %(limit)d characters long.")
+ERROR_EMAIL_REQUIRED = _("Please give your e-mail address so we can reply.")
+ERROR_EMAIL_INVALID = _("Enter a valid e-mail address, like name@example.com.")
+ERROR_QUESTION_REQUIRED = _("Please write your question.")
+ERROR_QUESTION_TOO_LONG = _("Your question can be at most %(limit)d characters long.")
+FORWARDED_NOTE = _("Your message was forwarded by e-mail.")
+
+
+@dataclass(frozen=True)
+class LeftMessage:
+    """What the form's answer needs: the conversation, the stored question and the visitor's token."""
+
+    conversation: Conversation
+    message: Message
+    token: str
+
+
+def _text_field(value: object, field: str, errors: dict[str, ValidationError]) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[field] = ValidationError(ERROR_NOT_TEXT, code="not_text")
+        return ""
+    return value
+
+
+def clean_offline_message(*, name: object, email: object, question: object) -> tuple[str, str, str]:
+    """Return the name, e-mail and question cleaned, or raise a ValidationError with an error per field."""
+    errors: dict[str, ValidationError] = {}
+    # A name goes into an e-mail subject: one line, no control characters.
+    name = " ".join(_text_field(name, "name", errors).split())
+    email = _text_field(email, "email", errors).strip()
+    question = _text_field(question, "question", errors)
+    if len(name) > MAX_NAME_LENGTH:
+        errors["name"] = ValidationError(ERROR_NAME_TOO_LONG % {"limit": MAX_NAME_LENGTH}, code="too_long")
+    if "email" not in errors:
+        if not email:
+            errors["email"] = ValidationError(ERROR_EMAIL_REQUIRED, code="required")
+        else:
+            try:
+                if len(email) > MAX_EMAIL_LENGTH:
+                    raise ValidationError(ERROR_EMAIL_INVALID)
+                validate_email(email)
+            except ValidationError:
+                errors["email"] = ValidationError(ERROR_EMAIL_INVALID, code="invalid")
+    if "question" not in errors:
+        if not question.strip():
+            errors["question"] = ValidationError(ERROR_QUESTION_REQUIRED, code="required")
+        elif len(question) > MAX_QUESTION_LENGTH:
+            errors["question"] = ValidationError(
+                ERROR_QUESTION_TOO_LONG % {"limit": MAX_QUESTION_LENGTH}, code="too_long"
+            )
+    if errors:
+        raise ValidationError(errors)
+    return name, email, question.strip()
+
+
+@transaction.atomic
+def leave_offline_message(
+    *,
+    tenant: Tenant,
+    token: str | None,
+    name: object,
+    email: object,
+    question: object,
+    ip_address: str | None,
+    client_msg_id: str = "",
+    now: dt.datetime | None = None,
+) -> LeftMessage:
+    """Store a message left in the widget as a waiting conversation and e-mail it to the tenant after commit.
+
+    Nothing is stored when a field is invalid or a rate limit refuses it (ValidationError, code
+    "rate_limited"). A visitor who already has an open chat gets the question added to it. A resend
+    with the same client message id is stored and e-mailed once.
+    """
+    from conversations import tasks
+
+    name, email, question = clean_offline_message(name=name, email=email, question=question)
+    now = now or timezone.now()
+    visitor, token = access.identify_visitor(tenant=tenant, token=token, now=now)
+    visitor.email, visitor.last_seen_at = email, now
+    visitor.name = name or visitor.name
+    visitor.save(update_fields=["name", "email", "last_seen_at"])
+    conversation = services.start_conversation(
+        tenant=tenant, visitor=visitor, origin=Conversation.Origin.OFFLINE_MESSAGE, ip_address=ip_address, now=now
+    )
+    message, created = services.post_visitor_message(
+        conversation=conversation, body=question, client_msg_id=client_msg_id, now=now
+    )
+    if created:
+        # robust: the message is stored either way; a broker hiccup must not turn into an error page.
+        transaction.on_commit(lambda: tasks.email_offline_message.delay(message.pk), robust=True)
+    return LeftMessage(conversation=conversation, message=message, token=token)
+
+
+def escalation_contacts(*, tenant: Tenant) -> list[str]:
+    """Return the e-mail addresses of the tenant's escalation contacts."""
+    return list(
+        ReportRecipient.objects.for_tenant(tenant)
+        .filter(escalations=True)
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+
+
+def _forwarded_id(message: Message) -> str:
+    return f"{FORWARDED_ID_PREFIX}{message.pk}"
+
+
+def _record_forwarded(*, message: Message, now: dt.datetime) -> Message:
+    """Append the system note that the question went out by e-mail."""
+    with translation.override(message.conversation.tenant.language):
+        body = gettext(FORWARDED_NOTE)
+    note, _created = services.post_system_message(
+        conversation=message.conversation, body=body, client_msg_id=_forwarded_id(message), now=now
+    )
+    return note
+
+
+def _email_body(*, message: Message, tenant: Tenant) -> tuple[str, str]:
+    conversation, visitor = message.conversation, message.conversation.visitor
+    page = PageView.objects.for_tenant(tenant).filter(visitor=visitor).order_by("-viewed_at").first()
+    who = visitor.name or visitor.email
+    with translation.override(tenant.language):
+        subject = gettext("[%(tenant)s] A message from your website chat: %(who)s") % {
+            "tenant": tenant.name,
+            "who": who,
+        }
+        body = render_to_string(
+            "conversations/email/offline_message.txt",
+            {
+                "tenant": tenant,
+                "visitor": visitor,
+                "question": message.body,
+                "sent_at": timezone.localtime(message.created_at, tenant.zone),
+                "page_url": page.url if page else "",
+                "conversation": conversation,
+            },
+        )
+    return subject, body
+
+
+def forward_offline_message(*, message_id: int, now: dt.datetime | None = None) -> int:
+    """E-mail a question left in the widget to the tenant's escalation contacts; return how many got it.
+
+    Idempotent: the conversation row is locked while sending and the sending is recorded in the
+    same transaction, so a second run (or one racing this one) sends nothing. If the SMTP server
+    fails the transaction rolls back, nothing is recorded and the task's retry sends it again.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.filter(pk=message_id, sender=Message.Sender.VISITOR)
+            .select_related("conversation__tenant", "conversation__visitor")
+            .first()
+        )
+        if message is None:
+            return 0
+        conversation, tenant = message.conversation, message.conversation.tenant
+        # Lock the conversation's row (only that row: not the tenant's while the mail server talks). Concurrent
+        # runs queue here, and the check below then sees the first one's note.
+        Conversation.objects.select_for_update().only("pk").get(pk=conversation.pk)
+        if conversation.messages.filter(client_msg_id=_forwarded_id(message)).exists():
+            return 0
+        recipients = escalation_contacts(tenant=tenant)
+        if not recipients:
+            return 0
+        subject, body = _email_body(message=message, tenant=tenant)
+        visitor = conversation.visitor
+        EmailMessage(
+            subject=subject, body=body, to=recipients, reply_to=[visitor.email] if visitor.email else None
+        ).send()
+        _record_forwarded(message=message, now=now or timezone.now())
+    return len(recipients)

@@ -1,0 +1,15 @@
+"""Background work of the live chat; thin: load by id, call the domain code. Safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from conversations import offline
+
+
+# SMTP failures (smtplib's errors are OSErrors) are retried with backoff; the sending is recorded only
+# when it succeeded, so a retry after a partial failure still sends, and a rerun after success does not.
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=1800, retry_jitter=True, max_retries=8)
+def email_offline_message(message_id: int) -> int:
+    """E-mail a question left in the widget to the tenant's escalation contacts; return how many got it."""
+    return offline.forward_offline_message(message_id=message_id)
