@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from chatops import services as agent_services
 from chatops.models import Agent
 from conversations import access, events, protocol, routing, selectors, services
+from conversations.models import Conversation
 from conversations.protocol import ProtocolError
 from tenants.hours import is_open
 
@@ -290,14 +291,24 @@ class AgentConsumer(_JsonConsumer):
             routing.drain_queue_for(agent=self.agent)
 
     async def on_open(self, *, conversation: int, last_seq: int) -> None:
-        opened, messages = await database_sync_to_async(self._open)(conversation, last_seq)
-        await self.join(events.conversation_group(opened.pk))
-        await self.send_frame({"type": "history", "conversation": selectors.console_chat(opened), "messages": messages})
+        # Check access, join the chat's group, and only then read the history: a message stored in
+        # between then arrives twice (the client drops the copy by seq) rather than not at all.
+        await database_sync_to_async(access.access_conversation_for_agent)(
+            agent=self.agent, conversation_id=conversation
+        )
+        await self.join(events.conversation_group(conversation))
+        history = await database_sync_to_async(self._history)(conversation, last_seq)
+        await self.send_frame({"type": "history", **history})
 
-    def _open(self, conversation_id: int, last_seq: int):
-        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
-        conversation = type(conversation).objects.select_related("tenant", "visitor", "agent").get(pk=conversation.pk)
-        return conversation, _message_frames(services.messages_after(conversation=conversation, seq=last_seq))
+    def _history(self, conversation_id: int, last_seq: int) -> dict[str, Any]:
+        conversation = (
+            Conversation.objects.visible_to(self.agent)
+            .select_related("tenant", "visitor", "agent")
+            .get(pk=conversation_id)
+        )
+        messages = services.messages_after(conversation=conversation, seq=last_seq)
+        last = messages[-1] if messages else None
+        return {"conversation": selectors.console_chat(conversation, last), "messages": _message_frames(messages)}
 
     async def on_take(self, *, conversation: int) -> None:
         taken = await database_sync_to_async(self._take)(conversation)

@@ -44,14 +44,18 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
     return {
         "conversation": conversation.pk,
         "tenant": conversation.tenant_id,
+        "tenant_name": conversation.tenant.name,
         "status": conversation.status,
         "agent": conversation.agent_id,
         "agent_name": conversation.agent.display_name if conversation.agent_id else "",
         "started_at": conversation.started_at.isoformat(),
-        "first_visitor_message_at": (
-            conversation.first_visitor_message_at.isoformat() if conversation.first_visitor_message_at else None
-        ),
+        "first_visitor_message_at": _iso(conversation.first_visitor_message_at),
+        "first_agent_reply_at": _iso(conversation.first_agent_reply_at),
     }
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _send(group: str, event: dict[str, Any]) -> None:

@@ -6,12 +6,12 @@ import datetime as dt
 import math
 from typing import Any
 
-from django.db.models import Avg, F, Sum
+from django.db.models import Avg, F, Q, Sum
 from django.utils import timezone
 
 from chatops.models import Agent, Qualification, Shift
 from conversations import events, routing
-from conversations.models import Conversation, Visitor
+from conversations.models import Conversation, Message, Visitor
 from tenants.models import Tenant
 
 DEFAULT_HANDLE_SECONDS = 300
@@ -74,23 +74,35 @@ def visitor_conversation_state(*, conversation: Conversation | None, now: dt.dat
 
 def console_state(*, agent: Agent) -> dict[str, Any]:
     """Return the queue of the agent's tenants and the agent's own open chats."""
-    visible = Conversation.objects.visible_to(agent).select_related("tenant", "visitor")
-    waiting = visible.filter(status=Conversation.Status.WAITING).order_by("started_at")
-    mine = visible.filter(status=Conversation.Status.ACTIVE, agent=agent).order_by("assigned_at")
+    visible = Conversation.objects.visible_to(agent).select_related("tenant", "visitor", "agent")
+    waiting = list(visible.filter(status=Conversation.Status.WAITING).order_by("started_at"))
+    mine = list(visible.filter(status=Conversation.Status.ACTIVE, agent=agent).order_by("assigned_at"))
+    last = _last_messages(waiting + mine)
     return {
         "agent": {"id": agent.pk, "name": agent.display_name, "presence": agent.presence},
-        "queue": [console_chat(conversation) for conversation in waiting],
-        "chats": [console_chat(conversation) for conversation in mine],
+        "queue": [console_chat(conversation, last.get(conversation.pk)) for conversation in waiting],
+        "chats": [console_chat(conversation, last.get(conversation.pk)) for conversation in mine],
     }
 
 
-def console_chat(conversation: Conversation) -> dict[str, Any]:
-    """Return a conversation as the console lists it, labelled with its tenant."""
+def console_chat(conversation: Conversation, last_message: Message | None = None) -> dict[str, Any]:
+    """Return a conversation as the console lists it, labelled with its tenant, with its last message."""
     tenant = conversation.tenant
     return events.conversation_payload(conversation) | {
-        "tenant_name": tenant.name,
         "tenant_language": tenant.language,
         "first_response_target_seconds": tenant.first_response_target_seconds,
         "visitor": str(conversation.visitor),
         "last_seq": conversation.last_seq,
+        "last_message": events.message_payload(last_message) if last_message else None,
     }
+
+
+def _last_messages(conversations: list[Conversation]) -> dict[int, Message]:
+    """Return each conversation's newest message, in one query."""
+    wanted = [(c.pk, c.last_seq) for c in conversations if c.last_seq]
+    if not wanted:
+        return {}
+    match = Q()
+    for conversation_id, seq in wanted:
+        match |= Q(conversation_id=conversation_id, seq=seq)
+    return {m.conversation_id: m for m in Message.objects.filter(match).select_related("agent")}

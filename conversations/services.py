@@ -179,8 +179,13 @@ def post_system_message(
 ) -> tuple[Message, bool]:
     """Append a note from the system (shown to both sides) and publish it after commit; idempotent by id."""
     locked, message, created = _append(
-        conversation=conversation, sender=Message.Sender.SYSTEM, body=body, client_msg_id=client_msg_id,
-        agent=None, now=now or timezone.now(), allow_closed=True,
+        conversation=conversation,
+        sender=Message.Sender.SYSTEM,
+        body=body,
+        client_msg_id=client_msg_id,
+        agent=None,
+        now=now or timezone.now(),
+        allow_closed=True,
     )
     if created:
         locked.save(update_fields=["last_seq"])
