@@ -116,7 +116,7 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def agent_console(url: str, cookie: str, latencies: list[float], stop: asyncio.Event) -> None:
+async def agent_console(url: str, cookie: str, arrivals: dict, stop: asyncio.Event) -> None:
     import websockets
 
     async with websockets.connect(url, additional_headers={"Cookie": cookie}, origin="http://127.0.0.1") as ws:
@@ -128,8 +128,10 @@ async def agent_console(url: str, cookie: str, latencies: list[float], stop: asy
                 continue
             frame = json.loads(raw)
             if frame.get("type") == "activity" and frame.get("sender") == "visitor":
-                sent = json.loads(frame["body"])["t"]
-                latencies.append((time.time_ns() - sent) / 1e6)
+                # A waiting chat's message reaches every console of the tenant's queue: count its first arrival.
+                key = (frame["conversation"], frame["seq"])
+                if key not in arrivals:
+                    arrivals[key] = (time.time_ns() - json.loads(frame["body"])["t"]) / 1e6
 
 
 async def visitor(url: str, messages: int, pause: float, acked: list[int], errors: list[str]) -> None:
@@ -156,12 +158,12 @@ async def visitor(url: str, messages: int, pause: float, acked: list[int], error
 
 
 async def run_load(ports, key, cookies, visitors, messages, pause) -> dict:
-    latencies: list[float] = []
+    arrivals: dict = {}
     acked: list[int] = []
     errors: list[str] = []
     stop = asyncio.Event()
     consoles = [
-        asyncio.create_task(agent_console(f"ws://127.0.0.1:{ports[i % len(ports)]}/ws/console/", c, latencies, stop))
+        asyncio.create_task(agent_console(f"ws://127.0.0.1:{ports[i % len(ports)]}/ws/console/", c, arrivals, stop))
         for i, c in enumerate(cookies)
     ]
     await asyncio.sleep(1.0)
@@ -178,10 +180,15 @@ async def run_load(ports, key, cookies, visitors, messages, pause) -> dict:
         timeout=300,
     )
     elapsed = time.perf_counter() - started
-    await asyncio.sleep(1.0)
+    # Let deliveries still on their way arrive: stop when nothing new came for two seconds (at most 30 s).
+    seen, quiet_since, deadline = -1, time.monotonic(), time.monotonic() + 30
+    while time.monotonic() < deadline and time.monotonic() - quiet_since < 2:
+        if len(arrivals) != seen:
+            seen, quiet_since = len(arrivals), time.monotonic()
+        await asyncio.sleep(0.2)
     stop.set()
     await asyncio.gather(*consoles, return_exceptions=True)
-    return {"elapsed": elapsed, "latencies": latencies, "acked": len(acked), "errors": errors}
+    return {"elapsed": elapsed, "latencies": list(arrivals.values()), "acked": len(acked), "errors": errors}
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -94,7 +94,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # A console receives every queue event of its tenants; under a burst the default of 100
+            # undelivered events per channel is reached and channels_redis drops the rest silently.
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": env.int("CHANNEL_CAPACITY", default=1000)},
         }
     }
 else:
