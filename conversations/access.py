@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core import signing
+from django.http.request import validate_host
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -31,14 +34,24 @@ class AccessDenied(Exception):
         self.code, self.message = code, str(message)
 
 
+def is_own_origin(origin: str) -> bool:
+    """Say whether a page of this origin is served by chatops itself (its host is one of ALLOWED_HOSTS).
+
+    Our own pages, such as the widget preview in the admin, may run any tenant's widget; they never
+    count as the widget being installed on the client's site.
+    """
+    host = urlsplit(origin or "").hostname
+    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+
+
 def access_tenant_for_widget(*, widget_key: str, origin: str) -> Tenant:
-    """Return the tenant whose widget key this is, if the page's origin is one of its sites."""
+    """Return the tenant whose widget key this is, if the page's origin is one of its sites (or ours)."""
     tenant = Tenant.objects.filter(widget_key=widget_key or "").first()
     if tenant is None:
         raise AccessDenied("unknown_key", ERROR_UNKNOWN_KEY)
     if tenant.status == Tenant.Status.ENDED:
         raise AccessDenied("not_serving", ERROR_TENANT_NOT_SERVING)
-    if not tenant.accepts_origin(origin or ""):
+    if not (tenant.accepts_origin(origin or "") or is_own_origin(origin)):
         raise AccessDenied("origin_not_allowed", ERROR_ORIGIN_NOT_ALLOWED)
     return tenant
 

@@ -8,6 +8,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -278,6 +279,11 @@ class TenantAdmin(OpsModelAdmin):
                 self.admin_site.admin_view(self.mark_live_view),
                 name="{}_{}_mark_live".format(*info),
             ),
+            path(
+                "<path:object_id>/widget-preview/",
+                self.admin_site.admin_view(self.widget_preview_view),
+                name="{}_{}_widget_preview".format(*info),
+            ),
         ]
         return tools + super().get_urls()
 
@@ -297,6 +303,16 @@ class TenantAdmin(OpsModelAdmin):
 
     def mark_live_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         return self._object_tool(request, object_id, self._mark_live)
+
+    def widget_preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Show a bare page with the tenant's snippet, to try the widget (and hold the test chat) here."""
+        tenant = self.get_object(request, unquote(object_id))
+        if tenant is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        script = request.build_absolute_uri("/widget.js")
+        return TemplateResponse(
+            request, "admin/tenants/tenant/widget_preview.html", {"tenant": tenant, "script": script}
+        )
 
 
 # --- What the team answers from, and the client's logins ------------------------------------------

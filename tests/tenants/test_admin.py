@@ -445,3 +445,30 @@ def test_a_change_notice_records_its_author_and_shows_who_acknowledged_it(manage
     assert [ack.agent for ack in readers.acknowledged] == [agent]
     assert readers.pending == [colleague]
     assert "Not yet acknowledged by:" in page.content.decode()
+
+
+def test_an_operations_manager_can_try_the_widget_on_a_preview_page(client, ops_manager, tenant):
+    # given
+    client.force_login(ops_manager)
+
+    # when
+    response = client.get(reverse("admin:tenants_tenant_widget_preview", args=[tenant.pk]))
+
+    # then the page carries the tenant's snippet, loading the script from this host
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'data-key="{tenant.widget_key}"' in body
+    assert 'src="http://testserver/widget.js"' in body
+    assert (
+        reverse("admin:tenants_tenant_widget_preview", args=[tenant.pk])
+        in client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk])).content.decode()
+    )
+
+
+def test_the_widget_preview_is_refused_to_an_agent(client, agent, tenant):
+    client.force_login(agent.user)
+
+    response = client.get(reverse("admin:tenants_tenant_widget_preview", args=[tenant.pk]))
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

@@ -230,3 +230,18 @@ def test_the_overdue_task_is_on_the_daily_beat_schedule(settings):
 
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert "tenants.tasks.email_overdue_onboarding_steps" in tasks
+
+
+def test_chatops_own_pages_may_run_the_widget_but_never_count_as_installed(new_tenant, settings):
+    from conversations.access import access_tenant_for_widget
+
+    # given chatops is served as chat.example.com
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+
+    # when the widget runs on a page of chatops itself (the admin's preview)
+    tenant = access_tenant_for_widget(widget_key=new_tenant.widget_key, origin="https://chat.example.com")
+    accepted = services.record_widget_seen(tenant=tenant, origin="https://chat.example.com", now=NOW)
+
+    # then it may run there, but the client's site has not been seen
+    assert tenant == new_tenant and accepted is False
+    assert not steps_of(new_tenant)["widget_installed"].is_done
