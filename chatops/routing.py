@@ -4,9 +4,10 @@ from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
-from conversations.consumers import AgentConsumer, VisitorConsumer
+from conversations.consumers import AgentConsumer, OperationsConsumer, VisitorConsumer
 
 websocket_urlpatterns = [
     path("ws/widget/<str:key>/", VisitorConsumer.as_asgi()),
     path("ws/console/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
+    path("ws/operations/", AllowedHostsOriginValidator(AuthMiddlewareStack(OperationsConsumer.as_asgi()))),
 ]

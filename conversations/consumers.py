@@ -395,3 +395,32 @@ class AgentConsumer(_JsonConsumer):
 
     async def queue_changed(self, event: dict) -> None:
         await self.send_frame({"type": "queue", **event["payload"]})
+
+
+def _is_operations_manager(user) -> bool:
+    from chatops.roles import is_operations_manager
+
+    return bool(user and user.is_authenticated and user.is_staff and is_operations_manager(user))
+
+
+class OperationsConsumer(_JsonConsumer):
+    """The admin's connection for operations managers: alerts about chats waiting past their target."""
+
+    parse = staticmethod(protocol.parse_agent_frame)
+
+    async def connect(self) -> None:
+        await super().connect()
+        self.allowed = await database_sync_to_async(_is_operations_manager)(self.scope.get("user"))
+        if not self.allowed:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        from conversations.timers import OPERATIONS_GROUP
+
+        await self.join(OPERATIONS_GROUP)
+
+    def ready(self) -> bool:
+        return False  # managers only listen here
+
+    async def wait_alert(self, event: dict) -> None:
+        await self.send_frame({"type": "wait_alert", **event["payload"]})

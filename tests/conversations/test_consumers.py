@@ -307,3 +307,47 @@ async def test_an_agent_hands_a_chat_to_a_colleague_who_is_alerted_with_the_note
     assert (await receive_until(widget, "assigned"))["agent_name"] == "Bea"
     for socket in (widget, anna_console, bea_console):
         await socket.disconnect()
+
+
+async def test_operations_managers_in_the_admin_are_alerted_to_a_long_wait_and_agents_are_not_let_in(shop):
+    from conversations import timers
+
+    # given a manager with the admin open, and a chat nobody answers
+    manager = await database_sync_to_async(factories.make_user)(role="operations manager")
+    cookie = await database_sync_to_async(session_cookie)(manager)
+    admin_socket = WebsocketCommunicator(
+        application, "/ws/operations/", headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie)]
+    )
+    connected, _ = await admin_socket.connect()
+    assert connected
+    widget = await visitor_socket(shop)
+    await hello(widget)
+    await widget.send_json_to({"type": "message", "body": "Hello?", "client_msg_id": "w1"})
+    await receive_until(widget, "ack")
+
+    # when the clock runs after the tenant's 10 s target
+    later = timezone.now() + dt.timedelta(seconds=15)
+    await database_sync_to_async(timers.sweep_live_chats)(now=later)
+
+    # then the manager's admin hears of it, with the tenant and the wait
+    alert = await receive_until(admin_socket, "wait_alert")
+    assert alert["tenant_name"] == "Shop" and alert["waited_seconds"] >= 15
+    await admin_socket.disconnect()
+    await widget.disconnect()
+
+    # and an agent cannot listen in
+    agent = await database_sync_to_async(ready_agent)(shop)
+    agent_cookie = await database_sync_to_async(session_cookie)(agent.user)
+    as_agent = WebsocketCommunicator(
+        application, "/ws/operations/", headers=[(b"origin", b"http://localhost:8000"), (b"cookie", agent_cookie)]
+    )
+    connected, _ = await as_agent.connect()
+    assert not connected
+
+
+def test_every_admin_page_carries_the_wait_alert_listener(client, ops_manager):
+    client.force_login(ops_manager)
+
+    page = client.get("/admin/").content.decode()
+
+    assert "/ws/operations/" in page and 'id="ops-alert-strings"' in page
