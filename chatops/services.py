@@ -17,14 +17,14 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_lazy, override
 
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
 from tenants import onboarding
 from tenants.models import Tenant
 
-ERROR_EMAIL_TAKEN = _("A user with the e-mail %(email)s already exists.")
+ERROR_EMAIL_TAKEN = gettext_lazy("A user with the e-mail %(email)s already exists.")
 
 
 def password_setup_link(user: AbstractBaseUser) -> str:

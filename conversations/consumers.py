@@ -388,6 +388,11 @@ class AgentConsumer(_JsonConsumer):
 
     # Events only consoles receive.
     async def chat_withdrawn(self, event: dict) -> None:
+        # The chat is someone else's now (transferred or back in the queue): stop relaying its messages here.
+        group = events.conversation_group(event["payload"]["conversation"])
+        if group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.joined.discard(group)
         await self.send_frame({"type": "withdrawn", **event["payload"]})
 
     async def chat_activity(self, event: dict) -> None:

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chatops.models import Agent, Qualification, Shift
 from conversations import events
@@ -39,8 +39,8 @@ def eligible_agents(*, tenant: Tenant, now: dt.datetime | None = None) -> QueryS
     )
 
 
-ERROR_TRANSFER_NOT_YOURS = _("Only the agent who has the chat can transfer it.")
-ERROR_TRANSFER_TARGET = _("%(agent)s cannot take this chat now (not online, on shift, trained or free).")
+ERROR_TRANSFER_NOT_YOURS = gettext_lazy("Only the agent who has the chat can transfer it.")
+ERROR_TRANSFER_TARGET = gettext_lazy("%(agent)s cannot take this chat now (not online, on shift, trained or free).")
 
 
 def _lock_if_free(agent: Agent) -> bool:

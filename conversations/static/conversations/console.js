@@ -16,7 +16,8 @@
     return node ? JSON.parse(node.textContent) : null;
   }
 
-  var STRINGS = readJson("console-strings") || {};
+  // The transfer dialog's words come in a block of their own, written in the template.
+  var STRINGS = Object.assign({}, readJson("console-strings") || {}, readJson("console-transfer-strings") || {});
   var CONFIG = readJson("console-config") || {};
   var INITIAL = readJson("console-state") || { agent: {}, queue: [], chats: [] };
 
@@ -33,7 +34,7 @@
   // Chats seen only through an activity frame are dropped if no state lists them within this time.
   var PLACEHOLDER_TTL_MS = 5000;
   var QUEUE_PREVIEW_LIMIT = 25;
-  var REPLY_FRAMES = { hello: 1, presence: 1, open: 1, take: 1, message: 1, close: 1 };
+  var REPLY_FRAMES = { hello: 1, presence: 1, open: 1, take: 1, message: 1, close: 1, colleagues: 1, transfer: 1 };
   var STORAGE_PREFIX = "chatops.console." + (CONFIG.agent_id || 0) + ".";
 
   // ---------------------------------------------------------------- small helpers
@@ -131,6 +132,10 @@
   var audioContext = null;
   var lastBeepAt = 0;
   var typingSent = { conversation: null, at: 0, idleTimer: null };
+  // Notes that came with chats transferred to this agent (conversation id → {by, note, at}), shown until they reply.
+  var transferNotes = load("transfers", {});
+  // The transfer dialog: which chat, the colleagues offered, and the transfer waiting for the server's answer.
+  var transferring = { chatId: null, colleagues: null, pending: null };
 
   function ensureChat(id) {
     var chat = chats.get(id);
@@ -223,6 +228,16 @@
     });
     readSeqs = kept;
     store("read", readSeqs);
+    // A note is kept a moment before its chat is listed: the assigned frame comes before the state naming it.
+    var notes = {};
+    Object.keys(transferNotes).forEach(function (key) {
+      var id = Number(key);
+      if (mineIds.indexOf(id) !== -1 || Date.now() - transferNotes[key].at < PLACEHOLDER_TTL_MS) {
+        notes[key] = transferNotes[key];
+      }
+    });
+    transferNotes = notes;
+    store("transfers", transferNotes);
   }
 
   // ---------------------------------------------------------------- messages
@@ -348,6 +363,7 @@
       pendingReplies = [];
       subscribed.clear();
       setConnection("offline");
+      onTransferConnectionLost();
       renderPane();
       scheduleReconnect();
     });
@@ -440,13 +456,20 @@
       case "activity":
         onMessage(frame);
         break;
+      case "colleagues":
+        pendingReplies.shift();
+        onColleagues(frame);
+        break;
       case "assigned":
+        if (frame.transferred_by !== undefined) noteTransfer(frame);
+        scheduleRefresh();
+        break;
       case "queue":
       case "requeued":
         scheduleRefresh();
         break;
       case "withdrawn":
-        toast(t("withdrawn_toast"));
+        onWithdrawn(frame);
         scheduleRefresh();
         break;
       case "closed":
@@ -467,12 +490,19 @@
   function onStateFrame(frame, request) {
     var takenId = request && request.type === "take" ? request.conversation : null;
     var closedId = request && request.type === "close" ? request.conversation : null;
+    var transferredId = request && request.type === "transfer" ? request.conversation : null;
     applyState(frame);
     if (frame.type === "welcome") {
       // Only a connection that got as far as a welcome counts as working; backoff keeps growing otherwise.
       attempt = 0;
       if (flushNeeded) flushOutbox();
+      // A dialog left open through a reconnect asks again: the list it shows may be out of date.
+      if (transferDialogOpen() && !transferring.pending) {
+        if ($("transfer-error").textContent === t("offline_action")) showTransferError("");
+        askColleagues();
+      }
     }
+    if (transferredId !== null) onTransferred(transferredId, request);
     if (takenId !== null && mineIds.indexOf(takenId) !== -1 && !request.errored) {
       toast(t("taken_toast"));
       if (currentId === takenId) focusComposer();
@@ -576,6 +606,7 @@
       created_at: new Date(serverNow()).toISOString(),
     });
     removeFromOutbox(item.client_msg_id);
+    forgetTransferNote(chat.id);
     markRead(chat);
     renderChat(chat);
   }
@@ -595,6 +626,10 @@
       request.errored = true;
     } else {
       pendingReplies.shift();
+    }
+    if ((request && (request.type === "transfer" || request.type === "colleagues")) || frame.ref === "transfer") {
+      onTransferError(frame, request);
+      return;
     }
     var text = errorText(frame);
     if (request && request.type === "message") {
@@ -628,6 +663,8 @@
     var chat = ensureChat(id);
     if (!known) scheduleRefresh();
     if (!addMessage(chat, message)) return;
+    // A live reply from another tab of this agent retires the note too.
+    if (message.sender === "agent" && message.agent_name === agent.name) forgetTransferNote(id);
     if (message.sender === "visitor") {
       noteClock(message.created_at);
       chat.visitorTypingUntil = 0;
@@ -741,7 +778,14 @@
     if (!chat) return;
     beep();
     var title = t("new_chat", { tenant: chat.data.tenant_name || "" });
-    notify(title, t("visitor") + " " + (chat.data.visitor || ""), chat.id);
+    var handed = transferNotes[chat.id];
+    var body = t("visitor") + " " + (chat.data.visitor || "");
+    if (handed) {
+      body = handed.note
+        ? t("transfer_notification", { name: handed.by, note: handed.note.slice(0, 160) })
+        : t("transfer_note_by", { name: handed.by });
+    }
+    notify(title, body, chat.id);
     flash(chat);
   }
 
@@ -815,8 +859,9 @@
     top.append(tenant, lang, clock);
     var middle = make("span", "ci-line");
     var visitor = make("span", "ci-visitor");
+    var handed = make("span", "ci-transfer", t("transfer_tag"));
     var badge = make("span", "ci-badge");
-    middle.append(visitor, badge);
+    middle.append(visitor, handed, badge);
     var preview = make("span", "ci-preview");
     var key = make("span", "ci-key");
     key.setAttribute("aria-hidden", "true");
@@ -828,7 +873,7 @@
     });
     row.append(button, take);
     chat.dom = { row: row, button: button, tenant: tenant, lang: lang, clock: clock, visitor: visitor, badge: badge,
-      preview: preview, key: key, take: take };
+      preview: preview, key: key, take: take, handed: handed };
   }
 
   function updateItem(chat, position) {
@@ -840,6 +885,9 @@
     dom.tenant.textContent = chat.data.tenant_name || "";
     dom.lang.textContent = (chat.data.tenant_language || "").toUpperCase();
     dom.visitor.textContent = t("visitor") + " " + (chat.data.visitor || "");
+    var handed = isMine(chat) ? transferNotes[chat.id] : null;
+    dom.handed.hidden = !handed;
+    dom.handed.title = handed ? t("transfer_note_by", { name: handed.by }) : "";
     var unread = unreadCount(chat);
     dom.badge.textContent = unread > 0 ? String(unread) : "";
     dom.badge.hidden = unread === 0;
@@ -923,6 +971,7 @@
     var queued = isQueued(chat) && !chat.gone;
     $("take-button").hidden = !queued;
     $("close-button").hidden = !mine;
+    $("transfer-button").hidden = !mine;
     $("composer").hidden = !mine;
     $("waiting-note").hidden = !queued;
     var notice = $("chat-notice");
@@ -932,7 +981,17 @@
     } else {
       notice.hidden = true;
     }
+    renderTransferNote(chat, mine);
     renderHeaderClock(chat);
+  }
+
+  function renderTransferNote(chat, mine) {
+    var handed = mine ? transferNotes[chat.id] : null;
+    $("transfer-note").hidden = !handed;
+    if (!handed) return;
+    $("transfer-note-by").textContent = t("transfer_note_by", { name: handed.by });
+    $("transfer-note-text").textContent = handed.note;
+    $("transfer-note-text").hidden = !handed.note;
   }
 
   function renderHeaderClock(chat) {
@@ -1100,6 +1159,10 @@
     renderLists();
     renderPane();
     renderTitle();
+    // The chat being transferred left this agent some other way (closed, returned to the queue, another tab).
+    if (transferDialogOpen() && !transferring.pending && mineIds.indexOf(transferring.chatId) === -1) {
+      $("transfer-dialog").close();
+    }
   }
 
   function tick() {
@@ -1299,6 +1362,221 @@
     stopTyping();
   }
 
+  // ---------------------------------------------------------------- transfer to a colleague
+
+  var transferredHere = new Set(); // chats this console handed on, so their "withdrawn" frame says nothing more
+
+  function transferDialogOpen() {
+    return $("transfer-dialog").open;
+  }
+
+  function loadLabel(count) {
+    var forms = STRINGS.transfer_load;
+    return Array.isArray(forms) && typeof forms[count] === "string" ? forms[count] : String(count);
+  }
+
+  function openTransferDialog() {
+    var chat = chats.get(currentId);
+    if (!chat || !isMine(chat) || chat.gone) return;
+    transferring.chatId = chat.id;
+    transferring.colleagues = null;
+    transferring.pending = null;
+    $("transfer-note-input").value = "";
+    showTransferError("");
+    renderColleagues();
+    var dialog = $("transfer-dialog");
+    if (typeof dialog.showModal === "function") dialog.showModal();
+    else dialog.setAttribute("open", "");
+    // The heading takes focus until the list arrives; then the first colleague does.
+    $("transfer-dialog-title").focus();
+    // Offline, the list stays "looking" and is asked for again as soon as the connection is back.
+    if (!askColleagues()) showTransferError(t("offline_action"));
+  }
+
+  function askColleagues() {
+    return send({ type: "colleagues", conversation: transferring.chatId }, { conversation: transferring.chatId });
+  }
+
+  function onColleagues(frame) {
+    if (!transferDialogOpen() || frame.conversation !== transferring.chatId) return;
+    transferring.colleagues = (frame.agents || []).filter(function (colleague) {
+      return colleague.id !== agent.id;
+    });
+    renderColleagues();
+    var active = document.activeElement;
+    if (active === $("transfer-dialog-title") || active === document.body || active === $("transfer-dialog")) {
+      var box = $("transfer-colleagues");
+      var first = box.querySelector("input:checked") || box.querySelector("input");
+      (first || $("transfer-cancel")).focus();
+    }
+  }
+
+  function renderColleagues() {
+    var box = $("transfer-colleagues");
+    var status = $("transfer-status");
+    var list = transferring.colleagues;
+    var checked = box.querySelector("input:checked");
+    var keep = checked ? Number(checked.value) : null;
+    box.replaceChildren();
+    status.classList.toggle("is-empty", list !== null && !list.length);
+    if (list === null || !list.length) {
+      status.textContent = list === null ? t("transfer_loading") : t("transfer_empty");
+      status.hidden = false;
+    } else {
+      status.textContent = "";
+      status.hidden = true;
+      list.forEach(function (colleague) {
+        var label = make("label", "colleague");
+        var input = make("input");
+        input.type = "radio";
+        input.name = "colleague";
+        input.value = String(colleague.id);
+        input.checked = colleague.id === keep;
+        label.append(
+          input,
+          make("span", "colleague-name", colleague.name),
+          make("span", "colleague-load", loadLabel(colleague.load))
+        );
+        box.append(label);
+      });
+    }
+    box.setAttribute("aria-busy", list === null ? "true" : "false");
+    renderTransferActions();
+  }
+
+  function selectedColleague() {
+    var checked = $("transfer-colleagues").querySelector("input:checked");
+    if (!checked || !transferring.colleagues) return null;
+    var id = Number(checked.value);
+    return (
+      transferring.colleagues.find(function (colleague) {
+        return colleague.id === id;
+      }) || null
+    );
+  }
+
+  function renderTransferActions() {
+    var pending = !!transferring.pending;
+    var button = $("transfer-confirm");
+    // Enabled without a choice on purpose: pressing it then says what is missing, which a greyed-out button cannot.
+    button.disabled = pending || !transferring.colleagues || !transferring.colleagues.length;
+    button.textContent = pending ? t("transfer_pending") : t("transfer_confirm");
+    $("transfer-colleagues")
+      .querySelectorAll("input")
+      .forEach(function (input) {
+        input.disabled = pending;
+      });
+    $("transfer-note-input").readOnly = pending;
+    $("transfer-dialog").classList.toggle("is-pending", pending);
+  }
+
+  function showTransferError(text) {
+    $("transfer-error").textContent = text;
+    $("transfer-error").hidden = !text;
+  }
+
+  function confirmTransfer() {
+    if (transferring.pending) return;
+    var colleague = selectedColleague();
+    if (!colleague) {
+      showTransferError(t("transfer_choose"));
+      var first = $("transfer-colleagues").querySelector("input");
+      if (first) first.focus();
+      return;
+    }
+    var id = transferring.chatId;
+    var note = $("transfer-note-input").value.trim();
+    var frame = { type: "transfer", conversation: id, to_agent: colleague.id, note: note };
+    if (!send(frame, { conversation: id, name: colleague.name })) {
+      showTransferError(t("offline_action"));
+      return;
+    }
+    transferring.pending = { conversation: id, name: colleague.name };
+    showTransferError("");
+    stopTyping();
+    // Keep focus inside the dialog while its controls are disabled.
+    $("transfer-dialog-title").focus();
+    renderTransferActions();
+  }
+
+  function onTransferred(id, request) {
+    transferring.pending = null;
+    transferredHere.add(id);
+    drafts.delete(id);
+    if (transferDialogOpen() && transferring.chatId === id) $("transfer-dialog").close();
+    renderTransferActions();
+    toast(t("transfer_done", { name: (request && request.name) || "" }));
+    if (currentId === id) selectChat(mineIds[0] || queueIds[0] || null, { focus: true });
+  }
+
+  function onTransferError(frame, request) {
+    var isTransfer = (request && request.type === "transfer") || frame.ref === "transfer";
+    if (isTransfer) transferring.pending = null;
+    var key = "error_transfer_" + frame.code;
+    var text = Object.prototype.hasOwnProperty.call(STRINGS, key)
+      ? t(key, { name: (request && request.name) || "" })
+      : t("error_default", { message: frame.message || frame.code });
+    if (!transferDialogOpen()) {
+      toast(text, "error");
+      return;
+    }
+    showTransferError(text);
+    if (!isTransfer) {
+      transferring.colleagues = [];
+      renderColleagues();
+    } else if (frame.code === "transfer_refused") {
+      // Whoever was chosen is no longer free: show who is, now.
+      transferring.colleagues = null;
+      renderColleagues();
+      askColleagues();
+    } else {
+      renderTransferActions();
+      scheduleRefresh();
+    }
+  }
+
+  function onTransferConnectionLost() {
+    if (transferring.pending) {
+      transferring.pending = null;
+      if (transferDialogOpen()) {
+        showTransferError(t("transfer_connection_lost"));
+        renderTransferActions();
+      } else {
+        toast(t("transfer_connection_lost"), "error");
+      }
+    } else if (transferDialogOpen() && transferring.colleagues === null) {
+      showTransferError(t("offline_action"));
+    }
+  }
+
+  function onWithdrawn(frame) {
+    var toColleague = frame.agent && frame.agent !== agent.id;
+    if (!toColleague) {
+      toast(t("withdrawn_toast"));
+      return;
+    }
+    var own = transferredHere.has(frame.conversation) ||
+      (transferring.pending && transferring.pending.conversation === frame.conversation);
+    if (!own) toast(t("transfer_away", { name: frame.agent_name || "" }));
+  }
+
+  function noteTransfer(frame) {
+    if (frame.agent !== agent.id) return;
+    transferredHere.delete(frame.conversation); // it came back: a later transfer of it is news again
+    transferNotes[frame.conversation] = {
+      by: frame.transferred_by || "",
+      note: frame.transfer_note || "",
+      at: Date.now(),
+    };
+    store("transfers", transferNotes);
+  }
+
+  function forgetTransferNote(id) {
+    if (!transferNotes[id]) return;
+    delete transferNotes[id];
+    store("transfers", transferNotes);
+  }
+
   function renderNotifyButton() {
     var button = $("notify-button");
     if (!("Notification" in window)) {
@@ -1322,6 +1600,8 @@
   // ---------------------------------------------------------------- wiring
 
   function onKeyDown(event) {
+    // Behind a modal dialog the chat must not change; the dialog has the keyboard.
+    if (document.querySelector("dialog[open]")) return;
     var key = event.key;
     if (event.altKey && !event.ctrlKey && !event.metaKey && (key === "ArrowUp" || key === "ArrowDown")) {
       event.preventDefault();
@@ -1397,6 +1677,22 @@
       event.preventDefault();
       $("close-dialog").close();
       confirmClose();
+    });
+    $("transfer-button").addEventListener("click", openTransferDialog);
+    $("transfer-cancel").addEventListener("click", function () {
+      $("transfer-dialog").close();
+    });
+    $("transfer-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      confirmTransfer();
+    });
+    $("transfer-colleagues").addEventListener("change", function () {
+      showTransferError("");
+      renderTransferActions();
+    });
+    $("transfer-dialog").addEventListener("close", function () {
+      var chat = chats.get(currentId);
+      if (chat && isMine(chat) && !chat.gone && !transferring.pending) focusComposer();
     });
     $("close-dialog").addEventListener("close", function () {
       var chat = chats.get(currentId);
