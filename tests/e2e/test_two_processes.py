@@ -10,7 +10,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
+from conversations import widget_views
 from conversations.models import Conversation, Message
 from tests.e2e import test_widget_page
 from tests.e2e.test_console_chat import go_online, log_in_to_console, on_shift_now
@@ -112,4 +114,6 @@ def test_visitor_on_one_process_and_agent_on_another_see_each_others_messages_th
     assert messages[1].agent_id == agent.pk
 
     # and the widget marks the visitor's question as seen, which also travels back through Redis
-    page.locator("chatops-widget .r.me", has_text="terrace open today").locator("small", has_text="Seen").wait_for()
+    with translation.override(tenant.language):
+        seen = str(widget_views.UI_STRINGS["seen"])
+    page.locator("chatops-widget .r.me", has_text="terrace open today").locator("small", has_text=seen).wait_for()
