@@ -12,12 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import DurationField, ExpressionWrapper, F
+from django.db.models import Q
 from django.utils import timezone
 
 from chatops.models import Agent
 from conversations import events, routing
 from conversations.models import Conversation
+from tenants.models import Tenant
 
 AGENT_GRACE_PERIOD = dt.timedelta(seconds=60)
 OPERATIONS_GROUP = "operations"
@@ -31,10 +32,20 @@ class SweepResult:
     chats_routed: int = 0
 
 
-def _target() -> ExpressionWrapper:
-    return ExpressionWrapper(
-        F("tenant__first_response_target_seconds") * dt.timedelta(seconds=1), output_field=DurationField()
-    )
+def _past_target(*, moment_field: str, now: dt.datetime) -> Q:
+    """Rows whose `moment_field` lies further back than their tenant's first-response target.
+
+    Built as one OR of plain comparisons, one per distinct target in use, so that it runs the same
+    on PostgreSQL and SQLite (SQLite cannot multiply an interval) and can use the time indexes.
+    """
+    targets = Tenant.objects.values_list("first_response_target_seconds", flat=True).distinct()
+    condition = Q(pk__in=[])
+    for seconds in targets:
+        condition |= Q(
+            tenant__first_response_target_seconds=seconds,
+            **{f"{moment_field}__lt": now - dt.timedelta(seconds=seconds)},
+        )
+    return condition
 
 
 def release_absent_agents(*, now: dt.datetime) -> int:
@@ -64,8 +75,7 @@ def requeue_unanswered(*, now: dt.datetime) -> int:
             first_visitor_message_at__isnull=False,
             requeued_at__isnull=True,
         )
-        .alias(deadline=F("first_visitor_message_at") + _target())
-        .filter(deadline__lt=now)
+        .filter(_past_target(moment_field="first_visitor_message_at", now=now))
     )
     count = 0
     for conversation in overdue:
@@ -78,8 +88,7 @@ def alert_long_waits(*, now: dt.datetime) -> int:
     """Alert the operations managers, once per chat, to each wait that has passed the tenant's target."""
     long_waits = (
         Conversation.objects.filter(status=Conversation.Status.WAITING, supervisor_alerted_at__isnull=True)
-        .alias(deadline=F("started_at") + _target())
-        .filter(deadline__lt=now)
+        .filter(_past_target(moment_field="started_at", now=now))
         .select_related("tenant")
     )
     count = 0

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
 
 from conversations.timers import sweep_live_chats
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -18,7 +22,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, every: float, once: bool, **options) -> None:
         while True:
-            result = sweep_live_chats()
+            try:
+                result = sweep_live_chats()
+            except DatabaseError:
+                if once:
+                    raise
+                # A locked SQLite file or a database restart must not stop the clocks for good.
+                logger.exception("Live chat sweep failed; trying again in %s s", every)
+                close_old_connections()
+                time.sleep(every)
+                continue
             if any((result.agents_released, result.chats_requeued, result.waits_alerted)):
                 self.stdout.write(
                     f"released {result.agents_released} agents, re-offered {result.chats_requeued} chats, "
