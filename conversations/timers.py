@@ -68,15 +68,12 @@ def release_absent_agents(*, now: dt.datetime) -> int:
 
 def requeue_unanswered(*, now: dt.datetime) -> int:
     """Offer to others each assigned chat whose agent has not replied within the tenant's target."""
-    overdue = (
-        Conversation.objects.filter(
-            status=Conversation.Status.ACTIVE,
-            first_agent_reply_at__isnull=True,
-            first_visitor_message_at__isnull=False,
-            requeued_at__isnull=True,
-        )
-        .filter(_past_target(moment_field="first_visitor_message_at", now=now))
-    )
+    overdue = Conversation.objects.filter(
+        status=Conversation.Status.ACTIVE,
+        first_agent_reply_at__isnull=True,
+        first_visitor_message_at__isnull=False,
+        requeued_at__isnull=True,
+    ).filter(_past_target(moment_field="first_visitor_message_at", now=now))
     count = 0
     for conversation in overdue:
         if routing.return_to_queue(conversation=conversation, now=now, mark_requeued=True):
