@@ -9,6 +9,8 @@ seed=0
 if [ "${1:-}" = "--seed" ]; then seed=1; fi
 host="${HOST:-127.0.0.1}"
 port="${PORT:-8000}"
+# Links printed by the seed and shown in the admin (embed snippet) point at where this serves.
+export SITE_URL="${SITE_URL:-http://$host:$port}"
 
 bash scripts/venv.sh requirements.txt
 python=.venv/bin/python
