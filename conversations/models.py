@@ -101,6 +101,16 @@ class Conversation(TenantOwnedModel):
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
     requeued_at = models.DateTimeField(_("offered to others"), null=True, blank=True, editable=False)
     supervisor_alerted_at = models.DateTimeField(_("supervisor alerted"), null=True, blank=True, editable=False)
+    proactive_rule = models.ForeignKey(
+        "tenants.ProactiveRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+        verbose_name=_("invitation rule"),
+    )
+    tags = models.ManyToManyField("conversations.Tag", blank=True, related_name="conversations", verbose_name=_("tags"))
+    rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -181,3 +191,133 @@ class Transfer(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.conversation_id}: {self.from_agent} → {self.to_agent}"
+
+
+class Tag(TenantOwnedModel):
+    """A label agents put on a tenant's conversations (e.g. "pricing", "complaint")."""
+
+    name = models.CharField(_("name"), max_length=40)
+
+    class Meta:
+        ordering = ["tenant", "name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_tag_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Note(TenantOwnedModel):
+    """An agent's private note on a conversation: for the team, never shown to the visitor."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="notes", verbose_name=_("conversation")
+    )
+    agent = models.ForeignKey(
+        "chatops.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("agent")
+    )
+    body = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("written"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("private note")
+        verbose_name_plural = _("private notes")
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}: {self.body[:40]}"
+
+
+class Lead(TenantOwnedModel):
+    """A visitor who wants something the client sells: the contact the client follows up."""
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="lead", verbose_name=_("conversation")
+    )
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    wants = models.TextField(_("what they want"))
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        constraints = [
+            models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="lead_has_email_or_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone
+
+
+class Handoff(TenantOwnedModel):
+    """An escalation report: what the client must take over, e-mailed to its escalation contacts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        NO_RECIPIENT = "norecip", _("No escalation contact")
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="handoff", verbose_name=_("conversation")
+    )
+    agent = models.ForeignKey(
+        "chatops.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("agent")
+    )
+    summary = models.TextField(_("agent's summary"))
+    visitor_name = models.CharField(_("visitor's name"), max_length=120, blank=True)
+    visitor_email = models.EmailField(_("visitor's e-mail"), blank=True)
+    visitor_phone = models.CharField(_("visitor's phone"), max_length=40, blank=True)
+    promise = models.TextField(_("promised to the visitor"))
+    promised_by = models.DateTimeField(_("promised by"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    recipients = models.TextField(_("sent to"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("handoff report")
+        verbose_name_plural = _("handoff reports")
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(visitor_email="") | ~Q(visitor_phone=""), name="handoff_has_visitor_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} #{self.conversation_id}"
+
+
+class TranscriptRequest(TenantOwnedModel):
+    """A visitor's request to have the conversation's transcript e-mailed to them; sent once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="transcript_request", verbose_name=_("conversation")
+    )
+    email = models.EmailField(_("e-mail"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("transcript request")
+        verbose_name_plural = _("transcript requests")
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} → {self.email}"

@@ -14,7 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tenants.scoping import TenantOwnedModel
+from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 WIDGET_KEY_PREFIX = "wk_"
 
@@ -101,6 +101,14 @@ class Tenant(models.Model):
         _("style notes"), blank=True, help_text=_("How the client wants to sound: greetings, words to use and avoid.")
     )
     goals = models.JSONField(_("goals of the chat"), default=list, blank=True, validators=[validate_goals])
+    escalation_rules = models.TextField(
+        _("escalation rules"),
+        blank=True,
+        help_text=_(
+            "What the agents hand over to the client, and what they may promise the visitor "
+            "(e.g. a reply within one working day)."
+        ),
+    )
     first_response_target_seconds = models.PositiveSmallIntegerField(
         _("first response target (seconds)"), default=10, validators=[MinValueValidator(1), MaxValueValidator(600)]
     )
@@ -376,3 +384,43 @@ class OnboardingItem(TenantOwnedModel):
     @property
     def automatic(self) -> bool:
         return self.step.is_done is not None
+
+
+class ProactiveRuleQuerySet(TenantQuerySet):
+    def active(self) -> ProactiveRuleQuerySet:
+        return self.filter(is_active=True)
+
+
+class ProactiveRule(TenantOwnedModel):
+    """An invitation the widget shows by itself: on matching pages, after some time, to chosen visitors."""
+
+    name = models.CharField(_("name"), max_length=120, help_text=_("For the team, e.g. “Pricing page, 30 s”."))
+    url_pattern = models.CharField(
+        _("page address pattern"),
+        max_length=500,
+        default="*",
+        help_text=_(
+            "The address of the page; * stands for any text, e.g. https://www.example.com/pricing* or */checkout/*."
+        ),
+    )
+    seconds_on_page = models.PositiveIntegerField(
+        _("seconds on the page"), default=30, validators=[MaxValueValidator(3600)]
+    )
+    returning_only = models.BooleanField(_("returning visitors only"), default=False)
+    only_in_service_hours = models.BooleanField(_("only during service hours"), default=True)
+    only_when_agent_free = models.BooleanField(_("only when an agent is free"), default=True)
+    message = models.CharField(_("invitation text"), max_length=300)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(
+        _("order"), default=0, help_text=_("When several rules match a page, the lowest number is shown.")
+    )
+
+    objects = ProactiveRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tenant", "position", "pk"]
+        verbose_name = _("invitation rule")
+        verbose_name_plural = _("invitation rules")
+
+    def __str__(self) -> str:
+        return self.name
