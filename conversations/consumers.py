@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from chatops import services as agent_services
 from chatops.models import Agent
-from conversations import access, events, protocol, routing, selectors, services
+from conversations import access, events, outcomes, protocol, routing, selectors, services
 from conversations.models import Conversation
 from conversations.protocol import ProtocolError
 from tenants.hours import is_open
@@ -71,8 +71,10 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
-    async def send_error(self, code: str, message: str, frame: protocol.Frame | None = None) -> None:
-        error = protocol.error_frame(code, message)
+    async def send_error(
+        self, code: str, message: str, frame: protocol.Frame | None = None, fields: dict[str, str] | None = None
+    ) -> None:
+        error = protocol.error_frame(code, message, fields)
         if frame is not None:
             # Say which frame failed, so a client with several messages in flight knows which one.
             error["ref"] = frame.type
@@ -114,7 +116,16 @@ class _JsonConsumer(AsyncWebsocketConsumer):
             except access.AccessDenied as denied:
                 await self.send_error(denied.code, denied.message, frame)
             except ValidationError as invalid:
-                await self.send_error(invalid.code or "invalid", invalid.messages[0], frame)
+                await self.send_invalid(invalid, frame)
+
+    async def send_invalid(self, invalid: ValidationError, frame: protocol.Frame | None) -> None:
+        """Send a refusal as an error frame; one keyed by field also says each field's first message."""
+        code = getattr(invalid, "code", None) or "invalid"
+        if not hasattr(invalid, "error_dict"):
+            await self.send_error(code, invalid.messages[0], frame)
+            return
+        fields = {key: messages[0] for key, messages in invalid.message_dict.items() if messages}
+        await self.send_error(code, invalid.messages[0], frame, fields)
 
     # Events from the channel layer, relayed as frames.
     async def chat_message(self, event: dict) -> None:
@@ -375,15 +386,17 @@ class AgentConsumer(_JsonConsumer):
                 },
             )
 
-    async def on_close(self, *, conversation: int, outcome: str, summary: str) -> None:
-        await database_sync_to_async(self._close)(conversation, outcome, summary)
+    async def on_close(
+        self, *, conversation: int, outcome: str, summary: str, lead: dict | None, handoff: dict | None
+    ) -> None:
+        await database_sync_to_async(self._close)(conversation, outcome, summary, lead, handoff)
         await self.send_frame({"type": "state", **await self._state()})
 
-    def _close(self, conversation_id: int, outcome: str, summary: str) -> None:
+    def _close(self, conversation_id: int, outcome: str, summary: str, lead: dict | None, handoff: dict | None) -> None:
         conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
-        if conversation.agent_id not in (None, self.agent.pk):
-            raise ValidationError(services.ERROR_NOT_YOUR_CHAT, code="not_yours")
-        services.close_conversation(conversation=conversation, outcome=outcome, summary=summary)
+        outcomes.close_with_outcome(
+            conversation=conversation, agent=self.agent, outcome=outcome, summary=summary, lead=lead, handoff=handoff
+        )
         routing.drain_queue_for(agent=self.agent)
 
     # Events only consoles receive.
