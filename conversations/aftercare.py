@@ -115,9 +115,7 @@ def _queue_sending(request: TranscriptRequest) -> None:
 
 
 @transaction.atomic
-def request_transcript(
-    *, conversation: Conversation, email: str, now: dt.datetime | None = None
-) -> TranscriptRequest:
+def request_transcript(*, conversation: Conversation, email: str, now: dt.datetime | None = None) -> TranscriptRequest:
     """Ask for the conversation's transcript at an e-mail address; send it after commit.
 
     Idempotent for the same address (an unsent request is queued again, which sends nothing twice);

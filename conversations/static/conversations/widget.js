@@ -147,7 +147,7 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     // after a chat: 1–5 stars with a comment, and the transcript by e-mail
     question.textContent = S.rate;
     for (let n = 1; n < 6; n++) Object.assign(el("button", "", "★", stars), { ariaLabel: `${n}/5`, onclick: () => star(n) });
-    comment[0].placeholder = S.comment;
+    comment[0].placeholder = comment[0].ariaLabel = S.comment;
     mail.querySelector("span").textContent = S.transcript;
     comment[1].textContent = mail[1].textContent = S.send;
     comment.onsubmit = (e) => {
