@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from conversations import access
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor
 from tenants.models import Tenant
+from tenants.proactive import is_invitation_line
 
 RATING_CHANGE_WINDOW = dt.timedelta(minutes=10)
 MAX_COMMENT_LENGTH = 2000
@@ -151,12 +152,6 @@ class TranscriptLine:
     from_visitor: bool
 
 
-def _is_invitation(message: Message, conversation: Conversation) -> bool:
-    from tenants.proactive import is_invitation_line
-
-    return is_invitation_line(message, conversation)
-
-
 def transcript_lines(*, conversation: Conversation) -> list[TranscriptLine]:
     """Return the lines the visitor may read, with their times in the tenant's time zone.
 
@@ -170,7 +165,7 @@ def transcript_lines(*, conversation: Conversation) -> list[TranscriptLine]:
             who = gettext("You")
         elif message.sender == Message.Sender.AGENT:
             who = message.agent.display_name if message.agent_id else gettext("Agent")
-        elif _is_invitation(message, conversation):
+        elif is_invitation_line(message, conversation):
             who = tenant.name
         else:
             continue
