@@ -1,13 +1,17 @@
 """WebSocket frames: JSON objects with a ``type``, parsed and validated here and nowhere else.
 
 Visitor → server: hello {token?, last_seq?, url?, title?} · message {body, client_msg_id} ·
-typing {active} · ack {seq}
+typing {active} · ack {seq} · invite_check {rule} · invite_accept {rule} ·
+rate {conversation?, rating, comment?} · transcript {conversation?, email}
+(rate and transcript without a conversation: the visitor's latest one)
 Agent → server: hello {} · presence {presence} · open {conversation, last_seq?} ·
 message {conversation, body, client_msg_id} · typing {conversation, active} ·
 close {conversation, outcome, summary?, lead?, handoff?} · take {conversation} · colleagues {conversation} ·
 transfer {conversation, to_agent, note?}
 Server → client: welcome · message · ack · typing · queue · assigned · closed ·
 error {code, message, fields?, ref?}
+Server → visitor: welcome {…, invite: {rule, seconds, message} | null} · invite {rule, message} (or nothing) ·
+conversation {conversation} · rated {conversation, rating, comment} · transcript_requested {conversation, email}
 
 close: outcome is one of resolved, lead, booking, sale, escalated, spam (required: without it the
 answer is an error "outcome_required"). lead {name, email, phone, wants} is read for the lead
@@ -92,6 +96,20 @@ def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         return {"active": _bool(raw.get("active", True), "active")}
     if kind == "ack":
         return {"seq": _int(raw.get("seq"), "seq")}
+    if kind in ("invite_check", "invite_accept"):
+        return {"rule": _int(raw.get("rule"), "rule", minimum=1)}
+    # The rating's range and the address are checked by conversations.aftercare, in the visitor's language.
+    if kind == "rate":
+        return {
+            "conversation": _int(raw.get("conversation"), "conversation", default=0),
+            "rating": _int(raw.get("rating"), "rating"),
+            "comment": _text(raw.get("comment"), "comment", default=""),
+        }
+    if kind == "transcript":
+        return {
+            "conversation": _int(raw.get("conversation"), "conversation", default=0),
+            "email": _text(raw.get("email"), "email"),
+        }
     raise ProtocolError("unknown_type", f"Unknown frame type '{kind}'.")
 
 
