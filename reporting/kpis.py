@@ -69,9 +69,11 @@ Time of day and workload
 Queries
     The figures of any number of tenants, each in its own local period, take ``QUERIES`` queries on
     PostgreSQL, each grouped by tenant; all counting, percentiles and local-time bucketing happen in
-    the database. SQLite (the embedded default) has no ``percentile_cont``: there one more query
-    fetches only the answered chats' first response times, and their percentiles are computed here
-    with the same interpolation; SQLite reads moments to the millisecond.
+    the database. The conditions grow with the distinct periods, zones and first-response targets in
+    use, not with the tenants; the targets are those of the ``Tenant`` objects given. SQLite (the
+    embedded default) has no ``percentile_cont``: there one more query fetches only the answered
+    chats' first response times, and their percentiles are computed here with the same
+    interpolation; SQLite reads moments to the millisecond.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ from django.db.models import (
     Max,
     Q,
     QuerySet,
+    Value,
     When,
     Window,
 )
@@ -107,7 +110,7 @@ from django.db.models.expressions import RowRange
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.db.models.lookups import LessThanOrEqual
 
-from conversations.models import Conversation, PageView
+from conversations.models import Conversation, Lead, PageView
 from reporting.periods import Period
 from tenants.models import Tenant
 
@@ -116,6 +119,20 @@ OFFICE_HOURS = (9, 17)
 MEDIAN, P90 = 0.5, 0.9
 
 # --- SQL building blocks --------------------------------------------------------------------------
+
+
+# The seconds from one moment to a later one, per database. SQLite reads moments to the millisecond.
+SECONDS_SQL = {
+    "postgresql": "date_part('epoch', {later} - {earlier})",
+    "sqlite": "ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)",
+}
+
+
+def seconds_sql(vendor: str, *, later: str, earlier: str) -> str:
+    """Return SQL for the seconds from ``earlier`` to ``later`` (two SQL expressions of moments)."""
+    if vendor not in SECONDS_SQL:
+        raise NotSupportedError(f"The KPIs are written for PostgreSQL and SQLite, not {vendor}.")
+    return SECONDS_SQL[vendor].format(later=later, earlier=earlier)
 
 
 class Seconds(Func):
@@ -128,44 +145,36 @@ class Seconds(Func):
         super().__init__(later, earlier)
 
     def as_sql(self, compiler, connection, **extra_context):
-        raise NotSupportedError(f"Seconds() is not written for {connection.vendor}.")
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
-            arg_joiner=" - ",
-            **extra_context,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler,
-            connection,
-            template="ROUND((julianday(%(expressions)s)) * 86400.0, 3)",
-            arg_joiner=") - julianday(",
-            **extra_context,
-        )
+        later, earlier = self.get_source_expressions()
+        later_sql, later_params = compiler.compile(later)
+        earlier_sql, earlier_params = compiler.compile(earlier)
+        sql = seconds_sql(connection.vendor, later=later_sql, earlier=earlier_sql)
+        return sql, (*later_params, *earlier_params)
 
 
-class EpochSeconds(Func):
-    """A moment as seconds since 1970-01-01 UTC, a float."""
+class LocalHourOfWeek(Func):
+    """The hour of the week (0 = Monday 00:00-00:59 ... 167 = Sunday 23:xx) of a moment in a zone."""
 
-    output_field = FloatField()
+    output_field = IntegerField()
     arity = 1
 
+    def __init__(self, expression: Any, *, zone: zoneinfo.ZoneInfo) -> None:
+        self.zone = zone
+        super().__init__(expression)
+
     def as_sql(self, compiler, connection, **extra_context):
-        raise NotSupportedError(f"EpochSeconds() is not written for {connection.vendor}.")
+        # Elsewhere (SQLite) Django's own functions convert the moment twice, which is fine there.
+        (expression,) = self.get_source_expressions()
+        weekday = ExtractIsoWeekDay(expression, tzinfo=self.zone)
+        hour = ExtractHour(expression, tzinfo=self.zone)
+        return compiler.compile(((weekday - 1) * 24 + hour).resolve_expression(compiler.query))
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::double precision", **extra_context
-        )
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        template = "ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0, 3)"
-        return super().as_sql(compiler, connection, template=template, **extra_context)
+        # One conversion per row: whole local hours since 1970-01-01 00:00, a Thursday (72 h after Monday).
+        (expression,) = self.get_source_expressions()
+        sql, params = compiler.compile(expression)
+        template = "mod(floor(date_part('epoch', {} AT TIME ZONE %s) / 3600)::bigint + 72, 168)::integer"
+        return template.format(sql), (*params, self.zone.key)
 
 
 class PercentileCont(Aggregate):
@@ -209,22 +218,48 @@ FIRST_RESPONSE = Seconds("first_agent_reply_at", "first_visitor_message_at")
 LIVE = ~Q(origin=Origin.OFFLINE_MESSAGE)
 VISITOR_WROTE = Q(first_visitor_message_at__isnull=False)
 ANSWERED = LIVE & VISITOR_WROTE & Q(first_agent_reply_at__gte=F("first_visitor_message_at"))
-WITHIN_TARGET = ANSWERED & Q(LessThanOrEqual(FIRST_RESPONSE, F("tenant__first_response_target_seconds")))
 MISSED = LIVE & VISITOR_WROTE & Q(status=Status.CLOSED, first_agent_reply_at__isnull=True) & ~Q(outcome=Outcome.SPAM)
 CLOSED = Q(status=Status.CLOSED) & ~Q(outcome=Outcome.SPAM)
 RESOLVED = CLOSED & Q(outcome__in=Conversation.RESOLVED_OUTCOMES)
 ESCALATED = CLOSED & Q(outcome=Outcome.ESCALATED)
 RATED = CLOSED & Q(rating__isnull=False)
 SATISFIED = RATED & Q(rating__gte=4)
-LEAD = Q(outcome=Outcome.LEAD) & (Q(lead__email__gt="") | Q(lead__phone__gt=""))
+WITH_CONTACT = Q(email__gt="") | Q(phone__gt="")
 HANDLED = Q(status=Status.CLOSED, assigned_at__isnull=False, closed_at__isnull=False)
 
 
-def _in_periods(field: str, periods: Mapping[int, Period]) -> Q:
-    """Rows of each tenant whose ``field`` lies in that tenant's own period."""
+def _within_target(tenants: Iterable[Tenant]) -> Q:
+    """Answered chats whose first response time is at most their tenant's target.
+
+    One branch per distinct target in use (no join to the tenants), the targets as the tenants given.
+    """
+    tenants_by_target: dict[int, list[int]] = defaultdict(list)
+    for tenant in tenants:
+        tenants_by_target[tenant.first_response_target_seconds].append(tenant.pk)
     condition = Q(pk__in=[])
+    for target, tenant_ids in tenants_by_target.items():
+        condition |= Q(tenant_id__in=tenant_ids) & Q(LessThanOrEqual(FIRST_RESPONSE, Value(float(target))))
+    return ANSWERED & condition
+
+
+def _leads(tenant_ids: Iterable[int]) -> Q:
+    """Chats with the lead outcome whose lead has contact details (a hashed subquery, not a join)."""
+    with_contact = Lead.objects.filter(WITH_CONTACT, tenant_id__in=list(tenant_ids)).values("conversation_id")
+    return Q(outcome=Outcome.LEAD, pk__in=with_contact)
+
+
+def _in_periods(field: str, periods: Mapping[int, Period]) -> Q:
+    """Rows of each tenant whose ``field`` lies in that tenant's own period.
+
+    Tenants with the same bounds (the same local period in the same zone) share one range, so the
+    condition grows with the number of distinct periods, not of tenants.
+    """
+    tenants_by_bounds: dict[tuple[dt.datetime, dt.datetime], list[int]] = defaultdict(list)
     for tenant_id, period in periods.items():
-        condition |= Q(tenant_id=tenant_id, **{f"{field}__gte": period.start, f"{field}__lt": period.end})
+        tenants_by_bounds[period.start, period.end].append(tenant_id)
+    condition = Q(pk__in=[])
+    for (start, end), tenant_ids in tenants_by_bounds.items():
+        condition |= Q(tenant_id__in=tenant_ids, **{f"{field}__gte": start, f"{field}__lt": end})
     return condition
 
 
@@ -359,7 +394,7 @@ def kpis_for_tenants(tenants: Iterable[Tenant], period_for: Callable[[Tenant], P
     conversations = Conversation.objects.filter(_in_periods("started_at", periods)).order_by()
 
     audience = _audience(periods)
-    totals = _conversation_totals(conversations)
+    totals = _conversation_totals(conversations, tenants)
     matrices = _weekday_hour_matrices(conversations, periods)
     days = _daily(conversations, periods)
     concurrency = _concurrency(conversations)
@@ -397,7 +432,7 @@ def _audience(periods: Mapping[int, Period]) -> dict[int, dict[str, int]]:
     return {row.pop("tenant_id"): row for row in rows}
 
 
-def _conversation_totals(conversations: QuerySet) -> dict[int, dict[str, Any]]:
+def _conversation_totals(conversations: QuerySet, tenants: Sequence[Tenant]) -> dict[int, dict[str, Any]]:
     """Query 2: every count, rate part, percentile and mean over the period's conversations, per tenant."""
     aggregates: dict[str, Any] = {
         "chats": Count("pk"),
@@ -405,14 +440,14 @@ def _conversation_totals(conversations: QuerySet) -> dict[int, dict[str, Any]]:
         "proactive_chats": Count("pk", filter=Q(origin=Origin.PROACTIVE)),
         "offline_messages": Count("pk", filter=Q(origin=Origin.OFFLINE_MESSAGE)),
         "answered_chats": Count("pk", filter=ANSWERED),
-        "answered_within_target": Count("pk", filter=WITHIN_TARGET),
+        "answered_within_target": Count("pk", filter=_within_target(tenants)),
         "missed_chats": Count("pk", filter=MISSED),
         "closed_chats": Count("pk", filter=CLOSED),
         "resolved_chats": Count("pk", filter=RESOLVED),
         "escalated_chats": Count("pk", filter=ESCALATED),
         "rated_chats": Count("pk", filter=RATED),
         "satisfied_ratings": Count("pk", filter=SATISFIED),
-        "leads": Count("pk", filter=LEAD),
+        "leads": Count("pk", filter=_leads(tenant.pk for tenant in tenants)),
         "handled_chats": Count("pk", filter=HANDLED),
         "average_handle_seconds": Avg(Seconds("closed_at", "assigned_at"), filter=HANDLED),
     }
@@ -427,17 +462,12 @@ def _weekday_hour_matrices(
     conversations: QuerySet, periods: Mapping[int, Period]
 ) -> dict[int, tuple[tuple[int, ...], ...]]:
     """Query 3: chats per tenant, local weekday and local hour of their start."""
-    rows = (
-        conversations.annotate(
-            local_weekday=_local(periods, lambda zone: ExtractIsoWeekDay("started_at", tzinfo=zone), IntegerField()),
-            local_hour=_local(periods, lambda zone: ExtractHour("started_at", tzinfo=zone), IntegerField()),
-        )
-        .values("tenant_id", "local_weekday", "local_hour")
-        .annotate(chats=Count("pk"))
-    )
+    hour_of_week = _local(periods, lambda zone: LocalHourOfWeek("started_at", zone=zone), IntegerField())
+    rows = conversations.annotate(local_hour_of_week=hour_of_week).values("tenant_id", "local_hour_of_week")
     cells: dict[int, list[list[int]]] = defaultdict(lambda: [[0] * 24 for _ in range(7)])
-    for row in rows:
-        cells[row["tenant_id"]][row["local_weekday"] - 1][row["local_hour"]] += row["chats"]
+    for row in rows.annotate(chats=Count("pk")):
+        weekday, hour = divmod(row["local_hour_of_week"], 24)
+        cells[row["tenant_id"]][weekday][hour] += row["chats"]
     return {tenant_id: tuple(tuple(day) for day in matrix) for tenant_id, matrix in cells.items()}
 
 
@@ -468,10 +498,10 @@ def _concurrency(conversations: QuerySet) -> dict[int, float | None]:
         conversations.filter(HANDLED, agent__isnull=False)
         .annotate(
             owner=F("tenant_id"),
-            began=EpochSeconds("assigned_at"),
-            ended=EpochSeconds("closed_at"),
+            began=F("assigned_at"),
+            ended=F("closed_at"),
             covered_until=Window(
-                Max(EpochSeconds("closed_at")),
+                Max("closed_at"),
                 partition_by=[F("tenant_id"), F("agent_id")],
                 order_by=[F("assigned_at").asc(), F("pk").asc()],
                 frame=RowRange(start=None, end=-1),
@@ -480,17 +510,19 @@ def _concurrency(conversations: QuerySet) -> dict[int, float | None]:
         .values("owner", "began", "ended", "covered_until")
     )
     inner, params = handled.query.sql_with_params()
+    whole = seconds_sql(connection.vendor, later="ended", earlier="began")
+    rest = seconds_sql(connection.vendor, later="ended", earlier="covered_until")
     sql = f"""
         SELECT owner,
-               SUM(ended - began),
+               SUM({whole}),
                SUM(CASE
-                       WHEN covered_until IS NULL OR covered_until <= began THEN ended - began
-                       WHEN covered_until < ended THEN ended - covered_until
+                       WHEN covered_until IS NULL OR covered_until <= began THEN {whole}
+                       WHEN covered_until < ended THEN {rest}
                        ELSE 0
                    END)
         FROM ({inner}) AS handled
         GROUP BY owner
-    """  # noqa: S608 - the inner query is Django's, with its parameters passed separately
+    """  # noqa: S608 - our own SQL around Django's query, whose parameters are passed separately
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {owner: ratio(handle or 0, busy or 0) for owner, handle, busy in cursor.fetchall()}
