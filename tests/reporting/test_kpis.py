@@ -300,8 +300,9 @@ def test_month_boundaries_follow_each_tenants_zone_when_computed_together(tenant
 def test_many_tenants_take_the_same_few_queries_and_the_same_figures_as_one(
     tenant, other_tenant, django_assert_max_num_queries
 ):
-    # given three tenants in three zones, each with visitors, answered and handled chats
-    new_york = factories.make_tenant(time_zone="America/New_York")
+    # given three tenants in three zones, each with visitors, answered and handled chats;
+    # New York's first-response target is 12 s, the others' 10 s
+    new_york = factories.make_tenant(time_zone="America/New_York", first_response_target_seconds=12)
     tenants = [tenant, other_tenant, new_york]
     for n, each in enumerate(tenants, start=1):
         agent = make_agent()
@@ -335,6 +336,8 @@ def test_many_tenants_take_the_same_few_queries_and_the_same_figures_as_one(
     for each in tenants:
         assert together[each.pk] == kpis_for_tenant(each, week_of(each))
     assert [together[each.pk].chats for each in tenants] == [2, 3, 4]
+    # and each is held to its own target: first responses 1, 4 | 2, 5, 8 | 3, 6, 9, 12 s
+    assert [together[each.pk].answered_within_target for each in tenants] == [2, 3, 4]
     assert together[new_york.pk].period.zone == NEW_YORK
 
 
