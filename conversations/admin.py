@@ -20,8 +20,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chatops.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
+from conversations import aftercare
 from conversations import handoff as handoff_reports
-from conversations.models import Conversation, Handoff, Lead, Message, Note
+from conversations.models import Conversation, Handoff, Lead, Message, Note, TranscriptRequest
 from conversations.offline import escalation_contacts
 from conversations.outcomes import PHONE_CHARACTERS
 
@@ -335,3 +336,59 @@ class LeadAdmin(OpsModelAdmin):
             ]
             writer.writerow([_spreadsheet_safe(value) for value in row])
         return response
+
+
+@admin.register(TranscriptRequest)
+class TranscriptRequestAdmin(OpsModelAdmin):
+    """Transcripts visitors asked for: whether each went out, and sending one again when it did not."""
+
+    list_display = ("requested_at", "tenant", "chat", "email", "status_line", "attempts", "short_error", "sent_at")
+    list_display_links = ("requested_at",)
+    list_filter = ("status", "tenant")
+    list_select_related = ("tenant", "conversation")
+    search_fields = ("=conversation__id", "email")
+    date_hierarchy = "requested_at"
+    actions = ("send_again",)
+    fields = ("tenant", "chat", "email", "status_line", "attempts", "last_error", "requested_at", "sent_at")
+    readonly_fields = fields
+
+    # Requests come from the widget; here they are read, and sent again on purpose.
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("conversation"), ordering="conversation")
+    def chat(self, transcript: TranscriptRequest) -> str:
+        return _conversation_link(transcript.conversation)
+
+    @staticmethod
+    @admin.display(description=_("status"), ordering="status")
+    def status_line(transcript: TranscriptRequest) -> str:
+        label = transcript.get_status_display()
+        if transcript.status == TranscriptRequest.Status.PENDING and transcript.last_error:
+            label = gettext("Retrying after an error")
+        return format_html('<strong style="color: {}">{}</strong>', STATUS_COLOURS[transcript.status], label)
+
+    @admin.display(description=_("last error"))
+    def short_error(self, transcript: TranscriptRequest) -> str:
+        return Truncator(transcript.last_error).chars(80) if transcript.last_error else "–"
+
+    @admin.action(description=_("Send the transcript again"))
+    def send_again(self, request: HttpRequest, queryset: QuerySet[TranscriptRequest]) -> None:
+        count = 0
+        for transcript in queryset:
+            aftercare.send_transcript_again(request=transcript)
+            self.log_change(request, transcript, gettext("Sent again to %(email)s") % {"email": transcript.email})
+            count += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d transcript is being sent again; its status shows when it has gone out.",
+                "%(count)d transcripts are being sent again; their status shows when they have gone out.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -246,3 +246,12 @@ def send_transcript(*, request_id: int, final_attempt: bool = False, now: dt.dat
     if failure is not None:
         raise failure
     return True
+
+
+def send_transcript_again(*, request: TranscriptRequest) -> None:
+    """Queue a transcript to be e-mailed again on purpose (e.g. after a failure); sent once after commit."""
+    with transaction.atomic():
+        locked = TranscriptRequest.objects.select_for_update().get(pk=request.pk)
+        locked.status, locked.last_error = TranscriptRequest.Status.PENDING, ""
+        locked.save(update_fields=["status", "last_error"])
+        _queue_sending(locked)

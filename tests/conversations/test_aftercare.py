@@ -6,8 +6,10 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone, translation
 
+from chatops import roles
 from chatops.celery import app as celery_app
 from conversations import aftercare, services, tasks
 from conversations.models import Conversation, Message, Note, TranscriptRequest, Visitor
@@ -351,3 +353,43 @@ def test_the_transcript_task_retries_smtp_errors_with_backoff():
     assert OSError in task.autoretry_for
     assert task.retry_backoff
     assert task.max_retries >= 3
+
+
+# ---- the admin ---------------------------------------------------------------------------------
+
+
+def test_a_failed_transcript_shows_in_the_admin_and_send_again_delivers_it_once(
+    shop, chat, smtp_server, settings, client, django_capture_on_commit_callbacks
+):
+    # given a request whose sending failed for good
+    working_port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()
+    request = aftercare.request_transcript(conversation=chat, email="maija@example.fi")
+    with pytest.raises(OSError):
+        aftercare.send_transcript(request_id=request.pk, final_attempt=True)
+    manager = factories.make_user(role=roles.OPERATIONS_MANAGER, email="ops@staff.example")
+    client.force_login(manager)
+    changelist = reverse("admin:conversations_transcriptrequest_changelist")
+
+    # then the list shows it failed, with the error
+    page = client.get(changelist, {"status__exact": "failed"}).content.decode()
+    assert "maija@example.fi" in page
+    assert "ConnectionRefusedError" in page
+
+    # when the manager sends it again with the mail server back
+    settings.EMAIL_PORT = working_port
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(changelist, {"action": "send_again", "_selected_action": [request.pk]}, follow=True)
+
+    # then it went out once and is marked sent
+    assert response.status_code == 200
+    assert "being sent again" in response.content.decode()
+    assert len(smtp_server) == 1
+    request.refresh_from_db()
+    assert (request.status, request.last_error) == (TranscriptRequest.Status.SENT, "")
+
+
+def test_an_agent_cannot_open_the_transcript_requests(client, shop):
+    agent = factories.make_agent(trained_for=[shop], display_name="Anna")
+    client.force_login(agent.user)
+    response = client.get(reverse("admin:conversations_transcriptrequest_changelist"))
+    assert response.status_code in (302, 403)
