@@ -220,6 +220,10 @@ def _clean_handoff(
     )
 
 
+# Languages that write weekday names in lower case inside a sentence.
+LOWERCASE_WEEKDAYS = frozenset({"fi", "pl"})
+
+
 def format_promised_by(moment: dt.datetime, *, tenant: Tenant) -> str:
     """Return the promised moment in the active language and the tenant's zone, with its weekday.
 
@@ -227,6 +231,8 @@ def format_promised_by(moment: dt.datetime, *, tenant: Tenant) -> str:
     """
     local = timezone.localtime(moment, tenant.zone)
     weekday = formats.date_format(local, "l")
+    if translation.get_language() in LOWERCASE_WEEKDAYS:
+        weekday = weekday.lower()  # Django's catalogues capitalise them, as names stand alone in a calendar
     if local.time().replace(microsecond=0) == END_OF_DAY:
         date = formats.date_format(local, "DATE_FORMAT")
     else:

@@ -261,8 +261,8 @@ def test_an_escalation_stores_the_handoff_and_tells_the_visitor_who_contacts_the
     # and the visitor is told, in the tenant's language (Finnish dates) and time zone, before the chat closes
     note = conversation.messages.get(sender=Message.Sender.SYSTEM)
     assert note.body == (
-        "We are passing your request on to Kahvila Oy. By Perjantai 18. joulukuuta 2026 kello 16.00 they will "
-        "contact you by e-mail at maija@example.fi."
+        "Välitämme pyyntösi yritykselle Kahvila Oy. Sinuun otetaan yhteyttä viimeistään 18. joulukuuta 2026 "
+        "kello 16.00 (perjantai) sähköpostitse osoitteeseen maija@example.fi."
     )
     assert note.seq == conversation.last_seq == 3
     # and the report went out after commit, once
@@ -288,8 +288,8 @@ def test_the_visitor_is_told_of_phone_and_email_and_a_promise_by_a_day_reads_as_
     assert handoff.promised_by == dt.datetime(2026, 12, 18, 23, 59, 59, tzinfo=HELSINKI)
     note = conversation.messages.get(sender=Message.Sender.SYSTEM).body
     assert note.endswith(
-        "By Perjantai 18. joulukuuta 2026 they will contact you by e-mail at maija@example.fi "
-        "or by phone at 040 123 4567."
+        "viimeistään 18. joulukuuta 2026 (perjantai) sähköpostitse osoitteeseen maija@example.fi "
+        "tai puhelimitse numeroon 040 123 4567."
     )
 
 
@@ -528,7 +528,7 @@ async def test_an_escalating_close_frame_closes_the_chat_and_the_visitor_reads_w
     while note["sender"] != "system":
         note = await receive_until(widget, "message")
     assert note["seq"] == 2
-    assert note["body"].startswith("We are passing your request on to Kahvila Oy.")
+    assert note["body"].startswith("Välitämme pyyntösi yritykselle Kahvila Oy.")
     assert "maija@example.fi" in note["body"]
     closed = await receive_until(widget, "closed")
     assert closed["status"] == "closed"
