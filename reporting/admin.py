@@ -46,6 +46,10 @@ class ReportChoiceForm(forms.Form):
         return reports.report_period(tenant=data["tenant"], kind=data["kind"], day=data["day"])
 
 
+def period_text(first_day: dt.date, last_day: dt.date) -> str:
+    return f"{date_format(first_day, 'SHORT_DATE_FORMAT')} – {date_format(last_day, 'SHORT_DATE_FORMAT')}"
+
+
 def _choice_query(delivery: ReportDelivery) -> str:
     return urlencode({"tenant": delivery.tenant_id, "kind": delivery.kind, "day": delivery.first_day.isoformat()})
 
@@ -88,7 +92,7 @@ class ReportDeliveryAdmin(OpsModelAdmin):
 
     @admin.display(description=_("period"), ordering="first_day")
     def period(self, delivery: ReportDelivery) -> str:
-        return f"{date_format(delivery.first_day, 'SHORT_DATE_FORMAT')} – {date_format(delivery.last_day, 'SHORT_DATE_FORMAT')}"
+        return period_text(delivery.first_day, delivery.last_day)
 
     @admin.display(description=_("status"), ordering="status")
     def status_label(self, delivery: ReportDelivery) -> str:
@@ -97,7 +101,13 @@ class ReportDeliveryAdmin(OpsModelAdmin):
             label = gettext("Waiting to retry")
         colour = STATUS_COLOURS.get(delivery.status, "inherit")
         if delivery.last_error and delivery.status != ReportDelivery.Status.SENT:
-            return format_html('<span style="color: {}" title="{}">{}</span>: {}', colour, delivery.last_error, label, delivery.last_error[:120])
+            return format_html(
+                '<span style="color: {}" title="{}">{}</span>: {}',
+                colour,
+                delivery.last_error,
+                label,
+                delivery.last_error[:120],
+            )
         return format_html('<span style="color: {}">{}</span>', colour, label)
 
     @admin.display(description=_("sent"), ordering="sent_at")
@@ -144,7 +154,12 @@ class ReportDeliveryAdmin(OpsModelAdmin):
         """Show any tenant's report for any period as the recipients would get it, without sending it."""
         self._check(request)
         form = self._choice(request)
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "title": _("Report preview")}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "title": _("Report preview"),
+        }
         if form.is_bound and form.is_valid():
             tenant, kind, period = form.cleaned_data["tenant"], form.cleaned_data["kind"], form.period()
             report = reports.build_report(tenant=tenant, kind=kind, period=period)
@@ -164,9 +179,13 @@ class ReportDeliveryAdmin(OpsModelAdmin):
         form = self._choice(request)
         if not (form.is_bound and form.is_valid()):
             return HttpResponseRedirect(reverse("admin:reporting_reportdelivery_preview"))
-        report = reports.build_report(tenant=form.cleaned_data["tenant"], kind=form.cleaned_data["kind"], period=form.period())
+        report = reports.build_report(
+            tenant=form.cleaned_data["tenant"], kind=form.cleaned_data["kind"], period=form.period()
+        )
         if index >= len(report.attachments):
-            return HttpResponseRedirect(reverse("admin:reporting_reportdelivery_preview") + "?" + request.GET.urlencode())
+            return HttpResponseRedirect(
+                reverse("admin:reporting_reportdelivery_preview") + "?" + request.GET.urlencode()
+            )
         attachment = report.attachments[index]
         response = HttpResponse(attachment.content, content_type=f"{attachment.mimetype}; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{attachment.filename}"'
@@ -227,13 +246,15 @@ class ReportDeliveryAdmin(OpsModelAdmin):
         return {
             "tenant": tenant,
             "kind": ReportDelivery.Kind(kind).label,
-            "period": f"{date_format(period.first_day, 'SHORT_DATE_FORMAT')} – {date_format(period.last_day, 'SHORT_DATE_FORMAT')}",
+            "period": period_text(period.first_day, period.last_day),
             "recipients": selectors.recipients_for(tenant=tenant, kind=kind),
             "delivery": delivery,
             "already_sent": delivery is not None and delivery.status == ReportDelivery.Status.SENT,
         }
 
-    def _confirmation(self, request: HttpRequest, *, items: list[dict], resend: bool, action: str | None = None, hidden=None):
+    def _confirmation(
+        self, request: HttpRequest, *, items: list[dict], resend: bool, action: str | None = None, hidden=None
+    ):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -256,15 +277,22 @@ class ReportDeliveryAdmin(OpsModelAdmin):
         what = gettext("%(report)s of %(tenant)s for %(period)s") % {
             "report": ReportDelivery.Kind(kind).label,
             "tenant": tenant.name,
-            "period": f"{date_format(period.first_day, 'SHORT_DATE_FORMAT')} – {date_format(period.last_day, 'SHORT_DATE_FORMAT')}",
+            "period": period_text(period.first_day, period.last_day),
         }
         if result.sent:
             recipients = ", ".join(result.delivery.recipient_list())
             self.message_user(
-                request, gettext("%(what)s: sent to %(recipients)s.") % {"what": what, "recipients": recipients}, messages.SUCCESS
+                request,
+                gettext("%(what)s: sent to %(recipients)s.") % {"what": what, "recipients": recipients},
+                messages.SUCCESS,
             )
         elif result.delivery is not None and result.delivery.status == ReportDelivery.Status.FAILED:
-            self.message_user(request, gettext("%(what)s: not sent, %(error)s") % {"what": what, "error": result.error}, messages.ERROR)
+            self.message_user(
+                request,
+                gettext("%(what)s: not sent, %(error)s") % {"what": what, "error": result.error},
+                messages.ERROR,
+            )
         else:
-            self.message_user(request, gettext("%(what)s: not sent. %(why)s") % {"what": what, "why": result.error}, messages.WARNING)
-
+            self.message_user(
+                request, gettext("%(what)s: not sent. %(why)s") % {"what": what, "why": result.error}, messages.WARNING
+            )

@@ -31,7 +31,9 @@ EMPTY_CELL_COLOUR = (241, 245, 249)
 HEAT_LOW, HEAT_HIGH = (191, 219, 254), (30, 58, 138)
 FONT_FILES = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf")
 # Letters that Unicode does not decompose into a base letter and an accent.
-ASCII_FALLBACKS = str.maketrans({"ł": "l", "Ł": "L", "–": "-", "—": "-", "×": "x", "ß": "ss", "ø": "o", "Ø": "O"})
+ASCII_FALLBACKS = str.maketrans(
+    {"ł": "l", "Ł": "L", "–": "-", "—": "-", "\N{MULTIPLICATION SIGN}": "x", "ß": "ss", "ø": "o", "Ø": "O"}
+)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.scoping import TenantOwnedModel
@@ -47,7 +48,7 @@ class ReportDelivery(TenantOwnedModel):
         verbose_name=_("sent by"),
         help_text=_("Empty when the schedule sent it."),
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         ordering = ["-first_day", "tenant", "kind"]

@@ -85,7 +85,7 @@ def percent(fraction: float | None) -> str:
 
 
 def _signed(number: str, value: float) -> str:
-    return ("+" if value > 0 else "−" if value < 0 else "±") + number
+    return ("+" if value > 0 else "\N{MINUS SIGN}" if value < 0 else "±") + number
 
 
 def count_change(now: int, before: int) -> str:
@@ -111,7 +111,9 @@ def points_change(now: float | None, before: float | None) -> str:
         return NO_FIGURE
     difference = round((now - before) * 100)
     # Translators: a change in percentage points, e.g. "+3 pp".
-    return _signed(pgettext("percentage points", "%(points)s pp") % {"points": number_format(abs(difference), 0)}, difference)
+    return _signed(
+        pgettext("percentage points", "%(points)s pp") % {"points": number_format(abs(difference), 0)}, difference
+    )
 
 
 def _joined(*changes: str) -> str:
@@ -361,7 +363,9 @@ def _heat_map_chart(figures: kpis.TenantKpis, zone_name: str) -> ChartBlock:
     busiest = max(((value, weekday, hour) for weekday, row in enumerate(matrix) for hour, value in enumerate(row)))
     value, weekday, hour = busiest
     if value:
-        alt = _("Chats by weekday and hour; the busiest hour was %(weekday)s %(hour)02d–%(next)02d with %(count)s chats.") % {
+        alt = _(
+            "Chats by weekday and hour; the busiest hour was %(weekday)s %(hour)02d–%(next)02d with %(count)s chats."
+        ) % {
             "weekday": names[weekday],
             "hour": hour,
             "next": (hour + 1) % 24,
@@ -388,8 +392,10 @@ def _band_label(band: selectors.Band) -> str:
 def _first_response_chart(tenant: Tenant, period: Period, figures: kpis.TenantKpis) -> ChartBlock:
     bands = selectors.first_response_distribution(tenant=tenant, period=period)
     labels = [_band_label(band) for band in bands]
-    alt = _("First response times in seconds") + ": " + ", ".join(
-        f"{label}: {count(band.chats)}" for label, band in zip(labels, bands, strict=True)
+    alt = (
+        _("First response times in seconds")
+        + ": "
+        + ", ".join(f"{label}: {count(band.chats)}" for label, band in zip(labels, bands, strict=True))
     )
     chart = charts.first_response_distribution(
         counts=[band.chats for band in bands],
@@ -480,7 +486,11 @@ CSV_FIGURES: list[tuple[str, Callable[[], str], Callable[[kpis.TenantKpis], floa
     ("answered_chats", lambda: _("Answered chats"), lambda f: f.answered_chats),
     ("first_response_median_seconds", lambda: _("First response, median (s)"), lambda f: f.first_response_median),
     ("first_response_p90_seconds", lambda: _("First response, 90th percentile (s)"), lambda f: f.first_response_p90),
-    ("first_response_target_seconds", lambda: _("First response target (s)"), lambda f: f.first_response_target_seconds),
+    (
+        "first_response_target_seconds",
+        lambda: _("First response target (s)"),
+        lambda f: f.first_response_target_seconds,
+    ),
     ("within_target_percent", lambda: _("Answered within the target (%)"), lambda f: f.share_within_target),
     ("missed_chats", lambda: _("Missed chats"), lambda f: f.missed_chats),
     ("closed_chats", lambda: _("Closed chats"), lambda f: f.closed_chats),
@@ -535,9 +545,7 @@ def figures_csv(now: kpis.TenantKpis, before: kpis.TenantKpis) -> bytes:
 def daily_csv(figures: kpis.TenantKpis) -> bytes:
     """Return the period's chats and first response median per local day as CSV."""
     rows = [[_("day"), _("chats"), _("first response, median (s)")]]
-    rows += [
-        [day.day.isoformat(), str(day.chats), _csv_value("", day.first_response_median)] for day in figures.daily
-    ]
+    rows += [[day.day.isoformat(), str(day.chats), _csv_value("", day.first_response_median)] for day in figures.daily]
     return _csv_bytes(rows)
 
 
@@ -567,7 +575,9 @@ def build_report(*, tenant: Tenant, kind: str, period: Period) -> Report:
         escalations = _escalations(tenant, period)
         leads = _leads(tenant, period)
         slug = f"{tenant.slug}-{period.first_day.isoformat()}"
-        attachments = [Attachment(filename=f"{slug}-{_('figures')}.csv", content=figures_csv(now_figures, before_figures))]
+        attachments = [
+            Attachment(filename=f"{slug}-{_('figures')}.csv", content=figures_csv(now_figures, before_figures))
+        ]
         chart_blocks = [_chats_per_day_chart(kind, now_figures), _heat_map_chart(now_figures, tenant.time_zone)]
         chart_blocks.append(_first_response_chart(tenant, period, now_figures))
         daily: list[DayRow] = []

@@ -59,11 +59,14 @@ def due_period(*, tenant: Tenant, kind: str, now: dt.datetime) -> Period | None:
     return period
 
 
-def _create_delivery(*, tenant: Tenant, kind: str, period: Period) -> tuple[ReportDelivery, bool]:
+def _create_delivery(
+    *, tenant: Tenant, kind: str, period: Period, now: dt.datetime | None = None
+) -> tuple[ReportDelivery, bool]:
+    defaults = {"last_day": period.last_day, "created_at": now or timezone.now()}
     try:
         with transaction.atomic():
             return ReportDelivery.objects.get_or_create(
-                tenant=tenant, kind=kind, first_day=period.first_day, defaults={"last_day": period.last_day}
+                tenant=tenant, kind=kind, first_day=period.first_day, defaults=defaults
             )
     except IntegrityError:
         # Another run created it between our look and our insert.
@@ -87,7 +90,7 @@ def queue_due_reports(*, now: dt.datetime | None = None) -> list[int]:
             if not selectors.recipients_for(tenant=tenant, kind=kind):
                 logger.info("No %s report for %s: it has no recipients for it.", kind, tenant.slug)
                 continue
-            delivery, created = _create_delivery(tenant=tenant, kind=kind, period=period)
+            delivery, created = _create_delivery(tenant=tenant, kind=kind, period=period, now=now)
             lost = (
                 delivery.status == ReportDelivery.Status.PENDING
                 and delivery.attempts == 0

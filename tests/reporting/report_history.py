@@ -57,7 +57,9 @@ def closed_chat(tenant: Tenant, started: dt.datetime, *, replied: float, outcome
         visitor=visitor,
     )
     if comment:
-        Conversation.objects.filter(pk=chat.pk).update(rating_comment=comment, rated_at=started + dt.timedelta(minutes=11))
+        Conversation.objects.filter(pk=chat.pk).update(
+            rating_comment=comment, rated_at=started + dt.timedelta(minutes=11)
+        )
         chat.refresh_from_db()
     return chat
 
@@ -66,13 +68,17 @@ def make_history(tenant: Tenant) -> History:
     """Write the fortnight described above into the tenant's history."""
     anna = make_agent("Anna")
     resolved, lead, escalated = Conversation.Outcome.RESOLVED, Conversation.Outcome.LEAD, Conversation.Outcome.ESCALATED
-    praised = closed_chat(tenant, local(2026, 11, 16, 10), replied=3, outcome=resolved, agent=anna, rating=5, comment=PRAISE)
+    praised = closed_chat(
+        tenant, local(2026, 11, 16, 10), replied=3, outcome=resolved, agent=anna, rating=5, comment=PRAISE
+    )
     lead_chat = closed_chat(tenant, local(2026, 11, 16, 14), replied=5, outcome=lead, agent=anna)
     add_lead(lead_chat, email=LEAD_EMAIL)
     lead_chat.lead.wants = LEAD_WANTS
     lead_chat.lead.name = "Maija"
     lead_chat.lead.save()
-    closed_chat(tenant, local(2026, 11, 17, 9, 30), replied=8, outcome=resolved, agent=anna, rating=4, comment=SECOND_PRAISE)
+    closed_chat(
+        tenant, local(2026, 11, 17, 9, 30), replied=8, outcome=resolved, agent=anna, rating=4, comment=SECOND_PRAISE
+    )
     escalated_chat = closed_chat(tenant, local(2026, 11, 18, 20), replied=12, outcome=escalated, agent=anna)
     Handoff.objects.create(
         tenant=tenant,
@@ -84,10 +90,16 @@ def make_history(tenant: Tenant) -> History:
         promise="Vastaus yhden työpäivän kuluessa",
         promised_by=local(2026, 11, 19, 20),
     )
-    criticised = closed_chat(tenant, local(2026, 11, 22, 23, 30), replied=30, outcome=resolved, agent=anna, rating=2, comment=COMPLAINT)
+    criticised = closed_chat(
+        tenant, local(2026, 11, 22, 23, 30), replied=30, outcome=resolved, agent=anna, rating=2, comment=COMPLAINT
+    )
     # Just after the week ends locally (still Sunday in UTC): belongs to the next week.
-    next_week = closed_chat(tenant, local(2026, 11, 23, 0, 10), replied=1, outcome=resolved, agent=anna, rating=5, comment="Seuraava viikko")
+    next_week = closed_chat(
+        tenant, local(2026, 11, 23, 0, 10), replied=1, outcome=resolved, agent=anna, rating=5, comment="Seuraava viikko"
+    )
     # The week before.
     closed_chat(tenant, local(2026, 11, 10, 12), replied=20, outcome=resolved, agent=anna)
     closed_chat(tenant, local(2026, 11, 12, 12), replied=40, outcome=resolved, agent=anna)
-    return History(praised=praised, lead_chat=lead_chat, escalated=escalated_chat, criticised=criticised, next_week=next_week)
+    return History(
+        praised=praised, lead_chat=lead_chat, escalated=escalated_chat, criticised=criticised, next_week=next_week
+    )

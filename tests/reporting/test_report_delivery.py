@@ -45,9 +45,7 @@ def test_a_rerun_schedule_and_a_redelivered_task_send_nothing_twice(shop, smtp_s
     assert sent_before == len(ids) == 2  # the week's and (never sent before) October's
 
     # when the schedule runs again, later that day and the next, and the same tasks are delivered again
-    again = services.queue_due_reports(now=MONDAY_MORNING) + services.queue_due_reports(
-        now=local(2026, 11, 24, 9)
-    )
+    again = services.queue_due_reports(now=MONDAY_MORNING) + services.queue_due_reports(now=local(2026, 11, 24, 9))
     for delivery_id in ids:
         tasks.send_report.delay(delivery_id)
 

@@ -85,7 +85,7 @@ def test_weekly_report_reaches_the_weekly_recipients_with_figures_charts_and_csv
         assert "target missed" in body
         assert "67 % satisfied, 3 ratings (60 % of closed chats)" in body
         # the change from the week before: median 30.0 s → 8.0 s, 0 % → 60 % within target, 2 → 5 chats
-        assert "−22,0 s, +60 pp" in body
+        assert "\N{MINUS SIGN}22,0 s, +60 pp" in body
         assert "+3 (+150 %)" in body
     # and the lists: the wall of fame (ratings 4–5 with a comment), the escalation and the lead
     assert SECOND_PRAISE in text and SECOND_PRAISE in html
@@ -158,7 +158,7 @@ def test_report_speaks_the_tenants_language_and_number_format(smtp_server):
     assert subject(sent) == "Bakery Ltd: weekly chat report, 11/16/2026–11/22/2026"
     text, html, _images, _attachments = parts(sent["message"])
     assert "8.0 s median, 60 % within 10 s" in text
-    assert "−22.0 s" in html
+    assert "\N{MINUS SIGN}22.0 s" in html
 
 
 def test_visitor_text_is_escaped_in_the_html(shop, smtp_server):
