@@ -170,6 +170,7 @@ class ReportDeliveryAdmin(OpsModelAdmin):
                 recipients=selectors.recipients_for(tenant=tenant, kind=kind),
                 delivery=selectors.delivery_for(tenant=tenant, kind=kind, first_day=period.first_day),
                 query=urlencode({"tenant": tenant.pk, "kind": kind, "day": period.first_day.isoformat()}),
+                period_over=period.end <= timezone.now(),
             )
         return TemplateResponse(request, "admin/reporting/reportdelivery/preview.html", context)
 

@@ -33,6 +33,7 @@ LOST_TASK_AFTER = dt.timedelta(hours=1)
 
 ERROR_NO_RECIPIENTS = _("The tenant has no recipients for this report.")
 ERROR_ALREADY_SENT = _("Already sent on %(when)s; use “resend on purpose” to send it again.")
+ERROR_NOT_OVER = _("The period is not over yet; preview it now and send it when it has ended.")
 ERROR_BEING_SENT = _("It is being sent right now; if it stays so, use “resend on purpose”.")
 
 
@@ -181,13 +182,22 @@ def send_delivery(*, delivery_id: int, retry_on_failure: bool = False) -> SendRe
 
 
 def send_on_purpose(
-    *, tenant: Tenant, kind: str, period: Period, by: AbstractBaseUser, resend: bool = False
+    *,
+    tenant: Tenant,
+    kind: str,
+    period: Period,
+    by: AbstractBaseUser,
+    resend: bool = False,
+    now: dt.datetime | None = None,
 ) -> SendResult:
     """Send a tenant's report now, for an operations manager; only ``resend`` sends a sent one again.
 
-    The record is created if the report has none (any period may be sent). Sending happens in
-    this call, once, without retries; the result says what happened.
+    The record is created if the report has none (any past period may be sent). A period not yet
+    over is refused: its record would stop the schedule from sending the whole period later.
+    Sending happens in this call, once, without retries; the result says what happened.
     """
+    if period.end > (now or timezone.now()):
+        return SendResult(delivery=None, error=str(ERROR_NOT_OVER))
     delivery, _created = _create_delivery(tenant=tenant, kind=kind, period=period)
     allowed = ReportDelivery.Status.values if resend else [ReportDelivery.Status.PENDING, ReportDelivery.Status.FAILED]
     claimed = _claim(delivery.pk, statuses=allowed, by=by)

@@ -5,11 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from tenants.models import ReportRecipient, Tenant
 from tests.conftest import free_port
 
 LIVE_SINCE = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
+
+
+def in_finnish(msgid: str, **params) -> str:
+    """Return an English source text as a Finnish tenant's report shows it (translated once the catalogue has it)."""
+    with translation.override("fi"):
+        text = translation.gettext(msgid)
+    return text % params if params else text
 
 
 def make_live(tenant: Tenant) -> Tenant:

@@ -8,10 +8,11 @@ import html
 import pytest
 from django.contrib.messages import ERROR, SUCCESS, WARNING
 from django.urls import reverse
+from django.utils import timezone
 
 from reporting import services
 from reporting.models import ReportDelivery
-from tests.reporting.conftest import WEEKLY_RECIPIENTS
+from tests.reporting.conftest import WEEKLY_RECIPIENTS, in_finnish
 from tests.reporting.report_history import WEEK_FIRST_DAY, WEEK_LAST_DAY, local, make_history
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,13 @@ def messages_of(response) -> list[tuple[int, str]]:
 
 
 @pytest.fixture
-def manager_client(client, ops_manager):
+def monday_morning(monkeypatch):
+    """Make it Monday 23 November 2026, 10:00 in Helsinki: the week of 16–22 November is over."""
+    monkeypatch.setattr(timezone, "now", lambda: local(2026, 11, 23, 10).astimezone(dt.UTC))
+
+
+@pytest.fixture
+def manager_client(client, ops_manager, monday_morning):
     client.force_login(ops_manager)
     return client
 
@@ -45,10 +52,20 @@ def test_preview_shows_any_weeks_report_as_recipients_see_it_without_sending(man
     # then the report of that whole week is shown: subject, recipients, the HTML with its charts, the text
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Kahvila Oy: weekly chat report, 16.11.2026–22.11.2026" in page
+    assert (
+        html.escape(
+            in_finnish(
+                "%(tenant)s: weekly chat report, %(period)s", tenant="Kahvila Oy", period="16.11.2026–22.11.2026"
+            )
+        )
+        in page
+    )
     assert ", ".join(WEEKLY_RECIPIENTS) in page
     srcdoc = html.unescape(page.split('srcdoc="', 1)[1].split('"></iframe>', 1)[0])
-    assert "8,0 s median, 60 % within 10 s" in srcdoc
+    assert (
+        in_finnish("%(median)s median, %(share)s within %(target)s", median="8,0 s", share="60 %", target="10 s")
+        in srcdoc
+    )
     assert srcdoc.count('src="data:image/png;base64,') == 3
     assert "cid:" not in srcdoc
     assert "Not sent yet" in page
@@ -67,8 +84,9 @@ def test_preview_offers_the_csv_for_download(manager_client, shop):
     # then
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    assert "kahvila-2026-11-16-figures.csv" in response["Content-Disposition"]
-    assert "chats,Keskustelut,5,2" in response.content.decode("utf-8-sig")
+    assert f"kahvila-2026-11-16-{in_finnish('figures')}.csv" in response["Content-Disposition"]
+    rows = {row.split(",")[0]: row for row in response.content.decode("utf-8-sig").splitlines()}
+    assert rows["chats"].endswith(",5,2")
 
 
 def test_preview_without_a_choice_shows_the_form(manager_client):
@@ -178,5 +196,22 @@ def test_agent_and_client_user_cannot_preview_or_send(client, agent, client_user
         for response in (preview, send, listing):
             assert response.status_code == 302
             assert response["Location"].startswith(reverse("admin:login"))
+    assert smtp_server == []
+    assert not ReportDelivery.objects.exists()
+
+
+def test_a_period_not_over_can_be_previewed_but_not_sent(manager_client, shop, smtp_server):
+    # when the manager previews this week (it is Monday 23 November) and tries to send it anyway
+    preview = manager_client.get(PREVIEW_URL, choice(shop, day=dt.date(2026, 11, 25)))
+    response = manager_client.post(
+        SEND_URL, {**choice(shop, day=dt.date(2026, 11, 25)), "confirmed": "yes"}, follow=True
+    )
+
+    # then the preview offers no sending, and the attempt is refused without a record
+    assert preview.status_code == 200
+    assert "Send this report" not in preview.content.decode()
+    level, text = messages_of(response)[0]
+    assert level == WARNING
+    assert str(services.ERROR_NOT_OVER) in text
     assert smtp_server == []
     assert not ReportDelivery.objects.exists()

@@ -11,7 +11,7 @@ import pytest
 from reporting import services, tasks
 from reporting.models import ReportDelivery
 from tests import factories
-from tests.reporting.conftest import MONTHLY_RECIPIENTS, WEEKLY_RECIPIENTS, add_recipients, make_live
+from tests.reporting.conftest import MONTHLY_RECIPIENTS, WEEKLY_RECIPIENTS, add_recipients, in_finnish, make_live
 from tests.reporting.report_history import (
     COMPLAINT,
     ESCALATION_SUMMARY,
@@ -73,19 +73,34 @@ def test_weekly_report_reaches_the_weekly_recipients_with_figures_charts_and_csv
     assert len(weekly) == 1
     assert sorted(weekly[0]["to"]) == WEEKLY_RECIPIENTS
     message = weekly[0]["message"]
-    assert subject(weekly[0]) == "Kahvila Oy: weekly chat report, 16.11.2026–22.11.2026"
+    assert subject(weekly[0]) == in_finnish(
+        "%(tenant)s: weekly chat report, %(period)s", tenant="Kahvila Oy", period="16.11.2026–22.11.2026"
+    )
     assert message.get_content_type() == "multipart/mixed"
+    assert message["Content-Language"] == "fi"
 
-    # and both parts carry the headline figures against the targets, in Finnish number format
+    # and both parts carry the headline figures against the targets, in Finnish words and number format
     text, html, images, attachments = parts(message)
+    first_response = in_finnish(
+        "%(median)s median, %(share)s within %(target)s", median="8,0 s", share="60 %", target="10 s"
+    )
+    resolution = in_finnish(
+        "%(rate)s of %(closed)s closed chats (target %(target)s)", rate="80 %", closed="5", target="90 %"
+    )
+    satisfaction = in_finnish(
+        "%(csat)s satisfied, %(ratings)s ratings (%(response)s of closed chats)",
+        csat="67 %",
+        ratings="3",
+        response="60 %",
+    )
     for body in (text, html):
-        assert "8,0 s median, 60 % within 10 s" in body
-        assert "target met" in body
-        assert "80 % of 5 closed chats (target 90 %)" in body
-        assert "target missed" in body
-        assert "67 % satisfied, 3 ratings (60 % of closed chats)" in body
+        assert first_response in body
+        assert in_finnish("target met") in body
+        assert resolution in body
+        assert in_finnish("target missed") in body
+        assert satisfaction in body
         # the change from the week before: median 30.0 s → 8.0 s, 0 % → 60 % within target, 2 → 5 chats
-        assert "\N{MINUS SIGN}22,0 s, +60 pp" in body
+        assert "\N{MINUS SIGN}22,0 s, +60" in body
         assert "+3 (+150 %)" in body
     # and the lists: the wall of fame (ratings 4–5 with a comment), the escalation and the lead
     assert SECOND_PRAISE in text and SECOND_PRAISE in html
@@ -104,7 +119,7 @@ def test_weekly_report_reaches_the_weekly_recipients_with_figures_charts_and_csv
 
     # and the CSV holds this week's and the previous week's figures
     (name,) = attachments
-    assert name == "kahvila-2026-11-16-figures.csv"
+    assert name == f"kahvila-2026-11-16-{in_finnish('figures')}.csv"
     rows = csv_rows(attachments[name])
     assert rows["key"][2:] == ["2026-11-16/2026-11-22", "2026-11-09/2026-11-15"]
     assert rows["chats"][2:] == ["5", "2"]
@@ -132,13 +147,16 @@ def test_monthly_report_adds_the_daily_trend_and_its_csv(shop, smtp_server):
     # then the November report went to the monthly recipients
     (sent,) = [sent for sent in smtp_server if "monthly" in subject(sent)]
     assert sorted(sent["to"]) == MONTHLY_RECIPIENTS
-    assert subject(sent) == "Kahvila Oy: monthly chat report, marraskuu 2026"
+    assert subject(sent) == in_finnish(
+        "%(tenant)s: monthly chat report, %(period)s", tenant="Kahvila Oy", period="marraskuu 2026"
+    )
     text, html, images, attachments = parts(sent["message"])
-    assert "Day by day" in text and "Day by day" in html
-    # 8 chats in November: the fortnight's 7 and the one just after the reported week
-    assert "8 (100 % of visitors)" in text
-    assert sorted(attachments) == ["kahvila-2026-11-01-daily.csv", "kahvila-2026-11-01-figures.csv"]
-    daily = list(csv.reader(io.StringIO(attachments["kahvila-2026-11-01-daily.csv"].lstrip("\ufeff"))))
+    assert in_finnish("Day by day") in text and in_finnish("Day by day") in html
+    # 8 chats in November: the fortnight's 7 and the one just after the reported week; 8 visitors
+    assert in_finnish("%(chats)s (%(rate)s of visitors)", chats="8", rate="100 %") in text
+    daily_csv, figures_csv = (f"kahvila-2026-11-01-{in_finnish(word)}.csv" for word in ("daily", "figures"))
+    assert sorted(attachments) == sorted([daily_csv, figures_csv])
+    daily = list(csv.reader(io.StringIO(attachments[daily_csv].lstrip("\ufeff"))))
     assert len(daily) == 1 + 30
     assert daily[16] == ["2026-11-16", "2", "4.0"]
     assert len(images) == 3
@@ -157,7 +175,9 @@ def test_report_speaks_the_tenants_language_and_number_format(smtp_server):
     (sent,) = [sent for sent in smtp_server if "weekly" in subject(sent)]
     assert subject(sent) == "Bakery Ltd: weekly chat report, 11/16/2026–11/22/2026"
     text, html, _images, _attachments = parts(sent["message"])
-    assert "8.0 s median, 60 % within 10 s" in text
+    assert "8.0 s median, 60 % within 10 s – target met" in text
+    assert "80 % of 5 closed chats (target 90 %) – target missed" in text
+    assert "Previous week: 30.0 s median, 0 % within 10 s · change \N{MINUS SIGN}22.0 s, +60 pp" in text
     assert "\N{MINUS SIGN}22.0 s" in html
 
 
@@ -183,12 +203,13 @@ def test_another_tenants_chats_stay_out_of_the_report(shop, gym, smtp_server):
     # when both tenants' reports go out
     send_due_reports(MONDAY_MORNING + dt.timedelta(hours=2))
 
-    # then the café's report has none of it
-    (cafe,) = [sent for sent in smtp_server if subject(sent).startswith("Kahvila Oy: weekly")]
+    # then the café's weekly report has none of it
+    (cafe,) = [sent for sent in smtp_server if "weekly@kahvila.example" in sent["to"]]
     text, _html, _images, attachments = parts(cafe["message"])
     assert ESCALATION_SUMMARY not in text and LEAD_EMAIL not in text
-    assert csv_rows(attachments["kahvila-2026-11-16-figures.csv"])["chats"][2:] == ["0", "0"]
+    assert csv_rows(attachments[f"kahvila-2026-11-16-{in_finnish('figures')}.csv"])["chats"][2:] == ["0", "0"]
     # and the gym's has it all
-    (gym_mail,) = [sent for sent in smtp_server if subject(sent).startswith("Siłownia Sp. z o.o.: weekly")]
+    (gym_mail,) = [sent for sent in smtp_server if "weekly@silownia.example" in sent["to"]]
     assert sorted(gym_mail["to"]) == ["boss@silownia.example", "weekly@silownia.example"]
+    assert gym_mail["message"]["Content-Language"] == "pl"
     assert ESCALATION_SUMMARY in parts(gym_mail["message"])[0]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from chatops.celery import app
 from reporting import services, tasks
 from reporting.models import ReportDelivery
+from tests.reporting.conftest import in_finnish
 
 pytestmark = pytest.mark.django_db
 
@@ -125,10 +126,14 @@ def test_the_beat_task_sends_the_due_reports_once_however_often_it_runs(
     # then the week's and October's reports went out once each, to their own recipients
     assert queued_counts == [2, 0, 0]
     subjects = sorted(str(sent["message"]["Subject"]).strip() for sent in smtp_server)
-    assert subjects == [
-        "Kahvila Oy: monthly chat report, lokakuu 2026",
-        "Kahvila Oy: weekly chat report, 16.11.2026–22.11.2026",
-    ]
+    assert subjects == sorted(
+        [
+            in_finnish("%(tenant)s: monthly chat report, %(period)s", tenant="Kahvila Oy", period="lokakuu 2026"),
+            in_finnish(
+                "%(tenant)s: weekly chat report, %(period)s", tenant="Kahvila Oy", period="16.11.2026–22.11.2026"
+            ),
+        ]
+    )
     assert set(ReportDelivery.objects.values_list("status", flat=True)) == {ReportDelivery.Status.SENT}
 
 
