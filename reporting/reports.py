@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
+from django.utils.functional import Promise
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from reporting import charts, kpis, selectors
 from reporting.models import ReportDelivery
@@ -475,37 +476,41 @@ def _daily_rows(figures: kpis.TenantKpis) -> list[DayRow]:
 # --- CSV ------------------------------------------------------------------------------------------
 
 # The figures a spreadsheet gets: stable column keys (for formulas and imports) and a translated name.
-CSV_FIGURES: list[tuple[str, Callable[[], str], Callable[[kpis.TenantKpis], float | int | None]]] = [
-    ("visitors", lambda: _("Visitors"), lambda f: f.visitors),
-    ("returning_visitors", lambda: _("Returning visitors"), lambda f: f.returning_visitors),
-    ("chats", lambda: _("Chats"), lambda f: f.chats),
-    ("chat_rate_percent", lambda: _("Chat rate (%)"), lambda f: f.chat_rate),
-    ("reactive_chats", lambda: _("Chats started by the visitor"), lambda f: f.reactive_chats),
-    ("proactive_chats", lambda: _("Chats from an invitation"), lambda f: f.proactive_chats),
-    ("offline_messages", lambda: _("Messages outside service hours"), lambda f: f.offline_messages),
-    ("answered_chats", lambda: _("Answered chats"), lambda f: f.answered_chats),
-    ("first_response_median_seconds", lambda: _("First response, median (s)"), lambda f: f.first_response_median),
-    ("first_response_p90_seconds", lambda: _("First response, 90th percentile (s)"), lambda f: f.first_response_p90),
+CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | None]]] = [
+    ("visitors", gettext_lazy("Visitors"), lambda f: f.visitors),
+    ("returning_visitors", gettext_lazy("Returning visitors"), lambda f: f.returning_visitors),
+    ("chats", gettext_lazy("Chats"), lambda f: f.chats),
+    ("chat_rate_percent", gettext_lazy("Chat rate (%)"), lambda f: f.chat_rate),
+    ("reactive_chats", gettext_lazy("Chats started by the visitor"), lambda f: f.reactive_chats),
+    ("proactive_chats", gettext_lazy("Chats from an invitation"), lambda f: f.proactive_chats),
+    ("offline_messages", gettext_lazy("Messages outside service hours"), lambda f: f.offline_messages),
+    ("answered_chats", gettext_lazy("Answered chats"), lambda f: f.answered_chats),
+    ("first_response_median_seconds", gettext_lazy("First response, median (s)"), lambda f: f.first_response_median),
+    ("first_response_p90_seconds", gettext_lazy("First response, 90th percentile (s)"), lambda f: f.first_response_p90),
     (
         "first_response_target_seconds",
-        lambda: _("First response target (s)"),
+        gettext_lazy("First response target (s)"),
         lambda f: f.first_response_target_seconds,
     ),
-    ("within_target_percent", lambda: _("Answered within the target (%)"), lambda f: f.share_within_target),
-    ("missed_chats", lambda: _("Missed chats"), lambda f: f.missed_chats),
-    ("closed_chats", lambda: _("Closed chats"), lambda f: f.closed_chats),
-    ("resolved_chats", lambda: _("Resolved chats"), lambda f: f.resolved_chats),
-    ("resolution_rate_percent", lambda: _("Resolution rate (%)"), lambda f: f.resolution_rate),
-    ("resolution_target_percent", lambda: _("Resolution target (%)"), lambda f: f.resolution_target_percent),
-    ("escalated_chats", lambda: _("Escalations"), lambda f: f.escalated_chats),
-    ("escalation_rate_percent", lambda: _("Escalation rate (%)"), lambda f: f.escalation_rate),
-    ("rated_chats", lambda: _("Rated chats"), lambda f: f.rated_chats),
-    ("csat_percent", lambda: _("Customer satisfaction (%)"), lambda f: f.csat),
-    ("csat_response_rate_percent", lambda: _("Rating response rate (%)"), lambda f: f.csat_response_rate),
-    ("leads", lambda: _("Leads"), lambda f: f.leads),
-    ("outside_office_hours_percent", lambda: _("Chats outside 9–17 (%)"), lambda f: f.share_outside_office_hours),
-    ("average_handle_seconds", lambda: _("Average handle time (s)"), lambda f: f.average_handle_seconds),
-    ("average_concurrent_chats", lambda: _("Average concurrent chats per agent"), lambda f: f.average_concurrent_chats),
+    ("within_target_percent", gettext_lazy("Answered within the target (%)"), lambda f: f.share_within_target),
+    ("missed_chats", gettext_lazy("Missed chats"), lambda f: f.missed_chats),
+    ("closed_chats", gettext_lazy("Closed chats"), lambda f: f.closed_chats),
+    ("resolved_chats", gettext_lazy("Resolved chats"), lambda f: f.resolved_chats),
+    ("resolution_rate_percent", gettext_lazy("Resolution rate (%)"), lambda f: f.resolution_rate),
+    ("resolution_target_percent", gettext_lazy("Resolution target (%)"), lambda f: f.resolution_target_percent),
+    ("escalated_chats", gettext_lazy("Escalations"), lambda f: f.escalated_chats),
+    ("escalation_rate_percent", gettext_lazy("Escalation rate (%)"), lambda f: f.escalation_rate),
+    ("rated_chats", gettext_lazy("Rated chats"), lambda f: f.rated_chats),
+    ("csat_percent", gettext_lazy("Customer satisfaction (%)"), lambda f: f.csat),
+    ("csat_response_rate_percent", gettext_lazy("Rating response rate (%)"), lambda f: f.csat_response_rate),
+    ("leads", gettext_lazy("Leads"), lambda f: f.leads),
+    ("outside_office_hours_percent", gettext_lazy("Chats outside 9–17 (%)"), lambda f: f.share_outside_office_hours),
+    ("average_handle_seconds", gettext_lazy("Average handle time (s)"), lambda f: f.average_handle_seconds),
+    (
+        "average_concurrent_chats",
+        gettext_lazy("Average concurrent chats per agent"),
+        lambda f: f.average_concurrent_chats,
+    ),
 ]
 
 
@@ -538,7 +543,7 @@ def figures_csv(now: kpis.TenantKpis, before: kpis.TenantKpis) -> bytes:
         ]
     ]
     for key, label, read in CSV_FIGURES:
-        rows.append([key, label(), _csv_value(key, read(now)), _csv_value(key, read(before))])
+        rows.append([key, str(label), _csv_value(key, read(now)), _csv_value(key, read(before))])
     return _csv_bytes(rows)
 
 
