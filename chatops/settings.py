@@ -115,6 +115,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.email_overdue_onboarding_steps",
         "schedule": crontab(hour=7, minute=30),
     },
+    # Each run sends the weekly (Monday) and monthly (1st) reports whose tenant's local clock has passed
+    # 07:00; a report already recorded is never queued again, so the runs may overlap or repeat.
+    "reports-due": {"task": "reporting.tasks.queue_due_reports", "schedule": crontab(minute="*/15")},
 }
 
 # --- Live chat limits (the public widget) ---------------------------------------------------

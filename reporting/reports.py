@@ -1,0 +1,613 @@
+"""The weekly and monthly reports: the tenant's figures against its targets, ready to render.
+
+``build_report`` gathers a tenant's figures for a period and the one before it (from
+``reporting.kpis``), the lists (wall of fame, escalations, leads), the charts and the CSV files,
+and formats every number, date and time in the tenant's language and time zone. The e-mail
+(``reporting.emails``) and the admin preview render the same ``Report``.
+
+Staffing coverage: the design has the monthly report show it, from ``chatops/staffing.py``. That
+module does not exist yet; when it does, add its per-hour coverage for the month to ``Report``
+here (and a section to the templates). Until then monthly reports have no staffing section.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
+from django.utils.functional import Promise
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from reporting import charts, kpis, selectors
+from reporting.models import ReportDelivery
+from reporting.periods import Kind, Period
+from tenants.models import Tenant
+
+ReportKind = ReportDelivery.Kind
+PERIOD_KINDS = {ReportKind.WEEKLY: Kind.WEEK, ReportKind.MONTHLY: Kind.MONTH}
+LIST_LIMIT = 50
+TEXT_LIMIT = 300
+NO_FIGURE = "–"
+
+
+# --- Periods of a report --------------------------------------------------------------------------
+
+
+def report_period(*, tenant: Tenant, kind: str, day: dt.date) -> Period:
+    """Return the week (Monday to Sunday) or calendar month of the tenant that contains ``day``."""
+    if kind == ReportKind.WEEKLY:
+        return Period.week(day, zone=tenant.zone)
+    if kind == ReportKind.MONTHLY:
+        return Period.month_of(day, zone=tenant.zone)
+    raise ValueError(f"Unknown kind of report: {kind!r}")
+
+
+def last_complete_period(*, tenant: Tenant, kind: str, now: dt.datetime) -> Period:
+    """Return the last whole week or month of the tenant before ``now`` (read in its time zone)."""
+    return Period.last_complete(PERIOD_KINDS[kind], now=now, zone=tenant.zone)
+
+
+@contextmanager
+def tenant_locale(tenant: Tenant) -> Iterator[None]:
+    """Format and translate in the tenant's language and time zone inside the block."""
+    with translation.override(tenant.language), timezone.override(tenant.zone):
+        yield
+
+
+# --- Formatting (in the active language) ----------------------------------------------------------
+
+
+def count(value: int | None) -> str:
+    return NO_FIGURE if value is None else number_format(value, 0, force_grouping=True)
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return NO_FIGURE
+    return _("%(seconds)s s") % {"seconds": number_format(round(value, 1), 1)}
+
+
+def whole_seconds(value: int) -> str:
+    return _("%(seconds)s s") % {"seconds": number_format(value, 0)}
+
+
+def percent(fraction: float | None) -> str:
+    if fraction is None:
+        return NO_FIGURE
+    return _("%(percent)s %%") % {"percent": number_format(round(fraction * 100), 0)}
+
+
+def _signed(number: str, value: float) -> str:
+    return ("+" if value > 0 else "\N{MINUS SIGN}" if value < 0 else "±") + number
+
+
+def count_change(now: int, before: int) -> str:
+    """Return e.g. "+12 (+8 %)"; without a previous figure only the difference."""
+    difference = now - before
+    text = _signed(number_format(abs(difference), 0, force_grouping=True), difference)
+    if before:
+        relative = round(difference / before * 100)
+        text += " (" + _signed(_("%(percent)s %%") % {"percent": number_format(abs(relative), 0)}, relative) + ")"
+    return text
+
+
+def seconds_change(now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return NO_FIGURE
+    difference = round(now - before, 1)
+    return _signed(_("%(seconds)s s") % {"seconds": number_format(abs(difference), 1)}, difference)
+
+
+def points_change(now: float | None, before: float | None) -> str:
+    """Return the change of a rate in percentage points, e.g. "+3 pp"."""
+    if now is None or before is None:
+        return NO_FIGURE
+    difference = round((now - before) * 100)
+    # Translators: a change in percentage points, e.g. "+3 pp".
+    return _signed(
+        pgettext("percentage points", "%(points)s pp") % {"points": number_format(abs(difference), 0)}, difference
+    )
+
+
+def _joined(*changes: str) -> str:
+    return ", ".join(change for change in changes if change != NO_FIGURE) or NO_FIGURE
+
+
+def verdict(met: bool | None) -> str:
+    if met is None:
+        return ""
+    return _("target met") if met else _("target missed")
+
+
+# --- The report -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline figure: this period, the previous one, the change and the verdict on the target."""
+
+    key: str
+    label: str
+    value: str
+    previous: str
+    change: str
+    verdict: str = ""
+    met: bool | None = None
+
+
+@dataclass(frozen=True)
+class ChartBlock:
+    title: str
+    note: str
+    chart: charts.Chart
+
+
+@dataclass(frozen=True)
+class FameEntry:
+    stars: str
+    rating: int
+    comment: str
+    agent: str
+    when: str
+
+
+@dataclass(frozen=True)
+class EscalationEntry:
+    when: str
+    visitor: str
+    summary: str
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class LeadEntry:
+    when: str
+    name: str
+    email: str
+    phone: str
+    wants: str
+
+
+@dataclass(frozen=True)
+class DayRow:
+    day: str
+    chats: str
+    first_response_median: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str = "text/csv"
+
+
+@dataclass(frozen=True)
+class Report:
+    """A tenant's report for one period, every text already in the tenant's language."""
+
+    tenant: Tenant
+    kind: str
+    period: Period
+    previous_period: Period
+    figures: kpis.TenantKpis
+    previous_figures: kpis.TenantKpis
+    language: str
+    subject: str
+    title: str
+    period_label: str
+    previous_label: str
+    headlines: list[Headline]
+    charts: list[ChartBlock]
+    wall_of_fame: list[FameEntry]
+    escalations: list[EscalationEntry]
+    escalations_not_listed: int
+    leads: list[LeadEntry]
+    leads_not_listed: int
+    daily: list[DayRow] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def is_monthly(self) -> bool:
+        return self.kind == ReportKind.MONTHLY
+
+
+def first_response_target_met(figures: kpis.TenantKpis) -> bool | None:
+    """Say whether the median first response is within the tenant's target; None without answered chats."""
+    if figures.first_response_median is None:
+        return None
+    return figures.first_response_median <= figures.first_response_target_seconds
+
+
+def _first_response_value(figures: kpis.TenantKpis) -> str:
+    if figures.first_response_median is None:
+        return _("no answered chats")
+    return _("%(median)s median, %(share)s within %(target)s") % {
+        "median": seconds(figures.first_response_median),
+        "share": percent(figures.share_within_target),
+        "target": whole_seconds(figures.first_response_target_seconds),
+    }
+
+
+def _resolution_value(figures: kpis.TenantKpis) -> str:
+    if figures.resolution_rate is None:
+        return _("no closed chats")
+    return _("%(rate)s of %(closed)s closed chats (target %(target)s)") % {
+        "rate": percent(figures.resolution_rate),
+        "closed": count(figures.closed_chats),
+        "target": _("%(percent)s %%") % {"percent": number_format(figures.resolution_target_percent, 0)},
+    }
+
+
+def _csat_value(figures: kpis.TenantKpis) -> str:
+    if figures.csat is None:
+        return _("no ratings")
+    return _("%(csat)s satisfied, %(ratings)s ratings (%(response)s of closed chats)") % {
+        "csat": percent(figures.csat),
+        "ratings": count(figures.rated_chats),
+        "response": percent(figures.csat_response_rate),
+    }
+
+
+def _chats_value(figures: kpis.TenantKpis) -> str:
+    if figures.chat_rate is None:
+        return count(figures.chats)
+    return _("%(chats)s (%(rate)s of visitors)") % {"chats": count(figures.chats), "rate": percent(figures.chat_rate)}
+
+
+def _escalations_value(figures: kpis.TenantKpis) -> str:
+    if figures.escalation_rate is None:
+        return count(figures.escalated_chats)
+    return _("%(count)s (%(rate)s of closed chats)") % {
+        "count": count(figures.escalated_chats),
+        "rate": percent(figures.escalation_rate),
+    }
+
+
+def headlines(now: kpis.TenantKpis, before: kpis.TenantKpis) -> list[Headline]:
+    """Return the headline figures of a period set against the previous one and the tenant's targets."""
+    return [
+        Headline(
+            key="first_response",
+            label=_("First response"),
+            value=_first_response_value(now),
+            previous=_first_response_value(before),
+            change=_joined(
+                seconds_change(now.first_response_median, before.first_response_median),
+                points_change(now.share_within_target, before.share_within_target),
+            ),
+            verdict=verdict(first_response_target_met(now)),
+            met=first_response_target_met(now),
+        ),
+        Headline(
+            key="resolution",
+            label=_("Resolved in the chat"),
+            value=_resolution_value(now),
+            previous=_resolution_value(before),
+            change=points_change(now.resolution_rate, before.resolution_rate),
+            verdict=verdict(now.meets_resolution_target),
+            met=now.meets_resolution_target,
+        ),
+        Headline(
+            key="csat",
+            label=_("Customer satisfaction"),
+            value=_csat_value(now),
+            previous=_csat_value(before),
+            change=points_change(now.csat, before.csat),
+        ),
+        Headline(
+            key="chats",
+            label=_("Chats"),
+            value=_chats_value(now),
+            previous=_chats_value(before),
+            change=count_change(now.chats, before.chats),
+        ),
+        Headline(
+            key="visitors",
+            label=_("Visitors"),
+            value=count(now.visitors),
+            previous=count(before.visitors),
+            change=count_change(now.visitors, before.visitors),
+        ),
+        Headline(
+            key="leads",
+            label=_("Leads"),
+            value=count(now.leads),
+            previous=count(before.leads),
+            change=count_change(now.leads, before.leads),
+        ),
+        Headline(
+            key="escalations",
+            label=_("Escalations to you"),
+            value=_escalations_value(now),
+            previous=_escalations_value(before),
+            change=count_change(now.escalated_chats, before.escalated_chats),
+        ),
+        Headline(
+            key="missed",
+            label=_("Missed chats"),
+            value=count(now.missed_chats),
+            previous=count(before.missed_chats),
+            change=count_change(now.missed_chats, before.missed_chats),
+        ),
+    ]
+
+
+# --- Charts ---------------------------------------------------------------------------------------
+
+
+def _weekday_names() -> list[str]:
+    monday = dt.date(2024, 1, 1)
+    return [date_format(monday + dt.timedelta(days=offset), "D") for offset in range(7)]
+
+
+def _chats_per_day_chart(report_kind: str, figures: kpis.TenantKpis) -> ChartBlock:
+    days = figures.daily
+    day_format = "D j" if report_kind == ReportKind.WEEKLY else "j"
+    labels = [date_format(day.day, day_format) for day in days]
+    alt = ", ".join(f"{label}: {count(day.chats)}" for label, day in zip(labels, days, strict=True))
+    chart = charts.chats_per_day(counts=[day.chats for day in days], labels=labels, alt=_("Chats per day") + ": " + alt)
+    return ChartBlock(title=_("Chats per day"), note="", chart=chart)
+
+
+def _heat_map_chart(figures: kpis.TenantKpis, zone_name: str) -> ChartBlock:
+    matrix = figures.chats_by_weekday_hour
+    names = _weekday_names()
+    busiest = max(((value, weekday, hour) for weekday, row in enumerate(matrix) for hour, value in enumerate(row)))
+    value, weekday, hour = busiest
+    if value:
+        alt = _(
+            "Chats by weekday and hour; the busiest hour was %(weekday)s %(hour)02d–%(next)02d with %(count)s chats."
+        ) % {
+            "weekday": names[weekday],
+            "hour": hour,
+            "next": (hour + 1) % 24,
+            "count": count(value),
+        }
+    else:
+        alt = _("Chats by weekday and hour: no chats.")
+    chart = charts.hour_weekday_heat_map(matrix=matrix, weekday_labels=names, alt=alt)
+    note = _("Local time (%(zone)s); %(share)s of the chats came outside 9–17.") % {
+        "zone": zone_name,
+        "share": percent(figures.share_outside_office_hours),
+    }
+    return ChartBlock(title=_("Chats by weekday and hour"), note=note, chart=chart)
+
+
+def _band_label(band: selectors.Band) -> str:
+    if band.above is None:
+        return f"0–{band.up_to}"
+    if band.up_to is None:
+        return f"> {band.above}"
+    return f"{band.above}–{band.up_to}"
+
+
+def _first_response_chart(tenant: Tenant, period: Period, figures: kpis.TenantKpis) -> ChartBlock:
+    bands = selectors.first_response_distribution(tenant=tenant, period=period)
+    labels = [_band_label(band) for band in bands]
+    alt = (
+        _("First response times in seconds")
+        + ": "
+        + ", ".join(f"{label}: {count(band.chats)}" for label, band in zip(labels, bands, strict=True))
+    )
+    chart = charts.first_response_distribution(
+        counts=[band.chats for band in bands],
+        labels=labels,
+        within_target=[band.within_target for band in bands],
+        alt=alt,
+    )
+    note = _("Answered chats by seconds to the first answer; green is within the target of %(target)s.") % {
+        "target": whole_seconds(figures.first_response_target_seconds)
+    }
+    return ChartBlock(title=_("First response times"), note=note, chart=chart)
+
+
+# --- Lists ----------------------------------------------------------------------------------------
+
+
+def _local_time(moment: dt.datetime | None) -> str:
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT") if moment else NO_FIGURE
+
+
+def _short(text: str) -> str:
+    return Truncator(text.strip()).chars(TEXT_LIMIT)
+
+
+def _fame(tenant: Tenant, period: Period) -> list[FameEntry]:
+    return [
+        FameEntry(
+            stars="★" * conversation.rating + "☆" * (5 - conversation.rating),
+            rating=conversation.rating,
+            comment=_short(conversation.rating_comment),
+            agent=str(conversation.agent) if conversation.agent else "",
+            when=_local_time(conversation.started_at),
+        )
+        for conversation in selectors.wall_of_fame(tenant=tenant, period=period)
+    ]
+
+
+def _escalations(tenant: Tenant, period: Period) -> list[EscalationEntry]:
+    entries = []
+    for conversation in selectors.escalations(tenant=tenant, period=period):
+        handoff = getattr(conversation, "handoff", None)
+        entries.append(
+            EscalationEntry(
+                when=_local_time(conversation.started_at),
+                visitor=(handoff.visitor_name if handoff else "") or conversation.visitor.name or _("a visitor"),
+                summary=_short(handoff.summary if handoff else conversation.summary),
+                conversation_id=conversation.pk,
+            )
+        )
+    return entries
+
+
+def _leads(tenant: Tenant, period: Period) -> list[LeadEntry]:
+    return [
+        LeadEntry(
+            when=_local_time(lead.conversation.started_at),
+            name=lead.name,
+            email=lead.email,
+            phone=lead.phone,
+            wants=_short(lead.wants),
+        )
+        for lead in selectors.leads(tenant=tenant, period=period)
+    ]
+
+
+def _daily_rows(figures: kpis.TenantKpis) -> list[DayRow]:
+    return [
+        DayRow(
+            day=date_format(day.day, "D ") + date_format(day.day, "SHORT_DATE_FORMAT"),
+            chats=count(day.chats),
+            first_response_median=seconds(day.first_response_median),
+        )
+        for day in figures.daily
+    ]
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+
+# The figures a spreadsheet gets: stable column keys (for formulas and imports) and a translated name.
+CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | None]]] = [
+    ("visitors", gettext_lazy("Visitors"), lambda f: f.visitors),
+    ("returning_visitors", gettext_lazy("Returning visitors"), lambda f: f.returning_visitors),
+    ("chats", gettext_lazy("Chats"), lambda f: f.chats),
+    ("chat_rate_percent", gettext_lazy("Chat rate (%)"), lambda f: f.chat_rate),
+    ("reactive_chats", gettext_lazy("Chats started by the visitor"), lambda f: f.reactive_chats),
+    ("proactive_chats", gettext_lazy("Chats from an invitation"), lambda f: f.proactive_chats),
+    ("offline_messages", gettext_lazy("Messages outside service hours"), lambda f: f.offline_messages),
+    ("answered_chats", gettext_lazy("Answered chats"), lambda f: f.answered_chats),
+    ("first_response_median_seconds", gettext_lazy("First response, median (s)"), lambda f: f.first_response_median),
+    ("first_response_p90_seconds", gettext_lazy("First response, 90th percentile (s)"), lambda f: f.first_response_p90),
+    (
+        "first_response_target_seconds",
+        gettext_lazy("First response target (s)"),
+        lambda f: f.first_response_target_seconds,
+    ),
+    ("within_target_percent", gettext_lazy("Answered within the target (%)"), lambda f: f.share_within_target),
+    ("missed_chats", gettext_lazy("Missed chats"), lambda f: f.missed_chats),
+    ("closed_chats", gettext_lazy("Closed chats"), lambda f: f.closed_chats),
+    ("resolved_chats", gettext_lazy("Resolved chats"), lambda f: f.resolved_chats),
+    ("resolution_rate_percent", gettext_lazy("Resolution rate (%)"), lambda f: f.resolution_rate),
+    ("resolution_target_percent", gettext_lazy("Resolution target (%)"), lambda f: f.resolution_target_percent),
+    ("escalated_chats", gettext_lazy("Escalations"), lambda f: f.escalated_chats),
+    ("escalation_rate_percent", gettext_lazy("Escalation rate (%)"), lambda f: f.escalation_rate),
+    ("rated_chats", gettext_lazy("Rated chats"), lambda f: f.rated_chats),
+    ("csat_percent", gettext_lazy("Customer satisfaction (%)"), lambda f: f.csat),
+    ("csat_response_rate_percent", gettext_lazy("Rating response rate (%)"), lambda f: f.csat_response_rate),
+    ("leads", gettext_lazy("Leads"), lambda f: f.leads),
+    ("outside_office_hours_percent", gettext_lazy("Chats outside 9–17 (%)"), lambda f: f.share_outside_office_hours),
+    ("average_handle_seconds", gettext_lazy("Average handle time (s)"), lambda f: f.average_handle_seconds),
+    (
+        "average_concurrent_chats",
+        gettext_lazy("Average concurrent chats per agent"),
+        lambda f: f.average_concurrent_chats,
+    ),
+]
+
+
+def _csv_value(key: str, value: float | int | None) -> str:
+    """Return a plain, machine-readable value: dot decimals, rates as percentages, empty for none."""
+    if value is None:
+        return ""
+    if key.endswith("_percent") and isinstance(value, float):
+        value = value * 100
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _csv_bytes(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    # The byte order mark makes spreadsheet programs read the file as UTF-8.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def figures_csv(now: kpis.TenantKpis, before: kpis.TenantKpis) -> bytes:
+    """Return the period's and the previous period's figures as CSV, one figure per row."""
+    rows = [
+        [
+            _("key"),
+            _("figure"),
+            f"{now.period.first_day.isoformat()}/{now.period.last_day.isoformat()}",
+            f"{before.period.first_day.isoformat()}/{before.period.last_day.isoformat()}",
+        ]
+    ]
+    for key, label, read in CSV_FIGURES:
+        rows.append([key, str(label), _csv_value(key, read(now)), _csv_value(key, read(before))])
+    return _csv_bytes(rows)
+
+
+def daily_csv(figures: kpis.TenantKpis) -> bytes:
+    """Return the period's chats and first response median per local day as CSV."""
+    rows = [[_("day"), _("chats"), _("first response, median (s)")]]
+    rows += [[day.day.isoformat(), str(day.chats), _csv_value("", day.first_response_median)] for day in figures.daily]
+    return _csv_bytes(rows)
+
+
+# --- Building -------------------------------------------------------------------------------------
+
+
+def _period_label(kind: str, period: Period) -> str:
+    if kind == ReportKind.MONTHLY:
+        return date_format(period.first_day, "YEAR_MONTH_FORMAT")
+    return f"{date_format(period.first_day, 'SHORT_DATE_FORMAT')}–{date_format(period.last_day, 'SHORT_DATE_FORMAT')}"
+
+
+def _subject(tenant: Tenant, kind: str, period_label: str) -> str:
+    name = " ".join(tenant.name.split())
+    if kind == ReportKind.MONTHLY:
+        return _("%(tenant)s: monthly chat report, %(period)s") % {"tenant": name, "period": period_label}
+    return _("%(tenant)s: weekly chat report, %(period)s") % {"tenant": name, "period": period_label}
+
+
+def build_report(*, tenant: Tenant, kind: str, period: Period) -> Report:
+    """Return the tenant's report of this kind for the period, in the tenant's language and time zone."""
+    previous = period.previous()
+    now_figures = kpis.kpis_for_tenant(tenant, period)
+    before_figures = kpis.kpis_for_tenant(tenant, previous)
+    with tenant_locale(tenant):
+        period_label = _period_label(kind, period)
+        escalations = _escalations(tenant, period)
+        leads = _leads(tenant, period)
+        slug = f"{tenant.slug}-{period.first_day.isoformat()}"
+        attachments = [
+            Attachment(filename=f"{slug}-{_('figures')}.csv", content=figures_csv(now_figures, before_figures))
+        ]
+        chart_blocks = [_chats_per_day_chart(kind, now_figures), _heat_map_chart(now_figures, tenant.time_zone)]
+        chart_blocks.append(_first_response_chart(tenant, period, now_figures))
+        daily: list[DayRow] = []
+        if kind == ReportKind.MONTHLY:
+            daily = _daily_rows(now_figures)
+            attachments.append(Attachment(filename=f"{slug}-{_('daily')}.csv", content=daily_csv(now_figures)))
+        return Report(
+            tenant=tenant,
+            kind=kind,
+            period=period,
+            previous_period=previous,
+            figures=now_figures,
+            previous_figures=before_figures,
+            language=tenant.language,
+            subject=_subject(tenant, kind, period_label),
+            title=_("Monthly chat report") if kind == ReportKind.MONTHLY else _("Weekly chat report"),
+            period_label=period_label,
+            previous_label=_("previous month") if kind == ReportKind.MONTHLY else _("previous week"),
+            headlines=headlines(now_figures, before_figures),
+            charts=chart_blocks,
+            wall_of_fame=_fame(tenant, period),
+            escalations=escalations[:LIST_LIMIT],
+            escalations_not_listed=max(0, len(escalations) - LIST_LIMIT),
+            leads=leads[:LIST_LIMIT],
+            leads_not_listed=max(0, len(leads) - LIST_LIMIT),
+            daily=daily,
+            attachments=attachments,
+        )
