@@ -10,18 +10,24 @@ from django.test import Client
 from django.urls import reverse
 
 from conversations.models import Conversation, Message
+from tests import factories
 from tests.conversations.test_consumers import (  # noqa: F401 (the fixture closes the consumers' connections)
+    ORIGIN,
     close_consumer_thread_connections,
     hello,
     ready_agent,
     receive_until,
-    shop,
     visitor_socket,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "Visitor sounds angry; offer the 10 % voucher only if asked twice"
+
+
+@pytest.fixture
+def shop(db):
+    return factories.make_tenant(name="Shop", slug="shop", allowed_origins=ORIGIN)
 
 
 def post_as(agent, url: str, data: dict) -> int:

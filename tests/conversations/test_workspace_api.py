@@ -56,9 +56,7 @@ def test_a_chat_of_a_tenant_the_agent_is_not_trained_for_is_refused_like_a_missi
 
 
 @pytest.mark.parametrize("endpoint", ["notes", "tags"])
-def test_writing_to_a_chat_of_an_untrained_tenant_is_refused_and_stores_nothing(
-    agent_client, other_tenant, endpoint
-):
+def test_writing_to_a_chat_of_an_untrained_tenant_is_refused_and_stores_nothing(agent_client, other_tenant, endpoint):
     # given
     theirs = chat_of(other_tenant)
 
@@ -213,9 +211,7 @@ def test_an_agent_acknowledges_a_notice_once_and_it_leaves_their_open_notices(ag
     assert [notice["title"] for notice in still_open] == ["Joulun aukioloajat"]
 
 
-def test_open_notices_are_those_of_every_tenant_the_agent_is_trained_for_and_no_other(
-    client, tenant, other_tenant
-):
+def test_open_notices_are_those_of_every_tenant_the_agent_is_trained_for_and_no_other(client, tenant, other_tenant):
     # given an agent trained for two tenants, and a third tenant's notice
     third = factories.make_tenant(name="Kolmas")
     agent = factories.make_agent(trained_for=[tenant, other_tenant])
@@ -416,9 +412,8 @@ def test_tags_are_set_from_free_text_reusing_the_tenants_tags_and_never_another_
     conversation = chat_of(tenant)
 
     # when the agent tags the chat "pricing", " vip ", "#cakes" and "pricing" again
-    response = agent_client.post(
-        chat_url(conversation, "tags"), {"tags": ["pricing", " vip ", "#cakes", "PRICING"]}, content_type="application/json"
-    )
+    tags = ["pricing", " vip ", "#cakes", "PRICING"]
+    response = agent_client.post(chat_url(conversation, "tags"), {"tags": tags}, content_type="application/json")
 
     # then the existing tag is reused, the new ones become the tenant's own, and suggestions are the tenant's
     assert response.status_code == 200

@@ -106,8 +106,7 @@ FINNISH_ARTICLES = [
     (
         "Maksutavat",
         "maksu, maksaminen, kortti, käteinen, mobilepay, lounasseteli",
-        "Käyvät maksuvälineet: pankki- ja luottokortit, MobilePay, käteinen sekä lounassetelit "
-        "(Edenred ja ePassi).",
+        "Käyvät maksuvälineet: pankki- ja luottokortit, MobilePay, käteinen sekä lounassetelit (Edenred ja ePassi).",
     ),
     (
         "Tilavuokraus ja yksityistilaisuudet",
