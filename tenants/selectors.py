@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -62,19 +62,24 @@ def tenant_content(*, tenant: Tenant) -> TenantContent:
 
 
 def with_acknowledgement_counts(notices: QuerySet[ChangeNotice]) -> QuerySet[ChangeNotice]:
-    """Annotate each notice with how many agents acknowledged it and how many are trained for its tenant."""
-    trained = (
-        Qualification.objects.completed()
-        .filter(tenant=OuterRef("tenant"))
+    """Annotate each notice with how many of its tenant's trained agents acknowledged it, how many there are,
+    and how many have not yet (pending_count); an agent no longer trained for the tenant does not count."""
+    trained = Qualification.objects.completed().filter(tenant=OuterRef("tenant"))
+    trained_count = trained.order_by().values("tenant").annotate(count=Count("pk")).values("count")
+    acknowledged_count = (
+        ChangeNoticeAcknowledgement.objects.filter(
+            notice=OuterRef("pk"),
+            agent__in=Qualification.objects.completed().filter(tenant=OuterRef(OuterRef("tenant"))).values("agent"),
+        )
         .order_by()
-        .values("tenant")
+        .values("notice")
         .annotate(count=Count("pk"))
         .values("count")
     )
     return notices.annotate(
-        acknowledged_count=Count("acknowledgements", distinct=True),
-        trained_count=Coalesce(Subquery(trained, output_field=IntegerField()), Value(0)),
-    )
+        acknowledged_count=Coalesce(Subquery(acknowledged_count, output_field=IntegerField()), Value(0)),
+        trained_count=Coalesce(Subquery(trained_count, output_field=IntegerField()), Value(0)),
+    ).annotate(pending_count=F("trained_count") - F("acknowledged_count"))
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,11 @@ class NoticeReaders:
 
 
 def notice_readers(*, notice: ChangeNotice) -> NoticeReaders:
-    """Return who has acknowledged the notice (oldest first) and which trained agents have not yet."""
-    acknowledged = list(notice.acknowledgements.select_related("agent").order_by("acknowledged_at"))
+    """Return which trained agents have acknowledged the notice (oldest first) and which have not yet."""
+    trained = Qualification.objects.completed().filter(tenant_id=notice.tenant_id).values("agent")
+    acknowledged = list(
+        notice.acknowledgements.filter(agent__in=trained).select_related("agent").order_by("acknowledged_at")
+    )
     pending = list(
         Agent.objects.filter(qualifications__in=Qualification.objects.completed().filter(tenant_id=notice.tenant_id))
         .exclude(pk__in=[ack.agent_id for ack in acknowledged])
