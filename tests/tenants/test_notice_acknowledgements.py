@@ -26,7 +26,8 @@ def manager_client(client, ops_manager):
 @pytest.fixture
 def team(tenant):
     """Anna, Bea and Cecilia trained for the tenant, and Dawid still in training."""
-    agents = {name: factories.make_agent(trained_for=[tenant], display_name=name) for name in ("Anna", "Bea", "Cecilia")}
+    names = ("Anna", "Bea", "Cecilia")
+    agents = {name: factories.make_agent(trained_for=[tenant], display_name=name) for name in names}
     trainee = factories.make_agent(display_name="Dawid")
     Qualification.objects.create(agent=trainee, tenant=tenant, training_started_on=dt.date(2026, 11, 2))
     return agents
