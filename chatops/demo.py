@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import fnmatch
 import math
 import random
 import unicodedata
@@ -30,7 +31,8 @@ from django.utils.translation import gettext_lazy
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
 from chatops.services import plan_shift
-from conversations.models import Conversation, Message, PageView, Visitor
+from conversations.models import Conversation, Handoff, Lead, Message, Note, PageView, Tag, TranscriptRequest, Visitor
+from conversations.offline import escalation_contacts
 from tenants import onboarding
 from tenants.models import (
     CannedResponse,
@@ -39,6 +41,7 @@ from tenants.models import (
     ClientUser,
     KnowledgeArticle,
     OnboardingItem,
+    ProactiveRule,
     ReportRecipient,
     ServiceException,
     ServiceHours,
@@ -66,11 +69,18 @@ PLANNED_WEEKS = 2
 
 # Shares of the conversation kinds; the rest are ordinary chats about one topic.
 OFFLINE_MESSAGE_SHARE = 0.3  # of the visitors who open the widget outside service hours
-PROACTIVE_SHARE = 0.07
+PROACTIVE_SHARE = 0.1
 EMPTY_CHAT_SHARE = 0.02
 MISSED_CHAT_SHARE = 0.03
 RATING_SHARE = 0.45
 RETURNING_SHARE = 0.22
+# Agents' habits: tagging a chat whose topic has a tag, leaving a private note (by outcome), and
+# visitors asking for the transcript by e-mail (of those who gave their address).
+TAGGED_SHARE = 0.45
+TRANSCRIPT_SHARE = 0.04
+HANDOFF_FAILED_ATTEMPTS = 3
+# When the trained agents read a change notice, in hours after it was posted.
+ACKNOWLEDGED_AFTER_HOURS = (2, 7, 26, 31, 50)
 
 ERROR_TENANT_NOT_DEMO = gettext_lazy(
     "A tenant with the short name “%(slug)s” exists and is not demo data; nothing was changed. "
@@ -92,6 +102,15 @@ class DemoDataConflict(Exception):
 
 
 @dataclass(frozen=True)
+class Promise:
+    """What an escalating agent promises the visitor: a reply within working days, by a local hour."""
+
+    text: str
+    working_days: int
+    by_hour: int
+
+
+@dataclass(frozen=True)
 class Topic:
     """One reason to chat: question/answer pairs in the tenant's language and where they lead."""
 
@@ -102,6 +121,12 @@ class Topic:
     follow_ups: tuple[tuple[str, str], ...] = ()
     # The visitor's line with their details and the agent's confirmation; the answer asks for them.
     contact: tuple[str, str] | None = None
+    # The tag agents put on such chats (one of the tenant's tags), if any.
+    tag: str = ""
+    # A lead's "what they want", for the client's sales.
+    wants: str = ""
+    # An escalation's promise, for the handoff report.
+    promise: Promise | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +137,6 @@ class ChatScript:
     greetings: tuple[str, ...]
     thanks: tuple[str, ...]
     goodbyes: tuple[str, ...]
-    invitation: str
     offline_suffix: str
     offline_reply: str
     unanswered: tuple[str, ...]
@@ -122,6 +146,22 @@ class ChatScript:
     pages: tuple[tuple[str, str], ...]
     companies: tuple[str, ...] = ("",)
     order_prefix: str = ""
+    # How visitors write their phone numbers; each # is a digit.
+    phone_patterns: tuple[str, ...] = ("### ### ####",)
+    # Private notes agents leave for the team, by the outcome of the chat they are written on.
+    notes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation rule: the widget invites visitors on matching pages after some seconds."""
+
+    name: str
+    url_pattern: str
+    seconds_on_page: int
+    message: str
+    returning_only: bool = False
+    is_active: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,6 +191,7 @@ class TenantSpec:
     holidays: tuple[tuple[int, int, str], ...]
     articles: tuple[tuple[str, str, str], ...]
     canned: tuple[tuple[str, str], ...]
+    # The open change notice: posted days ago and read by all but the last trained agent.
     notice: tuple[str, str]
     recipients: tuple[tuple[str, str, bool, bool, bool], ...]
     client: tuple[str, str, str]
@@ -161,6 +202,13 @@ class TenantSpec:
     widget_seen: bool = True
     script: ChatScript | None = None
     traffic: Traffic | None = None
+    escalation_rules: str = ""
+    invitations: tuple[Invitation, ...] = ()
+    tags: tuple[str, ...] = ()
+    # Older change notices (title, text, days ago) that every trained agent has read.
+    earlier_notices: tuple[tuple[str, str, int], ...] = ()
+    # Why the latest handoff reports could not be e-mailed, newest first: the admin shows the problem.
+    handoff_errors: tuple[str, ...] = ()
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -204,6 +252,7 @@ LEAD = Conversation.Outcome.LEAD
 BOOKING = Conversation.Outcome.BOOKING
 ESCALATED = Conversation.Outcome.ESCALATED
 SPAM = Conversation.Outcome.SPAM
+NOTE_SHARES = {ESCALATED: 0.5, LEAD: 0.35, BOOKING: 0.2, RESOLVED: 0.04, SPAM: 0.3}
 
 KOTIPUOTI_SCRIPT = ChatScript(
     topics=(
@@ -229,6 +278,7 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 ),
             ),
             "Kysyi toimitusajasta ja -hinnasta.",
+            tag="toimitus",
             follow_ups=(
                 (
                     "Saako paketin kotiovelle asti?",
@@ -258,6 +308,7 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 ),
             ),
             "Neuvottu palautuksessa tai vaihdossa.",
+            tag="palautus",
             follow_ups=(
                 (
                     "Kauanko rahojen palautus kestää?",
@@ -286,6 +337,8 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 "{name}, {email}",
                 "Kiitos {first}! Laitoin muistutuksen, ja saat viestin heti kun tuote on varastossa.",
             ),
+            tag="varastotilanne",
+            wants="Ilmoitus sähköpostiin, kun kysytty tuote on taas varastossa (uusi erä noin kahden viikon päästä).",
         ),
         Topic(
             6,
@@ -294,19 +347,23 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 (
                     "Tarvitsisimme toimistolle uudet astiat ja kahvinkeittimen, teettekö yritystarjouksia?",
                     "Teemme! Yli 500 euron hankinnoista saat meiltä tarjouksen. Kertoisitko nimesi, "
-                    "yrityksesi ja sähköpostiosoitteesi, niin myyntimme ottaa yhteyttä seuraavana arkipäivänä?",
+                    "yrityksesi, sähköpostiosoitteesi ja puhelinnumerosi, niin myyntimme ottaa yhteyttä "
+                    "seuraavana arkipäivänä?",
                 ),
                 (
                     "Olemme avaamassa kahvilaa, saisiko isommasta tilauksesta tarjouksen?",
-                    "Ilman muuta, onnea kahvilalle! Kertoisitko nimesi, yrityksen nimen ja "
-                    "sähköpostiosoitteen, niin myyntimme tekee tarjouksen seuraavana arkipäivänä.",
+                    "Ilman muuta, onnea kahvilalle! Kertoisitko nimesi, yrityksen nimen, sähköpostiosoitteen "
+                    "ja puhelinnumeron, niin myyntimme tekee tarjouksen seuraavana arkipäivänä.",
                 ),
             ),
             "Yritysasiakas pyytää tarjousta; yhteystiedot välitetty myyntiin.",
             contact=(
-                "{name}, {company}, {email}",
+                "{name}, {company}, {email}, puh. {phone}",
                 "Kiitos, välitin tiedot myyntiin. He palaavat asiaan seuraavana arkipäivänä!",
             ),
+            tag="yritysasiakas",
+            wants="Yritystarjous ({company}): astioita ja keittiötarvikkeita yli 500 eurolla. Myynti ottaa "
+            "yhteyttä seuraavana arkipäivänä.",
         ),
         Topic(
             5,
@@ -315,17 +372,23 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 (
                     "Tilasin viime viikolla, mutta en ole saanut seurantakoodia. Tilausnumero on {order}.",
                     "Pahoittelut viivästyksestä! En näe täältä varaston tietoja, joten välitän tilauksesi "
-                    "{order} asiakaspalvelullemme. He ovat sinuun yhteydessä sähköpostitse viimeistään "
-                    "huomenna aamupäivällä.",
+                    "{order} asiakaspalvelullemme. Mihin sähköpostiosoitteeseen he voivat vastata?",
                 ),
                 (
                     "Missä tilaukseni {order} viipyy? Sen piti olla jo perillä.",
-                    "Harmillista, pahoittelut! Välitän tilauksen {order} asiakaspalvelulle tarkistettavaksi, "
-                    "ja he kertovat sinulle sähköpostitse, missä paketti on.",
+                    "Harmillista, pahoittelut! Välitän tilauksen {order} asiakaspalvelulle tarkistettavaksi. "
+                    "Kerrotko vielä sähköpostiosoitteesi, niin he kertovat sinulle, missä paketti on?",
                 ),
             ),
             "Tilaus {order} viivästynyt eikä seurantakoodia ole tullut – tarkistakaa varastosta ja olkaa "
             "yhteydessä asiakkaaseen.",
+            contact=(
+                "{email}",
+                "Kiitos! Asiakaspalvelu selvittää asian ja vastaa sinulle sähköpostitse viimeistään seuraavan "
+                "arkipäivän aamupäivänä.",
+            ),
+            tag="toimitus",
+            promise=Promise("Asiakaspalvelu vastaa sähköpostitse viimeistään seuraavan arkipäivän aamupäivänä.", 1, 12),
         ),
         Topic(
             3,
@@ -334,16 +397,25 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 (
                     "Kahvinkeitin lakkasi toimimasta parin kuukauden käytön jälkeen.",
                     "Voi harmi, pahoittelut! Keittiökoneilla on kahden vuoden takuu. Lähetä kuva laitteesta "
-                    "ja tilausnumero osoitteeseen asiakaspalvelu@kotipuoti.example, niin teen reklamaation "
-                    "ja asiakaspalvelu lähettää uuden laitteen tai palauttaa rahat.",
+                    "ja tilausnumero osoitteeseen asiakaspalvelu@kotipuoti.example, niin asiakaspalvelu "
+                    "lähettää uuden laitteen tai palauttaa rahat. Kerrotko nimesi ja sähköpostiosoitteesi, "
+                    "niin kirjaan reklamaation valmiiksi?",
                 ),
                 (
                     "Paketissa tullut kulho oli rikki, mitä teen?",
                     "Pahoittelut! Lähetä kuva kulhosta ja tilausnumero osoitteeseen "
-                    "asiakaspalvelu@kotipuoti.example, niin asiakaspalvelu lähettää sinulle uuden.",
+                    "asiakaspalvelu@kotipuoti.example, niin asiakaspalvelu lähettää sinulle uuden. Kerrotko "
+                    "nimesi ja sähköpostiosoitteesi, niin kirjaan reklamaation valmiiksi?",
                 ),
             ),
             "Reklamaatio viallisesta tuotteesta; asiakas lähettää kuvan ja tilausnumeron.",
+            contact=(
+                "{name}, {email}",
+                "Kiitos {first}, reklamaatio on kirjattu. Asiakaspalvelu vastaa sähköpostitse kahden "
+                "arkipäivän kuluessa.",
+            ),
+            tag="reklamaatio",
+            promise=Promise("Asiakaspalvelu käsittelee reklamaation ja vastaa kahden arkipäivän kuluessa.", 2, 16),
         ),
         Topic(
             10,
@@ -361,6 +433,7 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 ),
             ),
             "Kysyi maksutavoista.",
+            tag="maksaminen",
         ),
         Topic(
             8,
@@ -373,6 +446,7 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 ),
             ),
             "Alennuskoodi ei käynyt alennettuihin tuotteisiin; neuvottu.",
+            tag="alennuskoodi",
             follow_ups=(
                 (
                     "Ai, siellä oli yksi alennettu matto.",
@@ -400,6 +474,7 @@ KOTIPUOTI_SCRIPT = ChatScript(
                 ),
             ),
             "Tuoteneuvontaa.",
+            tag="tuoteneuvonta",
         ),
         Topic(
             3,
@@ -424,7 +499,6 @@ KOTIPUOTI_SCRIPT = ChatScript(
         "Kiva kun pystyin auttamaan, tervetuloa uudestaan!",
         "Eipä kestä! Mukavaa viikonjatkoa.",
     ),
-    invitation="Moikka! Etsitkö jotain tiettyä? Autan mielelläni.",
     offline_suffix="Vastaisitteko sähköpostiin {email}? T. {name}",
     offline_reply="Hei {first}, kiitos viestistäsi!",
     unanswered=("Onko siellä ketään?", "Haloo?"),
@@ -463,6 +537,17 @@ KOTIPUOTI_SCRIPT = ChatScript(
     ),
     companies=("Kahvila Aamukaste", "Toimistopalvelu Lehto Oy", "Ravintola Sointu", "Tilitoimisto Kivi Oy"),
     order_prefix="KP-",
+    phone_patterns=("040 ### ####", "050 ### ####", "044 ### ####", "045 ### ####"),
+    notes=(
+        (ESCALATED, "Asiakas oli aika harmissaan – toivottavasti asiakaspalvelu ehtii vastata ajoissa."),
+        (ESCALATED, "Sama tilaus kysytty jo aiemmin tällä viikolla, ks. aiempi keskustelu."),
+        (ESCALATED, "Tilausnumero tarkistettu asiakkaalta kahteen kertaan."),
+        (LEAD, "Kysyi myös lahjakorteista – kannattaa mainita myynnille."),
+        (LEAD, "Vaikutti tosi kiinnostuneelta, kannattaa olla yhteydessä pian."),
+        (RESOLVED, "Asiakas ei löytänyt tietoa sivuilta – toimitussivua voisi selkeyttää."),
+        (RESOLVED, "Kysyi samaa jo viime viikolla."),
+        (SPAM, "Sama roskaviesti kuin eilen, eri nimellä."),
+    ),
 )
 
 ENERGIA_SCRIPT = ChatScript(
@@ -486,6 +571,7 @@ ENERGIA_SCRIPT = ChatScript(
                 ),
             ),
             "Pytanie o cennik karnetów.",
+            tag="karnety",
             follow_ups=(
                 (
                     "Czy jest opłata wpisowa?",
@@ -519,6 +605,7 @@ ENERGIA_SCRIPT = ChatScript(
                 "Dziękuję! Trening próbny jest zarezerwowany na {date}, godz. {time}. Potwierdzenie wyślemy "
                 "na podany adres e-mail.",
             ),
+            tag="rezerwacja",
         ),
         Topic(
             12,
@@ -546,6 +633,7 @@ ENERGIA_SCRIPT = ChatScript(
                 "Dziękuję, miejsce jest zarezerwowane. Rezerwację można bezpłatnie odwołać w aplikacji "
                 "Energia do 2 godzin przed zajęciami.",
             ),
+            tag="rezerwacja",
         ),
         Topic(
             6,
@@ -559,9 +647,36 @@ ENERGIA_SCRIPT = ChatScript(
             ),
             "Umówienie treningu personalnego; trener ustali termin mailowo.",
             contact=(
-                "Tak, poproszę. {name}, {email}",
-                "Dziękuję! Trener skontaktuje się mailowo w ciągu jednego dnia roboczego, aby ustalić termin.",
+                "Tak, poproszę. {name}, {email}, tel. {phone}",
+                "Dziękuję! Trener skontaktuje się w ciągu jednego dnia roboczego, aby ustalić termin.",
             ),
+            tag="trening personalny",
+        ),
+        Topic(
+            4,
+            LEAD,
+            (
+                (
+                    "Czy mają Państwo ofertę karnetów dla firm?",
+                    "Tak, przygotowujemy oferty dla firm od 10 osób, z rabatem do 20% i jedną fakturą "
+                    "zbiorczą. Proszę podać imię i nazwisko, nazwę firmy, adres e-mail oraz numer telefonu, "
+                    "a dział sprzedaży przygotuje ofertę w ciągu jednego dnia roboczego.",
+                ),
+                (
+                    "Szukamy pakietu sportowego dla około 25 pracowników. Czy możemy otrzymać ofertę?",
+                    "Oczywiście, z przyjemnością przygotujemy ofertę. Proszę podać imię i nazwisko, nazwę firmy, "
+                    "adres e-mail oraz numer telefonu – dział sprzedaży odezwie się w ciągu jednego dnia roboczego.",
+                ),
+            ),
+            "Zapytanie o karnety firmowe; dane przekazane do działu sprzedaży.",
+            contact=(
+                "{name}, {company}, {email}, tel. {phone}",
+                "Dziękuję, dane zostały przekazane do działu sprzedaży. Oferta zostanie przesłana mailowo "
+                "w ciągu jednego dnia roboczego.",
+            ),
+            tag="oferta dla firm",
+            wants="Oferta karnetów firmowych dla {company} (od 10 osób, rabat do 20%). Dział sprzedaży "
+            "kontaktuje się w ciągu jednego dnia roboczego.",
         ),
         Topic(
             10,
@@ -607,6 +722,8 @@ ENERGIA_SCRIPT = ChatScript(
                 "Dziękuję, prośba została przekazana. Biuro obsługi klienta odpowie mailowo w ciągu dwóch "
                 "dni roboczych.",
             ),
+            tag="umowa",
+            promise=Promise("Biuro obsługi klienta odpowie mailowo w ciągu dwóch dni roboczych.", 2, 16),
         ),
         Topic(
             9,
@@ -619,6 +736,7 @@ ENERGIA_SCRIPT = ChatScript(
                 ),
             ),
             "Pytanie o karty sportowe.",
+            tag="karty sportowe",
         ),
         Topic(
             5,
@@ -650,6 +768,8 @@ ENERGIA_SCRIPT = ChatScript(
                 "{email}",
                 "Dziękuję, zgłoszenie zostało przekazane. Odpowiemy mailowo najpóźniej w następnym dniu roboczym.",
             ),
+            tag="aplikacja",
+            promise=Promise("Dział techniczny odpowie mailowo najpóźniej w następnym dniu roboczym.", 1, 16),
         ),
         Topic(
             3,
@@ -670,7 +790,6 @@ ENERGIA_SCRIPT = ChatScript(
         "Dziękujemy i do zobaczenia w klubie!",
         "Cieszymy się, że mogliśmy pomóc. Miłego dnia!",
     ),
-    invitation="Dzień dobry! Czy możemy pomóc w wyborze karnetu lub zajęć?",
     offline_suffix="Proszę o odpowiedź na adres {email}. {name}",
     offline_reply="Dzień dobry, dziękujemy za wiadomość.",
     unanswered=("Halo, czy ktoś jest?", "Czy mogę liczyć na odpowiedź?"),
@@ -705,6 +824,22 @@ ENERGIA_SCRIPT = ChatScript(
         ("/kluby/mokotow", "Klub Mokotów"),
         ("/kluby/wola", "Klub Wola"),
         ("/kontakt", "Kontakt"),
+    ),
+    companies=(
+        "Kancelaria Prawna Lis i Wspólnicy",
+        "Vistula Software sp. z o.o.",
+        "Biuro Rachunkowe Mazur",
+        "Agencja Reklamowa Kreska",
+    ),
+    phone_patterns=("+48 ### ### ###", "5## ### ###", "6## ### ###"),
+    notes=(
+        (ESCALATED, "Klient wyraźnie zdenerwowany, prosi o szybki kontakt."),
+        (ESCALATED, "Klient pisał już w tej sprawie w zeszłym tygodniu."),
+        (BOOKING, "Osoba początkująca – warto uprzedzić trenera."),
+        (BOOKING, "Prosi o trenerkę, jeśli to możliwe."),
+        (LEAD, "Firma porównuje oferty kilku klubów, decyzja jeszcze w tym miesiącu."),
+        (RESOLVED, "Pytanie o cennik mimo informacji na stronie – może warto go wyróżnić."),
+        (SPAM, "Ta sama oferta co wczoraj, z innego adresu."),
     ),
 )
 
@@ -835,6 +970,56 @@ TENANTS: tuple[TenantSpec, ...] = (
             weekly_growth=0.025,
             visits_per_chat=3.6,
         ),
+        escalation_rules=(
+            "Siirrä asiakaspalvelulle (asiakaspalvelu@kotipuoti.example):\n"
+            "– viivästynyt tai kadonnut tilaus, jos seurantakoodia ei ole tullut kahden arkipäivän kuluessa "
+            "(kirjaa tilausnumero KP-…)\n"
+            "– reklamaatiot: viallinen tai kuljetuksessa rikkoutunut tuote (pyydä kuva ja tilausnumero)\n"
+            "– hyvitys- ja korvauspyynnöt.\n\n"
+            "Saat luvata: vastauksen sähköpostitse seuraavan arkipäivän aamupäivänä, reklamaatioihin kahden "
+            "arkipäivän kuluessa.\n"
+            "Älä lupaa hyvityksiä, uutta tuotetta tai toimituspäivää – niistä päättää asiakaspalvelu.\n"
+            "Yritystarjoukset eivät ole eskalaatioita: kirjaa ne liideiksi, niin myynti saa ne."
+        ),
+        invitations=(
+            Invitation(
+                "Ostoskori, 30 s",
+                "*/ostoskori*",
+                30,
+                "Moikka! Jäikö jokin mietityttämään ennen tilausta? Kysy vaan, autan mielelläni.",
+            ),
+            Invitation(
+                "Toimitus ja palautukset, 20 s",
+                "*/toimitus-ja-palautukset*",
+                20,
+                "Hei! Etsitkö tietoa toimituksesta tai palautuksesta? Vastaan heti.",
+            ),
+            Invitation(
+                "Palaava kävijä keittiötuotteissa, 45 s",
+                "*/keittio/*",
+                45,
+                "Tervetuloa takaisin! Voinko auttaa valitsemaan sopivan tuotteen?",
+                returning_only=True,
+            ),
+        ),
+        tags=(
+            "toimitus",
+            "palautus",
+            "varastotilanne",
+            "yritysasiakas",
+            "reklamaatio",
+            "maksaminen",
+            "alennuskoodi",
+            "tuoteneuvonta",
+        ),
+        earlier_notices=(
+            (
+                "MobilePay käytössä kassalla",
+                "Kassalla voi nyt maksaa myös MobilePaylla. Kerro siitä asiakkaille, jotka kysyvät maksutavoista.",
+                24,
+            ),
+        ),
+        handoff_errors=("SMTPRecipientsRefused: {'asiakaspalvelu@kotipuoti.example': (452, '4.2.2 Mailbox full')}",),
     ),
     TenantSpec(
         slug="energia-fitness",
@@ -958,6 +1143,57 @@ TENANTS: tuple[TenantSpec, ...] = (
             weekly_growth=0.02,
             visits_per_chat=3.3,
         ),
+        escalation_rules=(
+            "Do Biura Obsługi Klienta (bok@energia-fitness.example) przekazujemy:\n"
+            "– zawieszenie i wypowiedzenie umowy (imię i nazwisko, adres e-mail przypisany do karnetu, powód)\n"
+            "– problemy z kontem i logowaniem w aplikacji Energia (adres e-mail i dokładna treść komunikatu)\n"
+            "– reklamacje płatności i prośby o zwrot.\n\n"
+            "Klientowi można obiecać odpowiedź mailową: w sprawach aplikacji w następnym dniu roboczym, "
+            "w sprawach umów w ciągu dwóch dni roboczych.\n"
+            "Nie obiecujemy zwrotu opłat, zwolnienia z opłaty za zawieszenie ani przedłużenia promocji.\n"
+            "Zapytania firm o karnety firmowe to leady dla działu sprzedaży, nie eskalacje."
+        ),
+        invitations=(
+            Invitation(
+                "Cennik, 30 s",
+                "*/cennik*",
+                30,
+                "Dzień dobry! Czy możemy pomóc w wyborze karnetu? Pierwszy trening z trenerem jest bezpłatny.",
+            ),
+            Invitation(
+                "Trening personalny, 40 s",
+                "*/trening-personalny*",
+                40,
+                "Dzień dobry! Czy umówić bezpłatny trening próbny z trenerem?",
+            ),
+            Invitation(
+                "Powracający na stronach zajęć, 45 s",
+                "*/zajecia/*",
+                45,
+                "Dzień dobry! Czy zarezerwować miejsce na zajęciach?",
+                returning_only=True,
+            ),
+        ),
+        tags=(
+            "karnety",
+            "rezerwacja",
+            "trening personalny",
+            "umowa",
+            "aplikacja",
+            "karty sportowe",
+            "oferta dla firm",
+        ),
+        earlier_notices=(
+            (
+                "Nowa cena karnetu studenckiego",
+                "Od tego miesiąca karnet studencki kosztuje 139 zł miesięcznie (wcześniej 129 zł). Dotychczasowi "
+                "klienci zachowują starą cenę do końca umowy.",
+                31,
+            ),
+        ),
+        handoff_errors=(
+            "SMTPDataError: (554, '5.7.1 Message rejected: spam content detected by the recipient's filter')",
+        ),
     ),
     TenantSpec(
         slug="ledgerly",
@@ -1059,6 +1295,25 @@ TENANTS: tuple[TenantSpec, ...] = (
         contract_days_ago=25,
         manual_steps_done=("kickoff", "tone_goals"),
         widget_seen=False,
+        escalation_rules=(
+            "Hand over to the support team (support@ledgerly.example):\n"
+            "- bank feeds that still fail after reconnecting (the bank's name and the exact error text)\n"
+            "- refund requests and billing disputes\n"
+            "- suspected security problems; GDPR requests go to privacy@ledgerly.example.\n\n"
+            "You may promise a reply by e-mail within one working day.\n"
+            "Never promise refunds, discounts or dates for new features, and never give tax advice."
+        ),
+        # Prepared during onboarding, switched on at go-live.
+        invitations=(
+            Invitation(
+                "Pricing page, 30 s",
+                "*/pricing*",
+                30,
+                "Hi! Comparing plans? I can help you pick one, or set up a quick demo.",
+                is_active=False,
+            ),
+        ),
+        tags=("pricing", "demo", "bank feeds", "billing", "mtd"),
     ),
 )
 
@@ -1126,6 +1381,15 @@ class DemoCounts:
     page_views: int
     conversations: int
     messages: int
+    invitation_rules: int
+    tags: int
+    tagged_conversations: int
+    notes: int
+    leads: int
+    handoffs: int
+    transcript_requests: int
+    change_notices: int
+    acknowledgements: int
 
 
 @dataclass
@@ -1192,6 +1456,15 @@ def demo_counts() -> DemoCounts:
         page_views=PageView.objects.filter(tenant__in=tenants).count(),
         conversations=Conversation.objects.filter(tenant__in=tenants).count(),
         messages=Message.objects.filter(tenant__in=tenants).count(),
+        invitation_rules=ProactiveRule.objects.filter(tenant__in=tenants).count(),
+        tags=Tag.objects.filter(tenant__in=tenants).count(),
+        tagged_conversations=Conversation.objects.filter(tenant__in=tenants, tags__isnull=False).distinct().count(),
+        notes=Note.objects.filter(tenant__in=tenants).count(),
+        leads=Lead.objects.filter(tenant__in=tenants).count(),
+        handoffs=Handoff.objects.filter(tenant__in=tenants).count(),
+        transcript_requests=TranscriptRequest.objects.filter(tenant__in=tenants).count(),
+        change_notices=ChangeNotice.objects.filter(tenant__in=tenants).count(),
+        acknowledgements=ChangeNoticeAcknowledgement.objects.filter(notice__tenant__in=tenants).count(),
     )
 
 
@@ -1200,7 +1473,8 @@ def delete_demo_data() -> None:
     """Delete the demo tenants with everything they own, and the demo users with their agents."""
     tenant_ids = list(demo_tenants().values_list("pk", flat=True))
     # The bulky rows go first, child before parent, so Django needs few statements for them.
-    for model in (Message, Conversation, PageView):
+    Conversation.tags.through.objects.filter(conversation__tenant_id__in=tenant_ids).delete()
+    for model in (Message, Note, Lead, Handoff, TranscriptRequest, Conversation, PageView):
         model.objects.filter(tenant_id__in=tenant_ids).delete()
     _delete_visitors(tenant_ids)
     Tenant.objects.filter(pk__in=tenant_ids).delete()
@@ -1274,7 +1548,7 @@ def _build(*, now: dt.datetime, say: Progress) -> list[str]:
             say(
                 _(
                     "%(tenant)s (%(language)s): live, %(conversations)d conversations, %(messages)d messages, "
-                    "%(visitors)d visitors, %(page_views)d page views"
+                    "%(visitors)d visitors, %(page_views)d page views, %(leads)d leads, %(handoffs)d handoff reports"
                 )
                 % {
                     "tenant": tenant.name,
@@ -1283,6 +1557,8 @@ def _build(*, now: dt.datetime, say: Progress) -> list[str]:
                     "messages": len(history.messages),
                     "visitors": len(history.visitors),
                     "page_views": len(history.page_views),
+                    "leads": len(history.leads),
+                    "handoffs": len(history.handoffs),
                 }
             )
         else:
@@ -1379,6 +1655,7 @@ def _create_tenant(
         ),
         widget_colour=spec.colour,
         greeting=spec.greeting,
+        escalation_rules=spec.escalation_rules,
     )
     if spec.widget_seen:
         tenant.widget_first_seen_at = _local_moment(
@@ -1406,6 +1683,8 @@ def _create_tenant(
         ReportRecipient(tenant=tenant, name=name, email=email, weekly=weekly, monthly=monthly, escalations=escalations)
         for name, email, weekly, monthly, escalations in spec.recipients
     )
+    _invitation_rules(spec=spec, tenant=tenant)
+    Tag.objects.bulk_create(Tag(tenant=tenant, name=name) for name in spec.tags)
     username, full_name, email = spec.client
     client = _create_user(
         username=username,
@@ -1452,21 +1731,49 @@ def _train_agents(
     Qualification.objects.bulk_create(qualifications)
 
 
+def _invitation_rules(*, spec: TenantSpec, tenant: Tenant) -> None:
+    rules = [
+        ProactiveRule(
+            tenant=tenant,
+            name=invitation.name,
+            url_pattern=invitation.url_pattern,
+            seconds_on_page=invitation.seconds_on_page,
+            returning_only=invitation.returning_only,
+            message=invitation.message,
+            is_active=invitation.is_active,
+            position=10 * index,
+        )
+        for index, invitation in enumerate(spec.invitations, start=1)
+    ]
+    for rule in rules:
+        rule.full_clean()
+    ProactiveRule.objects.bulk_create(rules)
+
+
 def _notice(
     *, spec: TenantSpec, tenant: Tenant, manager: AbstractBaseUser, agents: dict[str, Agent], now: dt.datetime
 ) -> None:
-    """Post the change notice; in a live tenant all trained agents but the last have read it."""
-    title, body = spec.notice
-    notice = ChangeNotice.objects.create(tenant=tenant, title=title, body=body, created_by=manager)
-    posted = now - dt.timedelta(days=3, hours=5)
-    ChangeNotice.objects.filter(pk=notice.pk).update(created_at=posted)
-    if not spec.live:
-        return
-    readers = [agents[agent.username] for agent in AGENTS if spec.slug in agent.trained_for][:-1]
-    ChangeNoticeAcknowledgement.objects.bulk_create(
-        ChangeNoticeAcknowledgement(notice=notice, agent=agent) for agent in readers
-    )
-    ChangeNoticeAcknowledgement.objects.filter(notice=notice).update(acknowledged_at=posted + dt.timedelta(hours=4))
+    """Post the change notices: the older ones every trained agent has read, the latest one only some.
+
+    In a live tenant all trained agents but the last have acknowledged the latest notice, so the
+    console reminds that agent and the admin names who has not read it.
+    """
+    trained = [agents[agent.username] for agent in AGENTS if spec.slug in agent.trained_for]
+    latest_title, latest_body = spec.notice
+    notices = [(latest_title, latest_body, dt.timedelta(days=3, hours=5), trained[:-1] if spec.live else [])]
+    notices += [(title, body, dt.timedelta(days=days), trained) for title, body, days in spec.earlier_notices]
+    for title, body, age, readers in notices:
+        notice = ChangeNotice.objects.create(tenant=tenant, title=title, body=body, created_by=manager)
+        posted = now - age
+        ChangeNotice.objects.filter(pk=notice.pk).update(created_at=posted)
+        ChangeNoticeAcknowledgement.objects.bulk_create(
+            ChangeNoticeAcknowledgement(notice=notice, agent=agent) for agent in readers
+        )
+        # Each reader got to it on their next shift.
+        for hours, reader in zip(ACKNOWLEDGED_AFTER_HOURS, readers, strict=False):
+            ChangeNoticeAcknowledgement.objects.filter(notice=notice, agent=reader).update(
+                acknowledged_at=posted + dt.timedelta(hours=hours)
+            )
 
 
 def _complete_checklist(*, spec: TenantSpec, tenant: Tenant, manager: AbstractBaseUser, now: dt.datetime) -> None:
@@ -1572,14 +1879,31 @@ class _History:
         self.peak = max(self.traffic.hourly)
         self.topic_weights = [topic.weight for topic in self.script.topics]
         self.offline_topics = [topic for topic in self.script.topics if topic.contact is None and topic.outcome != SPAM]
+        self.tag_ids = dict(Tag.objects.for_tenant(tenant).values_list("name", "pk"))
+        # Each active invitation rule with the pages of the site it fires on.
+        self.rules: list[ProactiveRule] = []
+        self.rule_pages: dict[int, list[tuple[str, str]]] = {}
+        for rule in ProactiveRule.objects.for_tenant(tenant).active().order_by("position"):
+            pages = [page for page in self.script.pages if fnmatch.fnmatchcase(self._url(page[0]), rule.url_pattern)]
+            if not pages:
+                raise ValueError(f"The invitation rule “{rule.name}” matches none of the demo pages.")
+            self.rules.append(rule)
+            self.rule_pages[rule.pk] = pages
+        self.escalation_contacts = ", ".join(escalation_contacts(tenant=tenant))
         self.visitors: list[Visitor] = []
         self.page_views: list[PageView] = []
         self.conversations: list[Conversation] = []
         self.messages: list[Message] = []
+        self.tagged: list[tuple[Conversation, int]] = []
+        self.notes: list[Note] = []
+        self.leads: list[Lead] = []
+        self.handoffs: list[Handoff] = []
+        self.transcript_requests: list[TranscriptRequest] = []
 
     def generate(self) -> None:
         for moment, kind in self._arrivals():
             self._visit(moment, kind)
+        self._fail_latest_handoffs()
 
     def save(self) -> None:
         # Rows are built with ids rather than objects where the parent exists: far cheaper by the thousand.
@@ -1587,6 +1911,23 @@ class _History:
         PageView.objects.bulk_create(self.page_views, batch_size=BATCH_SIZE)
         Conversation.objects.bulk_create(self.conversations, batch_size=BATCH_SIZE)
         Message.objects.bulk_create(self.messages, batch_size=BATCH_SIZE)
+        Conversation.tags.through.objects.bulk_create(
+            (
+                Conversation.tags.through(conversation_id=conversation.pk, tag_id=tag_id)
+                for conversation, tag_id in self.tagged
+            ),
+            batch_size=BATCH_SIZE,
+        )
+        for model, rows in (
+            (Note, self.notes),
+            (Lead, self.leads),
+            (Handoff, self.handoffs),
+            (TranscriptRequest, self.transcript_requests),
+        ):
+            model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+
+    def _url(self, path: str) -> str:
+        return f"https://www.{self.spec.slug}.example{path}"
 
     def _arrivals(self) -> list[tuple[dt.datetime, str]]:
         """Draw arrivals hour by hour: a Poisson process whose rate follows the local clock and weekday."""
@@ -1632,13 +1973,15 @@ class _History:
         self.visitors.append(visitor)
         return visitor, False
 
-    def _page_view(self, visitor: Visitor, moment: dt.datetime, returning: bool) -> None:
-        path, title = self.rng.choice(self.script.pages)
+    def _page_view(
+        self, visitor: Visitor, moment: dt.datetime, returning: bool, pages: list[tuple[str, str]] | None = None
+    ) -> None:
+        path, title = self.rng.choice(pages or self.script.pages)
         self.page_views.append(
             PageView(
                 tenant_id=self.tenant.pk,
                 visitor=visitor,
-                url=f"https://www.{self.spec.slug}.example{path}",
+                url=self._url(path),
                 title=title,
                 viewed_at=moment,
                 returning=returning,
@@ -1650,7 +1993,11 @@ class _History:
     def _visit(self, moment: dt.datetime, kind: str) -> None:
         rng = self.rng
         visitor, returning = self._visitor_at(moment)
-        conversation = None if kind == BROWSE else self._conversation(visitor, moment, offline=kind == OFFLINE)
+        conversation = (
+            None
+            if kind == BROWSE
+            else self._conversation(visitor, moment, offline=kind == OFFLINE, returning=returning)
+        )
         if conversation is None:
             views = 1 + min(int(rng.expovariate(1.3)), 7)
             at = moment
@@ -1659,9 +2006,15 @@ class _History:
                     self._page_view(visitor, at, returning)
                 at += dt.timedelta(seconds=rng.uniform(15, 180))
             return
-        # A chat starts after a page view or three and the visitor may browse on afterwards.
+        # A chat starts after a page view or three and the visitor may browse on afterwards. An invitation
+        # appeared once the visitor had stayed its time on a page it is for.
         at = moment
-        for _view in range(1 + rng.randrange(3)):
+        for view in range(1 + rng.randrange(3)):
+            if view == 0 and conversation.proactive_rule is not None:
+                rule = conversation.proactive_rule
+                at -= dt.timedelta(seconds=rule.seconds_on_page + rng.uniform(0.2, 2))
+                self._page_view(visitor, at, returning, self.rule_pages[rule.pk])
+                continue
             at -= dt.timedelta(seconds=rng.uniform(20, 150))
             self._page_view(visitor, at, returning)
         after = conversation.closed_at + dt.timedelta(seconds=rng.uniform(10, 120))
@@ -1689,22 +2042,29 @@ class _History:
             domain=rng.choice(("example.com", "example.net", "example.org")),
         )
         local = moment.astimezone(self.zone) + dt.timedelta(days=rng.randint(1, 5))
+        phone = visitor.phone or "".join(
+            str(rng.randrange(10)) if char == "#" else char for char in rng.choice(script.phone_patterns)
+        )
         return {
             "name": name,
             "first": name.split()[0],
             "email": email,
+            "phone": phone,
             "company": rng.choice(script.companies),
             "order": f"{script.order_prefix}{rng.randint(100000, 999999)}",
             "date": local.strftime("%d.%m."),
             "time": rng.choice(("7:00", "9:00", "12:30", "17:00", "18:30", "19:00")),
         }
 
-    def _conversation(self, visitor: Visitor, moment: dt.datetime, *, offline: bool) -> Conversation | None:
+    def _conversation(
+        self, visitor: Visitor, moment: dt.datetime, *, offline: bool, returning: bool
+    ) -> Conversation | None:
         """Build one closed conversation and its messages; return None if it would not have closed yet."""
         rng, script = self.rng, self.script
+        rules = [rule for rule in self.rules if returning or not rule.returning_only]
         if offline:
             origin = Conversation.Origin.OFFLINE_MESSAGE
-        elif rng.random() < PROACTIVE_SHARE:
+        elif rules and rng.random() < PROACTIVE_SHARE:
             origin = Conversation.Origin.PROACTIVE
         else:
             origin = Conversation.Origin.REACTIVE
@@ -1719,9 +2079,12 @@ class _History:
         context = self._context(visitor, moment)
         load = self.traffic.hourly[moment.astimezone(self.zone).hour] / self.peak
         roll = rng.random()
+        topic: Topic | None = None
+        agent: Agent | None = None
 
         if origin == Conversation.Origin.PROACTIVE:
-            lines.append((Message.Sender.SYSTEM, script.invitation, moment, None))
+            conversation.proactive_rule = rng.choice(rules)
+            lines.append((Message.Sender.SYSTEM, conversation.proactive_rule.message, moment, None))
             first_message_at = moment + dt.timedelta(seconds=rng.uniform(5, 40))
         else:
             first_message_at = moment + dt.timedelta(seconds=rng.uniform(0.5, 12))
@@ -1789,6 +2152,8 @@ class _History:
                 exchanges.append(topic.contact)
                 if "{name}" in topic.contact[0]:
                     visitor.name = context["name"]
+                if "{phone}" in topic.contact[0]:
+                    visitor.phone = context["phone"]
                 visitor.email = context["email"]
             if topic.follow_ups and rng.random() < 0.55:
                 exchanges.append(rng.choice(topic.follow_ups))
@@ -1808,27 +2173,113 @@ class _History:
 
         if closed_at >= self.end:
             return None
+        if conversation.rating is not None:
+            conversation.rated_at = closed_at + dt.timedelta(seconds=rng.uniform(3, 90))
         conversation.first_visitor_message_at = first_message_at
         conversation.first_agent_reply_at = next(
             (at for sender, _body, at, _agent in lines if sender == Message.Sender.AGENT), None
         )
         conversation.closed_at = closed_at
         conversation.last_seq = len(lines)
-        for seq, (sender, body, at, agent) in enumerate(lines, start=1):
+        for seq, (sender, body, at, author) in enumerate(lines, start=1):
             self.messages.append(
                 Message(
                     tenant_id=self.tenant.pk,
                     conversation=conversation,
                     seq=seq,
                     sender=sender,
-                    agent_id=agent.pk if agent else None,
+                    agent_id=author.pk if author else None,
                     body=body,
                     created_at=at,
                 )
             )
         visitor.last_seen_at = max(visitor.last_seen_at, closed_at)
         self.conversations.append(conversation)
+        if agent is not None and topic is not None:
+            self._agent_work(conversation, topic=topic, agent=agent, context=context)
         return conversation
+
+    def _agent_work(self, conversation: Conversation, *, topic: Topic, agent: Agent, context: dict[str, str]) -> None:
+        """Add what the agent recorded besides the messages: tag, private note, lead, handoff, transcript."""
+        rng, visitor = self.rng, conversation.visitor
+        closed_at = conversation.closed_at
+        if topic.tag and rng.random() < TAGGED_SHARE:
+            self.tagged.append((conversation, self.tag_ids[topic.tag]))
+        notes = [text for outcome, text in self.script.notes if outcome == topic.outcome]
+        if notes and rng.random() < NOTE_SHARES.get(topic.outcome, 0):
+            written = conversation.first_agent_reply_at + (closed_at - conversation.first_agent_reply_at) * rng.random()
+            self.notes.append(
+                Note(
+                    tenant_id=self.tenant.pk,
+                    conversation=conversation,
+                    agent_id=agent.pk,
+                    body=rng.choice(notes),
+                    created_at=written,
+                )
+            )
+        if topic.outcome == LEAD:
+            self.leads.append(
+                Lead(
+                    tenant_id=self.tenant.pk,
+                    conversation=conversation,
+                    name=visitor.name,
+                    email=visitor.email,
+                    phone=visitor.phone,
+                    wants=topic.wants.format(**context),
+                    created_at=closed_at,
+                )
+            )
+        if topic.outcome == ESCALATED:
+            self.handoffs.append(
+                Handoff(
+                    tenant_id=self.tenant.pk,
+                    conversation=conversation,
+                    agent_id=agent.pk,
+                    summary=conversation.summary,
+                    visitor_name=visitor.name,
+                    visitor_email=visitor.email,
+                    visitor_phone=visitor.phone,
+                    promise=topic.promise.text,
+                    promised_by=self._working_days_later(closed_at, topic.promise),
+                    status=Handoff.Status.SENT,
+                    recipients=self.escalation_contacts,
+                    attempts=1,
+                    created_at=closed_at,
+                    sent_at=closed_at + dt.timedelta(seconds=rng.uniform(1, 8)),
+                )
+            )
+        if visitor.email and rng.random() < TRANSCRIPT_SHARE:
+            requested = closed_at + dt.timedelta(seconds=rng.uniform(5, 60))
+            self.transcript_requests.append(
+                TranscriptRequest(
+                    tenant_id=self.tenant.pk,
+                    conversation=conversation,
+                    email=visitor.email,
+                    status=TranscriptRequest.Status.SENT,
+                    attempts=1,
+                    requested_at=requested,
+                    sent_at=requested + dt.timedelta(seconds=rng.uniform(1, 5)),
+                )
+            )
+
+    def _working_days_later(self, moment: dt.datetime, promise: Promise) -> dt.datetime:
+        """Return the promised hour of the working day (Monday to Friday, local) that many days after the moment."""
+        day = moment.astimezone(self.zone).date()
+        remaining = promise.working_days
+        while remaining:
+            day += dt.timedelta(days=1)
+            if day.weekday() < 5:
+                remaining -= 1
+        return _local_moment(self.zone, day, promise.by_hour)
+
+    def _fail_latest_handoffs(self) -> None:
+        """Leave the latest handoff reports unsent with the tenant's mail error, so the admin shows the problem."""
+        latest = sorted(self.handoffs, key=lambda handoff: handoff.created_at, reverse=True)
+        for handoff, error in zip(latest, self.spec.handoff_errors, strict=False):
+            handoff.status = Handoff.Status.FAILED
+            handoff.attempts = HANDOFF_FAILED_ATTEMPTS
+            handoff.last_error = error
+            handoff.sent_at = None
 
     def _rate(self, conversation: Conversation, *, slow: bool) -> None:
         rng, script = self.rng, self.script

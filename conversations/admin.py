@@ -1,14 +1,66 @@
-"""Operations admin for conversations: read-only, for looking a chat up, never for writing one."""
+"""Operations admin for conversations: read-only, for looking a chat up, never for writing one.
+
+Handoff reports and leads are read here too; the one thing a manager does is send a report again.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import csv
+import datetime as dt
+
+from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from chatops.admin_site import OpsModelAdmin, OpsTabularInline
-from conversations.models import Conversation, Message
+from chatops.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
+from conversations import aftercare
+from conversations import handoff as handoff_reports
+from conversations.models import Conversation, Handoff, Lead, Message, Note, TranscriptRequest
+from conversations.offline import escalation_contacts
+from conversations.outcomes import PHONE_CHARACTERS
+
+STATUS_COLOURS = {
+    Handoff.Status.PENDING: "#92400e",
+    Handoff.Status.SENT: "#166534",
+    Handoff.Status.FAILED: "#b91c1c",
+    Handoff.Status.NO_RECIPIENT: "#b91c1c",
+}
+# Spreadsheet programs run a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _in_tenant_zone(moment: dt.datetime | None, tenant) -> str:
+    if moment is None:
+        return "–"
+    return date_format(timezone.localtime(moment, tenant.zone), "D Y-m-d H:i T")
+
+
+def _conversation_link(conversation: Conversation) -> str:
+    url = reverse("admin:conversations_conversation_change", args=[conversation.pk])
+    return format_html('<a href="{}">#{}</a>', url, conversation.pk)
+
+
+class _ReadOnlyInline:
+    """An inline that only shows what the chat recorded."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 class MessageInline(OpsTabularInline):
@@ -33,6 +85,44 @@ class MessageInline(OpsTabularInline):
         return False
 
 
+class LeadInline(_ReadOnlyInline, OpsStackedInline):
+    model = Lead
+    fields = ("name", "email", "phone", "wants", "created_at")
+    readonly_fields = fields
+
+
+class HandoffInline(_ReadOnlyInline, OpsStackedInline):
+    model = Handoff
+    fields = ("report", "status_line", "agent", "summary", "visitor_contact", "promise", "promised", "recipients")
+    readonly_fields = fields
+
+    @admin.display(description=_("handoff report"))
+    def report(self, handoff: Handoff) -> str:
+        url = reverse("admin:conversations_handoff_change", args=[handoff.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Open the report (send it again there)"))
+
+    @admin.display(description=_("status"))
+    def status_line(self, handoff: Handoff) -> str:
+        return HandoffAdmin.status_line(handoff)
+
+    @admin.display(description=_("visitor's contact"))
+    def visitor_contact(self, handoff: Handoff) -> str:
+        return HandoffAdmin.visitor_contact(handoff)
+
+    @admin.display(description=_("promised by"))
+    def promised(self, handoff: Handoff) -> str:
+        return _in_tenant_zone(handoff.promised_by, handoff.tenant)
+
+
+class NoteInline(_ReadOnlyInline, OpsTabularInline):
+    model = Note
+    fields = ("created_at", "agent", "body")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Note]:
+        return super().get_queryset(request).select_related("agent")
+
+
 @admin.register(Conversation)
 class ConversationAdmin(OpsModelAdmin):
     list_display = ("__str__", "tenant", "visitor", "agent", "status", "outcome", "origin", "started_at", "rating")
@@ -40,7 +130,7 @@ class ConversationAdmin(OpsModelAdmin):
     list_select_related = ("tenant", "visitor", "agent")
     search_fields = ("visitor__name", "visitor__email", "visitor__phone", "summary", "agent__display_name")
     date_hierarchy = "started_at"
-    inlines = [MessageInline]
+    inlines = [LeadInline, HandoffInline, NoteInline, MessageInline]
 
     # Conversations start in the widget and change in the console; here they are only read
     # (and deleted, for example on a visitor's request to be forgotten).
@@ -49,3 +139,256 @@ class ConversationAdmin(OpsModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(Handoff)
+class HandoffAdmin(OpsModelAdmin):
+    """Escalation reports: whether each reached the client, and sending one again when it did not."""
+
+    list_display = (
+        "created_at",
+        "tenant",
+        "chat",
+        "agent",
+        "status_line",
+        "recipients",
+        "attempts",
+        "short_error",
+        "promised",
+    )
+    list_display_links = ("created_at",)
+    list_filter = ("status", "tenant")
+    list_select_related = ("tenant", "agent", "conversation")
+    search_fields = (
+        "=conversation__id",
+        "visitor_name",
+        "visitor_email",
+        "visitor_phone",
+        "summary",
+        "promise",
+        "recipients",
+        "agent__display_name",
+    )
+    date_hierarchy = "created_at"
+    actions = ("send_again",)
+    fieldsets = (
+        (None, {"fields": ("tenant", "chat", "agent", "created_at")}),
+        (_("Sending"), {"fields": ("status_line", "recipients", "attempts", "last_error")}),
+        (_("Report"), {"fields": ("summary", "visitor_contact", "promise", "promised")}),
+    )
+    readonly_fields = (
+        "tenant",
+        "chat",
+        "agent",
+        "created_at",
+        "status_line",
+        "recipients",
+        "attempts",
+        "last_error",
+        "summary",
+        "visitor_contact",
+        "promise",
+        "promised",
+    )
+
+    # Reports are written by closing a chat; here they are read, and sent again on purpose.
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("conversation"), ordering="conversation")
+    def chat(self, handoff: Handoff) -> str:
+        return _conversation_link(handoff.conversation)
+
+    @staticmethod
+    @admin.display(description=_("status"), ordering="status")
+    def status_line(handoff: Handoff) -> str:
+        label = handoff.get_status_display()
+        if handoff.status == Handoff.Status.SENT:
+            label = gettext("Sent %(when)s") % {"when": _in_tenant_zone(handoff.sent_at, handoff.tenant)}
+        elif handoff.status == Handoff.Status.PENDING and handoff.last_error:
+            label = gettext("Retrying after an error")
+        elif handoff.status == Handoff.Status.NO_RECIPIENT:
+            label = gettext("Not sent: the tenant has no escalation contact")
+        return format_html('<strong style="color: {}">{}</strong>', STATUS_COLOURS[handoff.status], label)
+
+    @admin.display(description=_("last error"))
+    def short_error(self, handoff: Handoff) -> str:
+        return Truncator(handoff.last_error).chars(80) if handoff.last_error else "–"
+
+    @admin.display(description=_("promised by"), ordering="promised_by")
+    def promised(self, handoff: Handoff) -> str:
+        return _in_tenant_zone(handoff.promised_by, handoff.tenant)
+
+    @staticmethod
+    @admin.display(description=_("visitor's contact"))
+    def visitor_contact(handoff: Handoff) -> str:
+        parts = [handoff.visitor_name, handoff.visitor_email, handoff.visitor_phone]
+        return " · ".join(part for part in parts if part) or "–"
+
+    @admin.action(description=_("Send again to the escalation contacts"))
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Handoff]) -> None:
+        queued = 0
+        for handoff in queryset.select_related("tenant"):
+            if not handoff_reports.send_again(handoff=handoff):
+                self.message_user(
+                    request,
+                    gettext(
+                        "%(tenant)s has no escalation contact, so report #%(number)s was not sent. Add one "
+                        "under the tenant's report recipients (tick “escalation contact”), then send it again."
+                    )
+                    % {"tenant": handoff.tenant.name, "number": handoff.conversation_id},
+                    messages.WARNING,
+                )
+                continue
+            queued += 1
+            self.log_change(
+                request,
+                handoff,
+                gettext("Sent again to %(recipients)s")
+                % {"recipients": ", ".join(escalation_contacts(tenant=handoff.tenant))},
+            )
+        if queued:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d report is being sent again; its status shows when it has gone out.",
+                    "%(count)d reports are being sent again; their status shows when they have gone out.",
+                    queued,
+                )
+                % {"count": queued},
+                messages.SUCCESS,
+            )
+
+
+def _spreadsheet_safe(value: object) -> str:
+    """Return a cell's text so a spreadsheet shows it instead of running it (a phone number stays as it is)."""
+    text = str(value)
+    if text.startswith(FORMULA_STARTS) and not PHONE_CHARACTERS.match(text):
+        return "'" + text
+    return text
+
+
+@admin.register(Lead)
+class LeadAdmin(OpsModelAdmin):
+    """Visitors who want something a client sells, one row each, ready to export for the client."""
+
+    list_display = ("created_at", "tenant", "name", "email", "phone", "short_wants", "chat", "agent")
+    list_display_links = ("created_at",)
+    list_filter = ("tenant", ("created_at", admin.DateFieldListFilter))
+    list_select_related = ("tenant", "conversation__agent")
+    search_fields = ("name", "email", "phone", "wants", "=conversation__id")
+    date_hierarchy = "created_at"
+    actions = ("download_csv",)
+    fields = ("tenant", "chat", "agent", "created_at", "name", "email", "phone", "wants")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("what they want"))
+    def short_wants(self, lead: Lead) -> str:
+        return Truncator(lead.wants).chars(80)
+
+    @admin.display(description=_("conversation"), ordering="conversation")
+    def chat(self, lead: Lead) -> str:
+        return _conversation_link(lead.conversation)
+
+    @admin.display(description=_("agent"))
+    def agent(self, lead: Lead) -> str:
+        agent = lead.conversation.agent
+        return agent.display_name if agent else "–"
+
+    @admin.action(description=_("Download as CSV (for a spreadsheet)"))
+    def download_csv(self, request: HttpRequest, queryset: QuerySet[Lead]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="leads.csv"'
+        response.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                gettext("recorded"),
+                gettext("tenant"),
+                gettext("name"),
+                gettext("e-mail"),
+                gettext("phone"),
+                gettext("what they want"),
+                gettext("conversation"),
+                gettext("agent"),
+            ]
+        )
+        for lead in queryset.select_related("tenant", "conversation__agent").order_by("created_at"):
+            local = timezone.localtime(lead.created_at, lead.tenant.zone)
+            row = [
+                local.strftime("%Y-%m-%d %H:%M"),
+                lead.tenant.name,
+                lead.name,
+                lead.email,
+                lead.phone,
+                lead.wants,
+                lead.conversation_id,
+                self.agent(lead),
+            ]
+            writer.writerow([_spreadsheet_safe(value) for value in row])
+        return response
+
+
+@admin.register(TranscriptRequest)
+class TranscriptRequestAdmin(OpsModelAdmin):
+    """Transcripts visitors asked for: whether each went out, and sending one again when it did not."""
+
+    list_display = ("requested_at", "tenant", "chat", "email", "status_line", "attempts", "short_error", "sent_at")
+    list_display_links = ("requested_at",)
+    list_filter = ("status", "tenant")
+    list_select_related = ("tenant", "conversation")
+    search_fields = ("=conversation__id", "email")
+    date_hierarchy = "requested_at"
+    actions = ("send_again",)
+    fields = ("tenant", "chat", "email", "status_line", "attempts", "last_error", "requested_at", "sent_at")
+    readonly_fields = fields
+
+    # Requests come from the widget; here they are read, and sent again on purpose.
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("conversation"), ordering="conversation")
+    def chat(self, transcript: TranscriptRequest) -> str:
+        return _conversation_link(transcript.conversation)
+
+    @staticmethod
+    @admin.display(description=_("status"), ordering="status")
+    def status_line(transcript: TranscriptRequest) -> str:
+        label = transcript.get_status_display()
+        if transcript.status == TranscriptRequest.Status.PENDING and transcript.last_error:
+            label = gettext("Retrying after an error")
+        return format_html('<strong style="color: {}">{}</strong>', STATUS_COLOURS[transcript.status], label)
+
+    @admin.display(description=_("last error"))
+    def short_error(self, transcript: TranscriptRequest) -> str:
+        return Truncator(transcript.last_error).chars(80) if transcript.last_error else "–"
+
+    @admin.action(description=_("Send the transcript again"))
+    def send_again(self, request: HttpRequest, queryset: QuerySet[TranscriptRequest]) -> None:
+        count = 0
+        for transcript in queryset:
+            aftercare.send_transcript_again(request=transcript)
+            self.log_change(request, transcript, gettext("Sent again to %(email)s") % {"email": transcript.email})
+            count += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d transcript is being sent again; its status shows when it has gone out.",
+                "%(count)d transcripts are being sent again; their status shows when they have gone out.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from typing import Any
 
@@ -14,9 +15,10 @@ from django.utils import timezone, translation
 
 from chatops import services as agent_services
 from chatops.models import Agent
-from conversations import access, events, protocol, routing, selectors, services
-from conversations.models import Conversation
+from conversations import access, aftercare, events, outcomes, protocol, routing, selectors, services
+from conversations.models import Conversation, Message, PageView
 from conversations.protocol import ProtocolError
+from tenants import proactive
 from tenants.hours import is_open
 
 CLOSE_FORBIDDEN = 4403
@@ -71,8 +73,10 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
-    async def send_error(self, code: str, message: str, frame: protocol.Frame | None = None) -> None:
-        error = protocol.error_frame(code, message)
+    async def send_error(
+        self, code: str, message: str, frame: protocol.Frame | None = None, fields: dict[str, str] | None = None
+    ) -> None:
+        error = protocol.error_frame(code, message, fields)
         if frame is not None:
             # Say which frame failed, so a client with several messages in flight knows which one.
             error["ref"] = frame.type
@@ -114,7 +118,16 @@ class _JsonConsumer(AsyncWebsocketConsumer):
             except access.AccessDenied as denied:
                 await self.send_error(denied.code, denied.message, frame)
             except ValidationError as invalid:
-                await self.send_error(invalid.code or "invalid", invalid.messages[0], frame)
+                await self.send_invalid(invalid, frame)
+
+    async def send_invalid(self, invalid: ValidationError, frame: protocol.Frame | None) -> None:
+        """Send a refusal as an error frame; one keyed by field also says each field's first message."""
+        code = getattr(invalid, "code", None) or "invalid"
+        if not hasattr(invalid, "error_dict"):
+            await self.send_error(code, invalid.messages[0], frame)
+            return
+        fields = {key: messages[0] for key, messages in invalid.message_dict.items() if messages}
+        await self.send_error(code, invalid.messages[0], frame, fields)
 
     # Events from the channel layer, relayed as frames.
     async def chat_message(self, event: dict) -> None:
@@ -144,6 +157,10 @@ class VisitorConsumer(_JsonConsumer):
     async def connect(self) -> None:
         await super().connect()
         self.tenant = self.visitor = self.conversation = None
+        # The page view this connection's hello recorded (invitations are timed from it) and the
+        # invitations shown on it (which the visitor may then accept whatever has changed since).
+        self.page_view_id: int | None = None
+        self.invited: set[int] = set()
         await self.accept()
         try:
             self.tenant = await database_sync_to_async(access.access_tenant_for_widget)(
@@ -182,7 +199,54 @@ class VisitorConsumer(_JsonConsumer):
             "service_open": is_open(self.tenant, now),
             "conversation": selectors.visitor_conversation_state(conversation=self.conversation, now=now),
             "messages": _message_frames(missed),
+            "invite": self._candidate_invitation(recorded_page=bool(url), now=now),
         }
+
+    def _page_view(self) -> PageView | None:
+        return proactive.current_page_view(visitor=self.visitor, page_view_id=self.page_view_id)
+
+    def _candidate_invitation(self, *, recorded_page: bool, now: dt.datetime) -> dict[str, Any] | None:
+        if self.conversation is not None:
+            return None
+        page_view = proactive.current_page_view(visitor=self.visitor)
+        if recorded_page and page_view is not None:
+            self.page_view_id = page_view.pk
+        rule = proactive.rule_for_page(tenant=self.tenant, visitor=self.visitor, page_view=page_view, now=now)
+        if rule is None:
+            return None
+        return {"rule": rule.pk, "seconds": rule.seconds_on_page, "message": rule.message}
+
+    async def on_invite_check(self, *, rule: int) -> None:
+        invitation = await database_sync_to_async(self._invite_check)(rule)
+        if invitation is not None:
+            await self.send_frame(invitation)
+
+    def _invite_check(self, rule_id: int) -> dict[str, Any] | None:
+        rule = proactive.invitation_due(
+            tenant=self.tenant, visitor=self.visitor, rule_id=rule_id, page_view=self._page_view()
+        )
+        if rule is None:
+            return None
+        self.invited.add(rule.pk)
+        return {"type": "invite", "rule": rule.pk, "message": rule.message}
+
+    async def on_invite_accept(self, *, rule: int) -> None:
+        state, line = await database_sync_to_async(self._invite_accept)(rule)
+        await self.join(events.conversation_group(self.conversation.pk))
+        await self.send_frame({"type": "conversation", "conversation": state})
+        if line is not None:
+            await self.send_frame({"type": "message", **events.message_payload(line)})
+
+    def _invite_accept(self, rule_id: int) -> tuple[dict | None, Message | None]:
+        self.conversation, line = proactive.accept_invitation(
+            tenant=self.tenant,
+            visitor=self.visitor,
+            rule_id=rule_id,
+            page_view=self._page_view(),
+            shown=rule_id in self.invited,
+            ip_address=_client_ip(self.scope),
+        )
+        return selectors.visitor_conversation_state(conversation=self.conversation), line
 
     async def on_message(self, *, body: str, client_msg_id: str) -> None:
         started = self.conversation is None
@@ -203,6 +267,22 @@ class VisitorConsumer(_JsonConsumer):
             conversation=self.conversation, body=body, client_msg_id=client_msg_id
         )
         return {"type": "ack", "client_msg_id": message.client_msg_id, "seq": message.seq}, state
+
+    async def on_rate(self, *, conversation: int, rating: int, comment: str) -> None:
+        await self.send_frame(await database_sync_to_async(self._rate)(conversation, rating, comment))
+
+    def _rate(self, conversation_id: int, rating: int, comment: str) -> dict[str, Any]:
+        conversation = aftercare.conversation_of_visitor(visitor=self.visitor, conversation_id=conversation_id)
+        rated = aftercare.rate_conversation(conversation=conversation, rating=rating, comment=comment)
+        return {"type": "rated", "conversation": rated.pk, "rating": rated.rating, "comment": rated.rating_comment}
+
+    async def on_transcript(self, *, conversation: int, email: str) -> None:
+        await self.send_frame(await database_sync_to_async(self._transcript)(conversation, email))
+
+    def _transcript(self, conversation_id: int, email: str) -> dict[str, Any]:
+        conversation = aftercare.conversation_of_visitor(visitor=self.visitor, conversation_id=conversation_id)
+        request = aftercare.request_transcript(conversation=conversation, email=email)
+        return {"type": "transcript_requested", "conversation": conversation.pk, "email": request.email}
 
     async def on_typing(self, *, active: bool) -> None:
         if self.conversation is not None:
@@ -375,15 +455,17 @@ class AgentConsumer(_JsonConsumer):
                 },
             )
 
-    async def on_close(self, *, conversation: int, outcome: str, summary: str) -> None:
-        await database_sync_to_async(self._close)(conversation, outcome, summary)
+    async def on_close(
+        self, *, conversation: int, outcome: str, summary: str, lead: dict | None, handoff: dict | None
+    ) -> None:
+        await database_sync_to_async(self._close)(conversation, outcome, summary, lead, handoff)
         await self.send_frame({"type": "state", **await self._state()})
 
-    def _close(self, conversation_id: int, outcome: str, summary: str) -> None:
+    def _close(self, conversation_id: int, outcome: str, summary: str, lead: dict | None, handoff: dict | None) -> None:
         conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
-        if conversation.agent_id not in (None, self.agent.pk):
-            raise ValidationError(services.ERROR_NOT_YOUR_CHAT, code="not_yours")
-        services.close_conversation(conversation=conversation, outcome=outcome, summary=summary)
+        outcomes.close_with_outcome(
+            conversation=conversation, agent=self.agent, outcome=outcome, summary=summary, lead=lead, handoff=handoff
+        )
         routing.drain_queue_for(agent=self.agent)
 
     # Events only consoles receive.

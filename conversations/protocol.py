@@ -1,11 +1,24 @@
 """WebSocket frames: JSON objects with a ``type``, parsed and validated here and nowhere else.
 
 Visitor → server: hello {token?, last_seq?, url?, title?} · message {body, client_msg_id} ·
-typing {active} · ack {seq}
+typing {active} · ack {seq} · invite_check {rule} · invite_accept {rule} ·
+rate {conversation?, rating, comment?} · transcript {conversation?, email}
+(rate and transcript without a conversation: the visitor's latest one)
 Agent → server: hello {} · presence {presence} · open {conversation, last_seq?} ·
-message {conversation, body, client_msg_id} · typing {conversation, active} · close {conversation, outcome?} ·
-take {conversation} · colleagues {conversation} · transfer {conversation, to_agent, note?}
-Server → client: welcome · message · ack · typing · queue · assigned · closed · error {code, message}
+message {conversation, body, client_msg_id} · typing {conversation, active} ·
+close {conversation, outcome, summary?, lead?, handoff?} · take {conversation} · colleagues {conversation} ·
+transfer {conversation, to_agent, note?}
+Server → client: welcome · message · ack · typing · queue · assigned · closed ·
+error {code, message, fields?, ref?}
+Server → visitor: welcome {…, invite: {rule, seconds, message} | null} · invite {rule, message} (or nothing) ·
+conversation {conversation} · rated {conversation, rating, comment} · transcript_requested {conversation, email}
+
+close: outcome is one of resolved, lead, booking, sale, escalated, spam (required: without it the
+answer is an error "outcome_required"). lead {name, email, phone, wants} is read for the lead
+outcome only, handoff {summary, visitor_name, visitor_email, visitor_phone, promise, promised_by}
+for escalated only; promised_by is "YYYY-MM-DD" (the end of that day) or "YYYY-MM-DDTHH:MM", in the
+tenant's time zone. Invalid details get an error "invalid_close" whose fields map keys such as
+"lead.email" or "handoff.promised_by" to the message to show beside that field.
 """
 
 from __future__ import annotations
@@ -53,6 +66,19 @@ def _bool(value: Any, name: str) -> bool:
     return value
 
 
+LEAD_FIELDS = ("name", "email", "phone", "wants")
+HANDOFF_FIELDS = ("summary", "visitor_name", "visitor_email", "visitor_phone", "promise", "promised_by")
+
+
+def _object(value: Any, name: str, fields: tuple[str, ...]) -> dict[str, str] | None:
+    """Return a nested object's text fields (missing ones empty, unknown ones dropped); None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProtocolError("bad_field", f"'{name}' must be an object.")
+    return {key: _text(value.get(key), f"{name}.{key}", default="") for key in fields}
+
+
 def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     if kind == "hello":
         return {
@@ -70,6 +96,20 @@ def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         return {"active": _bool(raw.get("active", True), "active")}
     if kind == "ack":
         return {"seq": _int(raw.get("seq"), "seq")}
+    if kind in ("invite_check", "invite_accept"):
+        return {"rule": _int(raw.get("rule"), "rule", minimum=1)}
+    # The rating's range and the address are checked by conversations.aftercare, in the visitor's language.
+    if kind == "rate":
+        return {
+            "conversation": _int(raw.get("conversation"), "conversation", default=0),
+            "rating": _int(raw.get("rating"), "rating"),
+            "comment": _text(raw.get("comment"), "comment", default=""),
+        }
+    if kind == "transcript":
+        return {
+            "conversation": _int(raw.get("conversation"), "conversation", default=0),
+            "email": _text(raw.get("email"), "email"),
+        }
     raise ProtocolError("unknown_type", f"Unknown frame type '{kind}'.")
 
 
@@ -96,9 +136,12 @@ def _agent_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
             "note": _text(raw.get("note"), "note", default=""),
         }
     if kind == "close":
+        # A missing outcome is refused by the service, after the access check, with its own code.
         return conversation | {
-            "outcome": _text(raw.get("outcome"), "outcome", default="resolved"),
+            "outcome": _text(raw.get("outcome"), "outcome", default=""),
             "summary": _text(raw.get("summary"), "summary", default=""),
+            "lead": _object(raw.get("lead"), "lead", LEAD_FIELDS),
+            "handoff": _object(raw.get("handoff"), "handoff", HANDOFF_FIELDS),
         }
     raise ProtocolError("unknown_type", f"Unknown frame type '{kind}'.")
 
@@ -129,5 +172,9 @@ def parse_agent_frame(text: str | None) -> Frame:
     return Frame(kind, _agent_fields(kind, raw))
 
 
-def error_frame(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": str(message)}
+def error_frame(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return an error frame; ``fields`` maps each refused field to its message, for forms."""
+    frame = {"type": "error", "code": code, "message": str(message)}
+    if fields:
+        frame["fields"] = {key: str(text) for key, text in fields.items()}
+    return frame

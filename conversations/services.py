@@ -206,7 +206,11 @@ def close_conversation(
     summary: str = "",
     now: dt.datetime | None = None,
 ) -> Conversation:
-    """Close a conversation with its outcome and tell its watchers after commit."""
+    """Close a conversation with its outcome and tell its watchers after commit.
+
+    The console closes through ``outcomes.close_with_outcome``, which requires the outcome, checks
+    its details and stores the lead or handoff report first; this is the bare state change.
+    """
     if outcome not in Conversation.Outcome.values:
         raise ValidationError(_("Choose an outcome."), code="outcome")
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)

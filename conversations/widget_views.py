@@ -23,6 +23,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition, require_safe
 
 from conversations import access, offline
+from conversations.widget_script import served_script
 from tenants.hours import is_open
 from tenants.models import Tenant
 
@@ -72,6 +73,13 @@ UI_STRINGS = {
     "thanks": _("We got your message and will reply to %(email)s as soon as we can."),
     "back": _("Back to chat"),
     "error": _("Something went wrong. Please try again."),
+    "invite_accept": _("Chat with us"),
+    "dismiss": _("Not now"),
+    "rate": _("How was the chat?"),
+    "comment": _("Anything you'd like to add?"),
+    "rated": _("Thank you for your feedback!"),
+    "transcript": _("E-mail me the transcript"),
+    "transcript_sent": _("The transcript is on its way to %(email)s."),
 }
 # The widget rounds an expected wait up to one of these and says "about N minutes".
 WAIT_MINUTES = (1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 45, 60)
@@ -102,7 +110,7 @@ def _tenant(request: HttpRequest, key: str) -> Tenant:
 
 @functools.lru_cache(maxsize=4)
 def _script(modified_ns: int) -> tuple[bytes, str]:
-    body = WIDGET_SCRIPT.read_bytes()
+    body = served_script(WIDGET_SCRIPT.read_text(encoding="utf-8")).encode()
     return body, hashlib.sha256(body).hexdigest()[:32]
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chatops.admin import QualificationInline
 from chatops.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
-from tenants import onboarding, selectors, services
+from tenants import onboarding, proactive, selectors, services
 from tenants.forms import ChecklistFormSet, ChecklistItemForm, ClientUserAddForm, TenantForm
 from tenants.models import (
     CannedResponse,
@@ -26,6 +26,7 @@ from tenants.models import (
     ClientUser,
     KnowledgeArticle,
     OnboardingItem,
+    ProactiveRule,
     ReportRecipient,
     ServiceException,
     ServiceHours,
@@ -119,6 +120,78 @@ class CannedResponseInline(OpsTabularInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
+# --- Invitation rules (proactive chat): inline on the tenant page and a page of their own ----------
+
+INVITATION_HELP_TEXTS = {
+    "seconds_on_page": _("How long the visitor has been on the page before the invitation shows; 0 shows it at once."),
+    "returning_only": _("Only visitors who come back after a pause of 30 minutes or more."),
+    "only_in_service_hours": _("Never invite outside the tenant's service hours."),
+    "only_when_agent_free": _(
+        "Only when an agent trained for this tenant is online, on shift and below their chat limit."
+    ),
+    "message": _("What the invitation says. It is also the first line of the chat the visitor starts with it."),
+    "is_active": _("Untick to pause the rule without deleting it."),
+}
+
+
+class ProactiveRuleForm(forms.ModelForm):
+    class Meta:
+        model = ProactiveRule
+        fields = [
+            "name",
+            "url_pattern",
+            "seconds_on_page",
+            "returning_only",
+            "only_in_service_hours",
+            "only_when_agent_free",
+            "message",
+            "is_active",
+            "position",
+        ]
+        help_texts = INVITATION_HELP_TEXTS
+
+    def clean_url_pattern(self) -> str:
+        pattern = self.cleaned_data["url_pattern"].strip()
+        proactive.validate_url_pattern(pattern)
+        return pattern
+
+
+class StartedCountMixin:
+    @admin.display(description=_("chats started"), ordering="conversations_started")
+    def started(self, rule: ProactiveRule) -> int:
+        return getattr(rule, "conversations_started", 0)
+
+
+class ProactiveRuleInline(StartedCountMixin, OpsTabularInline):
+    model = ProactiveRule
+    form = ProactiveRuleForm
+    fields = (
+        "position",
+        "name",
+        "url_pattern",
+        "seconds_on_page",
+        "returning_only",
+        "only_in_service_hours",
+        "only_when_agent_free",
+        "message",
+        "is_active",
+        "started",
+    )
+    readonly_fields = ("started",)
+    extra = 0
+    verbose_name_plural = _("invitation rules (proactive chat)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProactiveRule]:
+        return proactive.with_conversation_counts(super().get_queryset(request)).order_by("position", "pk")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in ("message", "url_pattern"):
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 32})
+        elif db_field.name in ("position", "seconds_on_page"):
+            kwargs["widget"] = forms.NumberInput(attrs={"style": "width: 5em"})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
 class TenantQualificationInline(QualificationInline):
     verbose_name_plural = _("agents trained for this tenant")
 
@@ -166,6 +239,7 @@ class TenantAdmin(OpsModelAdmin):
             TenantQualificationInline,
             KnowledgeArticleInline,
             CannedResponseInline,
+            ProactiveRuleInline,
         ]
         # A new tenant's checklist is built after it is saved.
         return inlines if obj is None else [ChecklistInline, *inlines]
@@ -436,6 +510,58 @@ class ChangeNoticeAdmin(TenantContentAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ProactiveRule)
+class ProactiveRuleAdmin(StartedCountMixin, OpsModelAdmin):
+    form = ProactiveRuleForm
+    list_display = (
+        "name",
+        "tenant",
+        "url_pattern",
+        "seconds_on_page",
+        "conditions",
+        "is_active",
+        "position",
+        "started",
+    )
+    list_display_links = ("name",)
+    list_filter = ("tenant", "is_active", "returning_only", "only_in_service_hours", "only_when_agent_free")
+    list_select_related = ("tenant",)
+    search_fields = ("name", "url_pattern", "message")
+    ordering = ("tenant__name", "position", "pk")
+    fieldsets = (
+        (None, {"fields": ("tenant", "name", "is_active", "position")}),
+        (
+            _("When the invitation shows"),
+            {
+                "fields": (
+                    "url_pattern",
+                    "seconds_on_page",
+                    "returning_only",
+                    "only_in_service_hours",
+                    "only_when_agent_free",
+                )
+            },
+        ),
+        (_("Invitation"), {"fields": ("message",)}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ProactiveRule | None = None):
+        # A rule stays with the client it was written for.
+        return ("tenant",) if obj is not None else ()
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProactiveRule]:
+        return proactive.with_conversation_counts(super().get_queryset(request))
+
+    @admin.display(description=_("conditions"))
+    def conditions(self, rule: ProactiveRule) -> str:
+        labels = [
+            gettext("returning visitors only") if rule.returning_only else "",
+            gettext("during service hours") if rule.only_in_service_hours else "",
+            gettext("when an agent is free") if rule.only_when_agent_free else "",
+        ]
+        return " · ".join(label for label in labels if label) or gettext("always")
 
 
 @admin.register(ClientUser)

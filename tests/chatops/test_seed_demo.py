@@ -6,7 +6,9 @@ runs in its own transaction on top of it, so tests that reseed or break things r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import fnmatch
 import io
 import itertools
 import os
@@ -21,18 +23,20 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q
 
 from chatops import demo, roles
 from chatops.models import Agent, Qualification, Shift
-from conversations.models import Conversation, Message, PageView, Visitor
-from tenants import hours, onboarding
+from conversations.models import Conversation, Handoff, Lead, Message, Note, PageView, Tag, TranscriptRequest, Visitor
+from conversations.offline import escalation_contacts
+from tenants import hours, onboarding, selectors
 from tenants.models import (
     CannedResponse,
     ChangeNotice,
     ClientUser,
     KnowledgeArticle,
     OnboardingItem,
+    ProactiveRule,
     ReportRecipient,
     ServiceException,
     ServiceHours,
@@ -60,11 +64,28 @@ def live_tenants() -> list[Tenant]:
 
 def fingerprint() -> list[tuple]:
     """Return what identifies the generated history, independent of primary keys."""
-    return list(
-        Conversation.objects.filter(tenant__in=demo.demo_tenants())
-        .order_by("tenant__slug", "started_at")
-        .values_list("tenant__slug", "started_at", "origin", "outcome", "rating", "last_seq")
-    )
+    conversations = Conversation.objects.filter(tenant__in=demo.demo_tenants()).order_by("tenant__slug", "started_at")
+    return [
+        *conversations.values_list(
+            "tenant__slug",
+            "started_at",
+            "origin",
+            "outcome",
+            "rating",
+            "rated_at",
+            "last_seq",
+            "proactive_rule__name",
+            "lead__email",
+            "lead__phone",
+            "handoff__status",
+            "handoff__promised_by",
+            "transcript_request__email",
+        ),
+        *conversations.filter(tags__isnull=False)
+        .values_list("started_at", "tags__name")
+        .order_by("started_at", "tags__name"),
+        *Note.objects.filter(tenant__in=demo.demo_tenants()).values_list("created_at", "body").order_by("created_at"),
+    ]
 
 
 def test_running_the_command_again_changes_nothing(seeded):
@@ -75,8 +96,9 @@ def test_running_the_command_again_changes_nothing(seeded):
     # when the command runs again
     call_command("seed_demo", stdout=out)
 
-    # then every count is the same and the command says it left the data alone
+    # then every count, the agent workspace's rows included, is the same and the command says it left the data alone
     assert demo.demo_counts() == before == seeded.counts
+    assert all(count > 0 for count in dataclasses.astuple(seeded.counts))
     assert "already present" in out.getvalue()
     assert f"Admin: {settings.SITE_URL}/admin/  user manager / password demo-manager" in out.getvalue()
 
@@ -144,11 +166,15 @@ def test_each_tenant_is_set_up_like_a_real_client(seeded):
         assert ServiceException.objects.for_tenant(tenant).filter(closed=True).count() == 1
         assert 5 <= KnowledgeArticle.objects.for_tenant(tenant).count() <= 8
         assert 4 <= CannedResponse.objects.for_tenant(tenant).count() <= 6
-        assert ChangeNotice.objects.for_tenant(tenant).count() == 1
+        assert 1 <= ChangeNotice.objects.for_tenant(tenant).count() <= 2
+        assert 5 <= Tag.objects.for_tenant(tenant).count() <= 8
         recipients = ReportRecipient.objects.for_tenant(tenant)
         assert recipients.filter(weekly=True, monthly=True).exists()
         assert recipients.filter(escalations=True).exists()
         assert ClientUser.objects.for_tenant(tenant).count() == 1
+        # and the escalation rules name who gets the handoffs and what may be promised
+        assert any(contact in tenant.escalation_rules for contact in escalation_contacts(tenant=tenant))
+        assert ProactiveRule.objects.for_tenant(tenant).exists()
     # and one tenant's hours run across midnight
     assert any(row.closes <= row.opens for row in ServiceHours.objects.filter(tenant__in=demo.demo_tenants()))
 
@@ -286,7 +312,7 @@ def test_history_mixes_origins_outcomes_and_ratings(seeded):
         assert outcomes[Conversation.Outcome.ESCALATED] and outcomes[Conversation.Outcome.SPAM]
         goal_outcome = Conversation.Outcome.BOOKING if "bookings" in tenant.goals else Conversation.Outcome.LEAD
         assert outcomes[goal_outcome] > 0
-        assert 0 < origins[Conversation.Origin.PROACTIVE] < total * 0.15
+        assert total * 0.05 < origins[Conversation.Origin.PROACTIVE] < total * 0.15
         assert 0 < origins[Conversation.Origin.OFFLINE_MESSAGE] < total * 0.2
         ratings = list(conversations.filter(rating__isnull=False).values_list("rating", flat=True))
         assert 0.3 <= len(ratings) / total <= 0.5
@@ -294,6 +320,153 @@ def test_history_mixes_origins_outcomes_and_ratings(seeded):
         assert conversations.exclude(rating_comment="").exists()
         leads = conversations.filter(outcome__in=[Conversation.Outcome.LEAD, Conversation.Outcome.BOOKING])
         assert not leads.filter(visitor__email="").exists()
+
+
+def test_every_lead_conversation_has_a_lead_with_the_visitors_contact(seeded):
+    for tenant in live_tenants():
+        # given the tenant's chats that ended in a lead
+        conversations = Conversation.objects.filter(tenant=tenant, outcome=Conversation.Outcome.LEAD)
+        leads = Lead.objects.for_tenant(tenant).select_related("conversation__visitor")
+
+        # then each has exactly one lead of the same tenant, with the contact the visitor gave and what they want
+        assert conversations.exists()
+        assert sorted(lead.conversation_id for lead in leads) == sorted(conversations.values_list("pk", flat=True))
+        for lead in leads:
+            visitor = lead.conversation.visitor
+            assert lead.email and lead.email == visitor.email
+            # (a visitor may give a name or number only in a later chat)
+            assert lead.name in ("", visitor.name)
+            assert lead.phone in ("", visitor.phone)
+            assert lead.wants and "{" not in lead.wants
+            assert lead.created_at == lead.conversation.closed_at
+        # and some leads left a phone number too
+        assert leads.exclude(phone="").exists()
+
+
+def test_every_escalated_conversation_has_a_handoff_report_to_the_escalation_contacts(seeded):
+    for tenant in live_tenants():
+        # given the tenant's escalated chats and its escalation contacts
+        conversations = Conversation.objects.filter(tenant=tenant, outcome=Conversation.Outcome.ESCALATED)
+        handoffs = list(Handoff.objects.for_tenant(tenant).select_related("conversation__visitor"))
+        contacts = escalation_contacts(tenant=tenant)
+
+        # then each has one report, with the visitor's contact, a promise due on a later weekday, sent to the contacts
+        assert contacts
+        assert sorted(handoff.conversation_id for handoff in handoffs) == sorted(
+            conversations.values_list("pk", flat=True)
+        )
+        for handoff in handoffs:
+            conversation, visitor = handoff.conversation, handoff.conversation.visitor
+            assert handoff.agent_id == conversation.agent_id is not None
+            assert handoff.summary == conversation.summary != ""
+            assert handoff.visitor_email == visitor.email != ""
+            assert handoff.promise
+            assert handoff.promised_by > conversation.closed_at
+            assert handoff.promised_by.astimezone(tenant.zone).weekday() < 5
+            assert handoff.recipients.split(", ") == contacts
+            assert handoff.created_at == conversation.closed_at
+        sent = [handoff for handoff in handoffs if handoff.status == Handoff.Status.SENT]
+        failed = [handoff for handoff in handoffs if handoff.status == Handoff.Status.FAILED]
+        assert all(handoff.sent_at >= handoff.created_at and not handoff.last_error for handoff in sent)
+        # and one or two of the latest failed, with the error the admin shows
+        assert 1 <= len(failed) <= 2
+        assert len(sent) + len(failed) == len(handoffs)
+        assert all(handoff.sent_at is None and handoff.last_error and handoff.attempts > 1 for handoff in failed)
+        assert min(handoff.created_at for handoff in failed) > max(handoff.created_at for handoff in sent)
+
+
+def test_proactive_chats_follow_the_tenants_invitation_rules(seeded):
+    for tenant in live_tenants():
+        # given the tenant's invitation rules and its proactive chats
+        rules = list(ProactiveRule.objects.for_tenant(tenant).active())
+        proactive = Conversation.objects.filter(tenant=tenant, origin=Conversation.Origin.PROACTIVE).select_related(
+            "proactive_rule"
+        )
+        first_lines = dict(
+            Message.objects.filter(conversation__in=proactive, seq=1).values_list("conversation_id", "body")
+        )
+
+        # then two or three rules with different pages and timings, one only for returning visitors
+        assert 2 <= len(rules) <= 3
+        assert len({rule.url_pattern for rule in rules}) == len(rules)
+        assert all(20 <= rule.seconds_on_page <= 45 for rule in rules)
+        assert sum(rule.returning_only for rule in rules) == 1
+        # and every proactive chat, and only those, came from one of them: its text opened the chat after the
+        # visitor had spent the rule's time on a page the rule is for
+        assert not Conversation.objects.filter(tenant=tenant, proactive_rule__isnull=False).exclude(
+            origin=Conversation.Origin.PROACTIVE
+        )
+        used = set()
+        for conversation in proactive:
+            rule = conversation.proactive_rule
+            assert rule in rules
+            used.add(rule.pk)
+            assert first_lines[conversation.pk] == rule.message
+            page = (
+                PageView.objects.filter(visitor=conversation.visitor_id, viewed_at__lte=conversation.started_at)
+                .order_by("-viewed_at")
+                .first()
+            )
+            assert fnmatch.fnmatchcase(page.url, rule.url_pattern)
+            assert conversation.started_at - page.viewed_at >= dt.timedelta(seconds=rule.seconds_on_page)
+            assert page.returning or not rule.returning_only
+        assert used == {rule.pk for rule in rules}
+
+
+def test_agents_tag_some_chats_and_leave_private_notes_on_others(seeded):
+    # given the demo's tags and notes
+    tagged = Conversation.objects.filter(tenant__in=live_tenants(), tags__isnull=False).distinct().count()
+    answered = Conversation.objects.filter(tenant__in=live_tenants(), agent__isnull=False).count()
+    notes = Note.objects.filter(tenant__in=demo.demo_tenants()).select_related("conversation")
+
+    # then a good share of the answered chats carry a tag of their own tenant
+    assert 0.2 < tagged / answered < 0.6
+    assert not Conversation.tags.through.objects.exclude(conversation__tenant=F("tag__tenant")).filter(
+        conversation__tenant__in=demo.demo_tenants()
+    )
+    for tenant in live_tenants():
+        assert Conversation.objects.filter(tenant=tenant, tags__isnull=False).values("tags").distinct().count() >= 5
+    # and the notes are the answering agent's, written while the chat was open, on a minority of chats
+    assert 0 < notes.count() < answered * 0.25
+    for note in notes:
+        conversation = note.conversation
+        assert note.tenant_id == conversation.tenant_id
+        assert note.agent_id == conversation.agent_id
+        assert conversation.first_agent_reply_at <= note.created_at <= conversation.closed_at
+    assert notes.filter(conversation__outcome=Conversation.Outcome.ESCALATED).exists()
+
+
+def test_ratings_have_a_moment_and_a_few_visitors_got_their_transcript(seeded):
+    # given the live tenants' conversations
+    conversations = Conversation.objects.filter(tenant__in=live_tenants())
+    transcripts = TranscriptRequest.objects.filter(tenant__in=live_tenants()).select_related("conversation__visitor")
+
+    # then every rating, and only a rating, has the moment it was given, after the chat closed
+    assert not conversations.filter(rating__isnull=False, rated_at__isnull=True)
+    assert not conversations.filter(rating__isnull=True, rated_at__isnull=False)
+    assert not conversations.filter(rated_at__lt=F("closed_at"))
+    assert not conversations.filter(rated_at__gte=seeded.now)
+    # and a few transcripts went out, to the visitor's own address, once the chat was over
+    assert 0 < transcripts.count() < conversations.count() * 0.05
+    for request in transcripts:
+        assert request.status == TranscriptRequest.Status.SENT
+        assert request.email == request.conversation.visitor.email
+        assert request.conversation.closed_at <= request.requested_at <= request.sent_at < seeded.now
+
+
+def test_the_latest_change_notice_is_read_by_some_trained_agents_but_not_all(seeded):
+    for tenant in live_tenants():
+        # given the tenant's notices, newest first, and who read them
+        latest, *earlier = ChangeNotice.objects.for_tenant(tenant).order_by("-created_at")
+        readers = selectors.notice_readers(notice=latest)
+
+        # then the newest is still open: some trained agents acknowledged it, some not yet
+        assert readers.acknowledged
+        assert readers.pending
+        assert all(latest.created_at < ack.acknowledged_at < seeded.now for ack in readers.acknowledged)
+        # and the older ones everybody has read
+        assert earlier
+        assert all(selectors.notice_readers(notice=notice).pending == [] for notice in earlier)
 
 
 def test_message_sequence_numbers_run_from_one_without_gaps(seeded):

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from conversations.protocol import MAX_FRAME_BYTES, ProtocolError, parse_agent_frame, parse_visitor_frame
+from conversations.protocol import (
+    MAX_FRAME_BYTES,
+    ProtocolError,
+    error_frame,
+    parse_agent_frame,
+    parse_visitor_frame,
+)
 
 
 def frame(**fields) -> str:
@@ -66,11 +72,6 @@ def test_visitors_cannot_send_agent_frames():
 
 def test_agent_frames_name_a_conversation_by_a_positive_number():
     assert parse_agent_frame(frame(type="open", conversation=5)).data == {"conversation": 5, "last_seq": 0}
-    assert parse_agent_frame(frame(type="close", conversation=5)).data == {
-        "conversation": 5,
-        "outcome": "resolved",
-        "summary": "",
-    }
     assert parse_agent_frame(frame(type="transfer", conversation=5, to_agent=9, note="VIP")).data == {
         "conversation": 5,
         "to_agent": 9,
@@ -80,3 +81,66 @@ def test_agent_frames_name_a_conversation_by_a_positive_number():
         with pytest.raises(ProtocolError) as refusal:
             parse_agent_frame(frame(type="take", conversation=bad))
         assert refusal.value.code == "bad_field"
+
+
+def test_a_close_frame_without_an_outcome_parses_so_the_service_can_refuse_it_after_the_access_check():
+    # when
+    parsed = parse_agent_frame(frame(type="close", conversation=5))
+
+    # then
+    assert parsed.data == {"conversation": 5, "outcome": "", "summary": "", "lead": None, "handoff": None}
+
+
+def test_a_close_frame_carries_its_lead_and_handoff_text_with_missing_fields_empty_and_unknown_ones_dropped():
+    # when
+    parsed = parse_agent_frame(
+        frame(
+            type="close",
+            conversation=5,
+            outcome="escalated",
+            summary="Refund",
+            lead={"email": "m@example.fi", "wants": "Catering", "colour": "red"},
+            handoff={"summary": "Refund <b>now</b>", "promise": "A call", "promised_by": "2026-12-18"},
+        )
+    )
+
+    # then
+    assert parsed.data["outcome"] == "escalated"
+    assert parsed.data["lead"] == {"name": "", "email": "m@example.fi", "phone": "", "wants": "Catering"}
+    assert parsed.data["handoff"] == {
+        "summary": "Refund <b>now</b>",
+        "visitor_name": "",
+        "visitor_email": "",
+        "visitor_phone": "",
+        "promise": "A call",
+        "promised_by": "2026-12-18",
+    }
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"outcome": 3},
+        {"summary": ["a"]},
+        {"lead": "maija@example.fi"},
+        {"lead": {"email": 12}},
+        {"handoff": [1]},
+        {"handoff": {"promised_by": 20261218}},
+    ],
+)
+def test_a_close_frame_with_fields_of_the_wrong_kind_is_refused_with_a_code(fields):
+    with pytest.raises(ProtocolError) as refusal:
+        parse_agent_frame(frame(type="close", conversation=5, **fields))
+
+    assert refusal.value.code == "bad_field"
+
+
+def test_an_error_frame_names_the_refused_fields_only_when_there_are_some():
+    assert error_frame("closed", "This conversation has ended.") == {
+        "type": "error",
+        "code": "closed",
+        "message": "This conversation has ended.",
+    }
+    assert error_frame("invalid_close", "Bad e-mail", {"lead.email": "Bad e-mail"})["fields"] == {
+        "lead.email": "Bad e-mail"
+    }

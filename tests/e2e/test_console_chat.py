@@ -232,6 +232,11 @@ def test_after_a_dropped_connection_the_console_gets_only_missed_messages_and_se
     page.locator("#mine-list .chat-item").first.click()
     page.wait_for_selector("#messages .msg-visitor")
     conversation = Conversation.objects.get(tenant=tenant)
+    # (the message may show from a live frame before the chat's history has arrived; wait for the history)
+    page.wait_for_function(
+        "(id) => window.__frames.some(f => f.type === 'history' && f.conversation.conversation === id)",
+        arg=conversation.pk,
+    )
 
     # when the connection drops, the visitor writes and the agent replies while it is down
     page.evaluate("window.chatopsConsole.simulateDrop(2500)")

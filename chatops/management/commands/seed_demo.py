@@ -36,13 +36,15 @@ class Command(BaseCommand):
         counts = result.counts
         totals = _(
             "%(tenants)d tenants, %(agents)d agents, %(shifts)d shifts, %(conversations)d conversations, "
-            "%(messages)d messages"
+            "%(messages)d messages, %(leads)d leads, %(handoffs)d handoff reports"
         ) % {
             "tenants": counts.tenants,
             "agents": counts.agents,
             "shifts": counts.shifts,
             "conversations": counts.conversations,
             "messages": counts.messages,
+            "leads": counts.leads,
+            "handoffs": counts.handoffs,
         }
         if result.created:
             self.stdout.write(

@@ -2,7 +2,11 @@
  * Plain JavaScript, no build step. It talks only to the origin it came from, lives in a shadow root
  * (the site's CSS cannot reach in) and sets all text with textContent. Messages not yet acknowledged
  * wait in localStorage and are re-sent after a reconnect or a page change; the server stores a
- * resend once (same client_msg_id). */
+ * resend once (same client_msg_id). After a chat it offers a 1–5 rating and the transcript by e-mail;
+ * on pages with an invitation rule it invites the visitor (the server decides when).
+ * Served without comments and indentation (conversations/widget_script.py): keep comments on lines of
+ * their own, after " // ", or in a one-line block comment; no string may contain " // " or a block
+ * comment opener. */
 (() => {
   "use strict";
   const w = window, d = document;
@@ -27,7 +31,7 @@
 
   let cfg, S, ui, ws, ready, dead, tries = 0, inflight, firstHello = true, conv = null, serviceOpen, view = "chat";
   let agentSeq = 0, ackedSeq = 0, unread = 0, shown = {}, mine = {}, sentTyping = 0, typingTimer, agentTimer;
-  let formId = uid();
+  let formId = uid(), invite, pick;
 
   function uid() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -88,6 +92,11 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
 .bt{border-radius:12px;padding:11px;font-weight:650}.bt:disabled{opacity:.6}
 .y{align-items:center;justify-content:center;text-align:center}.y b{font-size:18px;color:#111827}
 .ok{width:56px;height:56px;border-radius:50%;background:#d1fae5;color:#059669;display:grid;place-items:center}
+.iv{position:fixed;right:20px;bottom:94px;width:300px;background:#fff;border-radius:16px;padding:16px;
+ box-shadow:0 12px 40px #0f172a40}.iv p{margin:0 22px 12px 0;overflow-wrap:anywhere;cursor:pointer}
+.iv .x{position:absolute;top:8px;right:8px}.af{padding:10px 14px;border-top:1px solid #eef0f3}.af b{font-size:14px}
+.af form{display:flex;gap:8px;margin:6px 0;align-items:flex-end}.af form>*{flex:1}.af .bt{flex:none}
+.st button{font-size:28px;color:#d1d5db}.st .on{color:#f59e0b}
 @media (max-width:480px){.p{right:0;bottom:0;width:100vw;height:100%;max-height:none;border-radius:0}}
 @media (prefers-reduced-motion:reduce){.p{animation:none}}`;
   const HTML = `<style>${CSS}</style><div class="w"><button class="l" aria-expanded="false"></button>
@@ -95,13 +104,16 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
 <small><span class="dot"></span><span></span></small></div><button class="x">${icon(CLOSE, 1)}</button></div>
 <div class="z" role="status" hidden></div><div class="m" aria-live="polite"><div class="r"><p></p></div></div>
 <div class="t" hidden></div><div class="q" hidden><span></span><button></button></div>
+<div class="af" hidden><div><b></b><div class="st"></div><form><textarea rows="2" maxlength="2000"></textarea>
+<button class="bt"></button></form></div><form><label><span></span><input type="email" maxlength="254"></label>
+<button class="bt"></button></form><p></p><em class="e"></em></div>
 <div class="k"><textarea rows="1" maxlength="4000"></textarea><button class="sb">${icon("M3 20.5 21.5 12 3 3.5v6.7l12.5 1.8L3 13.8z")}</button></div>
 <form class="o" novalidate hidden><p></p><label><span></span><input name="name" maxlength="120" autocomplete="name"></label>
 <em class="e"></em><label><span></span><input name="email" type="email" maxlength="254" autocomplete="email"></label>
 <em class="e"></em><label><span></span><textarea name="question" rows="5" maxlength="4000"></textarea></label>
 <em class="e"></em><em class="e"></em><button class="bt"></button><button class="lk" type="button"></button></form>
 <div class="y" hidden><div class="ok">${icon("M20 6 9 17l-5-5", 1)}</div><b></b><p></p><button class="lk"></button></div>
-</div></div>`;
+</div><div class="iv" role="dialog" hidden><button class="x">${icon(CLOSE, 1)}</button><p></p><button class="bt"></button></div></div>`;
 
   function build() {
     const host = d.createElement("chatops-widget");
@@ -115,10 +127,11 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     const top = $(".w");
     top.lang = cfg.language;
     top.style.cssText = `--c:${colour};--i:${light ? "#111827" : "#fff"}`;
-    const [, , list, typing, queue, composer, form, thanks] = $(".p").children;
-    Object.assign(ui, { launcher: $(".l"), panel: $(".p"), list, typing, queue, composer, form, thanks,
-      input: composer.firstChild, banner: $(".z"), status: $("small"), badge: el("span", "b"),
-      errors: root.querySelectorAll(".e"), fields: root.querySelectorAll("[name]") });
+    const [, , list, typing, queue, after, composer, form, thanks] = $(".p").children;
+    const [rate, mail, , oops] = after.children, [question, stars, comment] = rate.children, iv = $(".iv");
+    Object.assign(ui, { launcher: $(".l"), panel: $(".p"), list, typing, queue, after, composer, form, thanks, iv,
+      oops, stars: stars.children, input: composer.firstChild, banner: $(".z"), status: $("small"),
+      badge: el("span", "b"), errors: form.querySelectorAll(".e"), fields: form.querySelectorAll("[name]") });
     $("b").textContent = cfg.name;
     $(".r p").textContent = cfg.greeting;
     $(".x").ariaLabel = S.close;
@@ -127,10 +140,33 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     ui.input.placeholder = S.placeholder;
     queue.lastChild.textContent = S.leave_message;
     form.firstChild.textContent = S.offline_intro;
-    const labels = root.querySelectorAll("label span");
+    const labels = form.querySelectorAll("label span");
     ["name", "email", "question"].forEach((f, i) => (labels[i].textContent = S[f]));
     el("i", "", ` (${S.optional})`, labels[0]);
-    $(".bt").textContent = S.submit;
+    $(".o .bt").textContent = S.submit;
+    // after a chat: 1–5 stars with a comment, and the transcript by e-mail
+    question.textContent = S.rate;
+    for (let n = 1; n < 6; n++) Object.assign(el("button", "", "★", stars), { ariaLabel: `${n}/5`, onclick: () => star(n) });
+    comment[0].placeholder = comment[0].ariaLabel = S.comment;
+    mail.querySelector("span").textContent = S.transcript;
+    comment[1].textContent = mail[1].textContent = S.send;
+    comment.onsubmit = (e) => {
+      e.preventDefault();
+      if (pick) send({ type: "rate", conversation: saved.done, rating: pick, comment: comment[0].value });
+    };
+    mail.onsubmit = (e) => {
+      e.preventDefault();
+      send({ type: "transcript", conversation: saved.done, email: mail[0].value });
+    };
+    const [no, text, yes] = iv.children;
+    yes.textContent = S.invite_accept;
+    no.ariaLabel = S.dismiss;
+    no.onclick = hideInvite;
+    text.onclick = yes.onclick = () => {
+      hideInvite();
+      send({ type: "invite_accept", rule: invite });
+      open(true);
+    };
     $(".y b").textContent = S.thanks_title;
     root.querySelectorAll(".lk").forEach((b) => {
       b.textContent = S.back;
@@ -194,6 +230,12 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
         if (id && askedAfter) return hello();
       }
       setConv(c);
+      const r = f.invite;
+      // The server decides again when asked, timed from the page view it recorded.
+      if (r && !conv && !invite && !seen()) {
+        invite = r.rule;
+        setTimeout(() => send({ type: "invite_check", rule: invite }), r.seconds * 1000 + 250);
+      }
       f.messages.forEach((m) => stored(m));
       ready = 1;
       tries = 0;
@@ -234,10 +276,19 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
       note(S.ended);
       reset(null, 1);
       conv = null;
-      write();
-      render();
+      star(0);
+      done({ done: f.conversation, ended: Date.now(), rated: 0, mailed: "" });
     },
+    invite(f) {
+      if (conv || !ui.panel.hidden) return;
+      invite = f.rule;
+      ui.iv.children[1].textContent = f.message;
+      ui.iv.hidden = false;
+    },
+    rated() { done({ rated: 1 }); },
+    transcript_requested(f) { done({ mailed: f.email }); },
     error(f) {
+      if (/^(ra|tr|in)/.test(f.ref)) return (ui.oops.textContent = f.message);
       if (/^(unknown_key|origin_not_allowed|not_serving)$/.test(f.code)) {
         dead = 1;
         return ui.root.host.remove();
@@ -282,6 +333,22 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
   function setConv(c) {
     conv = c && c.status !== "closed" ? c : null;
     saved.conv = conv && conv.id;
+    if (conv) saved.done = 0; // a new chat: the last one's rating form goes
+  }
+  function done(change) {
+    Object.assign(saved, change);
+    ui.oops.textContent = "";
+    write();
+    render();
+  }
+  function star(n) {
+    pick = n;
+    [...ui.stars].forEach((b, i) => (b.className = i < n ? "on" : ""));
+  }
+  const seen = () => { try { return sessionStorage[storeKey]; } catch (e) { /* no storage: ask */ } };
+  function hideInvite() { // not asked again on this visit
+    ui.iv.hidden = true;
+    try { sessionStorage[storeKey] = 1; } catch (e) { /* asked again on the next page */ }
   }
   function reset(id, keepRows) {
     Object.assign(saved, { conv: id, seq: 0, log: [] });
@@ -291,12 +358,13 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
   }
 
   function row(m) {
-    if (m.sender === "system") return el("div", "s", m.body, ui.list);
+    const invitation = /^invite:/.test(m.client_msg_id); // an accepted invitation: the team's first line
+    if (m.sender === "system" && !invitation) return el("div", "s", m.body, ui.list);
     const r = el("div", m.sender === "visitor" ? "r me" : "r", null, ui.list);
     el("p", "", m.body, r);
     r.meta = el("small", "", "", r);
     r.at = clock(m.created_at);
-    state(r, m.sender === "visitor" ? S.sent : m.agent_name || S.agent);
+    state(r, m.sender === "visitor" ? S.sent : m.agent_name || (invitation ? cfg.name : S.agent));
     return r;
   }
   function state(r, label) {
@@ -348,7 +416,7 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
   // ---- the message form ----
   function leaveMessage(e) {
     e.preventDefault();
-    const [name, email, question] = ui.fields, button = $(".bt"), errors = ui.errors;
+    const [name, email, question] = ui.fields, button = $(".o .bt"), errors = ui.errors;
     errors.forEach((x) => (x.textContent = ""));
     button.disabled = true;
     fetch(api + "offline-message", {
@@ -384,7 +452,9 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
   }
 
   function render() {
-    const showForm = view === "form" || (view === "chat" && !serviceOpen && !conv && !saved.outbox.length);
+    // For an hour after a chat ends it can be rated here, even when the message form would show instead.
+    const after = !conv && saved.done && Date.now() - saved.ended < 36e5;
+    const showForm = view === "form" || (view === "chat" && !serviceOpen && !conv && !saved.outbox.length && !after);
     const showChat = !showForm && view === "chat";
     ui.list.hidden = ui.composer.hidden = !showChat;
     ui.form.hidden = !showForm;
@@ -394,6 +464,11 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     ui.status.lastChild.textContent = agent ? t("chatting_with", { name: agent }) : serviceOpen ? S.online : S.away;
     ui.status.className = agent || serviceOpen ? "on" : "";
     $(".a").textContent = (agent || cfg.name).trim().charAt(0).toUpperCase();
+    const [rate, mail, thanks] = ui.after.children;
+    ui.after.hidden = !(showChat && after);
+    rate.hidden = saved.rated;
+    mail.hidden = saved.mailed;
+    thanks.textContent = `${saved.rated ? S.rated : ""} ${saved.mailed ? t("transcript_sent", { email: saved.mailed }) : ""}`;
     const waiting = showChat && conv && conv.status === "waiting" && !agent;
     ui.queue.hidden = !waiting;
     if (waiting) {
@@ -414,6 +489,7 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     ui.panel.hidden = !yes;
     ui.launcher.ariaExpanded = yes;
     if (yes) {
+      ui.iv.hidden = true;
       unread = 0;
       scroll();
       ack();

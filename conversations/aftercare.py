@@ -1,0 +1,257 @@
+"""After a chat: the visitor's rating and the transcript by e-mail.
+
+Rating. A visitor rates their own closed conversation 1–5, with an optional comment. They may
+change it for ``RATING_CHANGE_WINDOW`` after they first rated (a slip of the finger, a comment
+added a moment later); after that a new rating is refused with the code "already_rated", so the
+CSAT of a report that has already gone to the client does not change under it. ``rated_at`` stays
+the moment of the first rating.
+
+Transcript. A visitor asks for their conversation's transcript at one e-mail address, during the
+chat or after it (during it they get the lines so far). One request per conversation: asking again
+with the same address changes nothing, another address is refused. The e-mail is sent by a Celery
+task after commit, exactly once: the request's row is locked while sending and marked sent in the
+same transaction; an SMTP failure is recorded (attempts, last error) and retried with back-off, and
+the last failed attempt leaves the request FAILED with its error.
+
+The transcript holds what the visitor saw from people: their own lines, the agents' lines and the
+invitation a proactive chat opened with. Private notes are a separate table and never in it, and
+the system's other lines (bookkeeping such as "forwarded by e-mail") are left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from conversations import access
+from conversations.models import Conversation, Message, TranscriptRequest, Visitor
+from tenants.models import Tenant
+from tenants.proactive import is_invitation_line
+
+RATING_CHANGE_WINDOW = dt.timedelta(minutes=10)
+MAX_COMMENT_LENGTH = 2000
+MAX_EMAIL_LENGTH = 254
+MAX_ERROR_LENGTH = 2000
+
+ERROR_RATING_RANGE = _("Choose a rating from 1 to 5.")
+ERROR_COMMENT_TOO_LONG = _("A comment can be at most %(limit)d characters long.")
+ERROR_NOT_CLOSED = _("You can rate the chat once it has ended.")
+ERROR_ALREADY_RATED = _("You have already rated this chat. Thank you!")
+ERROR_EMAIL_INVALID = _("Enter a valid e-mail address, like name@example.com.")
+ERROR_OTHER_ADDRESS = _("The transcript of this chat has already been sent to another address.")
+
+
+def conversation_of_visitor(*, visitor: Visitor, conversation_id: int | None) -> Conversation:
+    """Return one of the visitor's own conversations by id, or (without one) their latest; else AccessDenied."""
+    if conversation_id:
+        return access.access_conversation_for_visitor(visitor=visitor, conversation_id=conversation_id)
+    latest = Conversation.objects.for_tenant(visitor.tenant).filter(visitor=visitor).order_by("-started_at").first()
+    if latest is None:
+        raise access.AccessDenied("not_found", access.ERROR_CONVERSATION_NOT_FOUND)
+    return latest
+
+
+# ---- rating ----------------------------------------------------------------------------------
+
+
+def _clean_rating(rating: object, comment: object) -> tuple[int, str]:
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ValidationError(ERROR_RATING_RANGE, code="bad_rating")
+    comment = (comment if isinstance(comment, str) else "").strip()
+    if len(comment) > MAX_COMMENT_LENGTH:
+        raise ValidationError(ERROR_COMMENT_TOO_LONG % {"limit": MAX_COMMENT_LENGTH}, code="too_long")
+    return rating, comment
+
+
+@transaction.atomic
+def rate_conversation(
+    *, conversation: Conversation, rating: int, comment: str = "", now: dt.datetime | None = None
+) -> Conversation:
+    """Record the visitor's 1–5 rating of a closed conversation; a change is accepted only within the window.
+
+    The caller has checked that the conversation is the visitor's own (access_conversation_for_visitor).
+    """
+    rating, comment = _clean_rating(rating, comment)
+    now = now or timezone.now()
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.status != Conversation.Status.CLOSED:
+        raise ValidationError(ERROR_NOT_CLOSED, code="not_closed")
+    if locked.rated_at is not None and now - locked.rated_at > RATING_CHANGE_WINDOW:
+        raise ValidationError(ERROR_ALREADY_RATED, code="already_rated")
+    locked.rating, locked.rating_comment = rating, comment
+    locked.rated_at = locked.rated_at or now
+    locked.save(update_fields=["rating", "rating_comment", "rated_at"])
+    return locked
+
+
+# ---- transcript request ---------------------------------------------------------------------
+
+
+def _clean_email(email: object) -> str:
+    email = (email if isinstance(email, str) else "").strip()
+    try:
+        if not email or len(email) > MAX_EMAIL_LENGTH:
+            raise ValidationError(ERROR_EMAIL_INVALID)
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(ERROR_EMAIL_INVALID, code="bad_email") from None
+    return email
+
+
+def _queue_sending(request: TranscriptRequest) -> None:
+    from conversations import tasks
+
+    # robust: the request is stored either way; a broker hiccup must not turn into an error for the visitor.
+    transaction.on_commit(lambda: tasks.email_transcript.delay(request.pk), robust=True)
+
+
+@transaction.atomic
+def request_transcript(*, conversation: Conversation, email: str, now: dt.datetime | None = None) -> TranscriptRequest:
+    """Ask for the conversation's transcript at an e-mail address; send it after commit.
+
+    Idempotent for the same address (an unsent request is queued again, which sends nothing twice);
+    another address after the first is refused (code "other_address"). The caller has checked that
+    the conversation is the visitor's own.
+    """
+    email = _clean_email(email)
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    existing = TranscriptRequest.objects.for_tenant(locked.tenant_id).filter(conversation=locked).first()
+    if existing is not None:
+        if existing.email.lower() != email.lower():
+            raise ValidationError(ERROR_OTHER_ADDRESS, code="other_address")
+        if existing.status == TranscriptRequest.Status.PENDING:
+            _queue_sending(existing)
+        return existing
+    request = TranscriptRequest.objects.create(
+        tenant_id=locked.tenant_id, conversation=locked, email=email, requested_at=now or timezone.now()
+    )
+    _queue_sending(request)
+    return request
+
+
+# ---- the transcript e-mail --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One line of the transcript as the visitor reads it."""
+
+    when: str
+    who: str
+    body: str
+    from_visitor: bool
+
+
+def transcript_lines(*, conversation: Conversation) -> list[TranscriptLine]:
+    """Return the lines the visitor may read, with their times in the tenant's time zone.
+
+    Call with the tenant's language active: names and dates are written in it.
+    """
+    tenant = conversation.tenant
+    lines, previous_day = [], None
+    messages = conversation.messages.select_related("agent").order_by("seq")
+    for message in messages:
+        if message.sender == Message.Sender.VISITOR:
+            who = gettext("You")
+        elif message.sender == Message.Sender.AGENT:
+            who = message.agent.display_name if message.agent_id else gettext("Agent")
+        elif is_invitation_line(message, conversation):
+            who = tenant.name
+        else:
+            continue
+        local = timezone.localtime(message.created_at, tenant.zone)
+        # The date only where it changes: most chats fit in one day, some run past midnight.
+        when = formats.time_format(local, "H:i")
+        if previous_day is not None and local.date() != previous_day:
+            when = f"{formats.date_format(local, 'SHORT_DATE_FORMAT')} {when}"
+        previous_day = local.date()
+        lines.append(
+            TranscriptLine(when=when, who=who, body=message.body, from_visitor=message.sender == Message.Sender.VISITOR)
+        )
+    return lines
+
+
+def _ink_on(colour: str) -> str:
+    """Return black or white, whichever reads better on the tenant's colour (as the widget does)."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#111827" if (red * 299 + green * 587 + blue * 114) / 1000 > 165 else "#ffffff"
+
+
+def transcript_email(*, request: TranscriptRequest) -> EmailMultiAlternatives:
+    """Build the transcript e-mail (plain text and HTML) in the tenant's language."""
+    conversation = request.conversation
+    tenant: Tenant = conversation.tenant
+    with translation.override(tenant.language):
+        started = timezone.localtime(conversation.started_at, tenant.zone)
+        context = {
+            "tenant": tenant,
+            "language": tenant.language,
+            "colour": tenant.widget_colour,
+            "ink": _ink_on(tenant.widget_colour),
+            "started": gettext("Started %(time)s")
+            % {"time": f"{formats.date_format(started, 'DATE_FORMAT')} {formats.time_format(started, 'H:i')}"},
+            "time_zone": tenant.time_zone,
+            "lines": transcript_lines(conversation=conversation),
+        }
+        subject = gettext("Your chat with %(tenant)s") % {"tenant": tenant.name}
+        text = render_to_string("conversations/email/transcript.txt", context)
+        html = render_to_string("conversations/email/transcript.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[request.email]
+    )
+    message.attach_alternative(html, "text/html")
+    message.extra_headers["Content-Language"] = tenant.language
+    return message
+
+
+def send_transcript(*, request_id: int, final_attempt: bool = False, now: dt.datetime | None = None) -> bool:
+    """E-mail a requested transcript unless it has been sent; return whether it was sent now.
+
+    The request's row is locked while sending, so runs that race (a redelivered task) queue behind it
+    and then find it sent. An SMTP failure (an OSError) is recorded and raised again for the task to
+    retry; ``final_attempt`` marks the request FAILED with the error instead of waiting for a retry.
+    """
+    failure: OSError | None = None
+    with transaction.atomic():
+        request = (
+            TranscriptRequest.objects.select_for_update(of=("self",))
+            .select_related("conversation__tenant")
+            .filter(pk=request_id)
+            .first()
+        )
+        if request is None or request.status == TranscriptRequest.Status.SENT:
+            return False
+        email = transcript_email(request=request)
+        request.attempts += 1
+        try:
+            email.send()
+        except OSError as error:
+            failure = error
+            request.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
+            request.status = TranscriptRequest.Status.FAILED if final_attempt else TranscriptRequest.Status.PENDING
+            request.save(update_fields=["attempts", "last_error", "status"])
+        else:
+            request.status, request.sent_at = TranscriptRequest.Status.SENT, now or timezone.now()
+            request.save(update_fields=["attempts", "status", "sent_at"])
+    if failure is not None:
+        raise failure
+    return True
+
+
+def send_transcript_again(*, request: TranscriptRequest) -> None:
+    """Queue a transcript to be e-mailed again on purpose (e.g. after a failure); sent once after commit."""
+    with transaction.atomic():
+        locked = TranscriptRequest.objects.select_for_update().get(pk=request.pk)
+        locked.status, locked.last_error = TranscriptRequest.Status.PENDING, ""
+        locked.save(update_fields=["status", "last_error"])
+        _queue_sending(locked)
