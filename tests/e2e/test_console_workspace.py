@@ -117,8 +117,48 @@ def test_agent_searches_the_knowledge_base_inserts_a_hit_uses_a_shortcut_writes_
     assert note.locator(".note-author").inner_text() == "Anna"
     stored = wait_for(lambda: Note.objects.filter(conversation=conversation).first())
     assert (stored.agent_id, stored.body) == (agent.pk, "Haluaa 20 hengen kakun, <b>lauantaiksi</b>")
-    page.screenshot(path=SCREENSHOT)
     assert "lauantaiksi" not in str(visitor.evaluate("window.received"))
+
+    # when she closes the chat as a lead, with a phone number the server cannot accept
+    page.click("#close-button")
+    assert page.locator("#close-outcome").input_value() == ""
+    page.select_option("#close-outcome", "lead")
+    page.fill("#close-lead-name", "Maija Meikäläinen")
+    page.fill("#close-lead-email", "maija@example.com")
+    page.fill("#close-lead-phone", "call me")
+    page.fill("#close-lead-wants", "Täytekakku 20 hengelle lauantaiksi")
+    page.screenshot(path=SCREENSHOT)
+    page.click("#close-confirm")
+
+    # then the server's refusal is shown beside the phone field and the dialog stays open
+    phone_error = page.locator("#close-lead-phone-error")
+    phone_error.wait_for()
+    assert phone_error.inner_text() == "Enter a phone number of digits, like +358 40 123 4567."
+    assert page.locator("#close-lead-phone").get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "close-lead-phone"
+    assert page.locator("#close-dialog").is_visible()
+    assert Conversation.objects.get(pk=conversation.pk).status != Conversation.Status.CLOSED
+
+    # when she corrects the number and closes again
+    page.fill("#close-lead-phone", "+358 40 123 4567")
+    page.click("#close-confirm")
+
+    # then the chat is closed as a lead with the contact the client follows up, and the console moves on
+    closed = wait_for(lambda: Conversation.objects.filter(pk=conversation.pk, status="closed").first())
+    assert closed.outcome == Conversation.Outcome.LEAD
+    lead = closed.lead
+    assert (lead.name, lead.email, lead.phone, lead.wants) == (
+        "Maija Meikäläinen",
+        "maija@example.com",
+        "+358 40 123 4567",
+        "Täytekakku 20 hengelle lauantaiksi",
+    )
+    page.wait_for_selector("#close-dialog", state="hidden")
+    page.locator(".toast", has_text="Chat closed.").wait_for()
+    page.wait_for_selector("#pane-empty:not([hidden])")
+    visitor.wait_for_function("() => window.received.some(f => f.type === 'closed')")
+    sent = page.evaluate("window.__sent.filter(f => f.type === 'close').at(-1)")
+    assert sent["lead"]["wants"] == "Täytekakku 20 hengelle lauantaiksi" and "handoff" not in sent
     visitor_context.close()
 
 
