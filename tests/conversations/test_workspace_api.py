@@ -440,3 +440,21 @@ def test_setting_no_tags_clears_them_and_bad_input_is_refused(agent_client, tena
     assert bad.json()["error"]["fields"]["tags"] == ["Send the tags as a list of names."]
     assert cleared.json()["tags"] == []
     assert cleared.json()["suggestions"] == ["old"]
+
+
+def test_the_close_dialog_offers_every_outcome_with_none_chosen_in_advance(agent_client):
+    # when
+    html = agent_client.get(reverse("console")).content.decode()
+
+    # then the outcome list starts with an empty choice, nothing is preselected, and each outcome has its fields
+    from tests.conversations.test_console_views import embedded_json
+
+    select = html[html.index('<select id="close-outcome"') : html.index("</select>", html.index('id="close-outcome"'))]
+    values = Conversation.Outcome.values
+    assert select.index('<option value="">') < min(select.index(f'value="{value}"') for value in values)
+    assert "selected" not in select
+    for field in ("lead-name", "lead-email", "lead-phone", "lead-wants", "handoff-promise", "handoff-promised_by"):
+        assert f'id="close-{field}"' in html and f'id="close-{field}-error"' in html
+    strings = embedded_json(html, "console-strings")
+    assert strings["close_choose_outcome"] == "Choose an outcome."
+    assert strings["canned_none"] == "No canned response starts with /%(prefix)s"
