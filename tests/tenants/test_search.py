@@ -1,4 +1,8 @@
-"""Knowledge-base search: a visitor's typical question finds the right article first, in each language."""
+"""Knowledge-base search: a visitor's typical question finds the right article first, in each language.
+
+The tests marked `services` are about PostgreSQL's full-text search (production); the others hold on
+the SQLite fallback too.
+"""
 
 from __future__ import annotations
 
@@ -207,6 +211,7 @@ def first_titles(tenant, questions) -> list[tuple[str, str | None]]:
     return results
 
 
+@pytest.mark.services
 @pytest.mark.parametrize("language", ["en", "fi", "pl"])
 def test_typical_questions_find_the_right_article_first(language):
     # given a tenant's knowledge base in its language
@@ -309,7 +314,7 @@ def test_an_edited_article_is_found_by_its_new_words_at_once():
     assert [hit.title for hit in search.search_articles(tenant=tenant, query="printable pdf")] == ["Gift cards"]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored search document is PostgreSQL's")
+@pytest.mark.services
 def test_a_tenant_changing_language_gets_its_articles_stemmed_in_the_new_language():
     # given a Finnish tenant's English article, stored with Finnish stemming (which keeps "delivered" whole)
     tenant = knowledge_base("fi", [("Delivery", "shipping", "We delivered parcels every weekday.")])
@@ -330,7 +335,7 @@ def stored_document(tenant) -> str:
         return cursor.fetchone()[0]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the mapping in the database is PostgreSQL's")
+@pytest.mark.services
 def test_the_databases_search_configuration_per_language_matches_the_queries(settings):
     # given every language a tenant can have
     languages = [code for code, _name in settings.LANGUAGES] + ["xx"]
