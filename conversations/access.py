@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chatops.models import Agent
 from conversations.models import Conversation, PageView, Visitor
-from tenants.models import Tenant
+from tenants.models import ChangeNotice, Tenant
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
 VISITOR_TOKEN_MAX_AGE = dt.timedelta(days=400)
@@ -24,6 +24,7 @@ ERROR_UNKNOWN_KEY = _("This chat is not available: unknown widget key.")
 ERROR_ORIGIN_NOT_ALLOWED = _("This chat is not available on this site.")
 ERROR_TENANT_NOT_SERVING = _("This chat is not available right now.")
 ERROR_CONVERSATION_NOT_FOUND = _("Conversation not found.")
+ERROR_NOTICE_NOT_FOUND = _("Change notice not found.")
 
 
 class AccessDenied(Exception):
@@ -116,3 +117,11 @@ def access_conversation_for_visitor(*, visitor: Visitor, conversation_id: object
         return Conversation.objects.for_tenant(visitor.tenant).get(pk=int(conversation_id), visitor=visitor)
     except (Conversation.DoesNotExist, TypeError, ValueError):
         raise AccessDenied("not_found", ERROR_CONVERSATION_NOT_FOUND) from None
+
+
+def access_notice_for_agent(*, agent: Agent, notice_id: object) -> ChangeNotice:
+    """Return a change notice of a tenant the agent is trained for, or raise AccessDenied("not_found")."""
+    try:
+        return ChangeNotice.objects.visible_to(agent).select_related("tenant").get(pk=int(notice_id))
+    except (ChangeNotice.DoesNotExist, TypeError, ValueError):
+        raise AccessDenied("not_found", ERROR_NOTICE_NOT_FOUND) from None

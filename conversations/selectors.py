@@ -1,17 +1,19 @@
-"""Reads of the live chat: what a visitor and an agent see when they (re)connect."""
+"""Reads of the live chat: what a visitor and an agent see when they (re)connect, and beside a chat."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from typing import Any
 
-from django.db.models import Avg, F, Q, Sum
+from django.db.models import Avg, Count, F, Q, Sum
 from django.utils import timezone
 
 from chatops.models import Agent, Qualification, Shift
 from conversations import events, routing
-from conversations.models import Conversation, Message, Visitor
+from conversations.access import NEW_VISIT_AFTER
+from conversations.models import Conversation, Message, Note, PageView, Tag, Visitor
 from tenants.models import Tenant
 
 DEFAULT_HANDLE_SECONDS = 300
@@ -106,3 +108,108 @@ def _last_messages(conversations: list[Conversation]) -> dict[int, Message]:
     for conversation_id, seq in wanted:
         match |= Q(conversation_id=conversation_id, seq=seq)
     return {m.conversation_id: m for m in Message.objects.filter(match).select_related("agent")}
+
+
+# --- Beside a chat in the console: the visitor, private notes and tags ------------------------------
+
+# Page views read to find the current visit; a visit longer than this is shown by its latest pages.
+VISIT_PAGES_READ = 50
+EARLIER_CONVERSATIONS_SHOWN = 10
+TAG_SUGGESTIONS_SHOWN = 50
+
+
+def _page_payload(view: PageView) -> dict[str, Any]:
+    return {"url": view.url, "title": view.title, "viewed_at": view.viewed_at.isoformat()}
+
+
+def current_visit(*, visitor: Visitor) -> list[PageView]:
+    """Return the pages of the visitor's latest visit, newest first.
+
+    A visit is the run of page views with less than access.NEW_VISIT_AFTER between one and the next.
+    """
+    views = list(
+        PageView.objects.for_tenant(visitor.tenant)
+        .filter(visitor=visitor)
+        .order_by("-viewed_at", "-pk")[:VISIT_PAGES_READ]
+    )
+    visit = views[:1]
+    for newer, older in itertools.pairwise(views):
+        if newer.viewed_at - older.viewed_at >= NEW_VISIT_AFTER:
+            break
+        visit.append(older)
+    return visit
+
+
+def visitor_panel(*, conversation: Conversation) -> dict[str, Any]:
+    """Return who the visitor of a chat is: current page, this visit's pages, new or returning, earlier chats."""
+    visitor = conversation.visitor
+    visit = current_visit(visitor=visitor)
+    earlier = (
+        Conversation.objects.for_tenant(conversation.tenant)
+        .filter(visitor=visitor, started_at__lt=conversation.started_at)
+        .exclude(pk=conversation.pk)
+        .select_related("agent")
+        .prefetch_related("tags")
+        .order_by("-started_at")
+    )
+    earlier_count = earlier.count()
+    returning = earlier_count > 0 or any(view.returning for view in visit[-1:])
+    return {
+        "conversation": conversation.pk,
+        "visitor": {
+            "name": visitor.name,
+            "email": visitor.email,
+            "phone": visitor.phone,
+            "first_seen_at": visitor.first_seen_at.isoformat(),
+            "returning": returning,
+        },
+        "current_page": _page_payload(visit[0]) if visit else None,
+        "visit_pages": [_page_payload(view) for view in visit],
+        "visit_started_at": visit[-1].viewed_at.isoformat() if visit else None,
+        "earlier_count": earlier_count,
+        "earlier": [
+            {
+                "conversation": other.pk,
+                "started_at": other.started_at.isoformat(),
+                "closed_at": other.closed_at.isoformat() if other.closed_at else None,
+                "status": other.status,
+                "outcome": other.outcome,
+                "outcome_label": str(other.get_outcome_display()) if other.outcome else "",
+                "summary": other.summary,
+                "agent_name": other.agent.display_name if other.agent_id else "",
+                "tags": [tag.name for tag in other.tags.all()],
+            }
+            for other in earlier[:EARLIER_CONVERSATIONS_SHOWN]
+        ],
+    }
+
+
+def note_payload(note: Note, *, viewer: Agent | None = None) -> dict[str, Any]:
+    """Return a private note as the console shows it."""
+    return {
+        "id": note.pk,
+        "conversation": note.conversation_id,
+        "body": note.body,
+        "agent_name": note.agent.display_name if note.agent_id else "",
+        "mine": viewer is not None and note.agent_id == viewer.pk,
+        "created_at": note.created_at.isoformat(),
+    }
+
+
+def conversation_notes(*, conversation: Conversation, viewer: Agent | None = None) -> list[dict[str, Any]]:
+    """Return the team's private notes on a chat, oldest first."""
+    notes = Note.objects.for_tenant(conversation.tenant).filter(conversation=conversation).select_related("agent")
+    return [note_payload(note, viewer=viewer) for note in notes.order_by("created_at", "pk")]
+
+
+def conversation_tags(*, conversation: Conversation) -> dict[str, list[str]]:
+    """Return a chat's tags and the tenant's other tags to suggest."""
+    tags = sorted((tag.name for tag in conversation.tags.all()), key=str.casefold)
+    suggestions = (
+        Tag.objects.for_tenant(conversation.tenant)
+        .exclude(name__in=tags)
+        .annotate(used=Count("conversations"))
+        .order_by("-used", "name")
+        .values_list("name", flat=True)[:TAG_SUGGESTIONS_SHOWN]
+    )
+    return {"tags": tags, "suggestions": list(suggestions)}

@@ -432,9 +432,25 @@ class CannedResponseAdmin(TenantContentAdmin):
     search_fields = ("shortcut", "text")
 
 
+class AcknowledgementFilter(admin.SimpleListFilter):
+    title = _("acknowledged")
+    parameter_name = "read"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("waiting", _("Waiting for agents")), ("all", _("Read by every trained agent"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ChangeNotice]) -> QuerySet[ChangeNotice]:
+        if self.value() == "waiting":
+            return queryset.filter(pending_count__gt=0)
+        if self.value() == "all":
+            return queryset.filter(pending_count=0)
+        return queryset
+
+
 @admin.register(ChangeNotice)
 class ChangeNoticeAdmin(TenantContentAdmin):
     list_display = ("title", "tenant", "created_at", "created_by", "acknowledged")
+    list_filter = ("tenant", AcknowledgementFilter)
     list_select_related = ("tenant", "created_by")
     search_fields = ("title", "body")
     date_hierarchy = "created_at"
@@ -451,12 +467,20 @@ class ChangeNoticeAdmin(TenantContentAdmin):
         readonly = tuple(super().get_readonly_fields(request, obj))
         return (*readonly, "created_by", "created_at", "readers") if obj is not None else readonly
 
-    @admin.display(description=_("acknowledged"))
+    @admin.display(description=_("acknowledged"), ordering="pending_count")
     def acknowledged(self, notice: ChangeNotice) -> str:
-        return gettext("%(done)d of %(trained)d agents") % {
+        text = gettext("%(done)d of %(trained)d agents") % {
             "done": notice.acknowledged_count,
             "trained": notice.trained_count,
         }
+        if notice.pending_count > 0:
+            return format_html(
+                '<span style="{}">{}</span> · {}',
+                OVERDUE_STYLE,
+                text,
+                gettext("%(count)d waiting") % {"count": notice.pending_count},
+            )
+        return text
 
     @admin.display(description=_("read by"))
     def readers(self, notice: ChangeNotice) -> str:
@@ -469,12 +493,17 @@ class ChangeNoticeAdmin(TenantContentAdmin):
                 for ack in readers.acknowledged
             ),
         )
-        pending = ", ".join(str(agent) for agent in readers.pending) or "–"
+        pending = format_html_join("", "<li>{}</li>", ((agent,) for agent in readers.pending))
         return format_html(
-            '<ul style="margin-left: 0">{}</ul><p><strong>{}</strong> {}</p>',
+            '<p><strong>{}</strong> {}</p><ul style="margin-left: 0">{}</ul>'
+            '<p><strong style="{}">{}</strong> {}</p><ul style="margin-left: 0">{}</ul>',
+            gettext("Acknowledged by:"),
+            len(readers.acknowledged),
             acknowledged or format_html("<li>{}</li>", gettext("nobody yet")),
+            OVERDUE_STYLE if readers.pending else "",
             gettext("Not yet acknowledged by:"),
-            pending,
+            len(readers.pending),
+            pending or format_html("<li>{}</li>", gettext("every trained agent has read it")),
         )
 
     def save_model(self, request: HttpRequest, obj: ChangeNotice, form, change: bool) -> None:

@@ -9,6 +9,7 @@ import zoneinfo
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -234,6 +235,10 @@ class KnowledgeArticle(TenantOwnedModel):
     is_published = models.BooleanField(_("published"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The words of title, keywords and text for PostgreSQL's full-text search (tenants/search.py), in the
+    # tenant language's configuration. Kept by database triggers (migration 0003_b_knowledge_search), so every
+    # way of writing an article, bulk or not, and a change of the tenant's language keep it right; empty on SQLite.
+    search_document = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["tenant", "title"]

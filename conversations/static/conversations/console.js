@@ -364,6 +364,7 @@
       subscribed.clear();
       setConnection("offline");
       onTransferConnectionLost();
+      onCloseConnectionLost();
       renderPane();
       scheduleReconnect();
     });
@@ -495,6 +496,7 @@
     if (frame.type === "welcome") {
       // Only a connection that got as far as a welcome counts as working; backoff keeps growing otherwise.
       attempt = 0;
+      refreshNotices();
       if (flushNeeded) flushOutbox();
       // A dialog left open through a reconnect asks again: the list it shows may be out of date.
       if (transferDialogOpen() && !transferring.pending) {
@@ -508,6 +510,7 @@
       if (currentId === takenId) focusComposer();
     }
     if (closedId !== null) {
+      onClosedByMe(closedId);
       var closedChat = chats.get(closedId);
       if (closedChat) closedChat.closing = false;
       toast(t("closed_toast"));
@@ -631,6 +634,10 @@
       onTransferError(frame, request);
       return;
     }
+    if ((request && request.type === "close") || frame.ref === "close") {
+      onCloseError(frame, request);
+      return;
+    }
     var text = errorText(frame);
     if (request && request.type === "message") {
       failOutboxItem(request.client_msg_id, text);
@@ -643,10 +650,6 @@
       retired.add(chat.id);
       renderChat(chat);
       return;
-    }
-    if (request && request.type === "close") {
-      var closing = chats.get(request.conversation);
-      if (closing) closing.closing = false;
     }
     if (request && request.type === "presence") renderPresence();
     toast(text, "error");
@@ -1138,11 +1141,13 @@
     $("chat").hidden = !chat;
     if (!chat) {
       renderMessages();
+      syncWorkspace();
       return;
     }
     renderHeader(chat);
     renderMessages();
     renderTyping(chat);
+    syncWorkspace();
   }
 
   function renderChat(chat) {
@@ -1162,6 +1167,9 @@
     // The chat being transferred left this agent some other way (closed, returned to the queue, another tab).
     if (transferDialogOpen() && !transferring.pending && mineIds.indexOf(transferring.chatId) === -1) {
       $("transfer-dialog").close();
+    }
+    if (closeDialogOpen() && !closing.pending && mineIds.indexOf(closing.chatId) === -1) {
+      $("close-dialog").close();
     }
   }
 
@@ -1204,6 +1212,8 @@
     if (previousId !== null && previousId !== id) {
       drafts.set(previousId, $("composer-input").value);
       stopTyping();
+      hideCanned();
+      canned.dismissed = null;
     }
     currentId = id;
     if (previousId !== id) {
@@ -1332,34 +1342,6 @@
     var input = $("composer-input");
     input.style.height = "auto";
     input.style.height = Math.min(input.scrollHeight, 180) + "px";
-  }
-
-  function openCloseDialog() {
-    var chat = chats.get(currentId);
-    if (!chat || !isMine(chat)) return;
-    $("close-summary").value = "";
-    $("close-outcome").selectedIndex = 0;
-    var dialog = $("close-dialog");
-    if (typeof dialog.showModal === "function") dialog.showModal();
-    else dialog.setAttribute("open", "");
-    $("close-outcome").focus();
-  }
-
-  function confirmClose() {
-    var chat = chats.get(currentId);
-    if (!chat) return;
-    var frame = {
-      type: "close",
-      conversation: chat.id,
-      outcome: $("close-outcome").value,
-      summary: $("close-summary").value,
-    };
-    if (!send(frame, { conversation: chat.id })) {
-      toast(t("offline_action"), "error");
-      return;
-    }
-    chat.closing = true;
-    stopTyping();
   }
 
   // ---------------------------------------------------------------- transfer to a colleague
@@ -1597,6 +1579,1083 @@
     button.setAttribute("aria-pressed", soundOn ? "true" : "false");
   }
 
+  // ---------------------------------------------------------------- beside the chat: context, knowledge, visitor, notes, tags
+  //
+  // The panel reads /console/api/chats/<id>/… for the chat in view; every answer is checked against the chat still
+  // in view before it is shown. Everything from the server reaches the page through textContent.
+
+  var WORKSPACE = readJson("workspace-config") || {};
+  var NOTICES_REFRESH_MS = 60000;
+  var VISITOR_REFRESH_MS = 30000;
+  var CANNED_DEBOUNCE_MS = 120;
+  var SEARCH_DEBOUNCE_MS = 350;
+  var SEARCH_MIN_LENGTH = 3;
+  var CANNED_PREVIEW_LENGTH = 140;
+  var COMPOSER_LIMIT = 4000;
+
+  var ws = {
+    chatId: null,
+    controller: null,
+    context: null,
+    visitor: null,
+    notes: null,
+    tags: null,
+    kbResults: null,
+    kbQuery: "",
+    kbRequest: 0,
+    kbTimer: null,
+    visitorTimer: null,
+    caret: null,
+  };
+  var openNotices = WORKSPACE.open_notices || [];
+  var canned = { open: false, token: null, items: null, active: -1, timer: null, cache: new Map(), dismissed: null,
+    request: 0 };
+  var closing = { chatId: null, pending: null };
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function chatApi(id, endpoint) {
+    return (WORKSPACE.chat_url || "/console/api/chats/") + id + "/" + endpoint + "/";
+  }
+
+  // Resolve with the JSON answer; reject with an Error carrying the server's code, message and fields.
+  function api(url, options) {
+    options = options || {};
+    var init = {
+      method: options.method || "GET",
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    };
+    if (options.signal) init.signal = options.signal;
+    if (init.method !== "GET") {
+      init.headers["Content-Type"] = "application/json";
+      init.headers["X-CSRFToken"] = csrfToken();
+      init.body = JSON.stringify(options.data || {});
+    }
+    return window.fetch(url, init).then(function (response) {
+      return response
+        .json()
+        .catch(function () {
+          return null;
+        })
+        .then(function (data) {
+          if (response.ok && data) return data;
+          var error = (data && data.error) || { code: "http_" + response.status, message: String(response.status) };
+          if (response.status === 401) checkSession();
+          var failure = new Error(error.message || error.code);
+          failure.code = error.code;
+          failure.fields = error.fields || {};
+          failure.status = response.status;
+          throw failure;
+        });
+    });
+  }
+
+  function failureText(error) {
+    if (error && error.name === "AbortError") return "";
+    if (error && error.status) return error.message;
+    return t("offline_action");
+  }
+
+  function formatWhen(value) {
+    var ms = parseTime(value);
+    if (ms === null) return "";
+    var date = new Date(ms);
+    var today = new Date();
+    if (date.toDateString() === today.toDateString()) return formatClockTime(ms);
+    return date.toLocaleDateString([], { day: "numeric", month: "short", year: "numeric" }) + " " + formatClockTime(ms);
+  }
+
+  function timeNode(value) {
+    var node = make("time", "ws-time", formatWhen(value));
+    node.dateTime = value || "";
+    var ms = parseTime(value);
+    if (ms !== null) node.title = new Date(ms).toLocaleString();
+    return node;
+  }
+
+  function panelState(box, state, retry) {
+    box.replaceChildren();
+    box.setAttribute("aria-busy", state === "loading" ? "true" : "false");
+    if (state === "loading") {
+      box.append(make("p", "ws-muted", t("panel_loading")));
+      return;
+    }
+    var failed = make("p", "ws-failed", t("panel_failed", { message: state.message }));
+    var again = make("button", "link-button", t("panel_retry"));
+    again.type = "button";
+    again.addEventListener("click", retry);
+    failed.append(" ", again);
+    box.append(failed);
+  }
+
+  function textBlock(className, text, emptyText) {
+    var node = make("p", className + (text ? "" : " ws-muted"), text || emptyText);
+    return node;
+  }
+
+  // ------------------------------------------------ which chat the panel shows
+
+  function syncWorkspace() {
+    var chat = currentId !== null ? chats.get(currentId) : null;
+    $("workspace").hidden = !chat;
+    document.body.classList.toggle("has-workspace", !!chat);
+    if (!chat) {
+      if (ws.chatId !== null) resetWorkspace(null);
+      return;
+    }
+    if (ws.chatId !== chat.id) resetWorkspace(chat.id);
+    renderInsertButtons();
+  }
+
+  function resetWorkspace(id) {
+    if (ws.controller) ws.controller.abort();
+    window.clearInterval(ws.visitorTimer);
+    window.clearTimeout(ws.kbTimer);
+    ws.chatId = id;
+    ws.controller = window.AbortController ? new window.AbortController() : null;
+    ws.context = ws.visitor = ws.notes = ws.tags = ws.kbResults = null;
+    ws.caret = null;
+    ws.kbRequest += 1;
+    $("kb-results").replaceChildren();
+    $("kb-status").textContent = "";
+    $("notes-status").textContent = "";
+    $("tags-status").textContent = "";
+    if (id === null) return;
+    loadContext();
+    loadVisitor();
+    loadNotes();
+    loadTags();
+    ws.visitorTimer = window.setInterval(function () {
+      loadVisitor({ quiet: true });
+    }, VISITOR_REFRESH_MS);
+    var query = $("kb-query").value.trim();
+    if (query) searchKnowledge(query);
+  }
+
+  function loadPanel(endpoint, apply, options) {
+    var id = ws.chatId;
+    var signal = ws.controller ? ws.controller.signal : undefined;
+    return api(chatApi(id, endpoint), { signal: signal })
+      .then(function (data) {
+        if (ws.chatId === id) apply(data);
+      })
+      .catch(function (error) {
+        if (ws.chatId !== id || (error && error.name === "AbortError")) return;
+        if (!(options && options.quiet)) apply({ error: { message: failureText(error) } });
+      });
+  }
+
+  function loadContext() {
+    panelState($("ws-client"), "loading");
+    loadPanel("context", function (data) {
+      ws.context = data;
+      renderContext();
+    });
+  }
+
+  function loadVisitor(options) {
+    if (!(options && options.quiet)) panelState($("ws-visitor"), "loading");
+    loadPanel(
+      "visitor",
+      function (data) {
+        ws.visitor = data;
+        renderVisitor();
+      },
+      options
+    );
+  }
+
+  function loadNotes() {
+    loadPanel("notes", function (data) {
+      ws.notes = data;
+      renderNotes();
+    });
+  }
+
+  function loadTags() {
+    loadPanel("tags", function (data) {
+      ws.tags = data;
+      renderTags();
+    });
+  }
+
+  // ------------------------------------------------ the tenant's context card and change notices
+
+  function renderContext() {
+    var box = $("ws-client");
+    var card = ws.context;
+    var chat = chats.get(ws.chatId);
+    $("ws-client-name").textContent = card && card.tenant ? card.tenant.name : (chat && chat.data.tenant_name) || "";
+    if (!card) return panelState(box, "loading");
+    if (card.error) return panelState(box, card.error, loadContext);
+    box.replaceChildren();
+    box.setAttribute("aria-busy", "false");
+    var tenant = card.tenant;
+    var badges = make("p", "ws-badges");
+    var toneKey = "tone_" + tenant.tone;
+    badges.append(make("span", "badge badge-tone tone-" + tenant.tone, STRINGS[toneKey] ? t(toneKey) : tenant.tone_label));
+    tenant.goals.forEach(function (goal) {
+      badges.append(make("span", "badge badge-goal", goal.label));
+    });
+    if (!tenant.goals.length) badges.append(make("span", "badge badge-muted", t("no_goals")));
+    box.append(badges);
+    box.append(make("h3", "ws-subheading", t("card_style")));
+    box.append(textBlock("ws-text", tenant.style_notes, t("no_style_notes")));
+    box.append(make("h3", "ws-subheading", t("card_escalation")));
+    box.append(textBlock("ws-text", tenant.escalation_rules, t("no_escalation_rules")));
+    box.append(make("h3", "ws-subheading", t("card_notices")));
+    if (!card.notices.length) {
+      box.append(make("p", "ws-muted", t("notices_none")));
+    } else {
+      var list = make("ul", "card-notices");
+      card.notices.forEach(function (notice) {
+        list.append(noticeItem(notice, "card"));
+      });
+      box.append(list);
+    }
+  }
+
+  function noticeItem(notice, where) {
+    var item = make("li", "notice-item" + (notice.acknowledged ? " is-read" : " is-unread"));
+    item.dataset.notice = String(notice.id);
+    var head = make("p", "notice-head");
+    if (!notice.acknowledged) head.append(make("span", "badge badge-new", t("notice_new")));
+    head.append(make("strong", "notice-title", notice.title));
+    var meta = make("p", "notice-meta");
+    if (where === "dialog") meta.append(make("span", "notice-tenant", notice.tenant_name), " · ");
+    meta.append(timeNode(notice.created_at));
+    item.append(head, meta, make("p", "notice-body", notice.body));
+    if (notice.acknowledged) {
+      item.append(make("p", "notice-read", t("notice_acknowledged", { time: formatWhen(notice.acknowledged_at) })));
+    } else {
+      var button = make("button", "button small notice-ack", t("notice_acknowledge"));
+      button.type = "button";
+      button.addEventListener("click", function () {
+        acknowledgeNotice(notice.id, button);
+      });
+      item.append(button);
+    }
+    return item;
+  }
+
+  function acknowledgeNotice(noticeId, button) {
+    button.disabled = true;
+    api(WORKSPACE.notices_url + noticeId + "/acknowledge/", { method: "POST" })
+      .then(function (data) {
+        openNotices = openNotices.filter(function (notice) {
+          return notice.id !== noticeId;
+        });
+        if (ws.context && ws.context.notices) {
+          ws.context.notices = ws.context.notices.map(function (notice) {
+            return notice.id === noticeId ? data.notice : notice;
+          });
+          renderContext();
+        }
+        renderNag();
+      })
+      .catch(function (error) {
+        button.disabled = false;
+        toast(t("notice_ack_failed", { message: failureText(error) }), "error");
+      });
+  }
+
+  function renderNag() {
+    var count = openNotices.length;
+    $("notice-nag").hidden = count === 0;
+    document.body.classList.toggle("has-open-notices", count > 0);
+    if (count) {
+      var titles = openNotices.slice(0, 3).map(function (notice) {
+        return notice.title;
+      });
+      $("notice-nag-text").textContent = t("notices_banner", {
+        count: count,
+        titles: titles.join(" · ") + (count > 3 ? " …" : ""),
+      });
+    }
+    if ($("notices-dialog").open) renderNoticesDialog();
+  }
+
+  function refreshNotices() {
+    if (!WORKSPACE.notices_url) return;
+    api(WORKSPACE.notices_url)
+      .then(function (data) {
+        openNotices = data.notices || [];
+        renderNag();
+      })
+      .catch(function () {
+        /* Keep nagging with what we know; the next refresh tries again. */
+      });
+  }
+
+  function openNoticesDialog() {
+    renderNoticesDialog();
+    var dialog = $("notices-dialog");
+    if (typeof dialog.showModal === "function") dialog.showModal();
+    else dialog.setAttribute("open", "");
+    var first = dialog.querySelector(".notice-ack");
+    (first || $("notices-close")).focus();
+  }
+
+  function renderNoticesDialog() {
+    var list = $("notices-list");
+    var focused = document.activeElement && list.contains(document.activeElement);
+    list.replaceChildren();
+    openNotices.forEach(function (notice) {
+      list.append(noticeItem(notice, "dialog"));
+    });
+    $("notices-status").textContent = openNotices.length ? "" : t("notices_dialog_empty");
+    if (focused) {
+      var next = list.querySelector(".notice-ack");
+      (next || $("notices-close")).focus();
+    }
+  }
+
+  // ------------------------------------------------ knowledge base
+
+  function searchKnowledge(query) {
+    var id = ws.chatId;
+    var request = (ws.kbRequest += 1);
+    window.clearTimeout(ws.kbTimer);
+    query = query.trim();
+    if (!query || id === null) {
+      ws.kbResults = null;
+      renderKnowledge();
+      return;
+    }
+    $("kb-status").textContent = t("search_searching");
+    $("kb-results").setAttribute("aria-busy", "true");
+    api(chatApi(id, "search") + "?q=" + encodeURIComponent(query))
+      .then(function (data) {
+        if (request !== ws.kbRequest || ws.chatId !== id) return;
+        ws.kbResults = data.results || [];
+        ws.kbQuery = query;
+        renderKnowledge();
+      })
+      .catch(function (error) {
+        if (request !== ws.kbRequest || ws.chatId !== id) return;
+        $("kb-results").setAttribute("aria-busy", "false");
+        $("kb-status").textContent = t("search_failed", { message: failureText(error) });
+      });
+  }
+
+  function renderKnowledge() {
+    var list = $("kb-results");
+    list.replaceChildren();
+    list.setAttribute("aria-busy", "false");
+    if (ws.kbResults === null) {
+      $("kb-status").textContent = "";
+      return;
+    }
+    $("kb-status").textContent = ws.kbResults.length
+      ? t("search_count", { count: ws.kbResults.length })
+      : t("search_none", { query: ws.kbQuery });
+    ws.kbResults.forEach(function (hit) {
+      var item = make("li", "kb-hit");
+      var head = make("div", "kb-hit-head");
+      var title = make("h3", "kb-title", hit.title);
+      var insert = make("button", "button small kb-insert", t("search_insert"));
+      insert.type = "button";
+      insert.setAttribute("aria-label", t("search_insert_label", { title: hit.title }));
+      insert.addEventListener("click", function () {
+        if (insertIntoComposer(hit.text)) $("kb-status").textContent = t("search_inserted");
+      });
+      head.append(title, insert);
+      var snippet = make("p", "kb-snippet");
+      (hit.snippet || []).forEach(function (piece) {
+        snippet.append(piece.hit ? make("mark", null, piece.text) : document.createTextNode(piece.text));
+      });
+      var more = make("details", "kb-more");
+      more.append(make("summary", null, t("search_show_all")), make("p", "kb-text", hit.text));
+      item.append(head, snippet, more);
+      list.append(item);
+    });
+    renderInsertButtons();
+  }
+
+  function canInsert() {
+    var chat = currentId !== null ? chats.get(currentId) : null;
+    return !!chat && isMine(chat) && !chat.gone && !$("composer").hidden;
+  }
+
+  function renderInsertButtons() {
+    var allowed = canInsert();
+    document.querySelectorAll(".kb-insert").forEach(function (button) {
+      // aria-disabled rather than disabled: the button stays focusable and says why on a click.
+      button.setAttribute("aria-disabled", allowed ? "false" : "true");
+      button.title = allowed ? "" : t("search_insert_unavailable");
+    });
+  }
+
+  // Put text into the reply box where the agent left the caret (or at the end), and give it the focus.
+  function insertIntoComposer(text, range) {
+    if (!canInsert()) {
+      toast(t("search_insert_unavailable"), "error");
+      return false;
+    }
+    var input = $("composer-input");
+    var value = input.value;
+    var where = range || (document.activeElement === input
+      ? { start: input.selectionStart, end: input.selectionEnd }
+      : ws.caret || { start: value.length, end: value.length });
+    var before = value.slice(0, where.start);
+    var after = value.slice(where.end);
+    var glue = before && !/\s$/.test(before) ? " " : "";
+    var inserted = (before + glue + text).slice(0, COMPOSER_LIMIT);
+    input.value = (inserted + after).slice(0, COMPOSER_LIMIT);
+    input.focus();
+    input.setSelectionRange(inserted.length, inserted.length);
+    ws.caret = null;
+    drafts.set(currentId, input.value);
+    autoGrow();
+    noteTyping();
+    return true;
+  }
+
+  // ------------------------------------------------ canned responses: "/" + shortcut in the reply box
+
+  function cannedToken() {
+    var input = $("composer-input");
+    if (input.selectionStart !== input.selectionEnd) return null;
+    var before = input.value.slice(0, input.selectionStart);
+    var match = /(^|\s)\/([\w-]{0,40})$/.exec(before);
+    if (!match) return null;
+    return { start: before.length - match[2].length - 1, end: before.length, prefix: match[2] };
+  }
+
+  function updateCanned() {
+    var token = canInsert() ? cannedToken() : null;
+    if (!token) {
+      canned.dismissed = null;
+      hideCanned();
+      return;
+    }
+    if (canned.dismissed === token.start) return;
+    canned.token = token;
+    var chatId = currentId;
+    var key = chatId + ":" + token.prefix.toLowerCase();
+    if (canned.cache.has(key)) {
+      showCanned(canned.cache.get(key));
+      return;
+    }
+    if (!canned.open) showCanned(null);
+    window.clearTimeout(canned.timer);
+    canned.timer = window.setTimeout(function () {
+      var request = (canned.request += 1);
+      api(chatApi(chatId, "canned") + "?prefix=" + encodeURIComponent(token.prefix))
+        .then(function (data) {
+          canned.cache.set(key, data.results || []);
+          if (request === canned.request && chatId === currentId) updateCanned();
+        })
+        .catch(function (error) {
+          if (request !== canned.request || !canned.open) return;
+          $("canned-status").textContent = failureText(error);
+        });
+    }, CANNED_DEBOUNCE_MS);
+  }
+
+  function showCanned(items) {
+    var input = $("composer-input");
+    var same = canned.open && items !== null && items === canned.items;
+    canned.open = true;
+    canned.items = items;
+    if (!same) canned.active = items && items.length ? 0 : -1;
+    var list = $("canned-list");
+    list.replaceChildren();
+    (items || []).forEach(function (item, index) {
+      var option = make("li", "canned-option");
+      option.id = "canned-option-" + index;
+      option.setAttribute("role", "option");
+      option.append(
+        make("span", "canned-shortcut", "/" + item.shortcut),
+        make("span", "canned-text", item.text.replace(/\s+/g, " ").slice(0, CANNED_PREVIEW_LENGTH))
+      );
+      // mousedown, not click: the reply box keeps its focus and caret.
+      option.addEventListener("mousedown", function (event) {
+        event.preventDefault();
+        insertCanned(item);
+      });
+      list.append(option);
+    });
+    if (items === null) $("canned-status").textContent = t("panel_loading");
+    else if (!items.length) $("canned-status").textContent = t("canned_none", { prefix: canned.token.prefix });
+    else $("canned-status").textContent = "";
+    $("canned").hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    renderCannedActive();
+  }
+
+  function renderCannedActive() {
+    var input = $("composer-input");
+    $("canned-list")
+      .querySelectorAll(".canned-option")
+      .forEach(function (option, index) {
+        var active = index === canned.active;
+        option.setAttribute("aria-selected", active ? "true" : "false");
+        option.classList.toggle("is-active", active);
+        if (active) option.scrollIntoView({ block: "nearest" });
+      });
+    if (canned.active >= 0) input.setAttribute("aria-activedescendant", "canned-option-" + canned.active);
+    else input.removeAttribute("aria-activedescendant");
+  }
+
+  function hideCanned() {
+    window.clearTimeout(canned.timer);
+    canned.open = false;
+    canned.items = null;
+    canned.active = -1;
+    $("canned").hidden = true;
+    $("canned-list").replaceChildren();
+    $("composer-input").setAttribute("aria-expanded", "false");
+    $("composer-input").removeAttribute("aria-activedescendant");
+  }
+
+  function dismissCanned() {
+    if (canned.token) canned.dismissed = canned.token.start;
+    hideCanned();
+  }
+
+  function insertCanned(item) {
+    var token = canned.token;
+    hideCanned();
+    canned.dismissed = null;
+    if (token) insertIntoComposer(item.text, { start: token.start, end: token.end });
+  }
+
+  // Keys in the reply box while the list is open; return true when the key was used here.
+  function onCannedKey(event) {
+    if (!canned.open || event.isComposing) return false;
+    var count = canned.items ? canned.items.length : 0;
+    var key = event.key;
+    if ((key === "ArrowDown" || key === "ArrowUp") && count) {
+      event.preventDefault();
+      canned.active = (canned.active + (key === "ArrowDown" ? 1 : -1) + count) % count;
+      renderCannedActive();
+      return true;
+    }
+    if ((key === "Enter" || key === "Tab") && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      if (count && canned.active >= 0) {
+        event.preventDefault();
+        insertCanned(canned.items[canned.active]);
+        return true;
+      }
+      if (key === "Enter") {
+        // Nothing to insert: close the list rather than send "/something" to the visitor.
+        event.preventDefault();
+        dismissCanned();
+        return true;
+      }
+      return false;
+    }
+    if (key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      dismissCanned();
+      return true;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------ the visitor
+
+  function pageLink(page) {
+    var label = page.title || page.url;
+    if (!/^https?:\/\//i.test(page.url)) return make("span", "page-link", label);
+    var link = make("a", "page-link", label);
+    link.href = page.url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    link.title = page.url;
+    return link;
+  }
+
+  function renderVisitor() {
+    var box = $("ws-visitor");
+    var data = ws.visitor;
+    if (!data) return panelState(box, "loading");
+    if (data.error) return panelState(box, data.error, loadVisitor);
+    box.replaceChildren();
+    box.setAttribute("aria-busy", "false");
+    var visitor = data.visitor;
+    var badges = make("p", "ws-badges");
+    badges.append(
+      make(
+        "span",
+        "badge " + (visitor.returning ? "badge-returning" : "badge-new-visitor"),
+        visitor.returning ? t("visitor_returning") : t("visitor_new")
+      ),
+      make("span", "ws-muted", t("visitor_first_seen", { time: formatWhen(visitor.first_seen_at) }))
+    );
+    box.append(badges);
+    var contact = make("dl", "visitor-contact");
+    [
+      ["visitor_name", visitor.name],
+      ["visitor_email", visitor.email],
+      ["visitor_phone", visitor.phone],
+    ].forEach(function (pair) {
+      if (!pair[1]) return;
+      contact.append(make("dt", null, t(pair[0])), make("dd", null, pair[1]));
+    });
+    if (contact.children.length) box.append(contact);
+    var now = make("p", "visitor-now");
+    now.append(make("span", "ws-label", t("visitor_current_page")), " ");
+    if (data.current_page) now.append(pageLink(data.current_page));
+    else now.append(make("span", "ws-muted", t("visitor_no_page")));
+    box.append(now);
+    if (data.visit_pages.length) {
+      box.append(make("h3", "ws-subheading", t("visitor_pages")));
+      var pages = make("ol", "visit-pages");
+      data.visit_pages.forEach(function (page) {
+        var item = make("li");
+        item.append(pageLink(page), " ", timeNode(page.viewed_at));
+        pages.append(item);
+      });
+      box.append(pages);
+    }
+    box.append(make("h3", "ws-subheading", t("visitor_earlier")));
+    if (!data.earlier.length) {
+      box.append(make("p", "ws-muted", t("visitor_no_earlier")));
+      return;
+    }
+    var earlier = make("ol", "earlier-chats");
+    data.earlier.forEach(function (other) {
+      var item = make("li", "earlier-chat");
+      var head = make("p", "earlier-head");
+      head.append(
+        timeNode(other.started_at),
+        " ",
+        make("span", "badge badge-outcome outcome-" + (other.outcome || "open"), other.outcome_label || t("visitor_open_chat"))
+      );
+      if (other.agent_name) head.append(" ", make("span", "ws-muted", other.agent_name));
+      item.append(head);
+      if (other.summary) item.append(make("p", "earlier-summary", other.summary));
+      if (other.tags.length) item.append(make("p", "earlier-tags ws-muted", other.tags.map(function (tag) {
+        return "#" + tag;
+      }).join(" ")));
+      earlier.append(item);
+    });
+    box.append(earlier);
+    if (data.earlier_count > data.earlier.length) {
+      box.append(make("p", "ws-muted", t("visitor_more_earlier", { count: data.earlier_count - data.earlier.length })));
+    }
+  }
+
+  // ------------------------------------------------ private notes
+
+  function renderNotes() {
+    var list = $("notes-list");
+    list.replaceChildren();
+    var data = ws.notes;
+    if (!data) return;
+    if (data.error) {
+      var failed = make("li", "ws-failed", t("panel_failed", { message: data.error.message }));
+      var again = make("button", "link-button", t("panel_retry"));
+      again.type = "button";
+      again.addEventListener("click", loadNotes);
+      failed.append(" ", again);
+      list.append(failed);
+      return;
+    }
+    if (!data.notes.length) {
+      list.append(make("li", "ws-muted notes-empty", t("notes_none")));
+      return;
+    }
+    data.notes.forEach(function (note) {
+      var item = make("li", "note" + (note.mine ? " is-mine" : ""));
+      var meta = make("p", "note-meta");
+      meta.append(make("span", "note-author", note.agent_name), " · ", timeNode(note.created_at));
+      item.append(make("p", "note-body", note.body), meta);
+      list.append(item);
+    });
+  }
+
+  function saveNote() {
+    var input = $("note-input");
+    var body = input.value.trim();
+    var id = ws.chatId;
+    if (!body || id === null) {
+      input.focus();
+      return;
+    }
+    $("note-submit").disabled = true;
+    api(chatApi(id, "notes"), { method: "POST", data: { body: body } })
+      .then(function (data) {
+        if (ws.chatId !== id) return;
+        input.value = "";
+        if (ws.notes && ws.notes.notes) ws.notes.notes.push(data.note);
+        else ws.notes = { notes: [data.note] };
+        renderNotes();
+        $("notes-status").textContent = t("note_saved");
+      })
+      .catch(function (error) {
+        var message = (error.fields && error.fields.body && error.fields.body[0]) || failureText(error);
+        $("notes-status").textContent = t("note_failed", { message: message });
+      })
+      .then(function () {
+        $("note-submit").disabled = false;
+      });
+  }
+
+  // ------------------------------------------------ tags
+
+  function renderTags() {
+    var list = $("tags-list");
+    var focusedName = document.activeElement && list.contains(document.activeElement)
+      ? document.activeElement.dataset.tag
+      : null;
+    list.replaceChildren();
+    var data = ws.tags;
+    if (!data) return;
+    if (data.error) {
+      $("tags-status").textContent = t("panel_failed", { message: data.error.message });
+      return;
+    }
+    if (!data.tags.length) list.append(make("li", "ws-muted tags-empty", t("tags_none")));
+    data.tags.forEach(function (name) {
+      var chip = make("li", "tag");
+      var remove = make("button", "tag-remove", "×");
+      remove.type = "button";
+      remove.dataset.tag = name;
+      remove.setAttribute("aria-label", t("tag_remove", { tag: name }));
+      remove.addEventListener("click", function () {
+        saveTags(
+          ws.tags.tags.filter(function (tag) {
+            return tag !== name;
+          })
+        );
+      });
+      chip.append(make("span", "tag-name", name), remove);
+      list.append(chip);
+    });
+    var suggestions = $("tag-suggestions");
+    suggestions.replaceChildren();
+    data.suggestions.forEach(function (name) {
+      var option = make("option");
+      option.value = name;
+      suggestions.append(option);
+    });
+    if (focusedName !== null) {
+      var next = list.querySelector(".tag-remove");
+      (next || $("tag-input")).focus();
+    }
+  }
+
+  function saveTags(names) {
+    var id = ws.chatId;
+    if (id === null) return;
+    api(chatApi(id, "tags"), { method: "POST", data: { tags: names } })
+      .then(function (data) {
+        if (ws.chatId !== id) return;
+        ws.tags = data;
+        $("tags-status").textContent = "";
+        renderTags();
+      })
+      .catch(function (error) {
+        var message = (error.fields && error.fields.tags && error.fields.tags[0]) || failureText(error);
+        $("tags-status").textContent = t("tags_failed", { message: message });
+      });
+  }
+
+  function addTagFromInput() {
+    var input = $("tag-input");
+    var names = input.value
+      .split(",")
+      .map(function (name) {
+        return name.trim();
+      })
+      .filter(Boolean);
+    if (!names.length || !ws.tags || !ws.tags.tags) return;
+    input.value = "";
+    saveTags(ws.tags.tags.concat(names));
+  }
+
+  // ---------------------------------------------------------------- closing a chat with its outcome
+
+  var CLOSE_GROUPS = {
+    lead: ["name", "email", "phone", "wants"],
+    handoff: ["visitor_name", "visitor_email", "visitor_phone", "promise", "promised_by"],
+  };
+
+  function closeDialogOpen() {
+    return $("close-dialog").open;
+  }
+
+  function valueOf(id) {
+    return $(id).value.trim();
+  }
+
+  function closeFieldId(key) {
+    if (key === "outcome") return "close-outcome";
+    if (key === "summary" || key === "handoff.summary") return "close-summary";
+    var parts = key.split(".");
+    if (parts.length === 2 && CLOSE_GROUPS[parts[0]] && CLOSE_GROUPS[parts[0]].indexOf(parts[1]) !== -1) {
+      return "close-" + parts[0] + "-" + parts[1];
+    }
+    return null;
+  }
+
+  function localDate(date) {
+    var pad = function (number) {
+      return (number < 10 ? "0" : "") + number;
+    };
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate());
+  }
+
+  function openCloseDialog() {
+    var chat = chats.get(currentId);
+    if (!chat || !isMine(chat) || chat.gone) return;
+    closing.chatId = chat.id;
+    closing.pending = null;
+    $("close-form").reset();
+    clearCloseErrors();
+    // What the panel knows of the visitor saves typing; the agent can change it.
+    var visitor = ws.chatId === chat.id && ws.visitor && ws.visitor.visitor ? ws.visitor.visitor : {};
+    $("close-lead-name").value = $("close-handoff-visitor_name").value = visitor.name || "";
+    $("close-lead-email").value = $("close-handoff-visitor_email").value = visitor.email || "";
+    $("close-lead-phone").value = $("close-handoff-visitor_phone").value = visitor.phone || "";
+    var tenant = ws.chatId === chat.id && ws.context && ws.context.tenant ? ws.context.tenant : null;
+    $("close-escalation-rules").hidden = !(tenant && tenant.escalation_rules);
+    $("close-escalation-rules-text").textContent = tenant ? tenant.escalation_rules : "";
+    $("close-handoff-zone").textContent = tenant ? t("close_zone", { zone: tenant.time_zone }) : "";
+    $("close-handoff-promised_by").min = localDate(new Date());
+    renderCloseOutcome();
+    renderCloseActions();
+    var dialog = $("close-dialog");
+    if (typeof dialog.showModal === "function") dialog.showModal();
+    else dialog.setAttribute("open", "");
+    $("close-outcome").focus();
+  }
+
+  function renderCloseOutcome() {
+    var outcome = $("close-outcome").value;
+    $("close-lead").hidden = outcome !== "lead";
+    $("close-handoff").hidden = outcome !== "escalated";
+    var label = $("close-summary-label");
+    var escalated = outcome === "escalated";
+    label.textContent = escalated ? t("close_summary_escalated") + " " : t("close_summary_label");
+    if (escalated) {
+      var star = make("span", "required", "*");
+      star.setAttribute("aria-hidden", "true");
+      label.append(star);
+    }
+    $("close-summary").required = escalated;
+  }
+
+  function renderCloseActions() {
+    var pending = !!closing.pending;
+    var button = $("close-confirm");
+    button.disabled = pending;
+    button.textContent = pending ? t("close_pending") : t("close_confirm");
+    $("close-dialog").classList.toggle("is-pending", pending);
+  }
+
+  function closeFrame() {
+    var outcome = $("close-outcome").value;
+    var frame = { type: "close", conversation: closing.chatId, outcome: outcome, summary: valueOf("close-summary") };
+    if (outcome === "lead") {
+      frame.lead = {
+        name: valueOf("close-lead-name"),
+        email: valueOf("close-lead-email"),
+        phone: valueOf("close-lead-phone"),
+        wants: valueOf("close-lead-wants"),
+      };
+    }
+    if (outcome === "escalated") {
+      var date = valueOf("close-handoff-promised_by");
+      var time = valueOf("close-handoff-promised_time");
+      frame.handoff = {
+        summary: frame.summary,
+        visitor_name: valueOf("close-handoff-visitor_name"),
+        visitor_email: valueOf("close-handoff-visitor_email"),
+        visitor_phone: valueOf("close-handoff-visitor_phone"),
+        promise: valueOf("close-handoff-promise"),
+        promised_by: date && time ? date + "T" + time : date,
+      };
+    }
+    return frame;
+  }
+
+  // The same rules as the server's, to answer at once; the server has the last word.
+  function checkClose(frame) {
+    var errors = {};
+    if (!frame.outcome) errors.outcome = t("close_choose_outcome");
+    if (frame.lead) {
+      if (!frame.lead.wants) errors["lead.wants"] = t("close_required");
+      if (frame.lead.email && !$("close-lead-email").checkValidity()) errors["lead.email"] = t("close_email_invalid");
+      else if (!frame.lead.email && !frame.lead.phone) errors["lead.email"] = t("close_contact_required");
+    }
+    if (frame.handoff) {
+      if (!frame.handoff.summary) errors["handoff.summary"] = t("close_required");
+      if (frame.handoff.visitor_email && !$("close-handoff-visitor_email").checkValidity()) {
+        errors["handoff.visitor_email"] = t("close_email_invalid");
+      } else if (!frame.handoff.visitor_email && !frame.handoff.visitor_phone) {
+        errors["handoff.visitor_email"] = t("close_contact_required");
+      }
+      if (!frame.handoff.promise) errors["handoff.promise"] = t("close_required");
+      if (!frame.handoff.promised_by) errors["handoff.promised_by"] = t("close_date_required");
+    }
+    return errors;
+  }
+
+  function clearCloseErrors() {
+    $("close-error").hidden = true;
+    $("close-error").textContent = "";
+    $("close-form")
+      .querySelectorAll(".field-error")
+      .forEach(function (node) {
+        node.hidden = true;
+        node.textContent = "";
+      });
+    $("close-form")
+      .querySelectorAll("[aria-invalid]")
+      .forEach(function (node) {
+        node.removeAttribute("aria-invalid");
+      });
+  }
+
+  // Show each message beside its field ("lead.email" → the lead's e-mail box); the rest above the form.
+  function showCloseErrors(errors, general) {
+    clearCloseErrors();
+    var first = null;
+    var elsewhere = [];
+    Object.keys(errors).forEach(function (key) {
+      var text = [].concat(errors[key]).join(" ");
+      var id = closeFieldId(key);
+      var note = id ? $(id + "-error") : null;
+      if (!note) {
+        elsewhere.push(text);
+        return;
+      }
+      note.textContent = note.textContent ? note.textContent + " " + text : text;
+      note.hidden = false;
+      $(id).setAttribute("aria-invalid", "true");
+      if (!first || $(id).compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING) first = $(id);
+    });
+    var summary = [general].concat(elsewhere).filter(Boolean).join(" ");
+    $("close-error").textContent = summary;
+    $("close-error").hidden = !summary;
+    (first || $("close-dialog-title")).focus();
+  }
+
+  function confirmClose() {
+    if (closing.pending) return;
+    var chat = chats.get(closing.chatId);
+    if (!chat || !isMine(chat) || chat.gone) {
+      $("close-dialog").close();
+      return;
+    }
+    var frame = closeFrame();
+    var errors = checkClose(frame);
+    if (Object.keys(errors).length) {
+      showCloseErrors(errors, "");
+      return;
+    }
+    if (!send(frame, { conversation: chat.id })) {
+      showCloseErrors({}, t("offline_action"));
+      return;
+    }
+    closing.pending = { conversation: chat.id };
+    chat.closing = true;
+    clearCloseErrors();
+    stopTyping();
+    renderCloseActions();
+  }
+
+  function onClosedByMe(id) {
+    if (!closing.pending || closing.pending.conversation !== id) return;
+    closing.pending = null;
+    renderCloseActions();
+    if (closeDialogOpen()) $("close-dialog").close();
+  }
+
+  function onCloseError(frame, request) {
+    var id = (request && request.conversation) || (closing.pending && closing.pending.conversation);
+    var chat = chats.get(id);
+    if (chat) chat.closing = false;
+    closing.pending = null;
+    renderCloseActions();
+    if (!closeDialogOpen() || closing.chatId !== id) {
+      toast(errorText(frame), "error");
+      return;
+    }
+    var fields = Object.assign({}, frame.fields || {});
+    if (frame.code === "outcome_required" && !Object.keys(fields).length) fields.outcome = frame.message;
+    var placed = Object.keys(fields).some(function (key) {
+      return closeFieldId(key) !== null;
+    });
+    showCloseErrors(fields, placed ? t("close_failed") : errorText(frame));
+  }
+
+  function onCloseConnectionLost() {
+    if (!closing.pending) return;
+    var chat = chats.get(closing.pending.conversation);
+    if (chat) chat.closing = false;
+    closing.pending = null;
+    renderCloseActions();
+    if (closeDialogOpen()) showCloseErrors({}, t("close_connection_lost"));
+    else toast(t("close_connection_lost"), "error");
+  }
+
+  function wireWorkspace() {
+    $("kb-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      searchKnowledge($("kb-query").value);
+    });
+    $("kb-query").addEventListener("input", function () {
+      window.clearTimeout(ws.kbTimer);
+      var query = $("kb-query").value.trim();
+      if (!query) {
+        ws.kbRequest += 1;
+        ws.kbResults = null;
+        renderKnowledge();
+        return;
+      }
+      if (query.length < SEARCH_MIN_LENGTH) return;
+      ws.kbTimer = window.setTimeout(function () {
+        searchKnowledge(query);
+      }, SEARCH_DEBOUNCE_MS);
+    });
+    $("note-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      saveNote();
+    });
+    $("note-input").addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        saveNote();
+      }
+    });
+    $("tag-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      addTagFromInput();
+    });
+    $("notice-nag-open").addEventListener("click", openNoticesDialog);
+    $("notices-dialog").addEventListener("close", function () {
+      if (!$("notice-nag").hidden) $("notice-nag-open").focus();
+      else focusChat();
+    });
+
+    var input = $("composer-input");
+    input.addEventListener("click", updateCanned);
+    input.addEventListener("blur", function () {
+      ws.caret = { start: input.selectionStart, end: input.selectionEnd };
+      hideCanned();
+    });
+
+    $("close-outcome").addEventListener("change", function () {
+      renderCloseOutcome();
+      var note = $("close-outcome-error");
+      if (!note.hidden && $("close-outcome").value) {
+        note.hidden = true;
+        $("close-outcome").removeAttribute("aria-invalid");
+      }
+    });
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function onKeyDown(event) {
@@ -1614,6 +2673,14 @@
     if (event.ctrlKey && !event.altKey && !event.metaKey && bracket !== 0) {
       event.preventDefault();
       moveSelection(bracket);
+      return;
+    }
+    if (event.altKey && !event.ctrlKey && !event.metaKey && (event.code === "KeyK" || event.code === "KeyN")) {
+      if ($("workspace").hidden) return;
+      event.preventDefault();
+      var field = $(event.code === "KeyK" ? "kb-query" : "note-input");
+      field.focus();
+      if (field.select) field.select();
       return;
     }
     if (event.altKey && !event.ctrlKey && !event.metaKey && /^Digit[1-9]$/.test(event.code)) {
@@ -1639,6 +2706,7 @@
 
     var input = $("composer-input");
     input.addEventListener("keydown", function (event) {
+      if (onCannedKey(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey) {
         event.preventDefault();
         sendReply();
@@ -1648,6 +2716,7 @@
       autoGrow();
       if (input.value.trim()) noteTyping();
       else stopTyping();
+      updateCanned();
     });
     input.addEventListener("blur", stopTyping);
     $("composer").addEventListener("submit", function (event) {
@@ -1675,7 +2744,6 @@
     });
     $("close-form").addEventListener("submit", function (event) {
       event.preventDefault();
-      $("close-dialog").close();
       confirmClose();
     });
     $("transfer-button").addEventListener("click", openTransferDialog);
@@ -1713,6 +2781,7 @@
       var asked = window.Notification.requestPermission(renderNotifyButton);
       if (asked && typeof asked.then === "function") asked.then(renderNotifyButton);
     });
+    wireWorkspace();
     $("banner-retry").addEventListener("click", function () {
       attempt = 0;
       connect();
@@ -1736,8 +2805,10 @@
     renderSoundButton();
     renderNotifyButton();
     applyState(INITIAL);
+    renderNag();
     connect();
     window.setInterval(tick, 500);
+    window.setInterval(refreshNotices, NOTICES_REFRESH_MS);
   }
 
   // For end-to-end tests and debugging in the browser console; read-only views of the state.

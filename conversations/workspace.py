@@ -1,0 +1,91 @@
+"""Writes beside a chat in the console: private notes, tags, and acknowledging a tenant's change notices.
+
+Notes and tags are for the team only: nothing here publishes to a conversation's channel group, which the
+visitor's widget listens to.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from chatops.models import Agent
+from conversations.models import Conversation, Note, Tag
+from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement
+
+MAX_NOTE_LENGTH = 4000
+MAX_TAGS_PER_CONVERSATION = 20
+MAX_TAG_LENGTH = Tag._meta.get_field("name").max_length
+
+ERROR_EMPTY_NOTE = _("Write the note first.")
+ERROR_NOTE_TOO_LONG = _("A note can be at most %(limit)d characters long.")
+ERROR_TAGS_NOT_A_LIST = _("Send the tags as a list of names.")
+ERROR_TOO_MANY_TAGS = _("A chat can have at most %(limit)d tags.")
+ERROR_TAG_TOO_LONG = _("A tag can be at most %(limit)d characters long: “%(tag)s”.")
+
+_SPACES = re.compile(r"\s+")
+
+
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+def add_note(*, conversation: Conversation, agent: Agent, body: str) -> Note:
+    """Add an agent's private note to a chat; it is never shown to the visitor."""
+    body = (body or "").strip() if isinstance(body, str) else ""
+    if not body:
+        raise _field_error("body", ERROR_EMPTY_NOTE, "empty")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise _field_error("body", ERROR_NOTE_TOO_LONG % {"limit": MAX_NOTE_LENGTH}, "too_long")
+    return Note.objects.create(tenant=conversation.tenant, conversation=conversation, agent=agent, body=body)
+
+
+def clean_tag_names(names: object) -> list[str]:
+    """Return the names with spaces tidied, empty ones dropped and each name once (ignoring case)."""
+    if not isinstance(names, list | tuple) or not all(isinstance(name, str) for name in names):
+        raise _field_error("tags", ERROR_TAGS_NOT_A_LIST, "invalid")
+    cleaned: list[str] = []
+    seen: set[str] = set()
+    for raw in names:
+        name = _SPACES.sub(" ", raw).strip().lstrip("#").strip()
+        if not name or name.casefold() in seen:
+            continue
+        if len(name) > MAX_TAG_LENGTH:
+            message = ERROR_TAG_TOO_LONG % {"limit": MAX_TAG_LENGTH, "tag": name[:MAX_TAG_LENGTH] + "…"}
+            raise _field_error("tags", message, "too_long")
+        seen.add(name.casefold())
+        cleaned.append(name)
+    if len(cleaned) > MAX_TAGS_PER_CONVERSATION:
+        raise _field_error("tags", ERROR_TOO_MANY_TAGS % {"limit": MAX_TAGS_PER_CONVERSATION}, "too_many")
+    return cleaned
+
+
+def _tenant_tag(conversation: Conversation, name: str) -> Tag:
+    """Return the tenant's tag of that name (any case), creating it if it is new."""
+    tags = Tag.objects.for_tenant(conversation.tenant)
+    existing = tags.filter(name__iexact=name).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Tag.objects.create(tenant=conversation.tenant, name=name)
+    except IntegrityError:
+        # A colleague created it a moment ago.
+        return tags.get(name=name)
+
+
+@transaction.atomic
+def set_tags(*, conversation: Conversation, names: object) -> list[Tag]:
+    """Replace a chat's tags with these names; a name the tenant has not used yet becomes a new tag of the tenant."""
+    tags = [_tenant_tag(conversation, name) for name in clean_tag_names(names)]
+    conversation.tags.set(tags)
+    return sorted(tags, key=lambda tag: tag.name.casefold())
+
+
+def acknowledge_notice(*, notice: ChangeNotice, agent: Agent) -> ChangeNoticeAcknowledgement:
+    """Record that the agent has read the notice; acknowledging twice keeps the first time."""
+    acknowledgement, _created = ChangeNoticeAcknowledgement.objects.get_or_create(notice=notice, agent=agent)
+    return acknowledgement
