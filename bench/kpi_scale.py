@@ -922,6 +922,11 @@ def monthly_line(label: str, timing: Timing, base: Timing) -> str:
     return f"{label:<22}{timing}  = {ratio:4.1f}x baseline  {aim}"
 
 
+def query_line(by_query: list[tuple[float, str]]) -> str:
+    medians = (f"{name} {seconds * 1000:.0f}" for name, (seconds, _sql) in zip(QUERY_NAMES, by_query, strict=False))
+    return "  query medians (ms): " + "; ".join(medians)
+
+
 @dataclass
 class Built:
     now: dt.datetime
@@ -1017,6 +1022,7 @@ def main() -> int:
     sizes = sorted({1, min(10, len(tenants)), len(tenants)})
     queries = {n: len(captured(lambda n=n: kpis.kpis_for_tenants(tenants[:n], period_for))) for n in sizes}
     by_query = query_medians(lambda: kpis.kpis_for_tenants(tenants, period_for), args.repeat)
+    one_by_query = query_medians(lambda: kpis.kpis_for_tenant(tenant, last_month(tenant, now)), args.repeat)
 
     for line in environment():
         print(line)
@@ -1031,13 +1037,9 @@ def main() -> int:
     print(f"runs                  1 warm-up + {args.repeat} timed rounds, taking turns (dashboard {3 * args.repeat})")
     print(f"baseline GROUP BY     {times['baseline']}")
     print(monthly_line("one tenant, month", times["one"], times["baseline"]))
+    print(query_line(one_by_query))
     print(monthly_line(f"{len(tenants)} tenants, month", times["all"], times["baseline"]))
-    print(
-        "  query medians:      "
-        + "; ".join(
-            f"{name} {seconds * 1000:.0f} ms" for name, (seconds, _sql) in zip(QUERY_NAMES, by_query, strict=False)
-        )
-    )
+    print(query_line(by_query))
     if built.first_refresh is not None:
         growth = last_refresh.median / built.first_refresh.median
         print(
