@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -601,7 +602,7 @@ WHERE c.id = ANY(%(ids)s::bigint[])
 """
 
 
-def _browsing_visitors(cursor, history: History, chats: list[ChatPlan], since, until) -> None:
+def _browsing_visitors(cursor, *, history: History, chats: list[ChatPlan], since, until) -> None:
     per_tenant = Counter(chat.tenant.id for chat in chats)
     tenants = [t for t in history.tenants if per_tenant[t.id]]
     hours = [hour for hour, weight in enumerate(HOURLY) for _ in range(round(weight * 20))]
@@ -648,24 +649,29 @@ def load(
     since, until = since or history.start, until or history.now
     chats = [chat for chat in history.chats if since <= chat.started_at < until]
     rng = random.Random(f"{history.scale.seed}-{since.isoformat()}")
-    browsing = (
-        "browsing visitors and page views",
-        lambda cursor: _browsing_visitors(cursor, history, chats, since, until),
-    )
     steps = [
         ("visitors who chat", lambda cursor: _copy_visitors(cursor, chats, rng)),
         ("conversations", lambda cursor: _copy_conversations(cursor, chats, rng)),
         ("their page views and leads", lambda cursor: _copy_page_views_and_leads(cursor, chats)),
         ("messages", lambda cursor: _messages(cursor, history, chats)),
     ]
-    helper = None
-    if in_parallel:
-        helper = threading.Thread(target=_run_steps, args=([browsing],), kwargs={"bulk": True})
+    if not in_parallel:
+        steps.append(
+            ("browsing visitors", partial(_browsing_visitors, history=history, chats=chats, since=since, until=until))
+        )
+        _run_steps(steps)
+        return len(chats)
+    # Two more connections draw the browsing visitors, each for half of the tenants.
+    halves = [[chat for chat in chats if chat.tenant.id % 2 == parity] for parity in (0, 1)]
+    helpers = []
+    for number, part in enumerate(halves, start=1):
+        draw = partial(_browsing_visitors, history=history, chats=part, since=since, until=until)
+        step = (f"browsing visitors, half {number}", draw)
+        helpers.append(threading.Thread(target=_run_steps, args=([step],), kwargs={"bulk": True}))
+    for helper in helpers:
         helper.start()
-    else:
-        steps.append(browsing)
     _run_steps(steps)
-    if helper is not None:
+    for helper in helpers:
         helper.join()
     return len(chats)
 
