@@ -580,15 +580,17 @@ def build_report(*, tenant: Tenant, kind: str, period: Period) -> Report:
         escalations = _escalations(tenant, period)
         leads = _leads(tenant, period)
         slug = f"{tenant.slug}-{period.first_day.isoformat()}"
+        # Translators: part of a CSV file's name; keep it one lower-case word without spaces.
+        figures_name, daily_name = _("figures"), _("daily")
         attachments = [
-            Attachment(filename=f"{slug}-{_('figures')}.csv", content=figures_csv(now_figures, before_figures))
+            Attachment(filename=f"{slug}-{figures_name}.csv", content=figures_csv(now_figures, before_figures))
         ]
         chart_blocks = [_chats_per_day_chart(kind, now_figures), _heat_map_chart(now_figures, tenant.time_zone)]
         chart_blocks.append(_first_response_chart(tenant, period, now_figures))
         daily: list[DayRow] = []
         if kind == ReportKind.MONTHLY:
             daily = _daily_rows(now_figures)
-            attachments.append(Attachment(filename=f"{slug}-{_('daily')}.csv", content=daily_csv(now_figures)))
+            attachments.append(Attachment(filename=f"{slug}-{daily_name}.csv", content=daily_csv(now_figures)))
         return Report(
             tenant=tenant,
             kind=kind,
