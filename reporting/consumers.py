@@ -83,6 +83,7 @@ class _LiveFiguresConsumer(AsyncWebsocketConsumer):
         self.ticker: asyncio.Task | None = None
         self.changed_at = time.monotonic()
         self.refreshed_at = float("-inf")
+        self.closed = False
 
     async def start(self) -> None:
         """Send the figures now, then keep them fresh."""
@@ -95,6 +96,7 @@ class _LiveFiguresConsumer(AsyncWebsocketConsumer):
             self.joined.add(group)
 
     async def disconnect(self, code: int) -> None:
+        self.closed = True
         for task in (getattr(self, "pending", None), getattr(self, "ticker", None)):
             if task is not None:
                 task.cancel()
@@ -126,11 +128,16 @@ class _LiveFiguresConsumer(AsyncWebsocketConsumer):
             self.pending = asyncio.create_task(self._refresh_soon())
 
     async def _refresh_soon(self) -> None:
-        last = max(self.refreshed_at, _latest().started_at(self.cache_key()))
-        delay = last + MIN_INTERVAL - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await self.refresh(fresh_since=self.changed_at)
+        while True:
+            last = max(self.refreshed_at, _latest().started_at(self.cache_key()))
+            delay = last + MIN_INTERVAL - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            wanted = self.changed_at
+            await self.refresh(fresh_since=wanted)
+            # A change noted while the figures were being read may not be in them: go round once more.
+            if self.changed_at <= wanted or self.closed:
+                return
 
     async def _tick(self) -> None:
         while True:
@@ -140,6 +147,7 @@ class _LiveFiguresConsumer(AsyncWebsocketConsumer):
     async def refresh(self, *, fresh_since: float) -> None:
         self.refreshed_at = time.monotonic()
         if not await self.still_allowed():
+            self.closed = True
             await self.close(code=CLOSE_FORBIDDEN)
             return
         frame = await _latest().get(self.cache_key(), self.compute, fresh_since=fresh_since)

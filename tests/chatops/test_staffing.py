@@ -51,9 +51,7 @@ def test_the_call_centre_textbook_example_needs_14_agents_for_80_percent_in_20_s
     assert staffing.service_level(servers=14, traffic=10, handle_seconds=180, target_seconds=20) == pytest.approx(
         0.8884, abs=1e-4
     )
-    assert (
-        staffing.servers_needed(arrivals_per_hour=200, handle_seconds=180, target_seconds=20, target_share=0.8) == 14
-    )
+    assert staffing.servers_needed(arrivals_per_hour=200, handle_seconds=180, target_seconds=20, target_share=0.8) == 14
 
 
 def test_an_agent_with_concurrency_c_counts_as_c_servers():
