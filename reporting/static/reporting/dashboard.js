@@ -27,10 +27,11 @@
     return 10 * power;
   }
 
-  function frame(svg, top, numbers) {
+  function frame(svg, top, numbers, wholeNumbers) {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     const plotHeight = HEIGHT - PAD.top - PAD.bottom;
     [0, 0.5, 1].forEach(function (fraction) {
+      if (wholeNumbers && !Number.isInteger(top * fraction)) return; // no "0.5 chats"
       const y = PAD.top + plotHeight * (1 - fraction);
       element("line", { class: "grid", x1: PAD.left, x2: WIDTH - PAD.right, y1: y, y2: y }, svg);
       element("text", { class: "axis-label", x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, svg).textContent =
@@ -42,14 +43,17 @@
     days.forEach(function (day, index) {
       // Label every seventh day, counted back from today, so today always has its label.
       if ((days.length - 1 - index) % 7 !== 0) return;
-      const x = PAD.left + slot * (index + 0.5);
-      element("text", { class: "axis-label", x: x, y: HEIGHT - 8, "text-anchor": "middle" }, svg).textContent = day.label;
+      const last = index === days.length - 1;
+      // Today's label ends at the right edge rather than running over it.
+      const x = last ? WIDTH - PAD.right : PAD.left + slot * (index + 0.5);
+      const anchor = last ? "end" : "middle";
+      element("text", { class: "axis-label", x: x, y: HEIGHT - 8, "text-anchor": anchor }, svg).textContent = day.label;
     });
   }
 
   function drawChats(svg, days, numbers) {
     const top = niceMax(Math.max.apply(null, days.map(function (day) { return day.chats; })));
-    frame(svg, top, numbers);
+    frame(svg, top, numbers, true);
     const plotHeight = HEIGHT - PAD.top - PAD.bottom;
     const slot = (WIDTH - PAD.left - PAD.right) / days.length;
     days.forEach(function (day, index) {
@@ -72,7 +76,7 @@
     const values = days.map(function (day) { return day.first_response_median; });
     const known = values.filter(function (value) { return value !== null; });
     const top = niceMax(Math.max.apply(null, known.concat([target])) * 1.1);
-    frame(svg, top, numbers);
+    frame(svg, top, numbers, false);
     const plotHeight = HEIGHT - PAD.top - PAD.bottom;
     const slot = (WIDTH - PAD.left - PAD.right) / days.length;
     const y = function (value) { return PAD.top + plotHeight * (1 - value / top); };
