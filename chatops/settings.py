@@ -96,7 +96,13 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # A console receives every queue event of its tenants; under a burst the default of 100
             # undelivered events per channel is reached and channels_redis drops the rest silently.
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": env.int("CHANNEL_CAPACITY", default=1000)},
+            # channels_redis waits for a consumer's next event with a 5 s blocking pop, and redis-py 8 gives
+            # up a read after 5 s by default: the read could time out first and kill every consumer that
+            # heard nothing for 5 s. Reads may take longer than the pop.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
+            },
         }
     }
 else:

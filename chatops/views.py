@@ -14,5 +14,6 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("admin:index")
     if hasattr(request.user, "agent"):
         return redirect("console")
-    # Client users get their dashboard with the reporting work; until then this page says where reports go.
-    return render(request, "home.html", {"is_client_user": hasattr(request.user, "client_profile")})
+    if hasattr(request.user, "client_profile"):
+        return redirect("dashboard")
+    return render(request, "home.html", {"is_client_user": False})

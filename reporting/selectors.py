@@ -1,25 +1,449 @@
-"""Reads for the reports: the conversations a report lists, and the first-response distribution.
+"""Reads of the live dashboards (client dashboard, operations board, wall of fame) and of the report e-mails.
 
-The figures themselves come from ``reporting.kpis``; these lists use its definitions (a chat
-belongs to the period it started in; answered chats and first response times as defined there),
-so a list and the count next to it always agree.
+Every figure comes from ``reporting.kpis`` (the one definition); this module adds only what is not a
+period's KPI: the queue as it is right now. "Waiting now" counts a tenant's live chats (reactive or
+proactive) in the queue, i.e. with no agent; messages left outside service hours wait for the next
+shift and are counted apart. The longest wait is the time since the oldest of those chats started.
+
+Speed: a refresh reads today and this week (a period's chats through the tenant/start index) and the
+queue (through the tenant/status index), in a fixed number of queries, so its cost does not grow
+with the tenant's history. The 30 days of the charts are read once per page load.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Q, QuerySet
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from chatops import roles, staffing
+from chatops.models import Agent
 from conversations.models import Conversation, Lead
 from reporting import kpis
+from reporting.kpis import TenantKpis, kpis_for_tenant, kpis_for_tenants
 from reporting.models import ReportDelivery
 from reporting.periods import Period
-from tenants.models import ReportRecipient, Tenant
+from tenants.models import ClientUser, ReportRecipient, Tenant
+from tenants.scoping import trained_tenant_ids
 
+HISTORY_DAYS = 30
 WALL_OF_FAME_SIZE = 5
+BEST_RATINGS = (5, 4)
+NO_FIGURE = "–"
+
+ERROR_NOT_A_CLIENT = gettext_lazy("The dashboard is for the contacts of our client companies.")
+ERROR_UNKNOWN_TENANT = gettext_lazy("There is no client with that short name.")
+
+
+# --- Who sees which tenant ------------------------------------------------------------------------
+
+
+class DashboardRefused(Exception):
+    """The user may not see this dashboard; ``code`` is "forbidden", "not_found" or "choose_tenant"."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code, self.message = code, str(message)
+
+
+def may_watch_operations(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Say whether the user is an operations manager (active staff with the role), who sees every tenant."""
+    return bool(user is not None and user.is_authenticated and user.is_staff and roles.is_operations_manager(user))
+
+
+def dashboard_tenant_for(*, user: AbstractBaseUser | AnonymousUser | None, requested_slug: str = "") -> Tenant:
+    """Return the tenant whose dashboard the user sees, or raise DashboardRefused.
+
+    A client user sees their own tenant, from their ClientUser row; whatever the request asks for is
+    ignored. An operations manager names any tenant by its short name. Nobody else sees any.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise DashboardRefused("forbidden", ERROR_NOT_A_CLIENT)
+    profile = ClientUser.objects.select_related("tenant").filter(user=user).first()
+    if profile is not None:
+        return profile.tenant
+    if not may_watch_operations(user):
+        raise DashboardRefused("forbidden", ERROR_NOT_A_CLIENT)
+    if not requested_slug:
+        raise DashboardRefused("choose_tenant")
+    tenant = Tenant.objects.filter(slug=requested_slug).first()
+    if tenant is None:
+        raise DashboardRefused("not_found", ERROR_UNKNOWN_TENANT)
+    return tenant
+
+
+def tenants_to_choose() -> QuerySet[Tenant]:
+    """Return the tenants an operations manager may open a dashboard of, live ones first."""
+    is_live = ExpressionWrapper(Q(status=Tenant.Status.LIVE), output_field=BooleanField())
+    return Tenant.objects.exclude(status=Tenant.Status.ENDED).order_by(is_live.desc(), "name")
+
+
+# --- The queue right now --------------------------------------------------------------------------
+
+LIVE_CHAT = ~Q(origin=Conversation.Origin.OFFLINE_MESSAGE)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A tenant's chats without an agent right now."""
+
+    waiting: int = 0
+    oldest_started_at: dt.datetime | None = None
+    messages_left: int = 0
+
+    def longest_wait_seconds(self, now: dt.datetime) -> int | None:
+        """Return the whole seconds the oldest waiting chat has waited, None when none waits."""
+        if self.oldest_started_at is None:
+            return None
+        return max(int((now - self.oldest_started_at).total_seconds()), 0)
+
+
+def _queues(conversations: QuerySet[Conversation]) -> dict[int, Queue]:
+    rows = (
+        conversations.filter(status=Conversation.Status.WAITING)
+        .order_by()
+        .values("tenant_id")
+        .annotate(
+            waiting=Count("pk", filter=LIVE_CHAT),
+            oldest_started_at=Min("started_at", filter=LIVE_CHAT),
+            messages_left=Count("pk", filter=~LIVE_CHAT),
+        )
+    )
+    return {row.pop("tenant_id"): Queue(**row) for row in rows}
+
+
+def queue_of(tenant: Tenant) -> Queue:
+    """Return the tenant's queue right now, in one query."""
+    return _queues(Conversation.objects.for_tenant(tenant)).get(tenant.pk, Queue())
+
+
+def queues_of(tenants: Iterable[Tenant]) -> dict[int, Queue]:
+    """Return each tenant's queue right now, in one query for all."""
+    tenant_ids = [tenant.pk for tenant in tenants]
+    found = _queues(Conversation.objects.filter(tenant_id__in=tenant_ids))
+    return {tenant_id: found.get(tenant_id, Queue()) for tenant_id in tenant_ids}
+
+
+# --- Formatting in the active language ------------------------------------------------------------
+
+
+def count_text(value: int) -> str:
+    return number_format(value, 0, force_grouping=True)
+
+
+def seconds_text(value: float | None) -> str:
+    if value is None:
+        return NO_FIGURE
+    return _("%(seconds)s s") % {"seconds": number_format(round(value, 1), 1)}
+
+
+def percent_text(fraction: float | None) -> str:
+    if fraction is None:
+        return NO_FIGURE
+    return _("%(percent)s %%") % {"percent": number_format(round(fraction * 100), 0)}
+
+
+def clock_text(seconds: int | None) -> str:
+    """Return a wait as m:ss (h:mm:ss from an hour); the page's script counts on in the same format."""
+    if seconds is None:
+        return NO_FIGURE
+    hours, rest = divmod(max(int(seconds), 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# --- The client dashboard -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure as the dashboard shows it; ``met`` says whether it reaches its target (None: no target)."""
+
+    key: str
+    label: str
+    value: str
+    note: str = ""
+    met: bool | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.met is None:
+            return ""
+        return _("target met") if self.met else _("target missed")
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    key: str
+    title: str
+    kpis: TenantKpis
+    figures: list[Figure]
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    """What a dashboard refresh shows: the queue now, today and this week so far."""
+
+    tenant: Tenant
+    now: dt.datetime
+    queue: Queue
+    live: list[Figure]
+    periods: list[PeriodFigures]
+
+    @property
+    def today(self) -> TenantKpis:
+        return self.periods[0].kpis
+
+    def as_frame(self) -> dict:
+        """Return the raw figures a client script needs beside the rendered ones (JSON-ready)."""
+        today = self.today
+        return {
+            "now": self.now.isoformat(),
+            "waiting": self.queue.waiting,
+            "messages_left": self.queue.messages_left,
+            "oldest_waiting_since": self.queue.oldest_started_at.isoformat() if self.queue.oldest_started_at else None,
+            "first_response_target_seconds": self.tenant.first_response_target_seconds,
+            "today": {
+                "day": today.period.first_day.isoformat(),
+                "chats": today.chats,
+                "first_response_median": today.first_response_median,
+            },
+            "week": {"chats": self.periods[1].kpis.chats},
+        }
+
+
+def first_response_met(figures: TenantKpis) -> bool | None:
+    """Say whether the median first response is within the tenant's target; None without answered chats."""
+    if figures.first_response_median is None:
+        return None
+    return figures.first_response_median <= figures.first_response_target_seconds
+
+
+def _period_figures(figures: TenantKpis) -> list[Figure]:
+    target = figures.first_response_target_seconds
+    return [
+        Figure("chats", _("Chats"), count_text(figures.chats)),
+        Figure(
+            "first_response_median",
+            _("First response (median)"),
+            seconds_text(figures.first_response_median),
+            _("target %(seconds)s s") % {"seconds": count_text(target)},
+            first_response_met(figures),
+        ),
+        Figure(
+            "share_within_target",
+            _("Answered within target"),
+            percent_text(figures.share_within_target),
+            _("of %(count)s answered chats, within %(seconds)s s")
+            % {"count": count_text(figures.answered_chats), "seconds": count_text(target)},
+        ),
+        Figure(
+            "resolution_rate",
+            _("Resolved in the chat"),
+            percent_text(figures.resolution_rate),
+            _("of %(count)s closed chats; target %(percent)s %%")
+            % {"count": count_text(figures.closed_chats), "percent": count_text(figures.resolution_target_percent)},
+            figures.meets_resolution_target,
+        ),
+        Figure(
+            "csat",
+            _("Satisfied visitors"),
+            percent_text(figures.csat),
+            _("%(count)s ratings") % {"count": count_text(figures.rated_chats)},
+        ),
+        Figure("leads", _("Leads"), count_text(figures.leads)),
+    ]
+
+
+def _live_figures(tenant: Tenant, queue: Queue, now: dt.datetime) -> list[Figure]:
+    waited = queue.longest_wait_seconds(now)
+    target = tenant.first_response_target_seconds
+    messages = (
+        _("and %(count)s messages left for the next shift") % {"count": count_text(queue.messages_left)}
+        if queue.messages_left
+        else ""
+    )
+    return [
+        Figure("waiting", _("Waiting now"), count_text(queue.waiting), messages),
+        Figure(
+            "longest_wait",
+            _("Longest wait now"),
+            clock_text(waited),
+            _("target %(seconds)s s") % {"seconds": count_text(target)},
+            None if waited is None else waited <= target,
+        ),
+    ]
+
+
+def dashboard_figures(*, tenant: Tenant, now: dt.datetime) -> DashboardFigures:
+    """Return the tenant's queue now and its figures today and this week so far (tenant's zone).
+
+    A fixed number of queries (twice ``kpis.QUERIES`` and one), whatever the history.
+    """
+    queue = queue_of(tenant)
+    today = kpis_for_tenant(tenant, Period.day(now, zone=tenant.zone))
+    week = kpis_for_tenant(tenant, Period.week(now, zone=tenant.zone))
+    return DashboardFigures(
+        tenant=tenant,
+        now=now,
+        queue=queue,
+        live=_live_figures(tenant, queue, now),
+        periods=[
+            PeriodFigures("today", _("Today"), today, _period_figures(today)),
+            PeriodFigures("week", _("This week so far"), week, _period_figures(week)),
+        ],
+    )
+
+
+def history_period(*, tenant: Tenant, now: dt.datetime, days: int = HISTORY_DAYS) -> Period:
+    """Return the tenant's last ``days`` local days, today included."""
+    today = Period.day(now, zone=tenant.zone).first_day
+    return Period.days(today - dt.timedelta(days=days - 1), today, zone=tenant.zone)
+
+
+def dashboard_history(*, tenant: Tenant, now: dt.datetime, days: int = HISTORY_DAYS) -> dict:
+    """Return the chats and first response median of each of the last days, for the charts (JSON-ready)."""
+    figures = kpis_for_tenant(tenant, history_period(tenant=tenant, now=now, days=days))
+    return {
+        "first_response_target_seconds": tenant.first_response_target_seconds,
+        "days": [
+            {
+                "day": day.day.isoformat(),
+                "label": date_format(day.day, "MONTH_DAY_FORMAT"),
+                "chats": day.chats,
+                "first_response_median": day.first_response_median,
+            }
+            for day in figures.daily
+        ],
+    }
+
+
+# --- The operations board -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One live tenant on the operations board."""
+
+    tenant: Tenant
+    queue: Queue
+    longest_wait_seconds: int | None
+    staffing: staffing.StaffingNow
+    today: TenantKpis
+
+    @property
+    def target_seconds(self) -> int:
+        return self.tenant.first_response_target_seconds
+
+    @property
+    def wait_past_target(self) -> bool:
+        return self.longest_wait_seconds is not None and self.longest_wait_seconds > self.target_seconds
+
+    @property
+    def understaffed(self) -> bool:
+        return self.staffing.agents_online < self.staffing.agents_needed
+
+    @property
+    def in_trouble(self) -> bool:
+        return self.wait_past_target or self.understaffed
+
+    @property
+    def longest_wait_text(self) -> str:
+        return clock_text(self.longest_wait_seconds)
+
+    @property
+    def share_within_target_text(self) -> str:
+        return percent_text(self.today.share_within_target)
+
+    def sort_key(self) -> tuple:
+        """Problems first: a wait past target or too few agents, then anyone waiting, longest wait first."""
+        return (
+            not self.in_trouble,
+            not self.queue.waiting,
+            -(self.longest_wait_seconds or 0),
+            -self.staffing.shortfall,
+            self.tenant.name.casefold(),
+        )
+
+
+def operations_board(*, now: dt.datetime) -> list[BoardRow]:
+    """Return every live tenant's queue, agents online against needed and today's figures, problems first.
+
+    A fixed number of queries (tenants, queues, three for staffing, ``kpis.QUERIES``), however many tenants.
+    """
+    tenants = list(Tenant.objects.filter(status=Tenant.Status.LIVE).order_by("name"))
+    queues = queues_of(tenants)
+    needs = staffing.staffing_now(tenants, now=now)
+    today = kpis_for_tenants(tenants, lambda tenant: Period.day(now, zone=tenant.zone))
+    rows = [
+        BoardRow(
+            tenant=tenant,
+            queue=queues[tenant.pk],
+            longest_wait_seconds=queues[tenant.pk].longest_wait_seconds(now),
+            staffing=needs[tenant.pk],
+            today=today[tenant.pk],
+        )
+        for tenant in tenants
+    ]
+    return sorted(rows, key=BoardRow.sort_key)
+
+
+# --- Wall of fame ---------------------------------------------------------------------------------
+
+
+def _best_rated(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Closed chats rated 5, then 4; within a rating those with a comment first, newest rating first."""
+    return (
+        conversations.filter(kpis.RATED, rating__in=BEST_RATINGS)
+        .annotate(commented=ExpressionWrapper(~Q(rating_comment=""), output_field=BooleanField()))
+        .select_related("tenant", "agent")
+        .order_by("-rating", "-commented", F("rated_at").desc(nulls_last=True), "-pk")
+    )
+
+
+def wall_of_fame(tenant: Tenant, period: Period, limit: int = WALL_OF_FAME_SIZE) -> list[Conversation]:
+    """Return the tenant's best-rated chats that started in the period, best first (at most ``limit``).
+
+    Each has ``rating``, ``rating_comment`` (the visitor's words: escape them), ``agent``, ``tenant``
+    and ``started_at``.
+    """
+    started = Conversation.objects.for_tenant(tenant).filter(started_at__gte=period.start, started_at__lt=period.end)
+    return list(_best_rated(started)[:limit])
+
+
+def agent_weeks(*, agent: Agent, now: dt.datetime, weeks_back: int = 0) -> dict[int, Period]:
+    """Return, per tenant the agent is trained for, its local week ``weeks_back`` weeks before ``now``'s."""
+    weeks = {}
+    for tenant in Tenant.objects.filter(pk__in=trained_tenant_ids(agent)):
+        week = Period.week(now, zone=tenant.zone)
+        for _week in range(weeks_back):
+            week = week.previous()
+        weeks[tenant.pk] = week
+    return weeks
+
+
+def wall_of_fame_for_agent(
+    *, agent: Agent, now: dt.datetime, weeks_back: int = 0, limit: int = 20
+) -> list[Conversation]:
+    """Return the best-rated chats of a week (each tenant's own local week) of the tenants the agent is trained for."""
+    tenants_by_bounds: dict[tuple[dt.datetime, dt.datetime], list[int]] = defaultdict(list)
+    for tenant_id, week in agent_weeks(agent=agent, now=now, weeks_back=weeks_back).items():
+        tenants_by_bounds[week.start, week.end].append(tenant_id)
+    in_week = Q(pk__in=[])
+    for (start, end), tenant_ids in tenants_by_bounds.items():
+        in_week |= Q(tenant_id__in=tenant_ids, started_at__gte=start, started_at__lt=end)
+    return list(_best_rated(Conversation.objects.visible_to(agent).filter(in_week))[:limit])
+
+
+# ---- reads of the report e-mails: the lists beside the figures, using kpis' definitions so they agree
+
 BEST_RATING = 4
 # Upper bounds of the first-response bands, in seconds; the tenant's target is added as a bound.
 FIRST_RESPONSE_BOUNDS = (5, 10, 20, 30, 60, 120)
@@ -27,17 +451,6 @@ FIRST_RESPONSE_BOUNDS = (5, 10, 20, 30, 60, 120)
 
 def _started_in(tenant: Tenant, period: Period) -> QuerySet[Conversation]:
     return Conversation.objects.for_tenant(tenant).filter(started_at__gte=period.start, started_at__lt=period.end)
-
-
-def wall_of_fame(*, tenant: Tenant, period: Period, limit: int = WALL_OF_FAME_SIZE) -> list[Conversation]:
-    """Return the period's best-rated closed chats that the visitor left a comment on, best first."""
-    return list(
-        _started_in(tenant, period)
-        .filter(kpis.RATED, rating__gte=BEST_RATING)
-        .exclude(rating_comment="")
-        .select_related("agent")
-        .order_by("-rating", "-rated_at", "-pk")[:limit]
-    )
 
 
 def escalations(*, tenant: Tenant, period: Period) -> list[Conversation]:

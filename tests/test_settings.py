@@ -98,7 +98,7 @@ def test_redis_and_postgres_urls_switch_to_the_real_services():
     assert values["DATABASE_HOST"] == "db.internal"
     layer = values["CHANNEL_LAYERS"]["default"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://cache.internal:6380/2"]
+    assert layer["CONFIG"]["hosts"] == [{"address": "redis://cache.internal:6380/2", "socket_timeout": 15}]
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6380/2"
     assert values["CELERY_TASK_ALWAYS_EAGER"] is False
 

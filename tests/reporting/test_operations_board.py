@@ -1,0 +1,189 @@
+"""The operations board: every live tenant, problems first, agents online against needed.
+
+The clock is Wednesday 4 November 2026 14:00 in Helsinki; every tenant here is in Helsinki with the
+default first-response target of 10 s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from chatops import roles
+from chatops.models import Agent
+from chatops.services import plan_shift
+from conversations.models import Conversation
+from reporting import selectors
+from tenants.models import Tenant
+from tests import factories
+from tests.reporting.histories import make_chat
+
+pytestmark = pytest.mark.django_db
+
+HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
+NOW = dt.datetime(2026, 11, 4, 14, 0, tzinfo=HELSINKI)
+
+
+def helsinki(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=HELSINKI)
+
+
+def live_tenant(name: str) -> Tenant:
+    return factories.make_tenant(name=name, slug=name.lower(), status=Tenant.Status.LIVE)
+
+
+def working_agent(tenant: Tenant, *, chats: int = 3, online: bool = True) -> Agent:
+    agent = factories.make_agent(trained_for=[tenant], max_concurrent_chats=chats)
+    if online:
+        Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE)
+    plan_shift(agent=agent, starts_at=NOW - dt.timedelta(hours=1), ends_at=NOW + dt.timedelta(hours=1))
+    return agent
+
+
+@pytest.fixture
+def board_tenants(db):
+    """Alpha: a chat waiting 30 s. Beta: busy at this hour, its one agent offline. Gamma: quiet, one agent on."""
+    alpha = live_tenant("Alpha")
+    make_chat(alpha, NOW - dt.timedelta(seconds=30))
+
+    beta = live_tenant("Beta")
+    # 8 chats in 14:00-14:59 on each of the four previous Wednesdays, each handled for 300 s
+    for weeks in range(1, 5):
+        for minute in range(8):
+            started = helsinki(2026, 11, 4, 14, 5 + minute) - dt.timedelta(weeks=weeks)
+            make_chat(beta, started, replied=5, assigned=2, closed=302, outcome=Conversation.Outcome.RESOLVED)
+    working_agent(beta, chats=1, online=False)
+
+    gamma = live_tenant("Gamma")
+    make_chat(gamma, helsinki(2026, 11, 4, 9, 0), replied=5, assigned=2, closed=300, outcome="resolved")
+    make_chat(gamma, helsinki(2026, 11, 4, 10, 0), replied=15, assigned=2, closed=300, outcome="resolved")
+    working_agent(gamma)
+
+    # not on the board: a tenant still onboarding, with a chat waiting for an hour
+    onboarding = factories.make_tenant(name="Delta", slug="delta")
+    make_chat(onboarding, NOW - dt.timedelta(hours=1))
+    return alpha, beta, gamma
+
+
+def test_problems_come_first_with_their_reason(board_tenants):
+    # when
+    rows = selectors.operations_board(now=NOW)
+
+    # then Alpha (a wait past its target) and Beta (too few agents) lead, the one with a chat waiting first
+    assert [row.tenant.name for row in rows] == ["Alpha", "Beta", "Gamma"]
+    alpha, beta, gamma = rows
+    assert (alpha.queue.waiting, alpha.longest_wait_seconds, alpha.wait_past_target, alpha.understaffed) == (
+        1,
+        30,
+        True,
+        False,
+    )
+    assert (beta.queue.waiting, beta.wait_past_target, beta.understaffed) == (0, False, True)
+    assert (gamma.queue.waiting, gamma.wait_past_target, gamma.understaffed) == (0, False, False)
+
+
+def test_agents_needed_come_from_erlang_c_on_this_hours_expected_chats(board_tenants):
+    # Beta expects 32 / 4 = 8 chats this hour, 300 s each: A = 8 * 300 / 3600 = 2/3 erlang. Answering
+    # 90 % within 10 s (t / h = 1/30):
+    #   N = 1: C = A = 0.667;             SL = 1 - 0.667 * exp(-(1/3) / 30) = 0.341
+    #   N = 2: B = 0.1176, C = 0.1667;    SL = 1 - 0.1667 * exp(-(4/3) / 30) = 0.841
+    #   N = 3: B = 0.0255, C = 0.0325;    SL = 1 - 0.0325 * exp(-(7/3) / 30) = 0.970  >= 0.9
+    # Its one agent holds 1 chat at a time: 3 agents needed, none online.
+    rows = {row.tenant.name: row for row in selectors.operations_board(now=NOW)}
+
+    beta = rows["Beta"].staffing
+    assert beta.expected_arrivals_per_hour == 8
+    assert beta.handle_seconds == pytest.approx(300)
+    assert (beta.agents_needed, beta.agents_online, beta.shortfall) == (3, 0, 3)
+    # nobody expected at Alpha and Gamma: nobody needed; Gamma's agent is online and on shift
+    assert (rows["Alpha"].staffing.agents_needed, rows["Alpha"].staffing.agents_online) == (0, 0)
+    assert (rows["Gamma"].staffing.agents_needed, rows["Gamma"].staffing.agents_online) == (0, 1)
+
+
+def test_todays_share_within_target_and_chats(board_tenants):
+    rows = {row.tenant.name: row for row in selectors.operations_board(now=NOW)}
+
+    # Gamma answered in 5 s and 15 s today: 1 of 2 within 10 s
+    assert rows["Gamma"].today.chats == 2
+    assert rows["Gamma"].share_within_target_text == "50 %"
+    # Alpha's only chat is unanswered: no share; Beta had no chat today
+    assert rows["Alpha"].share_within_target_text == selectors.NO_FIGURE
+    assert rows["Beta"].today.chats == 0
+
+
+def test_the_board_makes_the_same_number_of_queries_for_three_tenants_or_six(board_tenants):
+    # given
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            selectors.operations_board(now=NOW)
+        return len(captured.captured_queries)
+
+    three = queries()
+
+    # when three more live tenants come, with chats and agents of their own
+    for name in ("Epsilon", "Zeta", "Eta"):
+        tenant = live_tenant(name)
+        make_chat(tenant, NOW - dt.timedelta(minutes=1))
+        working_agent(tenant)
+
+    # then
+    assert queries() == three
+
+
+# --- The page -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def frozen_now(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOW.astimezone(dt.UTC))
+
+
+def test_the_page_lists_the_rows_problems_first_and_marks_them(client, ops_manager, board_tenants, frozen_now):
+    # given
+    client.force_login(ops_manager)
+
+    # when
+    response = client.get("/operations/board/")
+
+    # then
+    assert response.status_code == 200
+    page = response.content.decode()
+    rows = re.findall(r'<tr class="board-row([^"]*)" data-tenant="(\w+)"', page)
+    assert rows == [(" is-late", "alpha"), (" is-short", "beta"), ("", "gamma")]
+    assert "delta" not in page
+    assert '"socket_path": "/ws/operations/board/?lang=en"' in page
+
+
+def test_the_admin_front_page_links_to_the_board(client, ops_manager):
+    client.force_login(ops_manager)
+
+    page = client.get("/admin/").content.decode()
+
+    assert 'href="/operations/board/"' in page
+    assert 'href="/dashboard/"' in page
+
+
+@pytest.mark.parametrize("role", [roles.AGENT, roles.CLIENT_USER, None])
+def test_only_operations_managers_see_the_board(client, tenant, role):
+    # given
+    client.force_login(factories.make_user(role=role))
+
+    # when
+    response = client.get("/operations/board/")
+
+    # then
+    assert response.status_code == 403
+    assert 'data-tenant="' not in response.content.decode()
+
+
+def test_signing_in_comes_first(client):
+    response = client.get("/operations/board/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/operations/board/"
