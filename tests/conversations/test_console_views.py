@@ -218,3 +218,15 @@ def test_client_user_logging_in_does_not_land_on_the_console(client):
     # then
     assert response.redirect_chain == [(reverse("home"), 302)]
     assert "/console/" not in [url for url, _status in response.redirect_chain]
+
+
+def test_the_console_links_to_the_wall_of_fame(client, agent):
+    # given a signed-in agent
+    client.force_login(agent.user)
+
+    # when the console opens
+    page = client.get(reverse("console")).content.decode()
+
+    # then its top bar links to the wall of fame, which the agent may open
+    assert f'href="{reverse("wall-of-fame")}"' in page
+    assert client.get(reverse("wall-of-fame")).status_code == 200
