@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 
 from chatops import staffing
@@ -34,7 +35,7 @@ def live_strings() -> dict[str, str]:
     """Return the words the pages' scripts show, in the active language."""
     return {
         "connecting": _("Connecting…"),
-        "live": _("Live"),
+        "live": pgettext("live view", "Live"),
         "offline": _("Not live: the figures are as of %(time)s. Reconnecting…"),
         "ended": _("Not live: sign in again to follow the figures."),
         "target_met": _("target met"),
