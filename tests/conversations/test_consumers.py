@@ -271,6 +271,7 @@ async def test_the_console_refuses_anyone_who_is_not_an_agent(shop):
     anonymous = WebsocketCommunicator(application, "/ws/console/", headers=[(b"origin", b"http://localhost:8000")])
     connected, _ = await anonymous.connect()
     assert not connected
+    await anonymous.disconnect()  # end the refused consumer cleanly (its channel-layer read is still pending)
 
     client_user = await database_sync_to_async(factories.make_client_user)(tenant=shop)
     cookie = await database_sync_to_async(session_cookie)(client_user.user)
@@ -279,6 +280,7 @@ async def test_the_console_refuses_anyone_who_is_not_an_agent(shop):
     )
     connected, _ = await as_client.connect()
     assert not connected
+    await as_client.disconnect()
 
 
 async def test_an_agent_hands_a_chat_to_a_colleague_who_is_alerted_with_the_note(shop):
@@ -343,6 +345,7 @@ async def test_operations_managers_in_the_admin_are_alerted_to_a_long_wait_and_a
     )
     connected, _ = await as_agent.connect()
     assert not connected
+    await as_agent.disconnect()
 
 
 def test_every_admin_page_carries_the_wait_alert_listener(client, ops_manager):
