@@ -15,6 +15,7 @@ from django.db import connection
 
 from tenants import services
 from tenants.models import OnboardingItem
+from tests.plugins import services_required, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,11 @@ def worker_queue():
     from chatops.celery import app
 
     if not settings.REDIS_URL or connection.vendor != "postgresql":
-        pytest.skip("needs REDIS_URL and PostgreSQL (run through `make test`)")
+        skip_or_fail(
+            "needs REDIS_URL and PostgreSQL (run through `make test`)",
+            required=services_required(),
+            switch="REQUIRE_SERVICES",
+        )
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": database_url_of_the_test_database(), "CELERY_TASK_ALWAYS_EAGER": "0"}
     worker = subprocess.Popen(

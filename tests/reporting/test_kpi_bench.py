@@ -15,6 +15,7 @@ from bench.kpi_scale import SLUG_PREFIX, Scale, bench_tenants, build, last_month
 from conversations.models import Conversation, Lead, Message, PageView, Visitor
 from reporting.kpis import kpis_for_tenant, kpis_for_tenants
 from reporting.periods import Period
+from tests.plugins import services_required, skip_or_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ TINY = Scale(tenants=2, conversations=200, messages=2_000, days=42, visitors_per
 @pytest.fixture
 def history():
     if connection.vendor != "postgresql":
-        pytest.skip("the bench loads with PostgreSQL's COPY")
+        skip_or_fail("the bench loads with PostgreSQL's COPY", required=services_required(), switch="REQUIRE_SERVICES")
     # given the bench's history at a tiny scale, loaded in two steps as the bench does
     history = build(TINY, now=NOW)
     split = NOW - dt.timedelta(days=21)
