@@ -141,8 +141,26 @@ class ConversationAdmin(OpsModelAdmin):
         return False
 
 
+class _SendingRecordAdmin(OpsModelAdmin):
+    """A record of an e-mail sent for a chat: read here, never written; its chat linked, its error short."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("conversation"), ordering="conversation")
+    def chat(self, record: Handoff | TranscriptRequest) -> str:
+        return _conversation_link(record.conversation)
+
+    @admin.display(description=_("last error"))
+    def short_error(self, record: Handoff | TranscriptRequest) -> str:
+        return Truncator(record.last_error).chars(80) if record.last_error else "–"
+
+
 @admin.register(Handoff)
-class HandoffAdmin(OpsModelAdmin):
+class HandoffAdmin(_SendingRecordAdmin):
     """Escalation reports: whether each reached the client, and sending one again when it did not."""
 
     list_display = (
@@ -192,15 +210,6 @@ class HandoffAdmin(OpsModelAdmin):
     )
 
     # Reports are written by closing a chat; here they are read, and sent again on purpose.
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    @admin.display(description=_("conversation"), ordering="conversation")
-    def chat(self, handoff: Handoff) -> str:
-        return _conversation_link(handoff.conversation)
 
     @staticmethod
     @admin.display(description=_("status"), ordering="status")
@@ -213,10 +222,6 @@ class HandoffAdmin(OpsModelAdmin):
         elif handoff.status == Handoff.Status.NO_RECIPIENT:
             label = gettext("Not sent: the tenant has no escalation contact")
         return format_html('<strong style="color: {}">{}</strong>', STATUS_COLOURS[handoff.status], label)
-
-    @admin.display(description=_("last error"))
-    def short_error(self, handoff: Handoff) -> str:
-        return Truncator(handoff.last_error).chars(80) if handoff.last_error else "–"
 
     @admin.display(description=_("promised by"), ordering="promised_by")
     def promised(self, handoff: Handoff) -> str:
@@ -339,7 +344,7 @@ class LeadAdmin(OpsModelAdmin):
 
 
 @admin.register(TranscriptRequest)
-class TranscriptRequestAdmin(OpsModelAdmin):
+class TranscriptRequestAdmin(_SendingRecordAdmin):
     """Transcripts visitors asked for: whether each went out, and sending one again when it did not."""
 
     list_display = ("requested_at", "tenant", "chat", "email", "status_line", "attempts", "short_error", "sent_at")
@@ -353,15 +358,6 @@ class TranscriptRequestAdmin(OpsModelAdmin):
     readonly_fields = fields
 
     # Requests come from the widget; here they are read, and sent again on purpose.
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    @admin.display(description=_("conversation"), ordering="conversation")
-    def chat(self, transcript: TranscriptRequest) -> str:
-        return _conversation_link(transcript.conversation)
 
     @staticmethod
     @admin.display(description=_("status"), ordering="status")
@@ -370,10 +366,6 @@ class TranscriptRequestAdmin(OpsModelAdmin):
         if transcript.status == TranscriptRequest.Status.PENDING and transcript.last_error:
             label = gettext("Retrying after an error")
         return format_html('<strong style="color: {}">{}</strong>', STATUS_COLOURS[transcript.status], label)
-
-    @admin.display(description=_("last error"))
-    def short_error(self, transcript: TranscriptRequest) -> str:
-        return Truncator(transcript.last_error).chars(80) if transcript.last_error else "–"
 
     @admin.action(description=_("Send the transcript again"))
     def send_again(self, request: HttpRequest, queryset: QuerySet[TranscriptRequest]) -> None:
