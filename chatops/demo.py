@@ -31,7 +31,20 @@ from django.utils.translation import gettext_lazy
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
 from chatops.services import plan_shift
-from conversations.models import Conversation, Handoff, Lead, Message, Note, PageView, Tag, TranscriptRequest, Visitor
+from conversations import visitor_tallies
+from conversations.models import (
+    Conversation,
+    Handoff,
+    Lead,
+    Message,
+    Note,
+    PageView,
+    Tag,
+    TranscriptRequest,
+    Visitor,
+    VisitorMark,
+    VisitorTally,
+)
 from conversations.offline import escalation_contacts
 from tenants import onboarding
 from tenants.models import (
@@ -1474,7 +1487,7 @@ def delete_demo_data() -> None:
     tenant_ids = list(demo_tenants().values_list("pk", flat=True))
     # The bulky rows go first, child before parent, so Django needs few statements for them.
     Conversation.tags.through.objects.filter(conversation__tenant_id__in=tenant_ids).delete()
-    for model in (Message, Note, Lead, Handoff, TranscriptRequest, Conversation, PageView):
+    for model in (Message, Note, Lead, Handoff, TranscriptRequest, Conversation, PageView, VisitorMark, VisitorTally):
         model.objects.filter(tenant_id__in=tenant_ids).delete()
     _delete_visitors(tenant_ids)
     Tenant.objects.filter(pk__in=tenant_ids).delete()
@@ -1569,6 +1582,8 @@ def _build(*, now: dt.datetime, say: Progress) -> list[str]:
                 _("%(tenant)s (%(language)s): onboarding, checklist %(progress)s")
                 % {"tenant": tenant.name, "language": tenant.language, "progress": checklist}
             )
+    # The history's page views were written in bulk; count their visitors per day, week and month.
+    visitor_tallies.rebuild(list(tenants.values()), now=now)
     shifts, uncovered = _plan_demo_shifts(now=now, agents=agents, tenants=tenants)
     say(_("%(agents)d agents, %(shifts)d shifts this week and next") % {"agents": len(agents), "shifts": len(shifts)})
     for slot in uncovered:

@@ -124,6 +124,11 @@ CELERY_BEAT_SCHEDULE = {
     # Each run sends the weekly (Monday) and monthly (1st) reports whose tenant's local clock has passed
     # 07:00; a report already recorded is never queued again, so the runs may overlap or repeat.
     "reports-due": {"task": "reporting.tasks.queue_due_reports", "schedule": crontab(minute="*/15")},
+    # Visitor marks are needed only while their day, week or month takes page views.
+    "visitor-marks-pruned": {
+        "task": "conversations.tasks.prune_visitor_marks",
+        "schedule": crontab(hour=3, minute=17),
+    },
 }
 
 # --- Live chat limits (the public widget) ---------------------------------------------------

@@ -7,11 +7,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.http.request import validate_host
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chatops.models import Agent
+from conversations import visitor_tallies
 from conversations.models import Conversation, PageView, Visitor
 from tenants.models import ChangeNotice, Tenant
 
@@ -97,10 +99,13 @@ def record_page_view(
         returning = True
     else:
         returning = previous.returning
-    Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
-    return PageView.objects.create(
-        tenant=tenant, visitor=visitor, url=url[:2000], title=title[:300], viewed_at=now, returning=returning
-    )
+    with transaction.atomic():
+        Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
+        view = PageView.objects.create(
+            tenant=tenant, visitor=visitor, url=url[:2000], title=title[:300], viewed_at=now, returning=returning
+        )
+        visitor_tallies.tally_page_view(tenant=tenant, view=view, previous=previous)
+    return view
 
 
 def access_conversation_for_agent(*, agent: Agent, conversation_id: object) -> Conversation:

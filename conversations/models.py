@@ -54,6 +54,65 @@ class PageView(TenantOwnedModel):
         return self.url
 
 
+class VisitorSpan(models.TextChoices):
+    """The calendar periods whose distinct visitors are tallied as page views arrive."""
+
+    DAY = "day", _("day")
+    WEEK = "week", _("week")
+    MONTH = "month", _("month")
+
+
+class VisitorTally(TenantOwnedModel):
+    """The distinct visitors of one local day, week or month of a tenant: a rollup of its page views.
+
+    ``conversations.visitor_tallies`` keeps it as page views are recorded and rebuilds it from them;
+    the KPI module reads it instead of counting page views when the tenant's tally covers the period.
+    """
+
+    zone = models.CharField(_("time zone"), max_length=64)
+    span = models.CharField(_("span"), max_length=5, choices=VisitorSpan.choices)
+    first_day = models.DateField(_("first day"))
+    visitors = models.PositiveIntegerField(_("visitors"), default=0)
+    returning_visitors = models.PositiveIntegerField(_("returning visitors"), default=0)
+
+    class Meta:
+        verbose_name = _("visitor tally")
+        verbose_name_plural = _("visitor tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "zone", "span", "first_day"], name="visitor_tally_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.span} {self.first_day:%Y-%m-%d} ({self.zone}): {self.visitors}"
+
+
+class VisitorMark(TenantOwnedModel):
+    """A visitor already counted in one local day, week or month (and whether as returning).
+
+    The unique constraint is what makes every visitor count once even when two of their page views
+    arrive at the same moment. Marks of periods that are over are no longer needed and are pruned.
+    """
+
+    zone = models.CharField(_("time zone"), max_length=64)
+    span = models.CharField(_("span"), max_length=5, choices=VisitorSpan.choices)
+    first_day = models.DateField(_("first day"))
+    returning = models.BooleanField(_("returning visitor"))
+    # Not indexed on its own: marks are few (current periods only) and a visitor is rarely deleted.
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, db_index=False, verbose_name=_("visitor"))
+
+    class Meta:
+        verbose_name = _("visitor mark")
+        verbose_name_plural = _("visitor marks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "zone", "span", "first_day", "returning", "visitor"], name="visitor_mark_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visitor_id} {self.span} {self.first_day:%Y-%m-%d}"
+
+
 class Conversation(TenantOwnedModel):
     """One chat between a visitor and the team, with the moments the KPIs are measured from."""
 

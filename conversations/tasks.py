@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from conversations import aftercare, handoff, offline
+from conversations import aftercare, handoff, offline, visitor_tallies
+from tenants.models import Tenant
 
 
 # SMTP failures (smtplib's errors are OSErrors) are retried with backoff; the sending is recorded only
@@ -32,3 +33,15 @@ def send_handoff_report(self, handoff_id: int) -> int:
 def email_transcript(self, request_id: int) -> bool:
     """E-mail a transcript a visitor asked for, once; return whether it was sent by this run."""
     return aftercare.send_transcript(request_id=request_id, final_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task
+def rebuild_visitor_tallies(tenant_id: int) -> int:
+    """Recount one tenant's visitor tallies from its page views (after its time zone changed); return the tallies."""
+    return visitor_tallies.rebuild(Tenant.objects.filter(pk=tenant_id)).tallies
+
+
+@shared_task
+def prune_visitor_marks() -> int:
+    """Delete the visitor marks of periods that are over; return how many."""
+    return visitor_tallies.prune_marks()

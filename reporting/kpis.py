@@ -70,7 +70,10 @@ Queries
     The figures of any number of tenants, each in its own local period, take ``QUERIES`` queries on
     PostgreSQL, each grouped by tenant; all counting, percentiles and local-time bucketing happen in
     the database. The conditions grow with the distinct periods, zones and first-response targets in
-    use, not with the tenants; the targets are those of the ``Tenant`` objects given. SQLite (the
+    use, not with the tenants; the targets are those of the ``Tenant`` objects given. Visitors of a
+    whole local day, week or month come from the tenant's visitor tally when it covers the period
+    (``conversations.visitor_tallies``, kept as page views arrive, exactly the same figures), else
+    from the page views; both kinds of tenant are answered by the one query. SQLite (the
     embedded default) has no ``percentile_cont``: there one more query fetches only the answered
     chats' first response times, and their percentiles are computed here with the same
     interpolation; SQLite reads moments to the millisecond.
@@ -110,11 +113,13 @@ from django.db.models.expressions import RowRange
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.db.models.lookups import LessThanOrEqual
 
-from conversations.models import Conversation, Lead, PageView
-from reporting.periods import Period
+from conversations import visitor_tallies
+from conversations.models import Conversation, Lead, PageView, VisitorSpan
+from reporting.periods import Kind, Period
 from tenants.models import Tenant
 
 QUERIES = 5
+SPAN_OF_KIND = {Kind.DAY: VisitorSpan.DAY, Kind.WEEK: VisitorSpan.WEEK, Kind.MONTH: VisitorSpan.MONTH}
 OFFICE_HOURS = (9, 17)
 MEDIAN, P90 = 0.5, 0.9
 
@@ -386,17 +391,20 @@ class TenantKpis:
 # --- Entry points ---------------------------------------------------------------------------------
 
 
-def kpis_for_tenant(tenant: Tenant, period: Period) -> TenantKpis:
+def kpis_for_tenant(tenant: Tenant, period: Period, *, tallies: bool = True) -> TenantKpis:
     """Return the tenant's KPIs for the period."""
-    return kpis_for_tenants([tenant], lambda _tenant: period)[tenant.pk]
+    return kpis_for_tenants([tenant], lambda _tenant: period, tallies=tallies)[tenant.pk]
 
 
-def kpis_for_tenants(tenants: Iterable[Tenant], period_for: Callable[[Tenant], Period]) -> dict[int, TenantKpis]:
+def kpis_for_tenants(
+    tenants: Iterable[Tenant], period_for: Callable[[Tenant], Period], *, tallies: bool = True
+) -> dict[int, TenantKpis]:
     """Return each tenant's KPIs for its own period, by tenant id in the order given.
 
     ``period_for`` gives a tenant's period, normally in the tenant's zone (e.g.
     ``lambda t: Period.month(2026, 10, zone=t.zone)``). The number of queries is ``QUERIES`` (one
-    more on SQLite) however many tenants there are.
+    more on SQLite) however many tenants there are. ``tallies=False`` counts visitors from the page
+    views even where a visitor tally covers the period (to compare the two, or to time the difference).
     """
     tenants = list(tenants)
     if not tenants:
@@ -404,7 +412,7 @@ def kpis_for_tenants(tenants: Iterable[Tenant], period_for: Callable[[Tenant], P
     periods = {tenant.pk: period_for(tenant) for tenant in tenants}
     conversations = Conversation.objects.filter(_in_periods("started_at", periods)).order_by()
 
-    audience = _audience(periods)
+    audience = _audience(tenants, periods, tallies=tallies)
     totals = _conversation_totals(conversations, tenants)
     matrices = _weekday_hour_matrices(conversations, periods)
     days = _daily(conversations, periods)
@@ -429,18 +437,41 @@ def kpis_for_tenants(tenants: Iterable[Tenant], period_for: Callable[[Tenant], P
 # --- The queries ----------------------------------------------------------------------------------
 
 
-def _audience(periods: Mapping[int, Period]) -> dict[int, dict[str, int]]:
-    """Query 1: visitors and returning visitors per tenant."""
-    rows = (
-        PageView.objects.filter(_in_periods("viewed_at", periods))
-        .order_by()
-        .values("tenant_id")
-        .annotate(
-            visitors=Count("visitor_id", distinct=True),
-            returning_visitors=Count("visitor_id", distinct=True, filter=Q(returning=True)),
+def _audience(tenants: Sequence[Tenant], periods: Mapping[int, Period], *, tallies: bool) -> dict[int, dict[str, int]]:
+    """Query 1: visitors and returning visitors per tenant, from the tally where it covers the period.
+
+    Tenants whose tally covers their period read one row each; the others count distinct visitors
+    over their page views. When there are both, the two parts are one query (UNION ALL).
+    """
+    tallied = {
+        tenant.pk: (periods[tenant.pk].zone.key, SPAN_OF_KIND[periods[tenant.pk].kind], periods[tenant.pk].first_day)
+        for tenant in tenants
+        if tallies and _tally_covers(tenant, periods[tenant.pk])
+    }
+    counted = {tenant_id: period for tenant_id, period in periods.items() if tenant_id not in tallied}
+    parts = []
+    if counted:
+        parts.append(
+            PageView.objects.filter(_in_periods("viewed_at", counted))
+            .order_by()
+            .values("tenant_id")
+            .annotate(
+                visitors=Count("visitor_id", distinct=True),
+                returning_visitors=Count("visitor_id", distinct=True, filter=Q(returning=True)),
+            )
+            .values_list("tenant_id", "visitors", "returning_visitors")
         )
-    )
-    return {row.pop("tenant_id"): row for row in rows}
+    if tallied:
+        parts.append(visitor_tallies.tallies_for(tallied))
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return {
+        tenant_id: {"visitors": visitors, "returning_visitors": returning} for tenant_id, visitors, returning in rows
+    }
+
+
+def _tally_covers(tenant: Tenant, period: Period) -> bool:
+    span = SPAN_OF_KIND.get(period.kind)
+    return span is not None and visitor_tallies.covers(tenant, span=span, zone=period.zone, start=period.start)
 
 
 def _conversation_totals(conversations: QuerySet, tenants: Sequence[Tenant]) -> dict[int, dict[str, Any]]:

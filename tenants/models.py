@@ -13,6 +13,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.scoping import TenantOwnedModel, TenantQuerySet
@@ -142,6 +143,10 @@ class Tenant(models.Model):
     widget_first_seen_at = models.DateTimeField(_("widget first seen"), null=True, blank=True, editable=False)
     went_live_at = models.DateTimeField(_("went live"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Since when every page view has been tallied per local day, week and month, and in which zone
+    # (conversations.visitor_tallies); empty until the first page view or a rebuild.
+    visitors_tallied_since = models.DateTimeField(_("visitors tallied since"), null=True, blank=True, editable=False)
+    visitors_tallied_in = models.CharField(_("visitors tallied in"), max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -154,6 +159,9 @@ class Tenant(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self.go_live_target and self.contract_signed_on:
             self.go_live_target = add_months(self.contract_signed_on, 1)
+        if self._state.adding and self.visitors_tallied_since is None:
+            # A new tenant has no page views yet: its visitor tally is complete from this moment on.
+            self.visitors_tallied_since, self.visitors_tallied_in = timezone.now(), self.time_zone
         super().save(*args, **kwargs)
 
     @property
