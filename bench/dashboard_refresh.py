@@ -17,35 +17,11 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchdb import use_database
+
 RUNS = 7
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = f"{parts.scheme}://{parts.netloc}/postgres"
-    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "chatops.settings", "REDIS_URL": ""}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def add_history(tenant, visitor, *, start: int, stop: int, now: dt.datetime) -> None:
@@ -94,8 +70,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=100_000, help="old chats at the last step")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatops_bench")
-    ensure_database(url)
-    setup_django(url)
+    use_database(url)
 
     from django.db import connection
     from django.utils import timezone

@@ -19,36 +19,12 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchdb import use_database
+
 # The share of a made-up article's words taken from the real articles: each question matches a few percent.
 CORPUS_SHARE = 0.05
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = f"{parts.scheme}://{parts.netloc}/postgres"
-    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(database: str) -> None:
-    env = {**os.environ, "DATABASE_URL": database, "DJANGO_SETTINGS_MODULE": "chatops.settings"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def filler_articles(corpus, count: int, rng: random.Random) -> list[tuple[str, str, str]]:
@@ -99,8 +75,7 @@ def main() -> None:
     database = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatops_kb_bench")
     if not database.startswith(("postgres://", "postgresql://")):
         raise SystemExit("BENCH_DATABASE_URL must point at PostgreSQL: the bench measures its full-text search.")
-    ensure_database(database)
-    setup_django(database)
+    use_database(database)
 
     from django.db import connection
 

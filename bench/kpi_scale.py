@@ -749,6 +749,23 @@ def settle() -> None:
     say(f"  VACUUM ANALYZE and CHECKPOINT: {time.perf_counter() - began:.1f} s")
 
 
+def rebuild_tallies(now: dt.datetime) -> float:
+    """Recount the visitor tallies from the page views just loaded (as ``manage.py rebuild_visitor_tallies``)."""
+    from conversations import visitor_tallies
+
+    began = time.perf_counter()
+    rebuilt = visitor_tallies.rebuild(bench_tenants(), now=now)
+    seconds = time.perf_counter() - began
+    say(f"  visitor tallies rebuilt: {rebuilt.tallies:,} tallies, {rebuilt.marks:,} marks in {seconds:.1f} s")
+    return seconds
+
+
+def tallies_complete() -> bool:
+    from conversations.visitor_tallies import ALL_HISTORY
+
+    return all(tenant.visitors_tallied_since == ALL_HISTORY for tenant in bench_tenants())
+
+
 def build(scale: Scale, *, now: dt.datetime) -> History:
     """Create the tenants and plan their history; load nothing yet (see ``load``)."""
     tenants = create_tenants(scale, rng=random.Random(scale.seed), now=now)
@@ -837,7 +854,7 @@ def captured(call: Callable[[], object]) -> list[dict]:
     return context.captured_queries
 
 
-QUERY_NAMES = ("visitors (page views)", "conversation totals", "weekday x hour", "daily series", "concurrency")
+QUERY_NAMES = ("visitors", "conversation totals", "weekday x hour", "daily series", "concurrency")
 
 
 def query_medians(call: Callable[[], object], repeat: int) -> list[tuple[float, str]]:
@@ -907,6 +924,8 @@ def environment() -> list[str]:
             "conversations_conversation",
             "conversations_message",
             "conversations_lead",
+            "conversations_visitortally",
+            "conversations_visitormark",
         ):
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - our own table names
             counts.append(f"{table.split('_', 1)[1]} {cursor.fetchone()[0]:,}")
@@ -945,6 +964,7 @@ class Built:
     load_seconds: float | None = None
     tenant: object = None  # the busiest tenant of the first weeks, whose refresh is timed twice
     first_refresh: Timing | None = None
+    rebuild_seconds: float | None = None  # the visitor tallies of the whole history, from its page views
 
 
 def build_and_time_first_weeks(scale: Scale, repeat: int) -> Built:
@@ -958,6 +978,7 @@ def build_and_time_first_weeks(scale: Scale, repeat: int) -> Built:
     with bulk_loading():
         load(history, until=split, in_parallel=True)
     settle()
+    rebuild_tallies(split)
     say(f"loaded the first {scale.days - 7 * weeks_after} days at {time.perf_counter() - began:.1f} s")
     timing_began = time.perf_counter()
     tenant = busiest(bench_tenants(), history.start, split)
@@ -966,9 +987,12 @@ def build_and_time_first_weeks(scale: Scale, repeat: int) -> Built:
     with bulk_loading():
         load(history, since=split, in_parallel=True)
     settle()
+    rebuild_seconds = rebuild_tallies(now)
     load_seconds = time.perf_counter() - began - timing_seconds
     say(f"loaded everything in {load_seconds:.1f} s")
-    return Built(now=now, load_seconds=load_seconds, tenant=tenant, first_refresh=first_refresh)
+    return Built(
+        now=now, load_seconds=load_seconds, tenant=tenant, first_refresh=first_refresh, rebuild_seconds=rebuild_seconds
+    )
 
 
 def stored_history() -> Built:
@@ -1012,6 +1036,8 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     reused = args.reuse and bool(bench_tenants())
     built = stored_history() if reused else build_and_time_first_weeks(scale, 3 * args.repeat)
+    if reused and not tallies_complete():
+        built.rebuild_seconds = rebuild_tallies(built.now)
 
     now, tenants = built.now, bench_tenants()
     month = last_month(tenants[0], now)
@@ -1026,6 +1052,7 @@ def main() -> int:
             "baseline": baseline,
             "one": lambda: kpis.kpis_for_tenant(tenant, last_month(tenant, now)),
             "all": lambda: kpis.kpis_for_tenants(tenants, period_for),
+            "all_counted": lambda: kpis.kpis_for_tenants(tenants, period_for, tallies=False),
         },
         args.repeat,
     )
@@ -1041,6 +1068,10 @@ def main() -> int:
         print(
             f"load                  {built.load_seconds:.1f} s (plan, COPY and generated rows, indexes, VACUUM twice)"
         )
+    if built.rebuild_seconds is not None:
+        print(
+            f"tally rebuild         {built.rebuild_seconds:.1f} s (every tenant's days, weeks and months, in the load)"
+        )
     print(
         f"month                 {month} in each tenant's zone; busiest tenant {tenant.slug}: {one.chats:,} chats, "
         f"{one.visitors:,} visitors"
@@ -1051,6 +1082,10 @@ def main() -> int:
     print(query_line(one_by_query))
     print(monthly_line(f"{len(tenants)} tenants, month", times["all"], times["baseline"]))
     print(query_line(by_query))
+    print(
+        monthly_line("  without the tallies", times["all_counted"], times["baseline"])
+        + "  (visitors counted from page views)"
+    )
     if built.first_refresh is not None:
         growth = last_refresh.median / built.first_refresh.median
         print(

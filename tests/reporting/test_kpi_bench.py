@@ -11,8 +11,9 @@ import pytest
 from django.db import connection
 from django.db.models import Count, F, Max, Min, Q
 
-from bench.kpi_scale import SLUG_PREFIX, Scale, bench_tenants, build, last_month, load, split_exactly
+from bench.kpi_scale import SLUG_PREFIX, Scale, bench_tenants, build, last_month, load, rebuild_tallies, split_exactly
 from conversations.models import Conversation, Lead, Message, PageView, Visitor
+from conversations.visitor_tallies import ALL_HISTORY
 from reporting.kpis import kpis_for_tenant, kpis_for_tenants
 from reporting.periods import Period
 from tests.plugins import services_required, skip_or_fail
@@ -108,3 +109,29 @@ def test_the_kpis_compute_on_the_bench_history(history):
     assert total.reactive_chats > 0 and total.proactive_chats + total.offline_messages > 0
     assert total.average_concurrent_chats is not None
     assert 0 < month.chats < total.chats
+
+
+def test_the_rebuilt_tallies_give_the_bench_the_same_visitors_as_its_page_views(history):
+    # given the tallies rebuilt from the bench's page views, as the bench does after loading
+    rebuild_tallies(NOW)
+    tenants = bench_tenants()
+    assert all(tenant.visitors_tallied_since == ALL_HISTORY for tenant in tenants)  # so the tallies are read
+
+    # when each whole week and month of the history is computed from the tallies and from the page views
+    weeks = [NOW - dt.timedelta(weeks=back) for back in range(TINY.days // 7 + 1)]
+    for moment in weeks:
+        for builder in (Period.week, Period.month_of):
+
+            def period_for(tenant, moment=moment, builder=builder):
+                return builder(moment, zone=tenant.zone)
+
+            tallied = kpis_for_tenants(tenants, period_for)
+            counted = kpis_for_tenants(tenants, period_for, tallies=False)
+
+            # then they agree
+            for tenant in tenants:
+                assert (tallied[tenant.pk].visitors, tallied[tenant.pk].returning_visitors) == (
+                    counted[tenant.pk].visitors,
+                    counted[tenant.pk].returning_visitors,
+                ), (tenant.slug, period_for(tenant))
+    assert tallied[tenants[0].pk].visitors > 0
