@@ -484,10 +484,10 @@ def _staffing_note(coverage: StaffingCoverage) -> str:
     return _(
         "For each hour of the week, the agents on shift for you (on average over the month) are compared with "
         "the agents needed to answer %(share)s of chats within your target of %(target)s. The agents needed "
-        "follow from the chats that came in during that hour, the average handling time of %(handle)s and up to "
-        "%(concurrency)s chats per agent at a time, by the standard queueing formula of contact centres "
-        "(Erlang C). Messages left outside service hours are not counted; agents who also serve other clients "
-        "count in full."
+        "follow from the chats that came in during that hour, the average handling time of %(handle)s and the "
+        "number of chats an agent may hold at once (%(concurrency)s on average), by the standard queueing "
+        "formula of contact centres (Erlang C). Messages left outside service hours are not counted; agents "
+        "who also serve other clients count in full."
     ) % {
         "share": percent(coverage.target_share),
         "target": whole_seconds(coverage.target_seconds),
