@@ -20,9 +20,14 @@ target), traffic A = arrivals per hour / 3600 x 300:
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import zoneinfo
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -271,3 +276,27 @@ def test_understaffed_hours_of_a_weekday_merge_when_their_figures_are_the_same()
     ]
     # and 5 of the 40 chats came in a covered hour
     assert coverage.covered_share == 5 / 40
+
+
+def test_coverage_holds_on_the_embedded_sqlite_default(tmp_path):
+    """Run this module's tests again on SQLite, where the local hour of the week is Django's own functions."""
+    if connection.vendor == "sqlite":
+        pytest.skip("this is the SQLite run")
+    # given the embedded default: a SQLite database, no Redis, no services required
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SITE_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'coverage.sqlite3'}", REQUIRE_SERVICES="0", REQUIRE_BROWSER="0")
+
+    # when
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    # then every coverage test passes there too
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout
+    assert " failed" not in run.stdout
