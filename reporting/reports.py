@@ -452,7 +452,7 @@ def _staffing_row(run: UnderstaffedRun, weekdays: list[str]) -> StaffingRow:
         "start": run.first_hour,
         "end": run.end_hour % 24,
     }
-    # The mean always has a decimal, so the word for agents takes one form whatever the number.
+    # Translators: "scheduled" is a mean with one decimal (e.g. 2.0), so "agents" can take the form for fractions.
     figures = _("%(scheduled)s agents on shift on average, %(needed)s needed") % {
         "scheduled": _agents(run.scheduled),
         "needed": count(run.needed),
