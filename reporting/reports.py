@@ -5,9 +5,9 @@
 and formats every number, date and time in the tenant's language and time zone. The e-mail
 (``reporting.emails``) and the admin preview render the same ``Report``.
 
-Staffing coverage: the design has the monthly report show it, from ``chatops/staffing.py``. That
-module does not exist yet; when it does, add its per-hour coverage for the month to ``Report``
-here (and a section to the templates). Until then monthly reports have no staffing section.
+A monthly report also shows the staffing coverage of the month (``chatops.coverage``) when agents
+trained for the tenant had shifts in it: the share of live chats that came in hours with enough
+agents on shift, the hours that were short, and the figures per hour of the week as a CSV file.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from django.utils.formats import date_format, number_format
 from django.utils.functional import Promise
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from chatops.coverage import StaffingCoverage, UnderstaffedRun, staffing_coverage
 from reporting import charts, kpis, selectors
 from reporting.models import ReportDelivery
 from reporting.periods import Kind, Period
@@ -34,6 +35,7 @@ from tenants.models import Tenant
 ReportKind = ReportDelivery.Kind
 PERIOD_KINDS = {ReportKind.WEEKLY: Kind.WEEK, ReportKind.MONTHLY: Kind.MONTH}
 LIST_LIMIT = 50
+STAFFING_LIST_LIMIT = 5
 TEXT_LIMIT = 300
 NO_FIGURE = "–"
 
@@ -184,6 +186,25 @@ class DayRow:
 
 
 @dataclass(frozen=True)
+class StaffingRow:
+    """Understaffed hours of one weekday, e.g. "Friday 19–21" and "2.0 agents on shift on average, 3 needed"."""
+
+    when: str
+    figures: str
+
+
+@dataclass(frozen=True)
+class StaffingSection:
+    """The monthly report's staffing coverage, in words."""
+
+    headline: str
+    summary: str
+    rows: list[StaffingRow]
+    rows_not_listed: int
+    note: str
+
+
+@dataclass(frozen=True)
 class Attachment:
     filename: str
     content: bytes
@@ -213,6 +234,7 @@ class Report:
     leads: list[LeadEntry]
     leads_not_listed: int
     daily: list[DayRow] = field(default_factory=list)
+    staffing: StaffingSection | None = None
     attachments: list[Attachment] = field(default_factory=list)
 
     @property
@@ -250,7 +272,11 @@ def _resolution_value(figures: kpis.TenantKpis) -> str:
 def _csat_value(figures: kpis.TenantKpis) -> str:
     if figures.csat is None:
         return _("no ratings")
-    return _("%(csat)s satisfied, %(ratings)s ratings (%(response)s of closed chats)") % {
+    return ngettext(
+        "%(csat)s satisfied, %(ratings)s rating (%(response)s of closed chats)",
+        "%(csat)s satisfied, %(ratings)s ratings (%(response)s of closed chats)",
+        figures.rated_chats,
+    ) % {
         "csat": percent(figures.csat),
         "ratings": count(figures.rated_chats),
         "response": percent(figures.csat_response_rate),
@@ -344,9 +370,10 @@ def headlines(now: kpis.TenantKpis, before: kpis.TenantKpis) -> list[Headline]:
 # --- Charts ---------------------------------------------------------------------------------------
 
 
-def _weekday_names() -> list[str]:
+def _weekday_names(form: str = "D") -> list[str]:
+    """Return the weekday names Monday first, short ("D") or in full ("l")."""
     monday = dt.date(2024, 1, 1)
-    return [date_format(monday + dt.timedelta(days=offset), "D") for offset in range(7)]
+    return [date_format(monday + dt.timedelta(days=offset), form) for offset in range(7)]
 
 
 def _chats_per_day_chart(report_kind: str, figures: kpis.TenantKpis) -> ChartBlock:
@@ -408,6 +435,78 @@ def _first_response_chart(tenant: Tenant, period: Period, figures: kpis.TenantKp
         "target": whole_seconds(figures.first_response_target_seconds)
     }
     return ChartBlock(title=_("First response times"), note=note, chart=chart)
+
+
+# --- Staffing coverage ----------------------------------------------------------------------------
+
+
+def _agents(value: float) -> str:
+    """Return a mean number of agents with one decimal, e.g. "2.5"."""
+    return number_format(round(value, 1), 1)
+
+
+def _staffing_row(run: UnderstaffedRun, weekdays: list[str]) -> StaffingRow:
+    # Translators: a weekday and local hours, e.g. "Friday 19–21" for 19:00 to 21:00.
+    when = _("%(weekday)s %(start)02d–%(end)02d") % {
+        "weekday": weekdays[run.weekday],
+        "start": run.first_hour,
+        "end": run.end_hour % 24,
+    }
+    # Translators: "scheduled" is a mean with one decimal (e.g. 2.0), so "agents" can take the form for fractions.
+    figures = _("%(scheduled)s agents on shift on average, %(needed)s needed") % {
+        "scheduled": _agents(run.scheduled),
+        "needed": count(run.needed),
+    }
+    chats = ngettext("%(count)s chat", "%(count)s chats", run.live_chats) % {"count": count(run.live_chats)}
+    return StaffingRow(when=when, figures=f"{figures} ({chats})")
+
+
+def _staffing_headline(coverage: StaffingCoverage) -> str:
+    if coverage.covered_share is None:
+        return _("No live chats came in this month.")
+    return _("%(share)s of the chats came in hours that were fully staffed.") % {
+        "share": percent(coverage.covered_share)
+    }
+
+
+def _staffing_summary(understaffed: int) -> str:
+    if not understaffed:
+        return _("Every hour of the week had at least as many agents on shift as needed.")
+    return ngettext(
+        "%(count)d hour of the week had fewer agents on shift than needed; where it mattered most:",
+        "%(count)d hours of the week had fewer agents on shift than needed; where it mattered most:",
+        understaffed,
+    ) % {"count": understaffed}
+
+
+def _staffing_note(coverage: StaffingCoverage) -> str:
+    concurrency = round(coverage.concurrency, 1)
+    return _(
+        "For each hour of the week, the agents on shift for you (on average over the month) are compared with "
+        "the agents needed to answer %(share)s of chats within your target of %(target)s. The agents needed "
+        "follow from the chats that came in during that hour, the average handling time of %(handle)s and the "
+        "number of chats an agent may hold at once (%(concurrency)s on average), by the standard queueing "
+        "formula of contact centres (Erlang C). Messages left outside service hours are not counted; agents "
+        "who also serve other clients count in full."
+    ) % {
+        "share": percent(coverage.target_share),
+        "target": whole_seconds(coverage.target_seconds),
+        "handle": whole_seconds(round(coverage.handle_seconds)),
+        "concurrency": number_format(concurrency, 0 if concurrency.is_integer() else 1),
+    }
+
+
+def staffing_section(coverage: StaffingCoverage) -> StaffingSection:
+    """Return the staffing coverage in words: the headline, the worst understaffed hours and how it is worked out."""
+    runs = coverage.understaffed_runs()
+    weekdays = _weekday_names("l")
+    return StaffingSection(
+        headline=_staffing_headline(coverage),
+        summary=_staffing_summary(len(coverage.understaffed_hours)),
+        rows=[_staffing_row(run, weekdays) for run in runs[:STAFFING_LIST_LIMIT]],
+        rows_not_listed=max(0, len(runs) - STAFFING_LIST_LIMIT),
+        note=_staffing_note(coverage),
+    )
 
 
 # --- Lists ----------------------------------------------------------------------------------------
@@ -514,6 +613,27 @@ CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | 
 ]
 
 
+# The staffing coverage figures of a monthly report (``chatops.coverage``), after the KPIs.
+CSV_STAFFING_FIGURES: list[tuple[str, Promise, Callable[[StaffingCoverage], float | int | None]]] = [
+    (
+        "staffing_covered_percent",
+        gettext_lazy("Live chats in fully staffed hours (%)"),
+        lambda c: c.covered_share,
+    ),
+    (
+        "staffing_understaffed_hours",
+        gettext_lazy("Hours of the week with fewer agents on shift than needed"),
+        lambda c: len(c.understaffed_hours),
+    ),
+    ("staffing_agent_hours", gettext_lazy("Agent hours on shift"), lambda c: c.agent_hours),
+    (
+        "staffing_agent_hours_without_chats",
+        gettext_lazy("Agent hours on shift in hours of the week without live chats"),
+        lambda c: c.agent_hours_without_chats,
+    ),
+]
+
+
 def _csv_value(key: str, value: float | int | None) -> str:
     """Return a plain, machine-readable value: dot decimals, rates as percentages, empty for none."""
     if value is None:
@@ -532,8 +652,17 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def figures_csv(now: kpis.TenantKpis, before: kpis.TenantKpis) -> bytes:
-    """Return the period's and the previous period's figures as CSV, one figure per row."""
+def figures_csv(
+    now: kpis.TenantKpis,
+    before: kpis.TenantKpis,
+    *,
+    coverage: StaffingCoverage | None = None,
+    previous_coverage: StaffingCoverage | None = None,
+) -> bytes:
+    """Return the period's and the previous period's figures as CSV, one figure per row.
+
+    With the period's staffing coverage, its figures follow (empty for a previous period without shifts).
+    """
     rows = [
         [
             _("key"),
@@ -544,6 +673,10 @@ def figures_csv(now: kpis.TenantKpis, before: kpis.TenantKpis) -> bytes:
     ]
     for key, label, read in CSV_FIGURES:
         rows.append([key, str(label), _csv_value(key, read(now)), _csv_value(key, read(before))])
+    if coverage is not None:
+        for key, label, read_coverage in CSV_STAFFING_FIGURES:
+            earlier = read_coverage(previous_coverage) if previous_coverage is not None else None
+            rows.append([key, str(label), _csv_value(key, read_coverage(coverage)), _csv_value(key, earlier)])
     return _csv_bytes(rows)
 
 
@@ -551,6 +684,34 @@ def daily_csv(figures: kpis.TenantKpis) -> bytes:
     """Return the period's chats and first response median per local day as CSV."""
     rows = [[_("day"), _("chats"), _("first response, median (s)")]]
     rows += [[day.day.isoformat(), str(day.chats), _csv_value("", day.first_response_median)] for day in figures.daily]
+    return _csv_bytes(rows)
+
+
+def staffing_csv(coverage: StaffingCoverage) -> bytes:
+    """Return the staffing coverage per local weekday and hour as CSV (means per hour, two decimals)."""
+    rows = [
+        [
+            _("weekday (1 = Monday)"),
+            _("hour"),
+            _("times in the period"),
+            _("live chats"),
+            _("agents needed"),
+            _("agents on shift, average"),
+            _("agents short, average"),
+        ]
+    ]
+    rows += [
+        [
+            str(cell.weekday + 1),
+            str(cell.hour),
+            str(cell.occurrences),
+            str(cell.live_chats),
+            str(cell.needed),
+            f"{cell.scheduled:.2f}",
+            f"{cell.short:.2f}",
+        ]
+        for cell in coverage.hours
+    ]
     return _csv_bytes(rows)
 
 
@@ -575,22 +736,29 @@ def build_report(*, tenant: Tenant, kind: str, period: Period) -> Report:
     previous = period.previous()
     now_figures = kpis.kpis_for_tenant(tenant, period)
     before_figures = kpis.kpis_for_tenant(tenant, previous)
+    coverage = previous_coverage = None
+    if kind == ReportKind.MONTHLY:
+        coverage = staffing_coverage(tenant, period, handle_seconds=now_figures.average_handle_seconds)
+    if coverage is not None:
+        previous_coverage = staffing_coverage(tenant, previous, handle_seconds=before_figures.average_handle_seconds)
     with tenant_locale(tenant):
         period_label = _period_label(kind, period)
         escalations = _escalations(tenant, period)
         leads = _leads(tenant, period)
         slug = f"{tenant.slug}-{period.first_day.isoformat()}"
         # Translators: part of a CSV file's name; keep it one lower-case word without spaces.
-        figures_name, daily_name = _("figures"), _("daily")
-        attachments = [
-            Attachment(filename=f"{slug}-{figures_name}.csv", content=figures_csv(now_figures, before_figures))
-        ]
+        figures_name, daily_name, staffing_name = _("figures"), _("daily"), _("staffing")
+        figures = figures_csv(now_figures, before_figures, coverage=coverage, previous_coverage=previous_coverage)
+        attachments = [Attachment(filename=f"{slug}-{figures_name}.csv", content=figures)]
         chart_blocks = [_chats_per_day_chart(kind, now_figures), _heat_map_chart(now_figures, tenant.time_zone)]
         chart_blocks.append(_first_response_chart(tenant, period, now_figures))
         daily: list[DayRow] = []
         if kind == ReportKind.MONTHLY:
             daily = _daily_rows(now_figures)
             attachments.append(Attachment(filename=f"{slug}-{daily_name}.csv", content=daily_csv(now_figures)))
+        staffing = staffing_section(coverage) if coverage is not None else None
+        if coverage is not None:
+            attachments.append(Attachment(filename=f"{slug}-{staffing_name}.csv", content=staffing_csv(coverage)))
         return Report(
             tenant=tenant,
             kind=kind,
@@ -611,5 +779,6 @@ def build_report(*, tenant: Tenant, kind: str, period: Period) -> Report:
             leads=leads[:LIST_LIMIT],
             leads_not_listed=max(0, len(leads) - LIST_LIMIT),
             daily=daily,
+            staffing=staffing,
             attachments=attachments,
         )

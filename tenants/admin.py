@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chatops.admin import QualificationInline
@@ -478,7 +478,8 @@ class ChangeNoticeAdmin(TenantContentAdmin):
                 '<span style="{}">{}</span> · {}',
                 OVERDUE_STYLE,
                 text,
-                gettext("%(count)d waiting") % {"count": notice.pending_count},
+                ngettext("%(count)d waiting", "%(count)d waiting", notice.pending_count)
+                % {"count": notice.pending_count},
             )
         return text
 

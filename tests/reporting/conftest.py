@@ -20,6 +20,13 @@ def in_finnish(msgid: str, **params) -> str:
     return text % params if params else text
 
 
+def in_finnish_plural(singular: str, plural: str, number: int, **params) -> str:
+    """Return an English source text with a plural form as a Finnish tenant's report shows it for ``number``."""
+    with translation.override("fi"):
+        text = translation.ngettext(singular, plural, number)
+    return text % params if params else text
+
+
 def make_live(tenant: Tenant) -> Tenant:
     tenant.status = Tenant.Status.LIVE
     tenant.went_live_at = LIVE_SINCE

@@ -7,7 +7,7 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
-from chatops.models import Agent
+from chatops.models import Agent, Qualification, Shift
 from conversations.models import Conversation, Lead, PageView, Visitor
 from tenants.models import Tenant
 
@@ -91,3 +91,20 @@ def add_lead(conversation: Conversation, *, email: str = "", phone: str = "") ->
     return Lead.objects.create(
         tenant_id=conversation.tenant_id, conversation=conversation, email=email, phone=phone, wants="A quote"
     )
+
+
+def train(agent: Agent, *tenants: Tenant, completed_on: dt.date = dt.date(2026, 9, 1)) -> Agent:
+    """Complete the agent's training for the tenants on ``completed_on`` (started a week before)."""
+    for tenant in tenants:
+        Qualification.objects.create(
+            agent=agent,
+            tenant=tenant,
+            training_started_on=completed_on - dt.timedelta(days=7),
+            training_completed_on=completed_on,
+        )
+    return agent
+
+
+def add_shift(agent: Agent, starts_at: dt.datetime, ends_at: dt.datetime) -> Shift:
+    """Plan a shift as written, without the service's lock (the tests plan no overlaps)."""
+    return Shift.objects.create(agent=agent, starts_at=starts_at, ends_at=ends_at)

@@ -11,7 +11,14 @@ import pytest
 from reporting import services, tasks
 from reporting.models import ReportDelivery
 from tests import factories
-from tests.reporting.conftest import MONTHLY_RECIPIENTS, WEEKLY_RECIPIENTS, add_recipients, in_finnish, make_live
+from tests.reporting.conftest import (
+    MONTHLY_RECIPIENTS,
+    WEEKLY_RECIPIENTS,
+    add_recipients,
+    in_finnish,
+    in_finnish_plural,
+    make_live,
+)
 from tests.reporting.report_history import (
     COMPLAINT,
     ESCALATION_SUMMARY,
@@ -94,8 +101,10 @@ def test_weekly_report_reaches_the_weekly_recipients_with_figures_charts_and_csv
     resolution = in_finnish(
         "%(rate)s of %(closed)s closed chats (target %(target)s)", rate="80 %", closed="5", target="90 %"
     )
-    satisfaction = in_finnish(
+    satisfaction = in_finnish_plural(
+        "%(csat)s satisfied, %(ratings)s rating (%(response)s of closed chats)",
         "%(csat)s satisfied, %(ratings)s ratings (%(response)s of closed chats)",
+        3,
         csat="67 %",
         ratings="3",
         response="60 %",
