@@ -21,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Q, QuerySet
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from chatops import roles, staffing
 from chatops.models import Agent
@@ -241,14 +241,22 @@ def _period_figures(figures: TenantKpis) -> list[Figure]:
             "share_within_target",
             _("Answered within target"),
             percent_text(figures.share_within_target),
-            _("of %(count)s answered chats, within %(seconds)s s")
+            ngettext(
+                "of %(count)s answered chat, within %(seconds)s s",
+                "of %(count)s answered chats, within %(seconds)s s",
+                figures.answered_chats,
+            )
             % {"count": count_text(figures.answered_chats), "seconds": count_text(target)},
         ),
         Figure(
             "resolution_rate",
             _("Resolved in the chat"),
             percent_text(figures.resolution_rate),
-            _("of %(count)s closed chats; target %(percent)s %%")
+            ngettext(
+                "of %(count)s closed chat; target %(percent)s %%",
+                "of %(count)s closed chats; target %(percent)s %%",
+                figures.closed_chats,
+            )
             % {"count": count_text(figures.closed_chats), "percent": count_text(figures.resolution_target_percent)},
             figures.meets_resolution_target,
         ),
@@ -256,7 +264,8 @@ def _period_figures(figures: TenantKpis) -> list[Figure]:
             "csat",
             _("Satisfied visitors"),
             percent_text(figures.csat),
-            _("%(count)s ratings") % {"count": count_text(figures.rated_chats)},
+            ngettext("%(count)s rating", "%(count)s ratings", figures.rated_chats)
+            % {"count": count_text(figures.rated_chats)},
         ),
         Figure("leads", _("Leads"), count_text(figures.leads)),
     ]

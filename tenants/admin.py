@@ -289,7 +289,10 @@ class TenantAdmin(OpsModelAdmin):
         return format_html(
             '<ul style="margin-left: 0">{}<li>{}</li></ul>',
             format_html_join("", '<li><a href="{}">{} {}</a> · <a href="{}">{}</a></li>', links),
-            gettext("%(count)d agents trained (see below)") % {"count": counts.trained_agents},
+            ngettext(
+                "%(count)d agent trained (see below)", "%(count)d agents trained (see below)", counts.trained_agents
+            )
+            % {"count": counts.trained_agents},
         )
 
     # --- saving ---
@@ -469,7 +472,7 @@ class ChangeNoticeAdmin(TenantContentAdmin):
 
     @admin.display(description=_("acknowledged"), ordering="pending_count")
     def acknowledged(self, notice: ChangeNotice) -> str:
-        text = gettext("%(done)d of %(trained)d agents") % {
+        text = ngettext("%(done)d of %(trained)d agent", "%(done)d of %(trained)d agents", notice.trained_count) % {
             "done": notice.acknowledged_count,
             "trained": notice.trained_count,
         }
