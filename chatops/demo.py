@@ -1553,11 +1553,13 @@ def _build(*, now: dt.datetime, say: Progress) -> list[str]:
         tenants[spec.slug] = _create_tenant(
             spec=spec, now=now, manager=manager, agents=agents, client_password_hash=hashes[CLIENT_PASSWORD]
         )
+    # Planned before the history, so each chat goes to an agent who was on shift.
+    plan = _plan_demo_shifts(now=now, agents=agents, tenants=tenants)
     for spec in TENANTS:
         tenant = tenants[spec.slug]
         if spec.live:
             qualified = [agents[agent.username] for agent in AGENTS if spec.slug in agent.trained_for]
-            history = _History(tenant=tenant, spec=spec, agents=qualified, now=now)
+            history = _History(tenant=tenant, spec=spec, agents=qualified, shifts=plan.shifts, now=now)
             history.generate()
             history.save()
             say(
@@ -1586,7 +1588,6 @@ def _build(*, now: dt.datetime, say: Progress) -> list[str]:
             )
     # The history's page views were written in bulk; count their visitors per day, week and month.
     visitor_tallies.rebuild(list(tenants.values()), now=now)
-    plan = _plan_demo_shifts(now=now, agents=agents, tenants=tenants)
     say(
         _("%(agents)d agents, %(shifts)d shifts from %(first)s to %(last)s (%(upcoming)d of them this week and next)")
         % {
@@ -1888,8 +1889,13 @@ LIVE, OFFLINE, BROWSE = "live", "offline", "browse"
 class _History:
     """Generate a live tenant's visitors, page views, conversations and messages since it went live."""
 
-    def __init__(self, *, tenant: Tenant, spec: TenantSpec, agents: list[Agent], now: dt.datetime):
+    def __init__(self, *, tenant: Tenant, spec: TenantSpec, agents: list[Agent], shifts: list[Shift], now: dt.datetime):
         self.tenant, self.spec, self.agents = tenant, spec, agents
+        # Each trained agent's shifts (which never overlap) as sorted starts and ends.
+        self.shift_times: dict[int, tuple[list[dt.datetime], list[dt.datetime]]] = {}
+        for agent in agents:
+            mine = sorted((shift for shift in shifts if shift.agent_id == agent.pk), key=lambda shift: shift.starts_at)
+            self.shift_times[agent.pk] = ([shift.starts_at for shift in mine], [shift.ends_at for shift in mine])
         self.script, self.traffic = spec.script, spec.traffic
         self.zone = spec.zone
         self.rng = random.Random(f"{SEED}:{spec.slug}")
@@ -2047,6 +2053,16 @@ class _History:
         if rng.random() < 0.4 and after < self.end:
             self._page_view(visitor, after, returning)
 
+    def _agent_at(self, moment: dt.datetime) -> Agent:
+        """Pick one of the trained agents on shift at the moment; any of them before the shifts were planned."""
+        on_shift = []
+        for agent in self.agents:
+            starts, ends = self.shift_times[agent.pk]
+            index = bisect.bisect_right(starts, moment) - 1
+            if index >= 0 and moment < ends[index]:
+                on_shift.append(agent)
+        return self.rng.choice(on_shift or self.agents)
+
     def _first_response_seconds(self, moment: dt.datetime) -> float:
         """Mostly 3–12 s, slower when it is busy, with a tail past 30 s."""
         rng = self.rng
@@ -2122,8 +2138,8 @@ class _History:
             opening = self.calendar.next_opening(first_message_at)
             if opening is None:
                 return None
-            agent = rng.choice(self.agents)
             assigned_at = opening + dt.timedelta(minutes=rng.uniform(3, 40))
+            agent = self._agent_at(assigned_at)
             reply_at = assigned_at + dt.timedelta(minutes=rng.uniform(2, 8))
             lines.append(
                 (
@@ -2162,7 +2178,7 @@ class _History:
             closed_at = last + dt.timedelta(seconds=rng.uniform(60, 240))
         else:
             topic = rng.choices(self.script.topics, weights=self.topic_weights)[0]
-            agent = rng.choice(self.agents)
+            agent = self._agent_at(moment)
             first_response = self._first_response_seconds(moment)
             reply_at = first_message_at + dt.timedelta(seconds=first_response)
             # Routing takes a moment; a long first response means the chat waited in the queue.

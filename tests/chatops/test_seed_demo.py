@@ -333,6 +333,31 @@ def test_every_answering_agent_is_trained_for_the_conversations_tenant(seeded):
     assert not Message.objects.filter(agent=trainee).exists()
 
 
+def test_chats_since_the_shifts_began_were_taken_by_an_agent_on_shift(seeded):
+    # given each agent's shifts
+    shifts = defaultdict(list)
+    for agent_id, starts_at, ends_at in Shift.objects.filter(agent__in=demo.demo_agents()).values_list(
+        "agent_id", "starts_at", "ends_at"
+    ):
+        shifts[agent_id].append((starts_at, ends_at))
+    first_shift = min(start for rows in shifts.values() for start, _end in rows)
+
+    # when each answered chat since then is checked when it was taken: a live chat as it started, a
+    # message left outside service hours when an agent picked it up after the opening
+    answered = Conversation.objects.filter(
+        tenant__in=live_tenants(), agent__isnull=False, started_at__gte=first_shift
+    ).values_list("agent_id", "origin", "started_at", "assigned_at")
+    off_shift = []
+    for agent_id, origin, started_at, assigned_at in answered:
+        taken = assigned_at if origin == Conversation.Origin.OFFLINE_MESSAGE else started_at
+        if not any(start <= taken < end for start, end in shifts[agent_id]):
+            off_shift.append((agent_id, taken))
+
+    # then the agent was on shift every time
+    assert len(answered) > 500
+    assert off_shift == []
+
+
 def test_chats_peak_in_the_evening_local_time(seeded):
     for tenant in live_tenants():
         # given the hours at which the tenant's chats started, on its own clock
