@@ -218,6 +218,8 @@ class ShiftAdmin(OpsModelAdmin):
     list_filter = ("agent",)
     list_select_related = ("agent",)
     date_hierarchy = "starts_at"
+    # The latest first: the plan ahead is what a manager comes for, and past shifts pile up below it.
+    ordering = ("-starts_at", "agent")
     search_fields = ("agent__display_name", "note")
     # The overlap check runs in the form: Django's ModelForm sets the agent and times on the instance
     # and then calls Shift.clean(), so a clash shows on the form; save_shift re-checks under a lock.

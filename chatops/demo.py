@@ -1,4 +1,4 @@
-"""Demo data for a first look: three client companies, six agents, two weeks of shifts, eight weeks of chats.
+"""Demo data for a first look: three client companies, six agents, eight weeks of chats, shifts since last month.
 
 Everything is drawn from fixed random seeds relative to the moment of seeding, so the same
 moment gives the same data and the data always looks recent. Demo tenants are recognised by
@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -78,7 +78,9 @@ SHIFT_HOURS = 8
 STRETCH_HOURS = 1
 MIN_REST_HOURS = 11
 MAX_SHIFTS_PER_WEEK = 5
-PLANNED_WEEKS = 2
+# Shifts run from the first day of the previous month, so last month's report shows its staffing
+# coverage, to the end of next week; trainees shadow only in this week and next.
+UPCOMING_WEEKS = 2
 
 # Shares of the conversation kinds; the rest are ordinary chats about one topic.
 OFFLINE_MESSAGE_SHARE = 0.3  # of the visitors who open the widget outside service hours
@@ -1551,11 +1553,13 @@ def _build(*, now: dt.datetime, say: Progress) -> list[str]:
         tenants[spec.slug] = _create_tenant(
             spec=spec, now=now, manager=manager, agents=agents, client_password_hash=hashes[CLIENT_PASSWORD]
         )
+    # Planned before the history, so each chat goes to an agent who was on shift.
+    plan = _plan_demo_shifts(now=now, agents=agents, tenants=tenants)
     for spec in TENANTS:
         tenant = tenants[spec.slug]
         if spec.live:
             qualified = [agents[agent.username] for agent in AGENTS if spec.slug in agent.trained_for]
-            history = _History(tenant=tenant, spec=spec, agents=qualified, now=now)
+            history = _History(tenant=tenant, spec=spec, agents=qualified, shifts=plan.shifts, now=now)
             history.generate()
             history.save()
             say(
@@ -1584,11 +1588,19 @@ def _build(*, now: dt.datetime, say: Progress) -> list[str]:
             )
     # The history's page views were written in bulk; count their visitors per day, week and month.
     visitor_tallies.rebuild(list(tenants.values()), now=now)
-    shifts, uncovered = _plan_demo_shifts(now=now, agents=agents, tenants=tenants)
-    say(_("%(agents)d agents, %(shifts)d shifts this week and next") % {"agents": len(agents), "shifts": len(shifts)})
-    for slot in uncovered:
+    say(
+        _("%(agents)d agents, %(shifts)d shifts from %(first)s to %(last)s (%(upcoming)d of them this week and next)")
+        % {
+            "agents": len(agents),
+            "shifts": len(plan.shifts),
+            "first": plan.first_day.isoformat(),
+            "last": plan.last_day.isoformat(),
+            "upcoming": plan.upcoming,
+        }
+    )
+    for slot in plan.uncovered:
         say(_("No trained agent free for %(slot)s") % {"slot": slot})
-    return uncovered
+    return plan.uncovered
 
 
 def _create_user(*, username: str, full_name: str, email: str, password_hash: str, role: str) -> AbstractBaseUser:
@@ -1877,8 +1889,13 @@ LIVE, OFFLINE, BROWSE = "live", "offline", "browse"
 class _History:
     """Generate a live tenant's visitors, page views, conversations and messages since it went live."""
 
-    def __init__(self, *, tenant: Tenant, spec: TenantSpec, agents: list[Agent], now: dt.datetime):
+    def __init__(self, *, tenant: Tenant, spec: TenantSpec, agents: list[Agent], shifts: list[Shift], now: dt.datetime):
         self.tenant, self.spec, self.agents = tenant, spec, agents
+        # Each trained agent's shifts (which never overlap) as sorted starts and ends.
+        self.shift_times: dict[int, tuple[list[dt.datetime], list[dt.datetime]]] = {}
+        for agent in agents:
+            mine = sorted((shift for shift in shifts if shift.agent_id == agent.pk), key=lambda shift: shift.starts_at)
+            self.shift_times[agent.pk] = ([shift.starts_at for shift in mine], [shift.ends_at for shift in mine])
         self.script, self.traffic = spec.script, spec.traffic
         self.zone = spec.zone
         self.rng = random.Random(f"{SEED}:{spec.slug}")
@@ -2036,6 +2053,16 @@ class _History:
         if rng.random() < 0.4 and after < self.end:
             self._page_view(visitor, after, returning)
 
+    def _agent_at(self, moment: dt.datetime) -> Agent:
+        """Pick one of the trained agents on shift at the moment; any of them before the shifts were planned."""
+        on_shift = []
+        for agent in self.agents:
+            starts, ends = self.shift_times[agent.pk]
+            index = bisect.bisect_right(starts, moment) - 1
+            if index >= 0 and moment < ends[index]:
+                on_shift.append(agent)
+        return self.rng.choice(on_shift or self.agents)
+
     def _first_response_seconds(self, moment: dt.datetime) -> float:
         """Mostly 3–12 s, slower when it is busy, with a tail past 30 s."""
         rng = self.rng
@@ -2111,8 +2138,8 @@ class _History:
             opening = self.calendar.next_opening(first_message_at)
             if opening is None:
                 return None
-            agent = rng.choice(self.agents)
             assigned_at = opening + dt.timedelta(minutes=rng.uniform(3, 40))
+            agent = self._agent_at(assigned_at)
             reply_at = assigned_at + dt.timedelta(minutes=rng.uniform(2, 8))
             lines.append(
                 (
@@ -2151,7 +2178,7 @@ class _History:
             closed_at = last + dt.timedelta(seconds=rng.uniform(60, 240))
         else:
             topic = rng.choices(self.script.topics, weights=self.topic_weights)[0]
-            agent = rng.choice(self.agents)
+            agent = self._agent_at(moment)
             first_response = self._first_response_seconds(moment)
             reply_at = first_message_at + dt.timedelta(seconds=first_response)
             # Routing takes a moment; a long first response means the chat waited in the queue.
@@ -2305,31 +2332,83 @@ class _History:
             conversation.rating_comment = rng.choice(script.good_comments if rating >= 4 else script.bad_comments)
 
 
-# --- Two weeks of shifts ---------------------------------------------------------------------------
+# --- Shifts, from last month to the end of next week -------------------------------------------------
 
 
-def _plan_demo_shifts(
-    *, now: dt.datetime, agents: dict[str, Agent], tenants: dict[str, Tenant]
-) -> tuple[list[Shift], list[str]]:
-    """Plan this week and next so every open hour of every tenant has a trained agent on shift."""
+@dataclass(frozen=True)
+class ShiftPlan:
+    """The demo's planned shifts, the local days they span and the open hours nobody could cover."""
+
+    shifts: list[Shift]
+    first_day: dt.date
+    last_day: dt.date
+    # Of the shifts, those that start this week or next.
+    upcoming: int
+    uncovered: list[str]
+
+
+def first_planned_day(today: dt.date) -> dt.date:
+    """Return the first day of the month before today's: the demo's shifts start on it.
+
+    Not on the Monday before: the month before would get a few days of shifts, and its staffing
+    coverage, a monthly mean, would read as short in nearly every hour it had chats.
+    """
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def _staffed_from(tenant: Tenant) -> dt.datetime | None:
+    """Return from when a tenant has an agent on shift in its open hours: once all its agents are trained.
+
+    That is the day its last trained agent completed training, some days before a go-live: the month
+    a tenant went live is staffed throughout, and only trained agents are ever planned for it. None
+    if nobody is trained for it.
+    """
+    last_trained = (
+        Qualification.objects.completed().filter(tenant=tenant).aggregate(day=Max("training_completed_on"))["day"]
+    )
+    if last_trained is None:
+        return None
+    return _local_moment(tenant.zone, last_trained, 0)
+
+
+def _plan_demo_shifts(*, now: dt.datetime, agents: dict[str, Agent], tenants: dict[str, Tenant]) -> ShiftPlan:
+    """Plan shifts so every open hour of every staffed tenant has a trained agent, where one is free.
+
+    The plan runs from the previous month's first day (so last month's report has its staffing
+    coverage) to the end of next week, on the team's clock.
+    """
     zone = zoneinfo.ZoneInfo(PLANNING_ZONE)
     today = now.astimezone(zone).date()
     monday = today - dt.timedelta(days=today.weekday())
-    window_start = _local_moment(zone, monday, 0).astimezone(dt.UTC)
-    slot_count = PLANNED_WEEKS * 7 * 24
+    first_day = first_planned_day(today)
+    first_monday = first_day - dt.timedelta(days=first_day.weekday())
+    end_monday = monday + dt.timedelta(weeks=UPCOMING_WEEKS)
+    window_start = _local_moment(zone, first_day, 0).astimezone(dt.UTC)
+    this_week = _local_moment(zone, monday, 0).astimezone(dt.UTC)
+    # Counted in real hours: a stretch across a daylight-saving change is an hour longer or shorter.
+    slot_count = (_local_moment(zone, end_monday, 0).astimezone(dt.UTC) - window_start) // dt.timedelta(hours=1)
     slots = [window_start + dt.timedelta(hours=index) for index in range(slot_count)]
+    weeks = [(slot.astimezone(zone).date() - first_monday).days // 7 for slot in slots]
     calendars = {
         spec.slug: _calendar_for(
             spec=spec,
             tenant=tenants[spec.slug],
-            first_day=monday - dt.timedelta(days=1),
-            last_day=monday + dt.timedelta(days=15),
+            first_day=first_day - dt.timedelta(days=1),
+            last_day=end_monday + dt.timedelta(days=1),
         )
         for spec in TENANTS
     }
-    demand = [frozenset(slug for slug, calendar in calendars.items() if calendar.is_open(slot)) for slot in slots]
+    staffed_from = {slug: _staffed_from(tenant) for slug, tenant in tenants.items()}
+    demand = [
+        frozenset(
+            slug
+            for slug, calendar in calendars.items()
+            if staffed_from[slug] is not None and staffed_from[slug] <= slot and calendar.is_open(slot)
+        )
+        for slot in slots
+    ]
     skills = {spec.username: frozenset(spec.trained_for) for spec in AGENTS if spec.trained_for}
-    blocks, uncovered = plan_blocks(demand=demand, skills=skills)
+    blocks, uncovered = plan_blocks(demand=demand, skills=skills, weeks=weeks)
     names = {slug: tenant.name for slug, tenant in tenants.items()}
     shifts = []
     for username, first, last in blocks:
@@ -2342,11 +2421,27 @@ def _plan_demo_shifts(
                 note=", ".join(names[slug] for slug in served),
             )
         )
-    # Trainees shadow an experienced colleague in the daytime, Monday to Thursday.
+    shifts += _shadowing_shifts(agents=agents, monday=monday, zone=zone)
+    return ShiftPlan(
+        shifts=shifts,
+        first_day=first_day,
+        last_day=end_monday - dt.timedelta(days=1),
+        upcoming=sum(shift.starts_at >= this_week for shift in shifts),
+        uncovered=[f"{slots[index].astimezone(zone):%a %d.%m. %H:%M} {slug}" for index, slug in uncovered],
+    )
+
+
+def _shadowing_shifts(*, agents: dict[str, Agent], monday: dt.date, zone: zoneinfo.ZoneInfo) -> list[Shift]:
+    """Plan the trainees' shifts: they shadow an experienced colleague in the daytime, Monday to Thursday.
+
+    Only this week and next: the past needs no training shifts, and an untrained agent does not count
+    for coverage anyway.
+    """
+    shifts = []
     for spec in AGENTS:
         if spec.trained_for or not spec.in_training_for:
             continue
-        for week in range(PLANNED_WEEKS):
+        for week in range(UPCOMING_WEEKS):
             for weekday in range(4):
                 day = monday + dt.timedelta(days=7 * week + weekday)
                 shifts.append(
@@ -2357,12 +2452,11 @@ def _plan_demo_shifts(
                         note="Training (shadowing)",
                     )
                 )
-    missing = [f"{slots[index].astimezone(zone):%a %d.%m. %H:%M} {slug}" for index, slug in uncovered]
-    return shifts, missing
+    return shifts
 
 
 def plan_blocks(
-    *, demand: list[frozenset[str]], skills: dict[str, frozenset[str]]
+    *, demand: list[frozenset[str]], skills: dict[str, frozenset[str]], weeks: list[int] | None = None
 ) -> tuple[list[tuple[str, int, int]], list[tuple[int, str]]]:
     """Cover hourly demand (the tenants open in each hour) with blocks of up to eight hours per agent.
 
@@ -2372,8 +2466,12 @@ def plan_blocks(
     closing is moved earlier to end at it (a handover overlap with the previous agent); one that
     would leave an hour over is stretched to the closing. Return (agent, first hour, end hour)
     blocks and the (hour, tenant) pairs nobody could cover.
+
+    ``weeks`` gives the week of each hour for the weekly limit: across a daylight-saving change a
+    local week is not 168 hours. Without it every 168 hours from hour 0 are a week.
     """
     hours = len(demand)
+    week_of = weeks if weeks is not None else [hour // (7 * 24) for hour in range(hours)]
     covered: list[set[str]] = [set() for _hour in range(hours)]
     planned: dict[str, list[tuple[int, int]]] = {username: [] for username in skills}
     blocks: list[tuple[str, int, int]] = []
@@ -2404,8 +2502,8 @@ def plan_blocks(
                     end + MIN_REST_HOURS <= other_start or other_end + MIN_REST_HOURS <= start
                     for other_start, other_end in planned[username]
                 )
-                week = start // (7 * 24)
-                this_week = sum(other_start // (7 * 24) == week for other_start, _end in planned[username])
+                week = week_of[start]
+                this_week = sum(week_of[other_start] == week for other_start, _end in planned[username])
                 if not rested or this_week >= MAX_SHIFTS_PER_WEEK:
                     continue
                 gain = sum(len((demand[index] & skill) - covered[index]) for index in range(start, end))

@@ -307,6 +307,19 @@ def test_a_shift_that_fits_is_planned_and_listed_in_local_time(manager_client, a
     assert "Mon 2026-11-23 09:00 EET" in listing.content.decode()
 
 
+def test_the_shift_list_shows_the_latest_shifts_first(manager_client, agent, settings):
+    # given a shift last month and one next week, planned in that order
+    settings.TIME_ZONE = "UTC"
+    plan_shift(agent=agent, starts_at=at(2, 8) - dt.timedelta(days=30), ends_at=at(2, 16) - dt.timedelta(days=30))
+    plan_shift(agent=agent, starts_at=at(30, 8), ends_at=at(30, 16))
+
+    # when the manager opens the shift list
+    listing = manager_client.get(admin_url(Shift, "changelist")).content.decode()
+
+    # then next week's shift (30 November) comes before last month's (3 October)
+    assert listing.index("2026-11-30 08:00") < listing.index("2026-10-03 08:00")
+
+
 def test_a_manager_who_is_not_a_superuser_cannot_make_anyone_a_superuser(manager_client, ops_manager):
     # given
     url = admin_url(ops_manager.__class__, "change", ops_manager.pk)

@@ -26,9 +26,13 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min, Q
 
 from chatops import demo, roles
+from chatops.coverage import staffing_coverage
 from chatops.models import Agent, Qualification, Shift
 from conversations.models import Conversation, Handoff, Lead, Message, Note, PageView, Tag, TranscriptRequest, Visitor
 from conversations.offline import escalation_contacts
+from reporting.models import ReportDelivery
+from reporting.periods import Kind, Period
+from reporting.reports import build_report
 from tenants import hours, onboarding, selectors
 from tenants.models import (
     CannedResponse,
@@ -225,28 +229,92 @@ def test_no_agent_has_overlapping_shifts(seeded):
         assert all(shift.ends_at - shift.starts_at <= dt.timedelta(hours=9) for shift in rows)
 
 
-def test_every_open_hour_this_week_and_next_has_a_trained_agent_on_shift(seeded):
-    # given the planning window: this week and next on the team's clock
+def first_day_of_last_month(today: dt.date) -> dt.date:
+    """Step back from the first of this month to the last day of the previous one, then to its first."""
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def test_every_open_hour_from_last_month_to_the_end_of_next_week_has_a_trained_agent_on_shift(seeded):
+    # given the planning window on the team's clock: from the first day of last month to the Monday after next
     zone = zoneinfo.ZoneInfo(demo.PLANNING_ZONE)
     today = seeded.now.astimezone(zone).date()
-    monday = dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(0), tzinfo=zone)
+    window_start = dt.datetime.combine(first_day_of_last_month(today), dt.time(0), tzinfo=zone)
+    monday_after_next = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=2)
+    window_end = dt.datetime.combine(monday_after_next, dt.time(0), tzinfo=zone)
     shifts = list(Shift.objects.filter(agent__in=demo.demo_agents()))
-    trained = defaultdict(set)
-    for agent_id, tenant_id in Qualification.objects.completed().values_list("agent_id", "tenant_id"):
-        trained[agent_id].add(tenant_id)
+    trained_on = dict(
+        ((agent_id, tenant_id), day)
+        for agent_id, tenant_id, day in Qualification.objects.completed().values_list(
+            "agent_id", "tenant_id", "training_completed_on"
+        )
+    )
 
-    # when each hour is checked with the real service-hours code
-    gaps = []
     for tenant in demo.demo_tenants():
-        for hour in range(14 * 24):
-            moment = monday.astimezone(dt.UTC) + dt.timedelta(hours=hour, minutes=30)
-            if not hours.is_open(tenant, moment):
-                continue
-            if not any(s.starts_at <= moment < s.ends_at and tenant.pk in trained[s.agent_id] for s in shifts):
-                gaps.append((tenant.slug, moment))
+        # and the moment the tenant is staffed from: the live ones all through last month, the onboarding
+        # one from the local day its last agent completed training
+        last_trained = max(day for (_agent, tenant_id), day in trained_on.items() if tenant_id == tenant.pk)
+        staffed_from = max(window_start, dt.datetime.combine(last_trained, dt.time(0), tzinfo=tenant.zone))
+        if tenant.status == Tenant.Status.LIVE:
+            assert staffed_from == window_start
 
-    # then nobody is ever missing
-    assert gaps == []
+        # when each half past the hour is checked with the real service-hours code (only when nobody is on shift)
+        trained_shifts = [
+            (s.starts_at, s.ends_at, trained_on[s.agent_id, tenant.pk])
+            for s in shifts
+            if (s.agent_id, tenant.pk) in trained_on
+        ]
+        gaps = []
+        moment = staffed_from.astimezone(dt.UTC).replace(minute=30)
+        while moment < window_end:
+            day = moment.astimezone(tenant.zone).date()
+            on_shift = any(start <= moment < end and trained <= day for start, end, trained in trained_shifts)
+            if not on_shift and hours.is_open(tenant, moment):
+                gaps.append(moment)
+            moment += dt.timedelta(hours=1)
+
+        # then an agent trained by that day is always on shift
+        assert gaps == [], tenant.slug
+
+
+def test_shifts_start_on_the_first_day_of_last_month_and_trainees_shadow_only_this_week_and_next(seeded):
+    # given the first day of last month and this week's Monday, on the team's clock
+    zone = zoneinfo.ZoneInfo(demo.PLANNING_ZONE)
+    today = seeded.now.astimezone(zone).date()
+    first_day = first_day_of_last_month(today)
+    monday = today - dt.timedelta(days=today.weekday())
+    shifts = Shift.objects.filter(agent__in=demo.demo_agents())
+
+    # when
+    first_start = shifts.aggregate(first=Min("starts_at"))["first"].astimezone(zone)
+    trainee_days = {shift.starts_at.astimezone(zone).date() for shift in shifts.filter(agent__user__username="agent6")}
+
+    # then the first shift is on that day (none earlier: the month before has no staffing figures to mislead)
+    assert first_start.date() == first_day
+    # and the trainee shadows Monday to Thursday of this week and next, eight shifts
+    assert trainee_days == {monday + dt.timedelta(days=7 * week + weekday) for week in (0, 1) for weekday in range(4)}
+
+
+def test_last_months_report_shows_each_live_tenants_staffing_coverage(seeded):
+    for tenant in live_tenants():
+        # given last month on the tenant's clock, and the month before it
+        period = Period.last_complete(Kind.MONTH, now=seeded.now, zone=tenant.zone)
+
+        # when its monthly report is built, and the one for the month before
+        report = build_report(tenant=tenant, kind=ReportDelivery.Kind.MONTHLY, period=period)
+        earlier = build_report(tenant=tenant, kind=ReportDelivery.Kind.MONTHLY, period=period.previous())
+
+        # then it has a staffing section: a trained agent was on shift in every open hour and the demo's
+        # few chats an hour need one agent (an agent takes two to four at once), so every hour was fully
+        # staffed and no hour is listed as short
+        assert report.staffing is not None, tenant.slug
+        coverage = staffing_coverage(tenant, period, handle_seconds=report.figures.average_handle_seconds)
+        assert coverage.live_chats > 300
+        assert coverage.covered_share == 1.0
+        assert report.staffing.rows == []
+        # (the figures, the days and the staffing CSV files)
+        assert len(report.attachments) == 3
+        # and the month before, when no shifts were planned, has none
+        assert earlier.staffing is None
 
 
 def test_every_answering_agent_is_trained_for_the_conversations_tenant(seeded):
@@ -263,6 +331,31 @@ def test_every_answering_agent_is_trained_for_the_conversations_tenant(seeded):
     assert answered <= trained
     trainee = Agent.objects.get(user__username="agent6")
     assert not Message.objects.filter(agent=trainee).exists()
+
+
+def test_chats_since_the_shifts_began_were_taken_by_an_agent_on_shift(seeded):
+    # given each agent's shifts
+    shifts = defaultdict(list)
+    for agent_id, starts_at, ends_at in Shift.objects.filter(agent__in=demo.demo_agents()).values_list(
+        "agent_id", "starts_at", "ends_at"
+    ):
+        shifts[agent_id].append((starts_at, ends_at))
+    first_shift = min(start for rows in shifts.values() for start, _end in rows)
+
+    # when each answered chat since then is checked when it was taken: a live chat as it started, a
+    # message left outside service hours when an agent picked it up after the opening
+    answered = Conversation.objects.filter(
+        tenant__in=live_tenants(), agent__isnull=False, started_at__gte=first_shift
+    ).values_list("agent_id", "origin", "started_at", "assigned_at")
+    off_shift = []
+    for agent_id, origin, started_at, assigned_at in answered:
+        taken = assigned_at if origin == Conversation.Origin.OFFLINE_MESSAGE else started_at
+        if not any(start <= taken < end for start, end in shifts[agent_id]):
+            off_shift.append((agent_id, taken))
+
+    # then the agent was on shift every time
+    assert len(answered) > 500
+    assert off_shift == []
 
 
 def test_chats_peak_in_the_evening_local_time(seeded):

@@ -13,7 +13,8 @@ from chatops import demo
 
 class Command(BaseCommand):
     help = (
-        "Create three demo client companies, six agents, two weeks of shifts and eight weeks of chat history. "
+        "Create three demo client companies, six agents, eight weeks of chat history and shifts from the first "
+        "day of last month to the end of next week. "
         "Running it again changes nothing; --reset rebuilds the demo data. Other tenants are never touched."
     )
 
