@@ -44,7 +44,7 @@ from chatops import staffing
 from chatops.models import Qualification, Shift
 from conversations.models import Conversation
 from reporting.kpis import LIVE, LocalHourOfWeek, ratio
-from reporting.periods import Period, local_midnight
+from reporting.periods import Kind, Period, local_midnight
 from tenants.models import Tenant
 
 HOURS_IN_WEEK = 7 * 24
@@ -261,14 +261,31 @@ def _concurrency(tenant: Tenant, period: Period) -> float:
 # --- Entry point ----------------------------------------------------------------------------------
 
 
+def served_part(tenant: Tenant, period: Period) -> Period:
+    """Return the days of the period from the tenant's go-live on (the whole period if it was live before).
+
+    A month in which the tenant went live is averaged over the days it was served: over the whole
+    month, the days before go-live (no chats, no shifts) would halve the agents on shift per hour
+    while any chat at all still needs one agent, and a fully staffed month would read as short.
+    """
+    if tenant.went_live_at is None:
+        return period
+    live_from = tenant.went_live_at.astimezone(period.zone).date()
+    if not period.first_day < live_from < period.end_day:
+        return period
+    return Period(live_from, period.end_day, period.zone, Kind.DAYS)
+
+
 def staffing_coverage(
     tenant: Tenant, period: Period, *, handle_seconds: float | None = None
 ) -> StaffingCoverage | None:
     """Return the tenant's staffing coverage per local hour of the week, or None without any shift time.
 
     ``handle_seconds`` is the period's mean handle time (``TenantKpis.average_handle_seconds``);
-    without it the default of the live board is used. Three queries at most.
+    without it the default of the live board is used. Three queries at most. In the month the tenant
+    went live only the days from go-live count (``served_part``); the result's ``period`` says which.
     """
+    period = served_part(tenant, period)
     windows = _trained_shifts(tenant, period)
     if not windows:
         return None

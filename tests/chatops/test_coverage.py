@@ -141,6 +141,32 @@ def test_agents_on_shift_are_set_against_agents_needed_per_hour_of_the_week(tena
 
 
 @pytest.mark.django_db
+def test_in_the_month_of_go_live_only_the_days_served_count(tenant):
+    # given a shop that went live on Wednesday 21 October at 09:00, with agent A on shift 14-15 on the
+    # two Wednesdays since (and on the 14th, in training before go-live), one live chat in each of them
+    tenant.went_live_at = local(2026, 10, 21, 9)
+    tenant.save(update_fields=["went_live_at"])
+    a = agent(tenant)
+    set_concurrency(a, chats=1)
+    for day in (14, 21, 28):
+        add_shift(a, local(2026, 10, day, 14), local(2026, 10, day, 15))
+    for day in (21, 28):
+        make_chat(tenant, local(2026, 10, day, 14, 30))
+
+    # when October's coverage is worked out
+    coverage = staffing_coverage(tenant, OCTOBER, handle_seconds=300)
+
+    # then it runs from the 21st: Wednesday 14:00 came twice, with 1 chat an hour (1 agent needed) and
+    # 2 agent-hours / 2 = 1.0 on shift, so covered (over the whole month: 3 / 4 = 0.75 on shift, short)
+    assert coverage is not None
+    assert (coverage.period.first_day, coverage.period.last_day) == (dt.date(2026, 10, 21), dt.date(2026, 10, 31))
+    assert coverage.cell(WEDNESDAY, 14) == HourCoverage(
+        weekday=WEDNESDAY, hour=14, occurrences=2, live_chats=2, needed=1, scheduled=pytest.approx(1.0)
+    )
+    assert coverage.covered_share == 1
+
+
+@pytest.mark.django_db
 def test_hours_are_counted_on_the_local_clock_across_the_clock_change_and_shifts_are_clipped(tenant):
     # given two agents trained for the shop, one chat at a time; B only from Thursday 15 October
     a = agent(tenant)
