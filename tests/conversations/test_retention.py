@@ -12,13 +12,15 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
+import time
 import zoneinfo
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import ForeignObjectRel
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -45,6 +47,7 @@ from reporting import kpis, reports
 from reporting.periods import Period
 from tenants.models import Tenant
 from tests import factories
+from tests.plugins import services_required, skip_or_fail
 
 UTC = dt.UTC
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
@@ -370,6 +373,47 @@ def test_small_batches_still_delete_everything_and_each_commits():
     assert remaining(Conversation, kahvila) == {kept.pk}
     assert remaining(Visitor, kahvila) == {kept.visitor_id}
     assert Message.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_someone_holds_locked_is_left_for_the_next_run_without_waiting():
+    if connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL for row locks", required=services_required(), switch="REQUIRE_SERVICES")
+    # given 3 expired chats, one of which another transaction holds locked (as posting into it would)
+    kahvila = factories.make_tenant(slug="kahvila", retention_days=30)
+    _, held, _ = (chat(kahvila, KAHVILA_CUTOFF - dt.timedelta(days=days)) for days in (3, 2, 1))
+    locked, go_on = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                Conversation.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                go_on.wait(10)
+        finally:
+            locked.set()
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    locked.wait(10)
+
+    # when the purge runs meanwhile, in batches of 2
+    began = time.monotonic()
+    try:
+        result = retention.purge_expired(now=NOW, batch_size=2)
+    finally:
+        go_on.set()
+        thread.join(10)
+
+    # then it did not wait for the lock, and deleted the other two
+    assert time.monotonic() - began < 5
+    assert result.total("conversations") == 2
+    assert remaining(Conversation, kahvila) == {held.pk}
+    assert parts_of(held) == ONE_CHATS_PARTS
+    # and the next run deletes the third
+    assert retention.purge_expired(now=NOW).total("conversations") == 1
+    assert not Conversation.objects.exists()
 
 
 def test_the_statements_do_not_grow_with_the_chats_of_a_batch(kahvila, silownia):
