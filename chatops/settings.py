@@ -129,6 +129,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.prune_visitor_marks",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Each tenant's closed conversations older than its retention period, with old page views and visitors.
+    "expired-conversations-purged": {
+        "task": "conversations.tasks.purge_expired_conversations",
+        "schedule": crontab(hour=2, minute=43),
+    },
 }
 
 # --- Live chat limits (the public widget) ---------------------------------------------------

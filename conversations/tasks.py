@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from conversations import aftercare, handoff, offline, visitor_tallies
+from conversations import aftercare, handoff, offline, retention, visitor_tallies
 from tenants.models import Tenant
 
 
@@ -45,3 +45,9 @@ def rebuild_visitor_tallies(tenant_id: int) -> int:
 def prune_visitor_marks() -> int:
     """Delete the visitor marks of periods that are over; return how many."""
     return visitor_tallies.prune_marks()
+
+
+@shared_task
+def purge_expired_conversations() -> int:
+    """Delete each tenant's conversations, page views and visitors older than its retention; return the chats."""
+    return retention.purge_expired().total("conversations")

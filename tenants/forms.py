@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from conversations import retention
 from tenants import onboarding
 from tenants.models import ClientUser, OnboardingItem, Tenant
 
@@ -41,6 +42,11 @@ class TenantForm(forms.ModelForm):
             "tone", "style_notes", "goals", "first_response_target_seconds", "resolution_target_percent",
             "allowed_origins", "widget_colour", "greeting", "retention_days", "encrypt_messages",
         ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "retention_days" in self.fields:
+            self.fields["retention_days"].help_text = retention.retention_help_text(self.instance)
 
     def clean_status(self) -> str:
         status = self.cleaned_data["status"]
