@@ -20,14 +20,9 @@ target), traffic A = arrivals per hour / 3600 x 300:
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import zoneinfo
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -36,6 +31,7 @@ from chatops.models import Qualification
 from conversations.models import Conversation
 from reporting.periods import Period
 from tests.reporting.histories import add_shift, make_agent, make_chat, train
+from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 OCTOBER = Period.month(2026, 10, zone=HELSINKI)
@@ -306,23 +302,8 @@ def test_understaffed_hours_of_a_weekday_merge_when_their_figures_are_the_same()
 
 def test_coverage_holds_on_the_embedded_sqlite_default(tmp_path):
     """Run this module's tests again on SQLite, where the local hour of the week is Django's own functions."""
-    if connection.vendor == "sqlite":
-        pytest.skip("this is the SQLite run")
-    # given the embedded default: a SQLite database, no Redis, no services required
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SITE_URL")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'coverage.sqlite3'}", REQUIRE_SERVICES="0", REQUIRE_BROWSER="0")
+    # given the embedded default, when this module runs there
+    run = rerun_module_on_sqlite(__file__, tmp_path)
 
-    # when
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-    # then every coverage test passes there too
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout
-    assert " failed" not in run.stdout
+    # then every test passes there too
+    assert_all_passed(run)

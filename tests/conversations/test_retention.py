@@ -9,13 +9,9 @@ transcript request, so its parts can be counted by hand.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import threading
 import time
 import zoneinfo
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -48,6 +44,7 @@ from reporting.periods import Period
 from tenants.models import Tenant
 from tests import factories
 from tests.plugins import services_required, skip_or_fail
+from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
 
 UTC = dt.UTC
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
@@ -547,23 +544,8 @@ def test_a_new_tenants_form_says_what_retention_deletes_without_a_date(client, o
 
 def test_retention_holds_on_the_embedded_sqlite_default(tmp_path):
     """Run this module's tests again on SQLite, which has no row locks and few parameters per statement."""
-    if connection.vendor == "sqlite":
-        pytest.skip("this is the SQLite run")
-    # given the embedded default: a SQLite database, no Redis, no services required
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SITE_URL")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'retention.sqlite3'}", REQUIRE_SERVICES="0", REQUIRE_BROWSER="0")
+    # given the embedded default, when this module runs there
+    run = rerun_module_on_sqlite(__file__, tmp_path)
 
-    # when
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-    # then every retention test passes there too
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout
-    assert " failed" not in run.stdout
+    # then every test passes there too
+    assert_all_passed(run)

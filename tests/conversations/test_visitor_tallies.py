@@ -8,16 +8,11 @@ for a tenant created before any of them.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import subprocess
-import sys
 import threading
 import zoneinfo
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -29,6 +24,7 @@ from reporting.periods import Period
 from tenants.models import Tenant
 from tests import factories
 from tests.plugins import services_required, skip_or_fail
+from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -383,20 +379,8 @@ def test_the_command_rebuilds_every_tenant_or_the_ones_named(anna_and_ben, other
 
 def test_the_tallies_hold_on_the_embedded_sqlite_default(tmp_path):
     """Run this module again on SQLite: the marks and tallies are written with raw SQL there too."""
-    if connection.vendor == "sqlite":
-        pytest.skip("this is the SQLite run")
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SITE_URL")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'tallies.sqlite3'}", REQUIRE_SERVICES="0", REQUIRE_BROWSER="0")
+    # given the embedded default, when this module runs there
+    run = rerun_module_on_sqlite(__file__, tmp_path)
 
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout
-    assert " failed" not in run.stdout
+    # then every test passes there too
+    assert_all_passed(run)

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 import zoneinfo
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -26,6 +21,7 @@ from reporting.kpis import kpis_for_tenant, kpis_for_tenants, percentile
 from reporting.periods import Period
 from tests import factories
 from tests.reporting.histories import add_lead, make_agent, make_chat, make_visitor, view_page
+from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -431,23 +427,8 @@ def test_no_tenants_make_no_queries(django_assert_num_queries):
 
 def test_every_figure_holds_on_the_embedded_sqlite_default(tmp_path):
     """Run this module's tests again on SQLite, where percentiles are interpolated in Python."""
-    if connection.vendor == "sqlite":
-        pytest.skip("this is the SQLite run")
-    # given the embedded default: a SQLite database, no Redis, no services required
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SITE_URL")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'kpis.sqlite3'}", REQUIRE_SERVICES="0", REQUIRE_BROWSER="0")
+    # given the embedded default, when this module runs there
+    run = rerun_module_on_sqlite(__file__, tmp_path)
 
-    # when
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-    # then every KPI test passes there too
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout
-    assert " failed" not in run.stdout
+    # then every test passes there too
+    assert_all_passed(run)
