@@ -443,10 +443,10 @@ def _audience(tenants: Sequence[Tenant], periods: Mapping[int, Period], *, talli
     Tenants whose tally covers their period read one row each; the others count distinct visitors
     over their page views. When there are both, the two parts are one query (UNION ALL).
     """
+    covered = [tenant.pk for tenant in tenants if tallies and _tally_covers(tenant, periods[tenant.pk])]
     tallied = {
-        tenant.pk: (periods[tenant.pk].zone.key, SPAN_OF_KIND[periods[tenant.pk].kind], periods[tenant.pk].first_day)
-        for tenant in tenants
-        if tallies and _tally_covers(tenant, periods[tenant.pk])
+        tenant_id: (periods[tenant_id].zone.key, SPAN_OF_KIND[periods[tenant_id].kind], periods[tenant_id].first_day)
+        for tenant_id in covered
     }
     counted = {tenant_id: period for tenant_id, period in periods.items() if tenant_id not in tallied}
     parts = []
