@@ -87,3 +87,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         reason = missing_browser()
         if reason:
             skip_or_fail(reason, required=browser_required(), switch="REQUIRE_BROWSER")
+
+
+@pytest.fixture(autouse=True)
+def _frozen_time(request: pytest.FixtureRequest):
+    """Stop the clock at the moment a `frozen_time(moment)` marker names, for the whole test.
+
+    A test that passes a fixed `now` to one call and lets the next read the real clock passes on the
+    day it was written and fails later; with the marker every `timezone.now()` is that moment.
+    """
+    marker = request.node.get_closest_marker("frozen_time")
+    if marker is None:
+        yield None
+        return
+    import time_machine
+
+    with time_machine.travel(marker.args[0], tick=False) as traveller:
+        yield traveller

@@ -16,10 +16,9 @@ from conversations.models import Conversation, Message, Note, TranscriptRequest,
 from tests import factories
 from tests.conftest import free_port
 
-pytestmark = pytest.mark.django_db
-
 # 10:15 UTC is 12:15 in Helsinki (EET, UTC+2) on this day.
 STARTED = dt.datetime(2026, 11, 23, 10, 15, tzinfo=dt.UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(STARTED)]
 
 
 @pytest.fixture

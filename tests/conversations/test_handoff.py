@@ -20,6 +20,7 @@ from tests.conftest import free_port
 
 HELSINKI = dt.timezone(dt.timedelta(hours=2))  # Europe/Helsinki in December
 NOW = dt.datetime(2026, 12, 15, 10, 0, tzinfo=HELSINKI)
+pytestmark = pytest.mark.frozen_time(NOW)
 HANDOFF = {
     "summary": "Wants a refund for a broken coffee machine, order 1234.",
     "visitor_name": "Maija Meikäläinen",

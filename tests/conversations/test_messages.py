@@ -13,6 +13,7 @@ from conversations import events, services
 from conversations.models import Conversation, Message, Visitor
 
 NOW = dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.UTC)
+pytestmark = pytest.mark.frozen_time(NOW)
 
 
 @pytest.fixture

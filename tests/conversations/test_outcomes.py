@@ -19,6 +19,7 @@ from tests.conversations.test_consumers import agent_socket, hello, ready_agent,
 
 HELSINKI = dt.timezone(dt.timedelta(hours=2))  # Europe/Helsinki in December
 NOW = dt.datetime(2026, 12, 15, 10, 0, tzinfo=HELSINKI)  # a Tuesday
+pytestmark = pytest.mark.frozen_time(NOW)
 
 LEAD = {"name": "Maija Meikäläinen", "email": "maija@example.fi", "phone": "+358 40 123 4567", "wants": "Catering"}
 HANDOFF = {

@@ -49,6 +49,7 @@ from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
 UTC = dt.UTC
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+pytestmark = pytest.mark.frozen_time(NOW)
 KAHVILA_CUTOFF = dt.datetime(2026, 10, 21, 3, 0, tzinfo=UTC)  # NOW - 30 days (October has 31)
 SILOWNIA_CUTOFF = dt.datetime(2025, 11, 20, 3, 0, tzinfo=UTC)  # NOW - 365 days (2026 is no leap year)
 SECOND = dt.timedelta(seconds=1)

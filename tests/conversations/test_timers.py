@@ -16,6 +16,7 @@ from conversations.models import Conversation, Visitor
 from tests import factories
 
 NOW = dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.UTC)
+pytestmark = pytest.mark.frozen_time(NOW)
 
 
 def on_duty(tenant, name):

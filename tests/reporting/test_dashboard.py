@@ -23,10 +23,9 @@ from reporting.consumers import dashboard_frame
 from tests import factories
 from tests.reporting.histories import add_lead, make_chat
 
-pytestmark = pytest.mark.django_db
-
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NOW = dt.datetime(2026, 11, 4, 14, 0, tzinfo=HELSINKI)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]
 Outcome = Conversation.Outcome
 
 

@@ -18,9 +18,8 @@ from reporting.kpis import kpis_for_tenant, kpis_for_tenants
 from reporting.periods import Period
 from tests.plugins import services_required, skip_or_fail
 
-pytestmark = pytest.mark.django_db
-
 NOW = dt.datetime(2026, 11, 23, 10, 30, tzinfo=dt.UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]
 TINY = Scale(tenants=2, conversations=200, messages=2_000, days=42, visitors_per_chat=4, agents=3)
 
 

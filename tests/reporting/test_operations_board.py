@@ -24,10 +24,9 @@ from tenants.models import Tenant
 from tests import factories
 from tests.reporting.histories import make_chat
 
-pytestmark = pytest.mark.django_db
-
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NOW = dt.datetime(2026, 11, 4, 14, 0, tzinfo=HELSINKI)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]
 
 
 def helsinki(*args: int) -> dt.datetime:

@@ -13,6 +13,7 @@ from tenants.models import CannedResponse, KnowledgeArticle, OnboardingItem, Rep
 from tests import factories
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+pytestmark = pytest.mark.frozen_time(NOW)
 
 
 def steps_of(tenant):

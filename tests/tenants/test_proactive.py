@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from chatops.models import Agent
 from chatops.services import plan_shift
@@ -17,7 +16,8 @@ from tenants.models import ProactiveRule, ServiceHours
 from tests import factories
 
 PAGE = "https://www.kahvila.example/pricing/coffee?plan=pro#faq"
-NOW = timezone.now()
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)  # a Monday
+pytestmark = pytest.mark.frozen_time(NOW)
 
 
 def open_all_week(tenant):
