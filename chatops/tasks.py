@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from conversations.timers import sweep_live_chats
+from conversations.services import run_live_chat_clock
 
 
 @shared_task(ignore_result=True)
 def run_live_chat_timers() -> dict[str, int]:
-    """Release absent agents' chats, re-offer unanswered chats and alert long waits."""
-    result = sweep_live_chats()
+    """Release absent agents' chats, re-offer unanswered chats and alert long waits; record that the clock ran."""
+    result = run_live_chat_clock()
     return {
         "agents_released": result.agents_released,
         "chats_requeued": result.chats_requeued,

@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from conversations.timers import sweep_live_chats
+from conversations.services import run_live_chat_clock
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args, every: float, once: bool, **options) -> None:
         while True:
             try:
-                result = sweep_live_chats()
+                result = run_live_chat_clock()
             except DatabaseError:
                 if once:
                     raise
