@@ -43,8 +43,9 @@ from outbox.models import OutgoingEmail
 logger = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 2000
-# A sender holds the lease this long past the handover: enough for the server's answer to the end of data.
-HANDOVER_MARGIN = dt.timedelta(seconds=30)
+# After the handover a sender waits at most EMAIL_TIMEOUT for the server's answer; its lease covers that
+# and this much more, to record the answer.
+HANDOVER_MARGIN = dt.timedelta(seconds=5)
 # A message may go out twice at most: a second death after the handover stops it at UNKNOWN.
 MOST_CRASHES_AFTER_HANDOVER = 2
 DUE_BATCH = 100
