@@ -1,13 +1,19 @@
-"""Shared fixtures: tenants, the three roles, and a real SMTP server on loopback."""
+"""Shared fixtures: tenants, the three roles, a real SMTP server on loopback, a Redis of a test's own."""
 
 from __future__ import annotations
 
+import shutil
+import signal
 import socket
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 from chatops import roles
 from tests import factories
+from tests.plugins import services_required, skip_or_fail
 
 pytest_plugins = ["tests.plugins"]
 
@@ -97,3 +103,39 @@ def smtp_server(settings):
         yield handler.messages
     finally:
         controller.stop()
+
+
+class RedisOfOurOwn:
+    """A redis-server on a free port, persisting to a folder of its own; stopped and started at will."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port, self.process = folder, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder)]
+        command += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout != b"PONG\n":
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # a clean shutdown: the append-only file is complete
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of the test's own, for tests that restart it; stopped at the end."""
+    if not shutil.which("redis-server"):
+        skip_or_fail("needs redis-server", required=services_required(), switch="REQUIRE_SERVICES")
+    server = RedisOfOurOwn(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -1,4 +1,4 @@
-"""Back after Redis: the worker, beat and daphne live through Redis restarts, and the clock runs again.
+"""Back after Redis: the worker and beat live through Redis restarts, and the clock runs again.
 
 A redis-server of this test's own (appendonly, as production runs it, so a restart keeps the queue),
 a real worker (prefork, two processes) and real beat run the project as ``make worker`` and
@@ -7,39 +7,32 @@ e-mails to a slow mail server, so the worker holds unacknowledged tasks while it
 the moment a closed connection's channel used to crash it (``Unrecoverable error:
 AttributeError("'NoneType' object has no attribute 'hostname'")``, see ``chatops/broker.py``). After
 each restart the worker is still running and the live-chat clock (beat → worker → database) has run
-again within 30 s; a task sent just before a restart, while the worker was busy, is not lost. A daphne
-process on the same Redis keeps its open live sockets: events reach them again after a restart.
+again within 30 s; a task sent just before a restart, while the worker was busy, is not lost.
+(daphne through a restart: tests/e2e/test_redis_restart.py.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import websockets
 from celery import Celery
-from channels_redis.core import RedisChannelLayer
 from django.core.mail import EmailMessage
 from django.db import connection
 from django.utils import timezone
 
 from conversations.models import LIVE_CHAT_CLOCK
 from conversations.selectors import clock_last_ran
-from conversations.timers import OPERATIONS_GROUP
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
 from tenants.models import OnboardingItem
 from tests import factories
 from tests.conftest import free_port
-from tests.e2e.conftest import daphne_factory  # noqa: F401 (the fixture, for the daphne test below)
 from tests.plugins import services_required, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,41 +52,6 @@ class SlowMailServer:
         await asyncio.sleep(SLOW_SMTP_SECONDS)
         self.received += 1
         return "250 Message accepted for delivery"
-
-
-class RedisOfOurOwn:
-    """A redis-server on a free port, persisting to a folder of its own; stopped and started at will."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.port, self.process = folder, free_port(), None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder)]
-        command += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout != b"PONG\n":
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # a clean shutdown: the append-only file is complete
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if not shutil.which("redis-server"):
-        skip_or_fail("needs redis-server", required=services_required(), switch="REQUIRE_SERVICES")
-    server = RedisOfOurOwn(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -200,83 +158,3 @@ def test_the_worker_lives_through_redis_restarts_and_the_clock_runs_again_within
         time.sleep(1)
     assert not OutgoingEmail.objects.exclude(status=OutgoingEmail.Status.SENT).exists(), log_of(tmp_path, "worker")
     assert mail_server.received >= RESTARTS + 1
-
-
-async def next_board_frame(socket, *, within: float) -> dict:
-    """Return the next board frame the socket gets within the time (frames of other kinds are skipped)."""
-    deadline = time.monotonic() + within
-    while True:
-        frame = json.loads(await asyncio.wait_for(socket.recv(), timeout=max(deadline - time.monotonic(), 0.1)))
-        if frame.get("type") == "board":
-            return frame
-
-
-async def open_board(server, session: str):
-    return await websockets.connect(
-        f"ws://127.0.0.1:{server.port}/ws/operations/board/?lang=en",
-        additional_headers={"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{server.port}"},
-    )
-
-
-async def events_reach(socket, layer, *, within: float) -> dict:
-    """Publish a board event until the socket answers with fresh figures; return them."""
-    deadline = time.monotonic() + within
-    while True:
-        await layer.group_send(OPERATIONS_GROUP, {"type": "wait.alert", "payload": {}})
-        try:
-            return await next_board_frame(socket, within=3)
-        except TimeoutError:
-            assert time.monotonic() < deadline, "no board frame after the event"
-
-
-async def reconnect_board(server, session: str, *, within: float):
-    """Connect to the board until a connection gets its figures; return it and how many tries it took."""
-    deadline, attempts = time.monotonic() + within, 0
-    while True:
-        attempts += 1
-        socket = await open_board(server, session)
-        try:
-            await next_board_frame(socket, within=10)
-            return socket, attempts
-        except websockets.ConnectionClosed:
-            assert time.monotonic() < deadline, server.output()
-            await asyncio.sleep(1)
-
-
-def test_daphne_lives_through_a_redis_restart_and_live_sockets_come_back(
-    daphne_factory, redis_server, client, ops_manager
-):
-    # given a daphne process on our Redis, and the operations board open on it
-    server = daphne_factory(REDIS_URL=redis_server.url)
-    client.force_login(ops_manager)
-    session = client.cookies["sessionid"].value
-    layer = RedisChannelLayer(hosts=[redis_server.url])
-
-    async def scenario() -> tuple[str, dict]:
-        socket = await open_board(server, session)
-        await next_board_frame(socket, within=10)
-
-        # when Redis restarts
-        redis_server.stop()
-        await asyncio.sleep(1)
-        redis_server.start()
-
-        # then the open socket is not left deaf: it hears events again, or it is closed so its page reconnects
-        try:
-            await events_reach(socket, layer, within=CLOCK_BACK_WITHIN)
-            old_socket = "hears events"
-        except websockets.ConnectionClosed:
-            old_socket = "closed"
-        # and a page that reconnects (as the board's script does, every second or so) gets its figures again,
-        # and then the events of its group
-        fresh, attempts = await reconnect_board(server, session, within=CLOCK_BACK_WITHIN)
-        frame = await events_reach(fresh, layer, within=CLOCK_BACK_WITHIN)
-        await fresh.close()
-        await layer.flush()
-
-        return old_socket, frame, attempts
-
-    old_socket, frame, attempts = asyncio.run(scenario())
-    assert server.process.poll() is None, server.output()
-    assert old_socket in ("hears events", "closed")
-    assert frame["type"] == "board" and attempts >= 1
