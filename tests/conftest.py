@@ -13,7 +13,6 @@ import pytest
 
 from chatops import roles
 from tests import factories
-from tests.plugins import services_required, skip_or_fail
 
 pytest_plugins = ["tests.plugins"]
 
@@ -133,6 +132,9 @@ class RedisOfOurOwn:
 @pytest.fixture
 def redis_server(tmp_path):
     """A redis-server of the test's own, for tests that restart it; stopped at the end."""
+    # Imported here: tests.plugins is loaded as a plugin (pytest_plugins below), after this module.
+    from tests.plugins import services_required, skip_or_fail
+
     if not shutil.which("redis-server"):
         skip_or_fail("needs redis-server", required=services_required(), switch="REQUIRE_SERVICES")
     server = RedisOfOurOwn(tmp_path)

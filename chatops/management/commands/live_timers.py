@@ -1,4 +1,8 @@
-"""Run the live chat's clocks in a loop: for the embedded default, where no Celery beat runs."""
+"""Run the live chat's clocks in a loop: for the embedded default, where no Celery beat runs.
+
+Each sweep also makes the outbox's due attempts (retries, e-mails a dead process left), which
+Celery beat does in production.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,16 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
 from conversations.services import run_live_chat_clock
+from outbox import services as outbox
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Every few seconds, release absent agents' chats, re-offer unanswered chats and alert long waits."
+    help = (
+        "Every few seconds, release absent agents' chats, re-offer unanswered chats, alert long waits "
+        "and send the e-mails that are due."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--every", type=float, default=5.0, help="seconds between sweeps (default 5)")
@@ -24,6 +32,7 @@ class Command(BaseCommand):
         while True:
             try:
                 result = run_live_chat_clock()
+                outbox.deliver_due()
             except DatabaseError:
                 if once:
                     raise
