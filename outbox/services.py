@@ -271,7 +271,8 @@ def _record_failure(lease: Lease, error: Exception) -> None:
         changes["crashed_after_handover_at"] = F("handed_over_at")
     if unanswered and email.crashes_after_handover + 1 >= MOST_CRASHES_AFTER_HANDOVER:
         changes["status"] = OutgoingEmail.Status.UNKNOWN
-    elif is_temporary(error) and email.attempts < email.max_attempts:
+    elif unanswered or (is_temporary(error) and email.attempts < email.max_attempts):
+        # Nobody refused an unanswered message: it goes again (once), like one whose sender died there.
         changes["status"] = OutgoingEmail.Status.QUEUED
         changes["next_attempt_at"] = now + retry_delay(email.attempts)
     else:
@@ -314,17 +315,11 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> OutgoingEmail |
         except smtp.HandoverRefused:
             logger.warning("E-mail %s: lease lost before the handover; left to its new sender.", email_id)
         except Exception as error:
-            if lease.handed_over and _was_accepted(lease):
-                raise
+            # Past the handover this includes a failure to record the server's 250: then it may go twice.
             _record_failure(lease, error)
             if not isinstance(error, OSError):
                 logger.exception("E-mail %s could not be sent because of an error in chatops.", email_id)
     return OutgoingEmail.objects.filter(pk=email_id).first()
-
-
-def _was_accepted(lease: Lease) -> bool:
-    """Say whether the row already records the acceptance (the error came after it)."""
-    return OutgoingEmail.objects.filter(pk=lease.email.pk, status=OutgoingEmail.Status.SENT).exists()
 
 
 def send_now(email: OutgoingEmail) -> OutgoingEmail:
