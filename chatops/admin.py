@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from chatops import roles, services
 from chatops.admin_site import OpsModelAdmin, OpsPermissionsMixin, OpsTabularInline
 from chatops.models import Agent, Qualification, Shift
-from outbox.admin import OutgoingEmailAdmin
+from outbox.admin import OutgoingEmailAdmin, ReadOnlyRows
 from outbox.models import OutgoingEmail
 from tenants import onboarding
 from tenants.forms import validate_email_free
@@ -243,17 +243,5 @@ class ShiftAdmin(OpsModelAdmin):
 
 
 @admin.register(OutgoingEmail)
-class OpsOutgoingEmailAdmin(OpsPermissionsMixin, OutgoingEmailAdmin):
-    """Every e-mail chatops sends, for operations managers (the outbox app leaves the role check to us).
-
-    Read-only like the outbox's own page: the rows are the proof of what went out.
-    """
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+class OpsOutgoingEmailAdmin(ReadOnlyRows, OpsPermissionsMixin, OutgoingEmailAdmin):
+    """Every e-mail chatops sends, for operations managers (the outbox app leaves the role check to us)."""

@@ -26,7 +26,7 @@ from conversations.models import Conversation, Handoff, Lead, Message, Note, Tra
 from conversations.offline import escalation_contacts
 from conversations.outcomes import PHONE_CHARACTERS
 from outbox import selectors as outbox_selectors
-from outbox.admin import EmailStatusFilter, state_html
+from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 
 # Spreadsheet programs run a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -43,42 +43,23 @@ def _conversation_link(conversation: Conversation) -> str:
     return format_html('<a href="{}">#{}</a>', url, conversation.pk)
 
 
-class _ReadOnlyInline:
+class _ReadOnlyInline(ReadOnlyRows):
     """An inline that only shows what the chat recorded."""
 
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+class MessageInline(_ReadOnlyInline, OpsTabularInline):
+    """The transcript: messages are written by the chat itself; it is evidence and stays as it was."""
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class MessageInline(OpsTabularInline):
     model = Message
     fields = ("seq", "sender", "agent", "body", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("transcript")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         return super().get_queryset(request).select_related("agent")
-
-    # Messages are written by the chat itself; a transcript is evidence and stays as it was.
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class LeadInline(_ReadOnlyInline, OpsStackedInline):

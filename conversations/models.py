@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outbox.models import outgoing_email_link
 from tenants.scoping import TenantOwnedModel
 
 
@@ -340,14 +341,7 @@ class Handoff(TenantOwnedModel):
     visitor_phone = models.CharField(_("visitor's phone"), max_length=40, blank=True)
     promise = models.TextField(_("promised to the visitor"))
     promised_by = models.DateTimeField(_("promised by"))
-    outgoing = models.ForeignKey(
-        "outbox.OutgoingEmail",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("outgoing e-mail"),
-    )
+    outgoing = outgoing_email_link()
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -375,14 +369,7 @@ class TranscriptRequest(TenantOwnedModel):
         Conversation, on_delete=models.CASCADE, related_name="transcript_request", verbose_name=_("conversation")
     )
     email = models.EmailField(_("e-mail"))
-    outgoing = models.ForeignKey(
-        "outbox.OutgoingEmail",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("outgoing e-mail"),
-    )
+    outgoing = outgoing_email_link()
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
 
     class Meta:

@@ -1,7 +1,7 @@
 """The outbox in the admin: pieces the apps' pages share, and the page of every e-mail.
 
 ``OutgoingEmailAdmin`` is registered by the project (``chatops/admin.py``), which adds the role
-check of its admin site: the outbox imports no app above it.
+check of its admin site and ``ReadOnlyRows``: the outbox imports no app above it.
 """
 
 from __future__ import annotations
@@ -50,6 +50,22 @@ class EmailStatusFilter(admin.SimpleListFilter):
         return queryset.filter(**{f"{self.field}__status": value})
 
 
+class ReadOnlyRows:
+    """An admin page that never adds, changes or deletes rows: they are the proof of what went out.
+
+    Put it first among the bases, before a class that grants permissions by role.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class OutgoingEmailAdmin(admin.ModelAdmin):
     """Every e-mail: what it is about, to whom, where it is; failed or uncertain ones tried again on purpose."""
 
@@ -76,16 +92,6 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "text",
     )
     readonly_fields = fields
-
-    # The rows are the proof of what went out; they are read here, never written.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutgoingEmail]:
         queryset = super().get_queryset(request)

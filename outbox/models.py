@@ -78,3 +78,15 @@ class OutgoingEmail(models.Model):
     def recipient_list(self) -> list[str]:
         """Return the addresses the message goes to."""
         return [line for line in self.recipients.splitlines() if line]
+
+
+def outgoing_email_link() -> models.ForeignKey:
+    """Return the foreign key a record keeps to its latest e-mail in the outbox (emptied if the e-mail goes)."""
+    return models.ForeignKey(
+        OutgoingEmail,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("outgoing e-mail"),
+    )

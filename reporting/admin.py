@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chatops.admin_site import OpsModelAdmin
 from outbox import selectors as outbox_selectors
-from outbox.admin import EmailStatusFilter, state_html
+from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 from outbox.models import OutgoingEmail
 from reporting import emails, reports, selectors, services
 from reporting.models import ReportDelivery
@@ -84,7 +84,9 @@ def _sends(status: str | None = None) -> QuerySet[OutgoingEmail]:
 
 
 @admin.register(ReportDelivery)
-class ReportDeliveryAdmin(OpsModelAdmin):
+class ReportDeliveryAdmin(ReadOnlyRows, OpsModelAdmin):
+    """The records are written by the schedule and by sending; they are the proof of what went out."""
+
     list_display = ("tenant", "kind", "period", "status_label", "attempts", "sent", "sent_by", "preview")
     list_filter = (ReportEmailFilter, "kind", "tenant")
     list_select_related = ("tenant", "outgoing__requested_by")
@@ -105,16 +107,6 @@ class ReportDeliveryAdmin(OpsModelAdmin):
     )
     readonly_fields = fields
     actions = ("send_selected", "resend_selected")
-
-    # The records are written by the schedule and by sending; they are the proof of what went out.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReportDelivery]:
         sent = _sends(OutgoingEmail.Status.SENT).order_by()

@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outbox.models import outgoing_email_link
 from tenants.scoping import TenantOwnedModel
 
 
@@ -28,14 +29,7 @@ class ReportDelivery(TenantOwnedModel):
     kind = models.CharField(_("report"), max_length=8, choices=Kind.choices)
     first_day = models.DateField(_("first day"), help_text=_("In the tenant's time zone."))
     last_day = models.DateField(_("last day"), help_text=_("In the tenant's time zone."))
-    outgoing = models.ForeignKey(
-        "outbox.OutgoingEmail",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("outgoing e-mail"),
-    )
+    outgoing = outgoing_email_link()
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -82,26 +84,36 @@ class _CollectingHandler:
         return "250 Message accepted for delivery"
 
 
+@contextlib.contextmanager
+def mail_server_on_loopback(handler, settings=None) -> Iterator[int]:
+    """Run an aiosmtpd handler on a free loopback port and yield the port; stop it afterwards.
+
+    With pytest-django's ``settings``, Django's SMTP backend is pointed at it (plain SMTP, no login).
+    """
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    if settings is not None:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def smtp_server(settings):
     """Run a real SMTP server on loopback and point Django's SMTP backend at it.
 
     Yields the list of received messages: dicts with from, to and the parsed e-mail.
     """
-    from aiosmtpd.controller import Controller
-
     handler = _CollectingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    try:
+    with mail_server_on_loopback(handler, settings):
         yield handler.messages
-    finally:
-        controller.stop()
 
 
 class RedisOfOurOwn:

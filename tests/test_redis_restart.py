@@ -32,7 +32,7 @@ from outbox import services as outbox
 from outbox.models import OutgoingEmail
 from tenants.models import OnboardingItem
 from tests import factories
-from tests.conftest import free_port
+from tests.conftest import mail_server_on_loopback
 from tests.plugins import services_required, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +56,9 @@ class SlowMailServer:
 
 @pytest.fixture
 def slow_mail_server():
-    from aiosmtpd.controller import Controller
-
     handler = SlowMailServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, handler
-    controller.stop()
+    with mail_server_on_loopback(handler) as port:
+        yield port, handler
 
 
 @pytest.fixture

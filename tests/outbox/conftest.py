@@ -6,7 +6,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import mail_server_on_loopback
 
 
 class ScriptedServer:
@@ -44,17 +44,7 @@ class ScriptedServer:
 @pytest.fixture
 def scripted_smtp(settings):
     """Run a ScriptedServer on loopback and point Django's SMTP backend at it; yield the server."""
-    from aiosmtpd.controller import Controller
-
     handler = ScriptedServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_TIMEOUT = 5
-    try:
+    with mail_server_on_loopback(handler, settings):
         yield handler
-    finally:
-        controller.stop()

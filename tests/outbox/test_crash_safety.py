@@ -41,7 +41,7 @@ from reporting import services as report_services
 from reporting.models import ReportDelivery
 from tenants.models import ReportRecipient, Tenant
 from tests import factories
-from tests.conftest import free_port
+from tests.conftest import mail_server_on_loopback
 from tests.plugins import services_required, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,13 +71,9 @@ class Recorder:
 
 @pytest.fixture
 def mail_server():
-    from aiosmtpd.controller import Controller
-
     recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, recorder
-    controller.stop()
+    with mail_server_on_loopback(recorder) as port:
+        yield port, recorder
 
 
 @pytest.fixture
