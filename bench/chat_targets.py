@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ class Target:
 
     name = ""
     stats_path = ""
+    # Seconds between the clients' periodic frames (heartbeats, sync requests); none in today's protocols.
+    tick_seconds = 0.0
 
     def __init__(self, *, database_url: str, redis_url: str, log_dir: Path) -> None:
         self.database_url, self.redis_url, self.log_dir = database_url, redis_url, log_dir
@@ -159,12 +162,37 @@ class Target:
     def stored_query(self, prefix: str) -> tuple[str, list]:
         raise NotImplementedError
 
+    def visitor_tick(self, link) -> list[dict[str, Any]]:
+        """Return the frames a visitor sends every `tick_seconds`."""
+        return []
+
+    def console_tick(self, console) -> Reaction:
+        """Return what a console sends every `tick_seconds`."""
+        return Reaction()
+
     def port_of_visitor(self, link) -> int:
         # Visitors and consoles start on different processes, so with two a message crosses Redis.
         return self.ports[(link.index + 1) % len(self.ports)]
 
     def port_of_console(self, console) -> int:
         return self.ports[console.index % len(self.ports)]
+
+
+@dataclass
+class ChatView:
+    """What one console holds of a chat: the numbers it has, and up to which they run without a gap."""
+
+    through: int = 0
+    above: set[int] = field(default_factory=set)
+    loaded: bool = False
+    resyncing: bool = False
+
+    def note(self, seq: int) -> None:
+        if seq > self.through:
+            self.above.add(seq)
+        while self.through + 1 in self.above:
+            self.above.remove(self.through + 1)
+            self.through += 1
 
 
 class Product(Target):
@@ -302,23 +330,34 @@ class Product(Target):
         return {"origin": "http://127.0.0.1", "additional_headers": {"Cookie": self.cookies[console.index]}}
 
     def console_hello(self, console) -> Reaction:
-        console.memo.setdefault("seen", {})
+        # Like the console page, keep what was loaded across a reconnect and open the chats again from there.
+        console.memo.setdefault("chats", {})
         console.memo["opened"] = set()
+        for chat in console.memo["chats"].values():
+            chat.resyncing = False
         return Reaction(replies=[{"type": "hello"}])
 
-    def _open(self, console, conversation: int) -> list[dict[str, Any]]:
-        if conversation in console.memo["opened"]:
+    def _open(self, console, conversation: int, *, again: bool = False) -> list[dict[str, Any]]:
+        if conversation in console.memo["opened"] and not again:
             return []
         console.memo["opened"].add(conversation)
-        return [{"type": "open", "conversation": conversation, "last_seq": console.memo["seen"].get(conversation, 0)}]
+        chat = console.memo["chats"].setdefault(conversation, ChatView())
+        return [{"type": "open", "conversation": conversation, "last_seq": chat.through if chat.loaded else 0}]
 
     def _take_if_owned(self, console, chat: dict[str, Any]) -> list[dict[str, Any]]:
         owned = chat["conversation"] % self.agents == console.index
         return [{"type": "take", "conversation": chat["conversation"]}] if owned and chat["status"] == "waiting" else []
 
-    def _seen(self, console, conversation: int, seq: int) -> None:
-        seen = console.memo["seen"]
-        seen[conversation] = max(seen.get(conversation, 0), seq)
+    def _live(self, console, frame: dict[str, Any], reaction: Reaction) -> None:
+        """Note a pushed message; a skipped number means one was missed: fetch from the gap, as the console does."""
+        conversation = frame["conversation"]
+        chat = console.memo["chats"].setdefault(conversation, ChatView())
+        chat.note(frame["seq"])
+        if chat.loaded and not chat.resyncing and frame["seq"] > chat.through + 1:
+            chat.resyncing = True
+            reaction.replies += self._open(console, conversation, again=True)
+        if frame.get("sender") == "visitor":
+            reaction.deliveries.append(Delivery(frame["type"], frame["body"]))
 
     def console_event(self, console, frame: dict[str, Any]) -> Reaction:
         kind, reaction = frame.get("type"), Reaction()
@@ -337,15 +376,15 @@ class Product(Target):
             console.memo["opened"].discard(frame["conversation"])
         elif kind == "history":
             conversation = frame["conversation"]["conversation"]
+            chat = console.memo["chats"].setdefault(conversation, ChatView())
+            chat.loaded, chat.resyncing = True, False
             reaction.followed.append(conversation)
             for message in frame["messages"]:
-                self._seen(console, conversation, message["seq"])
+                chat.note(message["seq"])
                 if message["sender"] == "visitor":
                     reaction.deliveries.append(Delivery("history", message["body"], live=False))
-        elif kind in ("message", "activity") and frame.get("sender") == "visitor":
-            if kind == "message":
-                self._seen(console, frame["conversation"], frame["seq"])
-            reaction.deliveries.append(Delivery(kind, frame["body"]))
+        elif kind in ("message", "activity"):
+            self._live(console, frame, reaction)
         elif kind == "error":
             reaction.error = frame.get("code", "error")
         return reaction

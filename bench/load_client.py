@@ -194,12 +194,13 @@ class VisitorLink:
     async def _talk(self, socket) -> None:
         self.socket = socket
         await socket.send(json.dumps(self.target.visitor_hello(self)))
-        writer = asyncio.create_task(self._write(socket))
+        helpers = [asyncio.create_task(self._write(socket)), asyncio.create_task(self._tick(socket))]
         try:
             async for raw in socket:
                 self._on_event(self.target.visitor_event(self, json.loads(raw)))
         finally:
-            writer.cancel()
+            for helper in helpers:
+                helper.cancel()
             self.socket = None
             self.welcomed.clear()
 
@@ -214,6 +215,12 @@ class VisitorLink:
             if cid in self.unacked and cid not in self.ledger.sent:
                 self.ledger.sent[cid] = now_ns()
                 await socket.send(self.unacked[cid])
+
+    async def _tick(self, socket) -> None:
+        while self.target.tick_seconds:
+            await asyncio.sleep(self.target.tick_seconds)
+            for frame in self.target.visitor_tick(self):
+                await socket.send(json.dumps(frame))
 
     def _on_event(self, event: Event | None) -> None:
         if event is None:
@@ -281,11 +288,13 @@ class ConsoleLink:
 
     async def _talk(self, socket) -> None:
         self.socket = socket
+        ticker = asyncio.create_task(self._tick(socket))
         try:
             await self._answer(socket, self.target.console_hello(self))
             async for raw in socket:
                 await self._answer(socket, self.target.console_event(self, json.loads(raw)))
         finally:
+            ticker.cancel()
             self.socket = None
             self.ready.clear()
             self.followed.clear()
@@ -301,6 +310,11 @@ class ConsoleLink:
             await socket.send(json.dumps(reply))
         if reaction.ready:
             self.ready.set()
+
+    async def _tick(self, socket) -> None:
+        while self.target.tick_seconds:
+            await asyncio.sleep(self.target.tick_seconds)
+            await self._answer(socket, self.target.console_tick(self))
 
     async def follow(self, conversation: int) -> None:
         """Ask to follow a chat the client assigns itself (targets whose server routes send nothing)."""
