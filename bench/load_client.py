@@ -152,8 +152,43 @@ async def _pause_before_reconnect() -> None:
     await asyncio.sleep(random.uniform(0.5, 1.0))
 
 
-class VisitorLink:
+class _Link:
+    """A client socket that connects, talks until it drops, and connects again until closed."""
+
+    kind = ""
+    closing = False
+    socket = None
+
+    def address(self) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    async def _talk(self, socket) -> None:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        while not self.closing:
+            url, options = self.address()
+            try:
+                async with websockets.connect(
+                    url, open_timeout=OPEN_TIMEOUT, ping_interval=None, max_queue=None, **options
+                ) as socket:
+                    await self._talk(socket)
+            except (OSError, TimeoutError, WebSocketException) as error:
+                if not self.closing:
+                    self.ledger.errors[f"{self.kind} socket: {type(error).__name__}"] += 1
+            if not self.closing:
+                await _pause_before_reconnect()
+
+    async def close(self) -> None:
+        self.closing = True
+        if self.socket is not None:
+            await self.socket.close()
+
+
+class VisitorLink(_Link):
     """One widget: a socket that says hello, sends its outbox in order and reconnects when dropped."""
+
+    kind = "visitor"
 
     def __init__(self, index: int, target, ledger: Ledger) -> None:
         self.index, self.target, self.ledger = index, target, ledger
@@ -174,22 +209,8 @@ class VisitorLink:
         self.unacked[cid] = json.dumps(self.target.visitor_message(self, cid, body_of(cid, due)))
         self.outbox.put_nowait(cid)
 
-    async def run(self) -> None:
-        while not self.closing:
-            try:
-                async with websockets.connect(
-                    self.target.visitor_url(self),
-                    open_timeout=OPEN_TIMEOUT,
-                    ping_interval=None,
-                    max_queue=None,
-                    **self.target.visitor_options(self),
-                ) as socket:
-                    await self._talk(socket)
-            except (OSError, TimeoutError, WebSocketException) as error:
-                if not self.closing:
-                    self.ledger.errors[f"visitor socket: {type(error).__name__}"] += 1
-            if not self.closing:
-                await _pause_before_reconnect()
+    def address(self) -> tuple[str, dict[str, Any]]:
+        return self.target.visitor_url(self), self.target.visitor_options(self)
 
     async def _talk(self, socket) -> None:
         self.socket = socket
@@ -252,14 +273,11 @@ class VisitorLink:
             self.retries.add(task := asyncio.ensure_future(self.socket.send(self.unacked[cid])))
             task.add_done_callback(self.retries.discard)
 
-    async def close(self) -> None:
-        self.closing = True
-        if self.socket is not None:
-            await self.socket.close()
 
-
-class ConsoleLink:
+class ConsoleLink(_Link):
     """One agent's console: follows its chats and notes every visitor message that reaches it."""
+
+    kind = "console"
 
     def __init__(self, index: int, target, ledger: Ledger) -> None:
         self.index, self.target, self.ledger = index, target, ledger
@@ -269,22 +287,8 @@ class ConsoleLink:
         self.closing = False
         self.socket = None
 
-    async def run(self) -> None:
-        while not self.closing:
-            try:
-                async with websockets.connect(
-                    self.target.console_url(self),
-                    open_timeout=OPEN_TIMEOUT,
-                    ping_interval=None,
-                    max_queue=None,
-                    **self.target.console_options(self),
-                ) as socket:
-                    await self._talk(socket)
-            except (OSError, TimeoutError, WebSocketException) as error:
-                if not self.closing:
-                    self.ledger.errors[f"console socket: {type(error).__name__}"] += 1
-            if not self.closing:
-                await _pause_before_reconnect()
+    def address(self) -> tuple[str, dict[str, Any]]:
+        return self.target.console_url(self), self.target.console_options(self)
 
     async def _talk(self, socket) -> None:
         self.socket = socket
@@ -321,11 +325,6 @@ class ConsoleLink:
         if self.socket is not None:
             for frame in self.target.follow(self, conversation):
                 await self.socket.send(json.dumps(frame))
-
-    async def close(self) -> None:
-        self.closing = True
-        if self.socket is not None:
-            await self.socket.close()
 
 
 async def offer(visitors: list[VisitorLink], *, rate: float, seconds: float, tag: str) -> list[str]:
