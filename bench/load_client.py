@@ -10,6 +10,7 @@ what was not acknowledged. Consoles follow their chats and note every arrival of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import websockets
-from websockets.exceptions import WebSocketException
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 # Give up a connection attempt after this long (a server that is starting or saturated answers late).
 OPEN_TIMEOUT = 10.0
@@ -173,7 +174,8 @@ class _Link:
                     url, open_timeout=OPEN_TIMEOUT, ping_interval=None, max_queue=None, **options
                 ) as socket:
                     await self._talk(socket)
-            except (OSError, TimeoutError, WebSocketException) as error:
+            # A frame the target cannot read (ValueError, KeyError …) is counted like a dropped socket.
+            except (OSError, TimeoutError, WebSocketException, ValueError, KeyError, TypeError) as error:
                 if not self.closing:
                     self.ledger.errors[f"{self.kind} socket: {type(error).__name__}"] += 1
             if not self.closing:
@@ -227,21 +229,23 @@ class VisitorLink(_Link):
 
     async def _write(self, socket) -> None:
         await self.welcomed.wait()
-        # What an earlier socket wrote and nobody acknowledged goes again first (the server stores it once).
-        for cid in [cid for cid in self.unacked if cid in self.ledger.sent]:
-            self.ledger.resent[cid] += 1
-            await socket.send(self.unacked[cid])
-        while True:
-            cid = await self.outbox.get()
-            if cid in self.unacked and cid not in self.ledger.sent:
-                self.ledger.sent[cid] = now_ns()
+        with contextlib.suppress(ConnectionClosed):  # what it was writing goes again on the next socket
+            # What an earlier socket wrote and nobody acknowledged goes again first (the server stores it once).
+            for cid in [cid for cid in self.unacked if cid in self.ledger.sent]:
+                self.ledger.resent[cid] += 1
                 await socket.send(self.unacked[cid])
+            while True:
+                cid = await self.outbox.get()
+                if cid in self.unacked and cid not in self.ledger.sent:
+                    self.ledger.sent[cid] = now_ns()
+                    await socket.send(self.unacked[cid])
 
     async def _tick(self, socket) -> None:
-        while self.target.tick_seconds:
-            await asyncio.sleep(self.target.tick_seconds)
-            for frame in self.target.visitor_tick(self):
-                await socket.send(json.dumps(frame))
+        with contextlib.suppress(ConnectionClosed):
+            while self.target.tick_seconds:
+                await asyncio.sleep(self.target.tick_seconds)
+                for frame in self.target.visitor_tick(self):
+                    await socket.send(json.dumps(frame))
 
     def _on_event(self, event: Event | None) -> None:
         if event is None:
@@ -316,9 +320,10 @@ class ConsoleLink(_Link):
             self.ready.set()
 
     async def _tick(self, socket) -> None:
-        while self.target.tick_seconds:
-            await asyncio.sleep(self.target.tick_seconds)
-            await self._answer(socket, self.target.console_tick(self))
+        with contextlib.suppress(ConnectionClosed):
+            while self.target.tick_seconds:
+                await asyncio.sleep(self.target.tick_seconds)
+                await self._answer(socket, self.target.console_tick(self))
 
     async def follow(self, conversation: int) -> None:
         """Ask to follow a chat the client assigns itself (targets whose server routes send nothing)."""
