@@ -292,10 +292,11 @@ class Product(Target):
     def visitor_options(self, link) -> dict[str, Any]:
         return {"origin": ORIGIN}
 
-    def visitor_hello(self, link) -> dict[str, Any]:
+    def visitor_hello(self, link) -> list[dict[str, Any]]:
+        """Return the frames a widget sends on every new socket: the first page's hello, or one that resumes."""
         if not link.token:
-            return {"type": "hello", "url": f"{ORIGIN}/pricing", "title": "Pricing"}
-        return {"type": "hello", "token": link.token, "last_seq": link.last_seq}
+            return [{"type": "hello", "url": f"{ORIGIN}/pricing", "title": "Pricing"}]
+        return [{"type": "hello", "token": link.token, "last_seq": link.last_seq}]
 
     def visitor_message(self, link, cid: str, body: str) -> dict[str, Any]:
         return {"type": "message", "body": body, "client_msg_id": cid}
@@ -431,8 +432,8 @@ class BareRelay(Target):
     def visitor_options(self, link) -> dict[str, Any]:
         return {}
 
-    def visitor_hello(self, link) -> dict[str, Any]:
-        return {"type": "hello", "conversation": link.conversation, "last_seq": link.last_seq}
+    def visitor_hello(self, link) -> list[dict[str, Any]]:
+        return [{"type": "hello", "conversation": link.conversation, "last_seq": link.last_seq}]
 
     def visitor_message(self, link, cid: str, body: str) -> dict[str, Any]:
         return {"type": "message", "body": body, "client_msg_id": cid}

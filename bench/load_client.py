@@ -216,7 +216,8 @@ class VisitorLink(_Link):
 
     async def _talk(self, socket) -> None:
         self.socket = socket
-        await socket.send(json.dumps(self.target.visitor_hello(self)))
+        for frame in self.target.visitor_hello(self):
+            await socket.send(json.dumps(frame))
         helpers = [asyncio.create_task(self._write(socket)), asyncio.create_task(self._tick(socket))]
         try:
             async for raw in socket:
