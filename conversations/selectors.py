@@ -15,6 +15,7 @@ from conversations import events, routing
 from conversations.access import NEW_VISIT_AFTER
 from conversations.models import Conversation, Message, Note, PageView, Tag, Visitor
 from tenants.models import Tenant
+from tenants.scoping import trained_tenant_ids
 
 DEFAULT_HANDLE_SECONDS = 300
 HANDLE_TIME_WINDOW = dt.timedelta(days=14)
@@ -32,11 +33,21 @@ def open_conversation_of(*, visitor: Visitor) -> Conversation | None:
     )
 
 
+def reloaded(conversation: Conversation) -> Conversation:
+    """Return the conversation as stored now."""
+    return Conversation.objects.select_related("tenant", "agent").get(pk=conversation.pk)
+
+
+def conversation_for_console(*, agent: Agent, conversation_id: int) -> Conversation:
+    """Return a conversation the agent may see, with what the console shows of it."""
+    return Conversation.objects.visible_to(agent).select_related("tenant", "visitor", "agent").get(pk=conversation_id)
+
+
 def staffed_agents(*, tenant: Tenant, now: dt.datetime) -> Any:
-    """Return the agents trained for the tenant who are online and on shift, whatever their load."""
+    """Return the agents trained for the tenant who are online, on shift and at a live console, whatever their load."""
     trained = Qualification.objects.completed().for_tenant(tenant).values("agent_id")
     on_shift = Shift.objects.on_at(now).values("agent_id")
-    return Agent.objects.filter(presence=Agent.Presence.ONLINE, pk__in=trained).filter(pk__in=on_shift)
+    return Agent.objects.reachable(now).filter(pk__in=trained).filter(pk__in=on_shift)
 
 
 def average_handle_seconds(*, tenant: Tenant, now: dt.datetime) -> float:
@@ -85,6 +96,32 @@ def console_state(*, agent: Agent) -> dict[str, Any]:
         "queue": [console_chat(conversation, last.get(conversation.pk)) for conversation in waiting],
         "chats": [console_chat(conversation, last.get(conversation.pk)) for conversation in mine],
     }
+
+
+def console_sync(*, agent: Agent, followed: set[int]) -> dict[str, Any]:
+    """Return what a console checks its view against on each ping, in one query.
+
+    ``conversations`` maps each chat the console follows, each chat of the agent's and each waiting chat
+    of their tenants to its last sequence number; ``chats`` and ``queue`` list the agent's chats and the
+    waiting ones, as the last state frame should have.
+    """
+    rows = (
+        Conversation.objects.filter(
+            Q(pk__in=followed)
+            | Q(agent=agent, status=Conversation.Status.ACTIVE)
+            | Q(status=Conversation.Status.WAITING, tenant__in=trained_tenant_ids(agent))
+        )
+        .order_by("started_at", "pk")
+        .values_list("pk", "last_seq", "status", "agent_id")
+    )
+    sync: dict[str, Any] = {"conversations": {}, "chats": [], "queue": []}
+    for pk, last_seq, status, agent_id in rows:
+        sync["conversations"][str(pk)] = last_seq
+        if status == Conversation.Status.ACTIVE and agent_id == agent.pk:
+            sync["chats"].append(pk)
+        elif status == Conversation.Status.WAITING:
+            sync["queue"].append(pk)
+    return sync
 
 
 def console_chat(conversation: Conversation, last_message: Message | None = None) -> dict[str, Any]:

@@ -127,9 +127,10 @@ def open_all_week(tenant) -> None:
 
 
 def agent_on_duty(tenant, name: str) -> Agent:
+    """Return an agent on a shift now, online with a console that pinged just now (routable for 30 s)."""
     agent = factories.make_agent(trained_for=[tenant], display_name=name, max_concurrent_chats=3)
-    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE)
     now = timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE, last_seen_at=now)
     with transaction.atomic():
         plan_shift(agent=agent, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=7))
     return agent
