@@ -97,7 +97,7 @@ if REDIS_URL:
     # by sequence number and their periodic ping (docs/performance.md, "Channel layer").
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "chatops.channel_layer.GroupPubSubChannelLayer",
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 5, "socket_timeout": 15}]},
         }
     }
@@ -148,10 +148,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- Live chat limits (the public widget) ---------------------------------------------------
 CHAT_MESSAGES_PER_VISITOR_PER_MINUTE = env.int("CHAT_MESSAGES_PER_VISITOR_PER_MINUTE", default=20)
 CHAT_CONVERSATIONS_PER_IP_PER_HOUR = env.int("CHAT_CONVERSATIONS_PER_IP_PER_HOUR", default=20)
-# A daphne process with this many database calls queued or running answers a chat message with an
-# "overloaded" error (retry after CHAT_OVERLOAD_RETRY_AFTER seconds) instead of queueing it behind them:
-# past it, waiting would take longer than the client's retry (docs/performance.md, "Overload").
-CHAT_MAX_DATABASE_CALLS_IN_FLIGHT = env.int("CHAT_MAX_DATABASE_CALLS_IN_FLIGHT", default=64)
+# A daphne process in which a database call has waited this long for a thread is saturated: it answers a
+# chat message "overloaded" (try again after CHAT_OVERLOAD_RETRY_AFTER seconds) instead of queueing it
+# behind the others (docs/performance.md, "Overload").
+CHAT_OVERLOAD_WAIT_MS = env.int("CHAT_OVERLOAD_WAIT_MS", default=100)
 CHAT_OVERLOAD_RETRY_AFTER = env.int("CHAT_OVERLOAD_RETRY_AFTER", default=2)
 
 # --- E-mail ----------------------------------------------------------------------------------

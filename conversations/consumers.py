@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -24,10 +26,12 @@ from django.utils.translation import gettext_lazy as _
 from chatops import services as agent_services
 from chatops.models import Agent
 from conversations import access, aftercare, events, outcomes, protocol, routing, selectors, services
+from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
 from tenants import proactive
 from tenants.hours import is_open
+from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +52,18 @@ TOUCH_EVERY = 5.0
 
 ERROR_OVERLOADED = _("The chat is very busy right now; your message will be sent again in a moment.")
 
+# A reconnecting crowd asks for the same tenants and service hours at once: each process keeps them
+# a little while (a change to a tenant reaches new widget connections within this time).
+WIDGET_TENANTS: ProcessMemo[Tenant] = ProcessMemo(seconds=30)
+SERVICE_OPEN: ProcessMemo[bool] = ProcessMemo(seconds=60)
 
-class _DatabaseCalls:
-    """The database calls of this process's event loop that are queued or running on the thread pool."""
 
-    in_flight = 0
+class _WaitingCalls:
+    """The database calls of this process handed to the thread pool and not started yet, oldest first."""
+
+    lock = threading.Lock()
+    since: dict[int, float] = {}
+    numbers = itertools.count()
 
 
 def database_sync_to_async(func):
@@ -60,11 +71,13 @@ def database_sync_to_async(func):
     many consumers' calls run side by side instead of queueing on a single thread per process.
 
     Channels' own wrapper does not recycle connections on this path, so do it here, in the worker
-    thread: connections past CONN_MAX_AGE are closed before and after each call. Each call is counted
-    while it is queued or running, so a saturated process can say so (``overloaded``).
+    thread: connections past CONN_MAX_AGE are closed before and after each call. How long calls wait
+    for a thread says whether the process is saturated (``database_wait``).
     """
 
-    def run(*args, **kwargs):
+    def run(number, *args, **kwargs):
+        with _WaitingCalls.lock:
+            _WaitingCalls.since.pop(number, None)
         close_old_connections()
         try:
             return func(*args, **kwargs)
@@ -73,19 +86,24 @@ def database_sync_to_async(func):
 
     call = sync_to_async(run, thread_sensitive=False)
 
-    async def counted(*args, **kwargs):
-        _DatabaseCalls.in_flight += 1
+    async def queued(*args, **kwargs):
+        number = next(_WaitingCalls.numbers)
+        with _WaitingCalls.lock:
+            _WaitingCalls.since[number] = time.monotonic()
         try:
-            return await call(*args, **kwargs)
+            return await call(number, *args, **kwargs)
         finally:
-            _DatabaseCalls.in_flight -= 1
+            with _WaitingCalls.lock:  # cancelled before a thread took it
+                _WaitingCalls.since.pop(number, None)
 
-    return counted
+    return queued
 
 
-def database_calls_in_flight() -> int:
-    """Return how many database calls of this process are queued or running now."""
-    return _DatabaseCalls.in_flight
+def database_wait() -> float:
+    """Return how long (seconds) the oldest database call still waiting for a thread has waited; 0 if none."""
+    with _WaitingCalls.lock:
+        oldest = next(iter(_WaitingCalls.since.values()), None)
+    return 0.0 if oldest is None else time.monotonic() - oldest
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -193,7 +211,7 @@ class _JsonConsumer(AsyncWebsocketConsumer):
 
     def overloaded(self, frame: protocol.Frame) -> bool:
         """Say whether to answer a message frame with ``overloaded`` instead of storing it now."""
-        return frame.type == "message" and database_calls_in_flight() >= settings.CHAT_MAX_DATABASE_CALLS_IN_FLIGHT
+        return frame.type == "message" and database_wait() * 1000 >= settings.CHAT_OVERLOAD_WAIT_MS
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.ready():
@@ -268,10 +286,12 @@ class VisitorConsumer(_JsonConsumer):
         self.page_view_id: int | None = None
         self.invited: set[int] = set()
         await self.accept()
+        key = self.scope["url_route"]["kwargs"].get("key", "")
         try:
-            self.tenant = await database_sync_to_async(access.access_tenant_for_widget)(
-                widget_key=self.scope["url_route"]["kwargs"].get("key", ""), origin=_header(self.scope, b"origin")
+            tenant = WIDGET_TENANTS.get(key) or WIDGET_TENANTS.put(
+                key, await database_sync_to_async(access.tenant_of_widget_key)(widget_key=key)
             )
+            self.tenant = access.check_widget_origin(tenant=tenant, origin=_header(self.scope, b"origin"))
         except access.AccessDenied as denied:
             await self.send_error(denied.code, denied.message)
             await self.close(code=CLOSE_FORBIDDEN)
@@ -296,31 +316,41 @@ class VisitorConsumer(_JsonConsumer):
         await self.join(events.conversation_group(self.conversation.pk))
 
     async def on_hello(self, *, token: str, last_seq: int, url: str, title: str) -> None:
-        welcome = await database_sync_to_async(self._hello)(token, url, title)
-        if self.conversation is not None:
+        welcome, open_id = await database_sync_to_async(self._hello)(token, url, title)
+        if open_id is not None:
             # Join first, then read what was missed: a message stored in between then arrives twice
             # (the widget keeps one per sequence number) rather than not at all.
-            await self.follow()
-            welcome |= await database_sync_to_async(self._catch_up)(last_seq)
+            await self.join(events.conversation_group(open_id))
+            welcome |= await database_sync_to_async(self._catch_up)(open_id, last_seq)
+            if self.conversation is None:  # it closed in between
+                await self.leave(events.conversation_group(open_id))
         await self.send_frame(welcome)
 
-    def _hello(self, token: str, url: str, title: str) -> dict[str, Any]:
+    def _hello(self, token: str, url: str, title: str) -> tuple[dict[str, Any], int | None]:
         now = timezone.now()
         self.visitor, token = services.open_widget_session(
             tenant=self.tenant, token=token, url=url, title=title, origin=_header(self.scope, b"origin"), now=now
         )
-        self.conversation = selectors.open_conversation_of(visitor=self.visitor)
-        return {
+        self.conversation = None
+        service_open = SERVICE_OPEN.get_or_read(
+            (self.tenant.pk, now.replace(second=0, microsecond=0)), lambda: is_open(self.tenant, now)
+        )
+        open_id = self.visitor.open_conversation_id
+        welcome = {
             "type": "welcome",
             "token": token,
-            "service_open": is_open(self.tenant, now),
+            "service_open": service_open,
             "conversation": None,
             "messages": [],
             # A reconnect on the same page (no url) keeps what the first hello decided about invitations.
-            "invite": self._candidate_invitation(recorded_page=bool(url), now=now) if url else None,
+            "invite": self._candidate_invitation(now=now) if url and open_id is None else None,
         }
+        return welcome, open_id
 
-    def _catch_up(self, last_seq: int) -> dict[str, Any]:
+    def _catch_up(self, conversation_id: int, last_seq: int) -> dict[str, Any]:
+        self.conversation = selectors.open_conversation_by_id(visitor=self.visitor, conversation_id=conversation_id)
+        if self.conversation is None:
+            return {}
         self._be_present()
         missed = services.messages_after(conversation=self.conversation, seq=last_seq)
         state = selectors.visitor_conversation_state(conversation=self.conversation)
@@ -335,11 +365,10 @@ class VisitorConsumer(_JsonConsumer):
     def _page_view(self) -> PageView | None:
         return proactive.current_page_view(visitor=self.visitor, page_view_id=self.page_view_id)
 
-    def _candidate_invitation(self, *, recorded_page: bool, now: dt.datetime) -> dict[str, Any] | None:
-        if self.conversation is not None:
-            return None
+    def _candidate_invitation(self, *, now: dt.datetime) -> dict[str, Any] | None:
+        """Return the invitation rule that may apply to the page this hello recorded, with its seconds."""
         page_view = proactive.current_page_view(visitor=self.visitor)
-        if recorded_page and page_view is not None:
+        if page_view is not None:
             self.page_view_id = page_view.pk
         rule = proactive.rule_for_page(tenant=self.tenant, visitor=self.visitor, page_view=page_view, now=now)
         if rule is None:

@@ -107,10 +107,11 @@ Presence
     agent gets the next waiting chat.
 
 Overload
-    A daphne process with CHAT_MAX_DATABASE_CALLS_IN_FLIGHT database calls waiting or running answers
-    a message frame with error {code: "overloaded", retry_after: CHAT_OVERLOAD_RETRY_AFTER seconds,
-    ref: "message", client_msg_id} and stores nothing. The client keeps the message in its outbox and
-    sends it again after retry_after (the console spreads it by up to half as much again).
+    A daphne process in which a database call has waited CHAT_OVERLOAD_WAIT_MS (100 ms) for a thread
+    is saturated: it answers a message frame with error {code: "overloaded", retry_after:
+    CHAT_OVERLOAD_RETRY_AFTER seconds, ref: "message", client_msg_id} and stores nothing. The client
+    keeps the message in its outbox and sends it again after retry_after (the console spreads it by up
+    to half as much again).
 
 Attacking it (fault tests)
     Shorten the clocks through module attributes: conversations.consumers.PROBE_AFTER, CLOSE_AFTER,

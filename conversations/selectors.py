@@ -27,8 +27,19 @@ def open_conversation_of(*, visitor: Visitor) -> Conversation | None:
         Conversation.objects.for_tenant(visitor.tenant)
         .filter(visitor=visitor)
         .exclude(status=Conversation.Status.CLOSED)
-        .select_related("agent")
+        .select_related("agent", "tenant")
         .order_by("-started_at")
+        .first()
+    )
+
+
+def open_conversation_by_id(*, visitor: Visitor, conversation_id: int) -> Conversation | None:
+    """Return the visitor's conversation of that id if it has not been closed."""
+    return (
+        Conversation.objects.for_tenant(visitor.tenant)
+        .filter(pk=conversation_id, visitor=visitor)
+        .exclude(status=Conversation.Status.CLOSED)
+        .select_related("agent", "tenant")
         .first()
     )
 
@@ -59,10 +70,12 @@ def average_handle_seconds(*, tenant: Tenant, now: dt.datetime) -> float:
     return average.total_seconds() if average else DEFAULT_HANDLE_SECONDS
 
 
-def expected_wait_seconds(*, conversation: Conversation, now: dt.datetime | None = None) -> int | None:
-    """Estimate the wait of a queued chat; None when nobody is on duty to answer it."""
+def expected_wait_seconds(
+    *, conversation: Conversation, now: dt.datetime | None = None, position: int | None = None
+) -> int | None:
+    """Estimate the wait of a queued chat (at ``position`` when known); None when nobody is on duty to answer it."""
     now = now or timezone.now()
-    position = routing.queue_position(conversation=conversation)
+    position = routing.queue_position(conversation=conversation) if position is None else position
     if position == 0:
         return 0
     capacity = staffed_agents(tenant=conversation.tenant, now=now).aggregate(n=Sum("max_concurrent_chats"))["n"]
@@ -75,13 +88,14 @@ def visitor_conversation_state(*, conversation: Conversation | None, now: dt.dat
     """Return what the widget shows about its conversation: status, agent, place in queue, wait."""
     if conversation is None:
         return None
+    position = routing.queue_position(conversation=conversation)
     return {
         "id": conversation.pk,
         "status": conversation.status,
         "agent_name": conversation.agent.display_name if conversation.agent_id else "",
         "last_seq": conversation.last_seq,
-        "queue_position": routing.queue_position(conversation=conversation),
-        "expected_wait_seconds": expected_wait_seconds(conversation=conversation, now=now),
+        "queue_position": position,
+        "expected_wait_seconds": expected_wait_seconds(conversation=conversation, now=now, position=position),
     }
 
 

@@ -70,12 +70,17 @@ def fresh_channel_layer():
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Start each test with an empty cache: its counters are keyed by ids a new test database hands out again."""
+    """Start each test with an empty cache and process memos: they are keyed by ids a new test database
+    hands out again."""
     from django.core.cache import cache
 
+    from conversations.memo import forget_everything
+
     cache.clear()
+    forget_everything()
     yield
     cache.clear()
+    forget_everything()
 
 
 class GroupListener:

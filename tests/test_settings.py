@@ -100,7 +100,7 @@ def test_redis_and_postgres_urls_switch_to_the_real_services():
     assert values["DATABASE_HOST"] == "db.internal"
     layer = values["CHANNEL_LAYERS"]["default"]
     # pub/sub: one PUBLISH per group send and no capacity past which events are dropped (docs/performance.md)
-    assert layer["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert layer["BACKEND"] == "chatops.channel_layer.GroupPubSubChannelLayer"
     assert [host["address"] for host in layer["CONFIG"]["hosts"]] == ["redis://cache.internal:6380/2"]
     cache = values["CACHES"]["default"]
     assert (cache["BACKEND"], cache["LOCATION"]) == (

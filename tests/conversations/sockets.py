@@ -9,12 +9,14 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connections
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
 from chatops.asgi import application
 from chatops.models import Agent
 from chatops.services import plan_shift
+from conversations.models import Conversation, Message
 from tests import factories
 
 ORIGIN = "https://client1.example"
@@ -75,6 +77,16 @@ async def receive_until(communicator, frame_type, timeout=5):
         frame = await communicator.receive_json_from(timeout=timeout)
         if frame["type"] == frame_type:
             return frame
+
+
+def store_unpublished(conversation: Conversation, body: str) -> int:
+    """Store an agent's line as the services do, but let its event be lost (as a dropped publish would be)."""
+    Conversation.objects.filter(pk=conversation.pk).update(last_seq=F("last_seq") + 1)
+    seq = Conversation.objects.get(pk=conversation.pk).last_seq
+    Message.objects.create(
+        tenant_id=conversation.tenant_id, conversation=conversation, seq=seq, sender=Message.Sender.AGENT, body=body
+    )
+    return seq
 
 
 async def frames_until(communicator, done, timeout=5) -> list[dict]:

@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db.models import F
 from django.utils import timezone
 
 from conversations import consumers, services
 from conversations.models import Conversation, Message
-from tests import factories
 from tests.conversations.sockets import (
-    ORIGIN,
     agent_socket,
     close_consumer_thread_connections,  # noqa: F401 (an autouse fixture)
     frames_until,
     hello,
     ready_agent,
     receive_until,
+    store_unpublished,
     visitor_socket,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
-
-
-@pytest.fixture
-def shop(db):
-    return factories.make_tenant(name="Shop", slug="shop", allowed_origins=ORIGIN)
 
 
 async def chat_with_messages(tenant, count: int):
@@ -41,16 +35,6 @@ async def chat_with_messages(tenant, count: int):
         await receive_until(widget, "ack")
     conversation = await database_sync_to_async(Conversation.objects.get)(tenant=tenant)
     return widget, token, conversation
-
-
-def store_unpublished(conversation: Conversation, body: str) -> int:
-    """Store an agent's line as the services do, but let its event be lost (as a dropped publish would be)."""
-    Conversation.objects.filter(pk=conversation.pk).update(last_seq=F("last_seq") + 1)
-    seq = Conversation.objects.get(pk=conversation.pk).last_seq
-    Message.objects.create(
-        tenant_id=conversation.tenant_id, conversation=conversation, seq=seq, sender=Message.Sender.AGENT, body=body
-    )
-    return seq
 
 
 async def test_a_reconnecting_widget_follows_its_chat_before_it_reads_what_it_missed(shop, monkeypatch):
@@ -71,17 +55,20 @@ async def test_a_reconnecting_widget_follows_its_chat_before_it_reads_what_it_mi
     # when the widget reconnects having seen both
     widget = await visitor_socket(shop)
     await widget.send_json_to({"type": "hello", "token": token, "last_seq": 2, "url": ""})
-    frames = await frames_until(
-        widget,
-        lambda frame: frame["type"] == "message" or (frame["type"] == "welcome" and frame["messages"]),
-        timeout=5,
-    )
+    frames = await frames_until(widget, lambda frame: 3 in seqs_in(frame), timeout=5)
 
-    # then the reply reaches it, live or with the welcome
-    delivered = [frame for frame in frames if frame["type"] == "message"]
-    delivered += [message for frame in frames if frame["type"] == "welcome" for message in frame["messages"]]
+    # then the reply reaches it, live or with the welcome (anything else it gets it had already)
+    delivered = [m for frame in frames for m in [frame, *frame.get("messages", [])] if m.get("seq") == 3]
     assert [(m["seq"], m["body"]) for m in delivered] == [(3, "Still there?")]
+    assert all(seq <= 2 for frame in frames[:-1] for seq in seqs_in(frame))
     await widget.disconnect()
+
+
+def seqs_in(frame: dict) -> list[int]:
+    """Return the sequence numbers of the messages a frame carries (a message, or a welcome's list)."""
+    if frame["type"] == "message":
+        return [frame["seq"]]
+    return [message["seq"] for message in frame.get("messages", [])]
 
 
 async def test_a_widget_fetches_the_messages_after_a_sequence_number_with_resume(shop):
@@ -217,11 +204,13 @@ async def test_a_console_that_missed_an_assignment_follows_the_chat_after_its_ne
 
 
 async def test_a_saturated_process_answers_a_message_with_overloaded_and_stores_nothing(shop, settings):
-    # given a widget in a chat, and a process with as many database calls in flight as it takes
-    settings.CHAT_MAX_DATABASE_CALLS_IN_FLIGHT = 2
+    # given a widget in a chat, and a process whose every database thread is busy while more calls wait
+    settings.CHAT_OVERLOAD_WAIT_MS = 200
     widget, _token, _conversation = await chat_with_messages(shop, 1)
-    busy = [asyncio.ensure_future(consumers.database_sync_to_async(time.sleep)(1.5)) for _ in range(2)]
-    await asyncio.sleep(0.2)
+    threads = min(32, (os.cpu_count() or 1) + 4)  # the default thread pool's size
+    busy = [asyncio.ensure_future(consumers.database_sync_to_async(time.sleep)(1.5)) for _ in range(threads + 2)]
+    await asyncio.sleep(0.4)
+    assert consumers.database_wait() >= 0.2
 
     # when the visitor writes
     await widget.send_json_to({"type": "message", "body": "Hello?", "client_msg_id": "v2"})

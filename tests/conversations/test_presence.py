@@ -13,9 +13,7 @@ from django.utils import timezone
 from chatops.models import Agent
 from conversations import consumers
 from conversations.models import Conversation
-from tests import factories
 from tests.conversations.sockets import (
-    ORIGIN,
     agent_socket,
     close_consumer_thread_connections,  # noqa: F401 (an autouse fixture)
     frames_until,
@@ -27,12 +25,8 @@ from tests.conversations.sockets import (
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
+
 CONSUMERS_FILE = str(Path(consumers.__file__).resolve())
-
-
-@pytest.fixture
-def shop(db):
-    return factories.make_tenant(name="Shop", slug="shop", allowed_origins=ORIGIN)
 
 
 def tasks_of_the_consumers() -> set[asyncio.Task]:
@@ -65,10 +59,15 @@ async def test_a_console_whose_run_ends_without_a_disconnect_leaves_no_task_behi
     assert tasks_of_the_consumers() - before == set()
 
 
-async def test_a_console_that_stops_answering_is_probed_then_closed(shop, monkeypatch):
+@pytest.fixture
+def quick_watch(monkeypatch):
+    """Probe a silent console after 0.6 s and close it after 1.5 s, instead of 20 and 30."""
     monkeypatch.setattr(consumers, "PROBE_AFTER", 0.6)
     monkeypatch.setattr(consumers, "CLOSE_AFTER", 1.5)
     monkeypatch.setattr(consumers, "WATCH_EVERY", 0.1)
+
+
+async def test_a_console_that_stops_answering_is_probed_then_closed(shop, quick_watch):
     agent = await database_sync_to_async(ready_agent)(shop)
     console = await agent_socket(agent)
 
@@ -78,10 +77,7 @@ async def test_a_console_that_stops_answering_is_probed_then_closed(shop, monkey
     assert (closing["type"], closing["code"]) == ("websocket.close", consumers.CLOSE_SILENT)
 
 
-async def test_a_console_that_answers_the_probe_stays_open(shop, monkeypatch):
-    monkeypatch.setattr(consumers, "PROBE_AFTER", 0.6)
-    monkeypatch.setattr(consumers, "CLOSE_AFTER", 1.5)
-    monkeypatch.setattr(consumers, "WATCH_EVERY", 0.1)
+async def test_a_console_that_answers_the_probe_stays_open(shop, quick_watch):
     agent = await database_sync_to_async(ready_agent)(shop)
     console = await agent_socket(agent)
 

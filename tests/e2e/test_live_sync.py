@@ -5,20 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db.models import F
 from django.utils import timezone
 
 from conversations import services, timers
-from conversations.models import Conversation, Message
+from conversations.models import Conversation
 from tests import factories
-from tests.e2e.test_console_chat import (
-    VISITOR_SEND,
-    go_online,
-    log_in_to_console,
-    on_shift_now,
-    open_visitor,
-    serve_widget_to,
-)
+from tests.conversations.sockets import store_unpublished
+from tests.e2e.test_console_chat import go_online, log_in_to_console, on_shift_now, serve_widget_to
+from tests.e2e.test_transfer import chat_from_a_visitor
 from tests.e2e.test_widget_page import (
     agent_on_duty,
     eventually,
@@ -37,16 +31,6 @@ AGENT_LINES = (
     "() => [...document.querySelector('chatops-widget').shadowRoot.querySelectorAll('.m .r[data-seq]:not(.me) p')]"
     ".map(p => p.textContent)"
 )
-
-
-def store_without_publishing(conversation: Conversation, body: str) -> int:
-    """Store an agent's line as the services do, but let its event be lost, as a dropped publish would be."""
-    Conversation.objects.filter(pk=conversation.pk).update(last_seq=F("last_seq") + 1)
-    seq = Conversation.objects.get(pk=conversation.pk).last_seq
-    Message.objects.create(
-        tenant_id=conversation.tenant_id, conversation=conversation, seq=seq, sender=Message.Sender.AGENT, body=body
-    )
-    return seq
 
 
 def widget_chat(page, client_site, server, question: str):
@@ -71,7 +55,7 @@ def test_the_widget_fetches_a_message_the_live_feed_lost_and_a_lost_last_one_at_
     _tenant, anna, conversation = widget_chat(page, client_site, live_server_daphne, "Are you open on Sunday?")
 
     # when an answer's event is lost and the next one arrives (a gap: 3 after 1)
-    in_thread(lambda: store_without_publishing(conversation, "Yes, from ten"))
+    in_thread(lambda: store_unpublished(conversation, "Yes, from ten"))
     in_thread(lambda: services.post_agent_message(conversation=conversation, agent=anna, body="And until four."))
 
     # then the widget fetches the lost one, and shows both in their order
@@ -79,7 +63,7 @@ def test_the_widget_fetches_a_message_the_live_feed_lost_and_a_lost_last_one_at_
     assert page.evaluate(AGENT_LINES) == ["Yes, from ten", "And until four."]
 
     # when the last answer's event is lost too, with nothing after it
-    in_thread(lambda: store_without_publishing(conversation, "Welcome!"))
+    in_thread(lambda: store_unpublished(conversation, "Welcome!"))
 
     # then the widget's next ping shows it, and it has every message up to the last
     page.locator("chatops-widget .r:not(.me) p", has_text="Welcome!").wait_for(timeout=PING_AND_MARGIN_MS)
@@ -126,8 +110,7 @@ def test_the_console_shows_that_the_visitor_left_and_the_chat_ends_after_the_ten
     on_shift_now(agent)
     log_in_to_console(page, server, agent)
     go_online(page)
-    visitor_context, visitor = open_visitor(browser, server, tenant)
-    visitor.evaluate(VISITOR_SEND, {"type": "message", "body": "Is the parcel on its way?", "client_msg_id": "v1"})
+    conversation, visitor_context, visitor = chat_from_a_visitor(page, browser, server, tenant, "Where's my parcel?")
     page.locator("#mine-list .chat-item").first.click()
     page.wait_for_selector("#messages .msg-visitor")
     notice = page.locator("#chat-notice")
@@ -149,7 +132,6 @@ def test_the_console_shows_that_the_visitor_left_and_the_chat_ends_after_the_ten
     # when they leave again and the tenant's 10 minutes pass
     visitor.evaluate("() => window.visitorSocket.close()")
     notice.filter(has_text="The visitor has left").wait_for()
-    conversation = Conversation.objects.get(tenant=tenant)
     eventually(lambda: Conversation.objects.get(pk=conversation.pk).visitor_sockets == 0, what="visitor counted gone")
     later = timezone.now() + dt.timedelta(minutes=10, seconds=5)
     closed = in_thread(lambda: timers.close_abandoned_chats(now=later))
