@@ -16,7 +16,7 @@ from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 MAX_SHIFT_HOURS = 16
 # An agent is reachable only while a console of theirs has pinged within this window (it pings every
-# 10 s; the server closes a console silent for 30 s, conversations.consumers).
+# 10 s; the server closes a console that has not pinged for 30 s, conversations.consumers).
 CONSOLE_ALIVE_WINDOW = dt.timedelta(seconds=30)
 
 ERROR_SHIFT_OVERLAPS = _("%(agent)s already has a shift %(start)s–%(end)s that overlaps this one.")

@@ -39,9 +39,10 @@ CLOSE_FORBIDDEN = 4403
 # The console stopped answering (frozen page, lost network): the server closes its socket.
 CLOSE_SILENT = 4408
 
-# A console that has sent nothing for PROBE_AFTER seconds is asked to answer now (a background tab's
-# timers may be slowed to one a minute, but an arriving frame still runs its handler); one silent for
-# CLOSE_AFTER seconds is closed. Module attributes, so a test can shorten them.
+# A console that has not pinged for PROBE_AFTER seconds is asked to ping now (a background tab's timers
+# may be slowed to one a minute, but an arriving frame still runs its handler); one that has not pinged
+# for CLOSE_AFTER seconds is closed, whatever else it sends: its agent's presence rests on its pings.
+# Module attributes, so a test can shorten them.
 PROBE_AFTER = 20.0
 CLOSE_AFTER = 30.0
 WATCH_EVERY = 2.0
@@ -531,7 +532,7 @@ class AgentConsumer(_JsonConsumer):
         if self.agent is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.heard_at = self.touched_at = time.monotonic()
+        self.pinged_at = self.touched_at = time.monotonic()
         await self.accept()
         self.start_task(self._watch())
         await self.join(events.agent_group(self.agent.pk))
@@ -542,17 +543,12 @@ class AgentConsumer(_JsonConsumer):
     def ready(self) -> bool:
         return getattr(self, "agent", None) is not None
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.ready():
-            self.heard_at = time.monotonic()
-        await super().receive(text_data, bytes_data)
-
     async def _watch(self) -> None:
-        """Probe a console that has gone quiet; close one that stays silent (it is frozen or gone)."""
+        """Probe a console that has stopped pinging; close one that does not answer (it is frozen or gone)."""
         probed = False
         while True:
             await asyncio.sleep(WATCH_EVERY)
-            silent = time.monotonic() - self.heard_at
+            silent = time.monotonic() - self.pinged_at
             if silent >= CLOSE_AFTER:
                 await self.close(code=CLOSE_SILENT)
                 return
@@ -583,6 +579,7 @@ class AgentConsumer(_JsonConsumer):
         await self.send_frame({"type": "welcome", **await self._state()})
 
     async def on_ping(self) -> None:
+        self.pinged_at = time.monotonic()
         pong = await database_sync_to_async(self._pong)(self.conversations_followed())
         await self.follow(pong["chats"])
         await self.send_frame(pong)

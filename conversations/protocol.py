@@ -65,7 +65,7 @@ Server → agent
     pong {conversations: {"<id>": last_seq}, chats: [id…], queue: [id…]}  conversations: every chat
         the console follows, every chat of the agent's and every waiting chat of their tenants;
         chats and queue: what the next state frame would list.
-    probe {}  the server has heard nothing for 20 s: send a ping now (below, Presence).
+    probe {}  the server has had no ping for 20 s: send one now (below, Presence).
     message {…as above}  in every chat the console follows: its agent's chats (followed without
         asking) and those it opened. Not the console's own messages (its ack stands for them).
     activity {…message}  a message in a waiting chat of the agent's tenants the console does not follow.
@@ -94,11 +94,12 @@ Missing nothing
 
 Presence
     Console: routable only while one of its agent's consoles has pinged within 30 s (each ping
-    records it, at most every 5 s per socket). A console silent for 20 s gets a probe; one silent
-    for 30 s is closed with 4408 (a background tab's timers may run once a minute, but an arriving
-    frame still runs at once, so a live tab answers the probe). 60 s after the last ping of any of
-    their consoles, the clock sets the agent offline and returns their chats to the queue. Nothing
-    a connection starts outlives it: however its run ends, its tasks are cancelled and its groups left.
+    records it, at most every 5 s per socket). A console that has not pinged for 20 s gets a probe;
+    one that has not pinged for 30 s is closed with 4408, whatever else it sends (a background tab's
+    timers may run once a minute, but an arriving frame still runs at once, so a live tab answers).
+    60 s after the last ping of any of their consoles, the clock sets the agent offline and returns
+    their chats to the queue. Nothing a connection starts outlives it: however its run ends, its tasks
+    are cancelled and its groups left.
     Widget: each widget socket that follows a conversation counts; when the last one closes the
     consoles get visitor {visitor_present: false} and the conversation's visitor_left_at is set. A
     widget on a process that died stops counting 150 s after its last ping. A chat whose visitor has

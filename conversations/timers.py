@@ -22,7 +22,7 @@ from conversations.models import Conversation
 from tenants.models import Tenant
 
 # An online agent none of whose consoles has pinged for this long is set offline; their chats go back to
-# the queue. Consoles ping every 10 s; one silent for 30 s is closed (conversations.consumers).
+# the queue. Consoles ping every 10 s; one that has not pinged for 30 s is closed (conversations.consumers).
 AGENT_GRACE_PERIOD = dt.timedelta(seconds=60)
 # Widgets ping every 20 s, but a hidden tab's timers may run only once a minute: a chat's widget socket
 # silent this long belonged to a daphne process that died, and no longer counts as the visitor being there.

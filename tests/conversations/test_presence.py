@@ -77,6 +77,26 @@ async def test_a_console_that_stops_answering_is_probed_then_closed(shop, quick_
     assert (closing["type"], closing["code"]) == ("websocket.close", consumers.CLOSE_SILENT)
 
 
+async def test_a_console_busy_with_other_frames_but_not_pinging_is_closed_all_the_same(shop, quick_watch):
+    # given a console that keeps asking for its state but never pings (its agent's presence rests on pings)
+    agent = await database_sync_to_async(ready_agent)(shop)
+    console = await agent_socket(agent)
+
+    # when it goes on like that past the probe and the close
+    frames = []
+    deadline = asyncio.get_running_loop().time() + 5
+    while asyncio.get_running_loop().time() < deadline:
+        await console.send_json_to({"type": "hello"})
+        output = await console.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            break
+        frames.append(output)
+
+    # then it was asked to ping, and then closed
+    assert any('"type": "probe"' in frame.get("text", "") for frame in frames)
+    assert (output["type"], output["code"]) == ("websocket.close", consumers.CLOSE_SILENT)
+
+
 async def test_a_console_that_answers_the_probe_stays_open(shop, quick_watch):
     agent = await database_sync_to_async(ready_agent)(shop)
     console = await agent_socket(agent)
