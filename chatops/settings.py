@@ -91,10 +91,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    # Redis pub/sub: one PUBLISH per group send, fanned out inside each process, no capacity after which
-    # events are dropped (the core layer dropped every event past CHANNEL_CAPACITY per process without a
-    # word). Pub/sub keeps nothing for a process that is not listening: clients find out what they missed
-    # by sequence number and their periodic ping (docs/performance.md, "Channel layer").
+    # Redis pub/sub (channels_redis', with consumers' own channels kept in their process): one PUBLISH per
+    # group send, fanned out inside each process, no capacity after which events are dropped (the core
+    # layer dropped every event past its capacity per process without a word). Pub/sub keeps nothing for a
+    # process that is not listening: clients find out what they missed by sequence number and their
+    # periodic ping (docs/performance.md, "Live-chat transport").
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "chatops.channel_layer.GroupPubSubChannelLayer",
