@@ -9,9 +9,12 @@ from conversations.services import run_live_chat_clock
 
 @shared_task(ignore_result=True)
 def run_live_chat_timers() -> dict[str, int]:
-    """Release absent agents' chats, re-offer unanswered chats and alert long waits; record that the clock ran."""
+    """Close chats their visitor left, release absent agents' chats, re-offer unanswered chats, alert long waits;
+    record that the clock ran."""
     result = run_live_chat_clock()
     return {
+        "visitors_vanished": result.visitors_vanished,
+        "chats_abandoned": result.chats_abandoned,
         "agents_released": result.agents_released,
         "chats_requeued": result.chats_requeued,
         "waits_alerted": result.waits_alerted,

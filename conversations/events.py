@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -9,6 +10,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from conversations.models import Conversation, Message
+
+logger = logging.getLogger(__name__)
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -51,7 +54,14 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "started_at": conversation.started_at.isoformat(),
         "first_visitor_message_at": _iso(conversation.first_visitor_message_at),
         "first_agent_reply_at": _iso(conversation.first_agent_reply_at),
+        "outcome": conversation.outcome,
+        "visitor_present": visitor_present(conversation),
     }
+
+
+def visitor_present(conversation: Conversation) -> bool:
+    """Say whether a widget socket of the visitor follows the chat (None of them since visitor_left_at)."""
+    return conversation.visitor_left_at is None
 
 
 def _iso(moment) -> str | None:
@@ -59,10 +69,21 @@ def _iso(moment) -> str | None:
 
 
 def _send(group: str, event: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, event)
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+    except Exception:
+        # The data is committed and the caller has its answer; every client following the group finds
+        # the change by sequence number or its next ping (conversations/protocol.py), so log and go on.
+        logger.exception("Could not publish %s to %s", event["type"], group)
 
 
-def publish_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> None:
-    """Send an event to a group once the current transaction commits (at once outside one)."""
+def publish_on_commit(group: str, event_type: str, payload: dict[str, Any], *, sender_channel: str = "") -> None:
+    """Send an event to a group once the current transaction commits (at once outside one).
+
+    ``sender_channel`` names the socket the change came from: it has its answer already and is not
+    sent the event again.
+    """
     event = {"type": event_type, "payload": payload}
+    if sender_channel:
+        event["sender_channel"] = sender_channel
     transaction.on_commit(lambda: _send(group, event))

@@ -57,7 +57,7 @@ def move_to_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("chatops", "0004_agent_last_seen"),
-        ("conversations", "0007_visitor_tallies"),
+        ("conversations", "0008_visitor_presence"),
         ("outbox", "0001_initial"),
         ("tenants", "0004_visitor_tallies"),
     ]
