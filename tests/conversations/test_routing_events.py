@@ -124,10 +124,11 @@ def test_a_shift_covering_now_routes_at_once_and_a_later_one_leaves_it_to_the_cl
     tenant, django_capture_on_commit_callbacks
 ):
     # given Anna is online and trained but has no shift, and a chat waits
-    anna = factories.make_agent(trained_for=[tenant], display_name="Anna")
-    Agent.objects.filter(pk=anna.pk).update(presence=Agent.Presence.ONLINE)
-    queued = new_chat(tenant)
     now = timezone.now()
+    anna = factories.make_agent(trained_for=[tenant], display_name="Anna")
+    # online, with a console that pinged just now
+    Agent.objects.filter(pk=anna.pk).update(presence=Agent.Presence.ONLINE, last_seen_at=now)
+    queued = new_chat(tenant)
 
     # when a shift is planned for later, then one that covers now
     with django_capture_on_commit_callbacks(execute=True) as later:
