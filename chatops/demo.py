@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
@@ -31,7 +32,10 @@ from django.utils.translation import gettext_lazy
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
 from chatops.services import plan_shift
-from conversations import visitor_tallies
+from conversations import aftercare, visitor_tallies
+from conversations import handoff as handoff_reports
+from conversations.aftercare import transcript_subject
+from conversations.handoff import handoff_subject
 from conversations.models import (
     Conversation,
     Handoff,
@@ -44,8 +48,11 @@ from conversations.models import (
     Visitor,
     VisitorMark,
     VisitorTally,
+    email_reference,
 )
 from conversations.offline import escalation_contacts
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from tenants import onboarding
 from tenants.models import (
     CannedResponse,
@@ -1489,6 +1496,11 @@ def delete_demo_data() -> None:
     tenant_ids = list(demo_tenants().values_list("pk", flat=True))
     # The bulky rows go first, child before parent, so Django needs few statements for them.
     Conversation.tags.through.objects.filter(conversation__tenant_id__in=tenant_ids).delete()
+    e_mailed = [
+        *Handoff.objects.filter(tenant_id__in=tenant_ids).values_list("conversation_id", flat=True),
+        *TranscriptRequest.objects.filter(tenant_id__in=tenant_ids).values_list("conversation_id", flat=True),
+    ]
+    outbox.forget(references=[email_reference(conversation_id) for conversation_id in e_mailed])
     for model in (Message, Note, Lead, Handoff, TranscriptRequest, Conversation, PageView, VisitorMark, VisitorTally):
         model.objects.filter(tenant_id__in=tenant_ids).delete()
     _delete_visitors(tenant_ids)
@@ -1826,6 +1838,25 @@ def _complete_checklist(*, spec: TenantSpec, tenant: Tenant, manager: AbstractBa
 # --- Service hours in memory ---------------------------------------------------------------------
 
 
+@dataclass
+class PlannedEmail:
+    """An e-mail of the demo's history: when it was queued, and when it went out (or why it did not)."""
+
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    attempts: int = 1
+    error: str = ""
+
+    def email(self, *, kind: str, reference: str, subject: str, body: str, to: list[str]) -> OutgoingEmail:
+        """Return its outbox row (not saved), sent or failed as planned."""
+        message = EmailMessage(subject=subject, body=body, to=to)
+        row = outbox.outgoing_email(message=message, kind=kind, reference=reference, now=self.created_at)
+        row.status = OutgoingEmail.Status.SENT if self.sent_at else OutgoingEmail.Status.FAILED
+        row.attempts = row.max_attempts = self.attempts
+        row.sent_at, row.last_error = self.sent_at, self.error
+        return row
+
+
 class _ServiceCalendar:
     """A tenant's open intervals over a stretch of days, answering "open at?" without a query."""
 
@@ -1930,7 +1961,9 @@ class _History:
         self.notes: list[Note] = []
         self.leads: list[Lead] = []
         self.handoffs: list[Handoff] = []
+        self.handoff_emails: list[PlannedEmail] = []
         self.transcript_requests: list[TranscriptRequest] = []
+        self.transcript_emails: list[PlannedEmail] = []
 
     def generate(self) -> None:
         for moment, kind in self._arrivals():
@@ -1950,6 +1983,7 @@ class _History:
             ),
             batch_size=BATCH_SIZE,
         )
+        self._save_emails()
         for model, rows in (
             (Note, self.notes),
             (Lead, self.leads),
@@ -1957,6 +1991,35 @@ class _History:
             (TranscriptRequest, self.transcript_requests),
         ):
             model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+
+    def _save_emails(self) -> None:
+        """Write the handoff reports' and transcripts' e-mails to the outbox as they went out, and link them."""
+        tenant, contacts = self.tenant, self.escalation_contacts.split(", ")
+        handoff_emails = [
+            planned.email(
+                kind=handoff_reports.EMAIL_KIND,
+                reference=email_reference(handoff.conversation.pk),
+                subject=handoff_subject(handoff, tenant=tenant),
+                body=f"{handoff.summary}\n\n{handoff.promise}",
+                to=contacts,
+            )
+            for handoff, planned in zip(self.handoffs, self.handoff_emails, strict=True)
+        ]
+        transcript_emails = [
+            planned.email(
+                kind=aftercare.EMAIL_KIND,
+                reference=email_reference(request.conversation.pk),
+                subject=transcript_subject(tenant),
+                body=tenant.name,
+                to=[request.email],
+            )
+            for request, planned in zip(self.transcript_requests, self.transcript_emails, strict=True)
+        ]
+        OutgoingEmail.objects.bulk_create(handoff_emails + transcript_emails, batch_size=BATCH_SIZE)
+        for record, email in zip(
+            self.handoffs + self.transcript_requests, handoff_emails + transcript_emails, strict=True
+        ):
+            record.outgoing = email
 
     def _url(self, path: str) -> str:
         return f"https://www.{self.spec.slug}.example{path}"
@@ -2283,25 +2346,21 @@ class _History:
                     visitor_phone=visitor.phone,
                     promise=topic.promise.text,
                     promised_by=self._working_days_later(closed_at, topic.promise),
-                    status=Handoff.Status.SENT,
-                    recipients=self.escalation_contacts,
-                    attempts=1,
                     created_at=closed_at,
-                    sent_at=closed_at + dt.timedelta(seconds=rng.uniform(1, 8)),
                 )
+            )
+            self.handoff_emails.append(
+                PlannedEmail(created_at=closed_at, sent_at=closed_at + dt.timedelta(seconds=rng.uniform(1, 8)))
             )
         if visitor.email and rng.random() < TRANSCRIPT_SHARE:
             requested = closed_at + dt.timedelta(seconds=rng.uniform(5, 60))
             self.transcript_requests.append(
                 TranscriptRequest(
-                    tenant_id=self.tenant.pk,
-                    conversation=conversation,
-                    email=visitor.email,
-                    status=TranscriptRequest.Status.SENT,
-                    attempts=1,
-                    requested_at=requested,
-                    sent_at=requested + dt.timedelta(seconds=rng.uniform(1, 5)),
+                    tenant_id=self.tenant.pk, conversation=conversation, email=visitor.email, requested_at=requested
                 )
+            )
+            self.transcript_emails.append(
+                PlannedEmail(created_at=requested, sent_at=requested + dt.timedelta(seconds=rng.uniform(1, 5)))
             )
 
     def _working_days_later(self, moment: dt.datetime, promise: Promise) -> dt.datetime:
@@ -2316,12 +2375,9 @@ class _History:
 
     def _fail_latest_handoffs(self) -> None:
         """Leave the latest handoff reports unsent with the tenant's mail error, so the admin shows the problem."""
-        latest = sorted(self.handoffs, key=lambda handoff: handoff.created_at, reverse=True)
-        for handoff, error in zip(latest, self.spec.handoff_errors, strict=False):
-            handoff.status = Handoff.Status.FAILED
-            handoff.attempts = HANDOFF_FAILED_ATTEMPTS
-            handoff.last_error = error
-            handoff.sent_at = None
+        latest = sorted(self.handoff_emails, key=lambda planned: planned.created_at, reverse=True)
+        for planned, error in zip(latest, self.spec.handoff_errors, strict=False):
+            planned.sent_at, planned.attempts, planned.error = None, HANDOFF_FAILED_ATTEMPTS, error
 
     def _rate(self, conversation: Conversation, *, slow: bool) -> None:
         rng, script = self.rng, self.script

@@ -28,8 +28,20 @@ from django.db.models import Count, F, Max, Min, Q
 from chatops import demo, roles
 from chatops.coverage import staffing_coverage
 from chatops.models import Agent, Qualification, Shift
-from conversations.models import Conversation, Handoff, Lead, Message, Note, PageView, Tag, TranscriptRequest, Visitor
+from conversations.models import (
+    Conversation,
+    Handoff,
+    Lead,
+    Message,
+    Note,
+    PageView,
+    Tag,
+    TranscriptRequest,
+    Visitor,
+    email_reference,
+)
 from conversations.offline import escalation_contacts
+from outbox.models import OutgoingEmail
 from reporting.models import ReportDelivery
 from reporting.periods import Kind, Period
 from reporting.reports import build_report
@@ -81,7 +93,7 @@ def fingerprint() -> list[tuple]:
             "proactive_rule__name",
             "lead__email",
             "lead__phone",
-            "handoff__status",
+            "handoff__outgoing__status",
             "handoff__promised_by",
             "transcript_request__email",
         ),
@@ -113,6 +125,7 @@ def test_reset_rebuilds_the_same_demo_without_touching_other_tenants_or_sending_
     own_chat = Conversation.objects.create(tenant=tenant, visitor=visitor)
     Message.objects.create(tenant=tenant, conversation=own_chat, seq=1, sender=Message.Sender.VISITOR, body="Hei")
     history = fingerprint()
+    emails = OutgoingEmail.objects.count()
 
     # when the demo is reset for the same moment
     result = demo.seed_demo(reset=True, now=seeded.now)
@@ -125,6 +138,8 @@ def test_reset_rebuilds_the_same_demo_without_touching_other_tenants_or_sending_
     assert Message.objects.filter(conversation=own_chat).count() == 1
     assert Tenant.objects.filter(pk=tenant.pk).exists()
     assert mailoutbox == []
+    # and the e-mails of the old history went with it (the new history has as many)
+    assert OutgoingEmail.objects.count() == emails > 0
 
 
 def test_a_tenant_with_a_demo_name_that_is_not_demo_data_stops_the_seed(seeded):
@@ -440,7 +455,7 @@ def test_every_escalated_conversation_has_a_handoff_report_to_the_escalation_con
     for tenant in live_tenants():
         # given the tenant's escalated chats and its escalation contacts
         conversations = Conversation.objects.filter(tenant=tenant, outcome=Conversation.Outcome.ESCALATED)
-        handoffs = list(Handoff.objects.for_tenant(tenant).select_related("conversation__visitor"))
+        handoffs = list(Handoff.objects.for_tenant(tenant).select_related("conversation__visitor", "outgoing"))
         contacts = escalation_contacts(tenant=tenant)
 
         # then each has one report, with the visitor's contact, a promise due on a later weekday, sent to the contacts
@@ -456,16 +471,19 @@ def test_every_escalated_conversation_has_a_handoff_report_to_the_escalation_con
             assert handoff.promise
             assert handoff.promised_by > conversation.closed_at
             assert handoff.promised_by.astimezone(tenant.zone).weekday() < 5
-            assert handoff.recipients.split(", ") == contacts
-            assert handoff.created_at == conversation.closed_at
-        sent = [handoff for handoff in handoffs if handoff.status == Handoff.Status.SENT]
-        failed = [handoff for handoff in handoffs if handoff.status == Handoff.Status.FAILED]
-        assert all(handoff.sent_at >= handoff.created_at and not handoff.last_error for handoff in sent)
+            assert handoff.outgoing.recipient_list() == contacts
+            assert handoff.outgoing.reference == email_reference(conversation.pk)
+            assert str(conversation.pk) in handoff.outgoing.subject
+            assert handoff.created_at == conversation.closed_at == handoff.outgoing.created_at
+        emails = [handoff.outgoing for handoff in handoffs]
+        sent = [email for email in emails if email.status == OutgoingEmail.Status.SENT]
+        failed = [email for email in emails if email.status == OutgoingEmail.Status.FAILED]
+        assert all(email.sent_at >= email.created_at and not email.last_error for email in sent)
         # and one or two of the latest failed, with the error the admin shows
         assert 1 <= len(failed) <= 2
         assert len(sent) + len(failed) == len(handoffs)
-        assert all(handoff.sent_at is None and handoff.last_error and handoff.attempts > 1 for handoff in failed)
-        assert min(handoff.created_at for handoff in failed) > max(handoff.created_at for handoff in sent)
+        assert all(email.sent_at is None and email.last_error and email.attempts > 1 for email in failed)
+        assert min(email.created_at for email in failed) > max(email.created_at for email in sent)
 
 
 def test_proactive_chats_follow_the_tenants_invitation_rules(seeded):
@@ -532,7 +550,9 @@ def test_agents_tag_some_chats_and_leave_private_notes_on_others(seeded):
 def test_ratings_have_a_moment_and_a_few_visitors_got_their_transcript(seeded):
     # given the live tenants' conversations
     conversations = Conversation.objects.filter(tenant__in=live_tenants())
-    transcripts = TranscriptRequest.objects.filter(tenant__in=live_tenants()).select_related("conversation__visitor")
+    transcripts = TranscriptRequest.objects.filter(tenant__in=live_tenants()).select_related(
+        "conversation__visitor", "outgoing"
+    )
 
     # then every rating, and only a rating, has the moment it was given, after the chat closed
     assert not conversations.filter(rating__isnull=False, rated_at__isnull=True)
@@ -542,9 +562,10 @@ def test_ratings_have_a_moment_and_a_few_visitors_got_their_transcript(seeded):
     # and a few transcripts went out, to the visitor's own address, once the chat was over
     assert 0 < transcripts.count() < conversations.count() * 0.05
     for request in transcripts:
-        assert request.status == TranscriptRequest.Status.SENT
+        assert request.outgoing.status == OutgoingEmail.Status.SENT
         assert request.email == request.conversation.visitor.email
-        assert request.conversation.closed_at <= request.requested_at <= request.sent_at < seeded.now
+        assert request.outgoing.recipient_list() == [request.email]
+        assert request.conversation.closed_at <= request.requested_at <= request.outgoing.sent_at < seeded.now
 
 
 def test_the_latest_change_notice_is_read_by_some_trained_agents_but_not_all(seeded):
