@@ -1,18 +1,21 @@
 /* What each frame from the server does: the state and welcome frames that replace the lists (and finish a
  * take, close or transfer), histories, live messages, acks, closes, pongs, and errors, each error matched to
- * the request it answers. The frames are in conversations/protocol.py.
+ * the request it answers. The frames are in conversations/protocol.py. The page is reached only through the
+ * parts it is given, so the whole path from a frame to the state, the outbox and the frames sent back can be
+ * tested without one.
  */
-import { toast } from "./dom.js";
 import { errorText } from "./format.js";
 
 const REFRESH_DEBOUNCE_MS = 60;
 
 export class FrameHandler {
   /**
-   * parts: state, sync, outbox, connection, alerts, notices, pane, transfer, closeDialog, t, and the page's
-   * renderAll(), renderChat(chat), renderPane(), renderPresence(), openNextChat(), focusComposer().
+   * parts: state, sync, outbox, connection, alerts, notices, pane, transfer, closeDialog, t, toast(text, kind),
+   * and the page's renderAll(), renderChat(chat), renderPane(), renderPresence(), openNextChat(), focusComposer();
+   * later(fn, ms) for tests.
    */
   constructor(parts) {
+    this.later = (fn, ms) => setTimeout(fn, ms);
     Object.assign(this, parts);
     this.flushNeeded = false; // a new connection sends the outbox again once it is welcomed
     this.refreshTimer = null;
@@ -27,7 +30,7 @@ export class FrameHandler {
   /** Ask for the whole state again, once for a burst of frames that say the lists changed. */
   refresh() {
     if (this.refreshTimer) return;
-    this.refreshTimer = window.setTimeout(() => {
+    this.refreshTimer = this.later(() => {
       this.refreshTimer = null;
       this.connection.send({ type: "hello" });
     }, REFRESH_DEBOUNCE_MS);
@@ -122,14 +125,14 @@ export class FrameHandler {
     }
     if (transferredId !== null) this.transfer.transferred(transferredId, request);
     if (takenId !== null && state.mineIds.includes(takenId) && !request.errored) {
-      toast(t("taken_toast"));
+      this.toast(t("taken_toast"));
       if (state.currentId === takenId) this.focusComposer();
     }
     if (closedId !== null) {
       this.closeDialog.closed(closedId);
       const closedChat = state.chats.get(closedId);
       if (closedChat) closedChat.closing = false;
-      toast(t("closed_toast"));
+      this.toast(t("closed_toast"));
       if (state.currentId === closedId) this.openNextChat();
     }
   }
@@ -208,6 +211,6 @@ export class FrameHandler {
       return;
     }
     if (asked("presence")) this.renderPresence();
-    toast(text, "error");
+    this.toast(text, "error");
   }
 }

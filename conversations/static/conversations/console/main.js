@@ -141,6 +141,7 @@ const frames = new FrameHandler({
   transfer,
   closeDialog,
   t,
+  toast,
   renderAll,
   renderChat,
   renderPane,
