@@ -111,25 +111,29 @@ export class Workspace {
       });
   }
 
-  panelState(box, state, retry) {
-    box.replaceChildren();
-    box.setAttribute("aria-busy", state === "loading" ? "true" : "false");
-    if (state === "loading") {
-      box.append(make("p", "ws-muted", this.t("panel_loading")));
-      return;
-    }
-    const failed = make("p", "ws-failed", this.t("panel_failed", { message: state.message }));
+  /** Return "Could not load: … Try again" as a <tag>, its button calling retry. */
+  failure(tag, message, retry) {
+    const failed = make(tag, "ws-failed", this.t("panel_failed", { message }));
     const again = make("button", "link-button", this.t("panel_retry"));
     again.type = "button";
     again.addEventListener("click", retry);
     failed.append(" ", again);
-    box.append(failed);
+    return failed;
+  }
+
+  /** Show "loading" or the failure in a section and return false; or empty it for the answer and return true. */
+  panelReady(box, data, retry) {
+    box.replaceChildren();
+    box.setAttribute("aria-busy", data ? "false" : "true");
+    if (!data) box.append(make("p", "ws-muted", this.t("panel_loading")));
+    else if (data.error) box.append(this.failure("p", data.error.message, retry));
+    return !!data && !data.error;
   }
 
   // ------------------------------------------------ the client's card
 
   loadContext() {
-    this.panelState($("ws-client"), "loading");
+    this.panelReady($("ws-client"), null);
     this.load("context", (data) => {
       this.context = data;
       this.renderContext();
@@ -149,12 +153,7 @@ export class Workspace {
     const card = this.context;
     const chat = this.state.chats.get(this.chatId);
     $("ws-client-name").textContent = card && card.tenant ? card.tenant.name : (chat && chat.data.tenant_name) || "";
-    if (!card || card.error) {
-      this.panelState(box, card ? card.error : "loading", () => this.loadContext());
-      return;
-    }
-    box.replaceChildren();
-    box.setAttribute("aria-busy", "false");
+    if (!this.panelReady(box, card, () => this.loadContext())) return;
     const { tenant } = card;
     const badges = make("p", "ws-badges");
     const toneKey = `tone_${tenant.tone}`;
@@ -181,7 +180,7 @@ export class Workspace {
   // ------------------------------------------------ the visitor
 
   loadVisitor(options = {}) {
-    if (!options.quiet) this.panelState($("ws-visitor"), "loading");
+    if (!options.quiet) this.panelReady($("ws-visitor"), null);
     this.load(
       "visitor",
       (data) => {
@@ -196,12 +195,7 @@ export class Workspace {
     const { t } = this;
     const box = $("ws-visitor");
     const data = this.visitor;
-    if (!data || data.error) {
-      this.panelState(box, data ? data.error : "loading", () => this.loadVisitor());
-      return;
-    }
-    box.replaceChildren();
-    box.setAttribute("aria-busy", "false");
+    if (!this.panelReady(box, data, () => this.loadVisitor())) return;
     const { visitor } = data;
     const badges = make("p", "ws-badges");
     badges.append(
@@ -280,12 +274,7 @@ export class Workspace {
     const data = this.notes;
     if (!data) return;
     if (data.error) {
-      const failed = make("li", "ws-failed", t("panel_failed", { message: data.error.message }));
-      const again = make("button", "link-button", t("panel_retry"));
-      again.type = "button";
-      again.addEventListener("click", () => this.loadNotes());
-      failed.append(" ", again);
-      list.append(failed);
+      list.append(this.failure("li", data.error.message, () => this.loadNotes()));
       return;
     }
     if (!data.notes.length) {
