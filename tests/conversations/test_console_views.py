@@ -128,7 +128,7 @@ def test_console_page_carries_its_script_strings_socket_and_controls(client, age
     config = embedded_json(html, "console-config")
     assert strings["title_counter"] == "(%(count)s) %(title)s"
     assert config == {"socket_path": "/ws/console/", "agent_id": agent.pk}
-    assert "conversations/console.js" in html and "conversations/console.css" in html
+    assert "conversations/console/main.js" in html and "conversations/console.css" in html
     assert '<option value="online">Online</option>' in html
     assert '<option value="spam">Spam or no message</option>' in html
     assert 'value="visitor_left"' not in html  # the clock's outcome alone

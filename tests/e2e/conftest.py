@@ -267,6 +267,8 @@ def browser() -> Iterator:
 def page(browser, request) -> Iterator:
     """Open a page in a new browser context (own cookies and storage) for this test.
 
+    An error the page's scripts throw and do not catch fails the test, even when what it checks still
+    happened: the console's and the widget's scripts must not break on any path a test takes.
     With E2E_SCREENSHOTS=<folder> set, the page's last state is saved there as <test name>.png.
     """
     from playwright.sync_api import Error as PlaywrightError
@@ -274,8 +276,11 @@ def page(browser, request) -> Iterator:
     context = browser.new_context(locale="en-US")
     context.set_default_timeout(10_000)
     page = context.new_page()
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(f"{page.url}: {error.stack or error}"))
     try:
         yield page
+        assert not script_errors, "the page's scripts threw:\n" + "\n".join(script_errors)
     finally:
         folder = os.environ.get("E2E_SCREENSHOTS")
         if folder:

@@ -1,0 +1,65 @@
+/* Words and formats: the console's translated strings and how it writes times and durations.
+ *
+ * Pure: no page, no clock of its own (a caller passes "now" where it matters), so Node's test runner can
+ * load it. The console's modules need an ES2022 browser: Chromium/Chrome/Edge 94+, Firefox 93+, Safari 15.4+.
+ */
+
+/** Return t(key, params): the string for key ("%(name)s" filled from params), or the key itself when missing. */
+export function translator(table) {
+  const has = (key) => Object.hasOwn(table, key);
+  const t = (key, params) => {
+    const text = has(key) ? table[key] : key;
+    if (!params) return text;
+    return text.replace(/%\((\w+)\)s/g, (match, name) => (Object.hasOwn(params, name) ? String(params[name]) : match));
+  };
+  t.has = has;
+  // A string's raw value, for the few that are not text (the list of "N chats" plural forms).
+  t.raw = (key) => table[key];
+  return t;
+}
+
+/** Return milliseconds since the epoch for an ISO time, or null for nothing or nonsense. */
+export function parseTime(value) {
+  if (!value) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** Write seconds as m:ss (a first-response timer). */
+export function formatDuration(seconds) {
+  const whole = Math.max(0, Math.floor(seconds));
+  const rest = whole % 60;
+  return `${Math.floor(whole / 60)}:${rest < 10 ? "0" : ""}${rest}`;
+}
+
+/** Write the time of day in the reader's locale, hours and minutes. */
+export function formatClockTime(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+/** Write a moment: the time alone when it is today, else the date and the time. */
+export function formatWhen(value, today = new Date()) {
+  const ms = parseTime(value);
+  if (ms === null) return "";
+  const date = new Date(ms);
+  if (date.toDateString() === today.toDateString()) return formatClockTime(ms);
+  return `${date.toLocaleDateString([], { day: "numeric", month: "short", year: "numeric" })} ${formatClockTime(ms)}`;
+}
+
+/** Return a date as YYYY-MM-DD in the browser's own zone (the value of an <input type=date>). */
+export function localDate(date) {
+  const pad = (number) => String(number).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** Make a client-side id for a message, so that a resend is stored once. */
+export function newClientMsgId(random = Math.random) {
+  if (globalThis.crypto && typeof globalThis.crypto.randomUUID === "function") return `a-${globalThis.crypto.randomUUID()}`;
+  return `a-${Date.now().toString(36)}-${random().toString(36).slice(2, 12)}`;
+}
+
+/** Say what an error frame means: its own string ("error_<code>") or the server's message. */
+export function errorText(t, frame) {
+  const key = `error_${frame.code}`;
+  return t.has(key) ? t(key) : t("error_default", { message: frame.message || frame.code });
+}
