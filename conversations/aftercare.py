@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -116,12 +117,15 @@ def _queue_sending(request: TranscriptRequest) -> None:
 
 
 @transaction.atomic
-def request_transcript(*, conversation: Conversation, email: str, now: dt.datetime | None = None) -> TranscriptRequest:
+def request_transcript(
+    *, conversation: Conversation, email: str, now: dt.datetime | None = None, send: bool = True
+) -> TranscriptRequest:
     """Ask for the conversation's transcript at an e-mail address; send it after commit.
 
     Idempotent for the same address (an unsent request is queued again, which sends nothing twice);
     another address after the first is refused (code "other_address"). The caller has checked that
-    the conversation is the visitor's own.
+    the conversation is the visitor's own. ``send=False`` queues nothing: the request waits for the
+    caller to send it (``send_transcript``), as when writing history.
     """
     email = _clean_email(email)
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -129,13 +133,14 @@ def request_transcript(*, conversation: Conversation, email: str, now: dt.dateti
     if existing is not None:
         if existing.email.lower() != email.lower():
             raise ValidationError(ERROR_OTHER_ADDRESS, code="other_address")
-        if existing.status == TranscriptRequest.Status.PENDING:
+        if existing.status == TranscriptRequest.Status.PENDING and send:
             _queue_sending(existing)
         return existing
     request = TranscriptRequest.objects.create(
         tenant_id=locked.tenant_id, conversation=locked, email=email, requested_at=now or timezone.now()
     )
-    _queue_sending(request)
+    if send:
+        _queue_sending(request)
     return request
 
 
@@ -214,12 +219,19 @@ def transcript_email(*, request: TranscriptRequest) -> EmailMultiAlternatives:
     return message
 
 
-def send_transcript(*, request_id: int, final_attempt: bool = False, now: dt.datetime | None = None) -> bool:
+def send_transcript(
+    *,
+    request_id: int,
+    final_attempt: bool = False,
+    now: dt.datetime | None = None,
+    connection: BaseEmailBackend | None = None,
+) -> bool:
     """E-mail a requested transcript unless it has been sent; return whether it was sent now.
 
     The request's row is locked while sending, so runs that race (a redelivered task) queue behind it
     and then find it sent. An SMTP failure (an OSError) is recorded and raised again for the task to
     retry; ``final_attempt`` marks the request FAILED with the error instead of waiting for a retry.
+    ``connection`` is the mail connection to send through (default: the configured one).
     """
     failure: OSError | None = None
     with transaction.atomic():
@@ -232,6 +244,7 @@ def send_transcript(*, request_id: int, final_attempt: bool = False, now: dt.dat
         if request is None or request.status == TranscriptRequest.Status.SENT:
             return False
         email = transcript_email(request=request)
+        email.connection = connection
         request.attempts += 1
         try:
             email.send()

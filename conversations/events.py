@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -62,7 +65,22 @@ def _send(group: str, event: dict[str, Any]) -> None:
     async_to_sync(get_channel_layer().group_send)(group, event)
 
 
+_silenced = contextvars.ContextVar("events_silenced", default=False)
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """Publish nothing inside the block: for writing history (the demo), which no socket is watching."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
+
 def publish_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> None:
-    """Send an event to a group once the current transaction commits (at once outside one)."""
+    """Send an event to a group once the current transaction commits (at once outside one); not when silenced."""
+    if _silenced.get():
+        return
     event = {"type": event_type, "payload": payload}
     transaction.on_commit(lambda: _send(group, event))

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -111,14 +112,21 @@ def _record_failure(handoff_id: int, error: Exception, *, final: bool) -> None:
     )
 
 
-def send_handoff_report(*, handoff_id: int, final_attempt: bool = True, now: dt.datetime | None = None) -> int:
+def send_handoff_report(
+    *,
+    handoff_id: int,
+    final_attempt: bool = True,
+    now: dt.datetime | None = None,
+    connection: BaseEmailBackend | None = None,
+) -> int:
     """E-mail a handoff report to its tenant's escalation contacts unless it was sent; return how many got it.
 
     Locks the Handoff row while sending and records the sending (recipients, time, attempts) in the
     same transaction, so a second run, or one racing this one, sends nothing. Without an escalation
     contact the report is marked NO_RECIPIENT. On an error nothing is marked sent, the try is
     recorded, and the error is raised again for the task to retry; ``final_attempt`` says whether
-    this was the last try (then the report is marked FAILED).
+    this was the last try (then the report is marked FAILED). ``connection`` is the mail connection to
+    send through (default: the configured one).
     """
     try:
         with transaction.atomic():
@@ -135,7 +143,9 @@ def send_handoff_report(*, handoff_id: int, final_attempt: bool = True, now: dt.
                 handoff.status = Handoff.Status.NO_RECIPIENT
                 handoff.save(update_fields=["status"])
                 return 0
-            build_handoff_email(handoff, recipients=recipients).send()
+            email = build_handoff_email(handoff, recipients=recipients)
+            email.connection = connection
+            email.send()
             handoff.status, handoff.sent_at = Handoff.Status.SENT, now or timezone.now()
             handoff.recipients, handoff.attempts, handoff.last_error = ", ".join(recipients), handoff.attempts + 1, ""
             handoff.save(update_fields=["status", "sent_at", "recipients", "attempts", "last_error"])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -99,12 +100,16 @@ def leave_offline_message(
     ip_address: str | None,
     client_msg_id: str = "",
     now: dt.datetime | None = None,
+    route: bool = True,
+    forward: bool = True,
 ) -> LeftMessage:
     """Store a message left in the widget as a waiting conversation and e-mail it to the tenant after commit.
 
     Nothing is stored when a field is invalid or a rate limit refuses it (ValidationError, code
     "rate_limited"). A visitor who already has an open chat gets the question added to it. A resend
-    with the same client message id is stored and e-mailed once.
+    with the same client message id is stored and e-mailed once. When writing history, ``route=False``
+    leaves the conversation for the caller to assign and ``forward=False`` queues no e-mail (the caller
+    forwards it with ``forward_offline_message``).
     """
     from conversations import tasks
 
@@ -115,12 +120,17 @@ def leave_offline_message(
     visitor.name = name or visitor.name
     visitor.save(update_fields=["name", "email", "last_seen_at"])
     conversation = services.start_conversation(
-        tenant=tenant, visitor=visitor, origin=Conversation.Origin.OFFLINE_MESSAGE, ip_address=ip_address, now=now
+        tenant=tenant,
+        visitor=visitor,
+        origin=Conversation.Origin.OFFLINE_MESSAGE,
+        ip_address=ip_address,
+        now=now,
+        route=route,
     )
     message, created = services.post_visitor_message(
         conversation=conversation, body=question, client_msg_id=client_msg_id, now=now
     )
-    if created:
+    if created and forward:
         # robust: the message is stored either way; a broker hiccup must not turn into an error page.
         transaction.on_commit(lambda: tasks.email_offline_message.delay(message.pk), robust=True)
     return LeftMessage(conversation=conversation, message=message, token=token)
@@ -173,12 +183,15 @@ def _email_body(*, message: Message, tenant: Tenant) -> tuple[str, str]:
     return subject, body
 
 
-def forward_offline_message(*, message_id: int, now: dt.datetime | None = None) -> int:
+def forward_offline_message(
+    *, message_id: int, now: dt.datetime | None = None, connection: BaseEmailBackend | None = None
+) -> int:
     """E-mail a question left in the widget to the tenant's escalation contacts; return how many got it.
 
     Idempotent: the conversation row is locked while sending and the sending is recorded in the
     same transaction, so a second run (or one racing this one) sends nothing. If the SMTP server
     fails the transaction rolls back, nothing is recorded and the task's retry sends it again.
+    ``connection`` is the mail connection to send through (default: the configured one).
     """
     with transaction.atomic():
         message = (
@@ -200,7 +213,11 @@ def forward_offline_message(*, message_id: int, now: dt.datetime | None = None) 
         subject, body = _email_body(message=message, tenant=tenant)
         visitor = conversation.visitor
         EmailMessage(
-            subject=subject, body=body, to=recipients, reply_to=[visitor.email] if visitor.email else None
+            subject=subject,
+            body=body,
+            to=recipients,
+            reply_to=[visitor.email] if visitor.email else None,
+            connection=connection,
         ).send()
         _record_forwarded(message=message, now=now or timezone.now())
     return len(recipients)

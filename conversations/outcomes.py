@@ -285,7 +285,7 @@ def _record_lead(conversation: Conversation, details: LeadDetails, now: dt.datet
 
 
 def _record_handoff(
-    conversation: Conversation, agent: Agent | None, details: HandoffDetails, now: dt.datetime
+    conversation: Conversation, agent: Agent | None, details: HandoffDetails, now: dt.datetime, *, send: bool
 ) -> Handoff:
     from conversations import tasks
 
@@ -316,7 +316,7 @@ def _record_handoff(
         client_msg_id=f"{HANDOFF_NOTE_ID_PREFIX}{handoff.pk}",
         now=now,
     )
-    if has_contacts:
+    if has_contacts and send:
         # robust: the chat is closed and the handoff stored either way; a broker hiccup must not undo that,
         # and the admin shows the report as waiting to be sent.
         transaction.on_commit(lambda: tasks.send_handoff_report.delay(handoff.pk), robust=True)
@@ -333,6 +333,7 @@ def close_with_outcome(
     lead: Mapping[str, str] | None = None,
     handoff: Mapping[str, str] | None = None,
     now: dt.datetime | None = None,
+    send_report: bool = True,
 ) -> Conversation:
     """Close a chat with its outcome, storing the lead or the handoff report it came with.
 
@@ -341,7 +342,9 @@ def close_with_outcome(
     contact fields fall back to what is known of the visitor, and what the agent learned fills the
     visitor's blank ones. Raise ``CloseRefused`` (code "outcome_required" or "invalid_close", an error
     per field) or ValidationError "closed" / "not_yours"; nothing is stored then. An escalation posts
-    the visitor a note of what happens next and queues the report's e-mail after commit.
+    the visitor a note of what happens next and queues the report's e-mail after commit, unless
+    ``send_report`` is False: the report then waits for the caller to send it (``handoff.send_handoff_report``),
+    as when writing history, whose e-mails went out long ago.
     """
     now = now or timezone.now()
     locked = Conversation.objects.select_for_update().select_related("tenant", "visitor").get(pk=conversation.pk)
@@ -363,5 +366,5 @@ def close_with_outcome(
         _record_lead(locked, lead_details, now)
     if handoff_details is not None:
         summary = summary or handoff_details.summary
-        _record_handoff(locked, agent, handoff_details, now)
+        _record_handoff(locked, agent, handoff_details, now, send=send_report)
     return services.close_conversation(conversation=locked, outcome=outcome, summary=summary, now=now)

@@ -22,6 +22,7 @@ ERROR_EMPTY_MESSAGE = _("A message cannot be empty.")
 ERROR_MESSAGE_TOO_LONG = _("A message can be at most %(limit)d characters long.")
 ERROR_CONVERSATION_CLOSED = _("This conversation has ended.")
 ERROR_NOT_YOUR_CHAT = _("This chat is assigned to another agent.")
+ERROR_ANSWERED_NEEDS_OUTCOME = _("An agent has answered this chat; close it with an outcome.")
 
 
 def _clean_body(body: str) -> str:
@@ -47,8 +48,13 @@ def start_conversation(
     origin: str = Conversation.Origin.REACTIVE,
     ip_address: str | None = None,
     now: dt.datetime | None = None,
+    route: bool = True,
 ) -> Conversation:
-    """Return the visitor's open conversation, or start one and try to route it to an agent."""
+    """Return the visitor's open conversation, or start one and try to route it to an agent.
+
+    ``route=False`` leaves a new one waiting for the caller to assign (``routing.assign_conversation``),
+    as when writing history, which the live routing policy (who is online now) must not decide.
+    """
     now = now or timezone.now()
     Visitor.objects.select_for_update().get(pk=visitor.pk)
     open_one = (
@@ -64,11 +70,12 @@ def start_conversation(
     conversation = Conversation.objects.create(
         tenant=tenant, visitor=visitor, origin=origin, started_at=now, ip_address=ip_address
     )
-    if routing.assign_waiting(conversation=conversation, now=now) is None:
+    if route and routing.assign_waiting(conversation=conversation, now=now) is not None:
+        conversation.refresh_from_db()
+    else:
         events.publish_on_commit(
             events.tenant_queue_group(tenant.pk), "queue.changed", events.conversation_payload(conversation)
         )
-    conversation.refresh_from_db()
     return conversation
 
 
@@ -213,15 +220,43 @@ def close_conversation(
     """
     if outcome not in Conversation.Outcome.values:
         raise ValidationError(_("Choose an outcome."), code="outcome")
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    locked = _locked_for_closing(conversation)
     if locked.status == Conversation.Status.CLOSED:
         return locked
     locked.status, locked.outcome, locked.summary = Conversation.Status.CLOSED, outcome, summary
     locked.closed_at = now or timezone.now()
     locked.save(update_fields=["status", "outcome", "summary", "closed_at"])
-    payload = events.conversation_payload(locked)
-    events.publish_on_commit(events.conversation_group(locked.pk), "chat.closed", payload)
-    events.publish_on_commit(events.tenant_queue_group(locked.tenant_id), "queue.changed", payload)
+    _announce_closed(locked)
+    return locked
+
+
+def _locked_for_closing(conversation: Conversation) -> Conversation:
+    """Lock the conversation's row (its alone) and read it with the tenant and agent its announcement names."""
+    return (
+        Conversation.objects.select_for_update(of=("self",)).select_related("tenant", "agent").get(pk=conversation.pk)
+    )
+
+
+def _announce_closed(conversation: Conversation) -> None:
+    payload = events.conversation_payload(conversation)
+    events.publish_on_commit(events.conversation_group(conversation.pk), "chat.closed", payload)
+    events.publish_on_commit(events.tenant_queue_group(conversation.tenant_id), "queue.changed", payload)
+
+
+@transaction.atomic
+def close_unanswered(*, conversation: Conversation, now: dt.datetime | None = None) -> Conversation:
+    """Close a chat no agent has answered because its visitor has gone: no outcome, so it counts as missed.
+
+    Refused (ValidationError "answered") once an agent has written in it: such a chat closes with an outcome.
+    """
+    locked = _locked_for_closing(conversation)
+    if locked.status == Conversation.Status.CLOSED:
+        return locked
+    if locked.first_agent_reply_at is not None:
+        raise ValidationError(ERROR_ANSWERED_NEEDS_OUTCOME, code="answered")
+    locked.status, locked.closed_at = Conversation.Status.CLOSED, now or timezone.now()
+    locked.save(update_fields=["status", "closed_at"])
+    _announce_closed(locked)
     return locked
 
 

@@ -15,7 +15,6 @@ import os
 import statistics
 import subprocess
 import sys
-import zoneinfo
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -186,17 +185,18 @@ def test_each_tenant_is_set_up_like_a_real_client(seeded):
 def test_logins_work_with_the_published_passwords_and_roles(seeded):
     # given / when the demo
     users = get_user_model().objects
-    manager = users.get(username=demo.MANAGER_USERNAME)
+    team = demo.load().team
+    manager = users.get(username=team.manager_username)
     agent = users.get(username="agent1")
     client = users.get(username=demo.client_usernames()[0])
 
     # then
-    assert manager.check_password(demo.MANAGER_PASSWORD)
+    assert manager.check_password(team.manager_password)
     assert manager.is_staff
     assert roles.is_operations_manager(manager)
-    assert agent.check_password(demo.AGENT_PASSWORD)
+    assert agent.check_password(team.agent_password)
     assert roles.has_role(agent, roles.AGENT)
-    assert client.check_password(demo.CLIENT_PASSWORD)
+    assert client.check_password(team.client_password)
     assert roles.has_role(client, roles.CLIENT_USER)
     assert client.client_profile.tenant.slug == "kotipuoti"
 
@@ -236,7 +236,7 @@ def first_day_of_last_month(today: dt.date) -> dt.date:
 
 def test_every_open_hour_from_last_month_to_the_end_of_next_week_has_a_trained_agent_on_shift(seeded):
     # given the planning window on the team's clock: from the first day of last month to the Monday after next
-    zone = zoneinfo.ZoneInfo(demo.PLANNING_ZONE)
+    zone = demo.load().team.planning_zone
     today = seeded.now.astimezone(zone).date()
     window_start = dt.datetime.combine(first_day_of_last_month(today), dt.time(0), tzinfo=zone)
     monday_after_next = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=2)
@@ -278,7 +278,7 @@ def test_every_open_hour_from_last_month_to_the_end_of_next_week_has_a_trained_a
 
 def test_shifts_start_on_the_first_day_of_last_month_and_trainees_shadow_only_this_week_and_next(seeded):
     # given the first day of last month and this week's Monday, on the team's clock
-    zone = zoneinfo.ZoneInfo(demo.PLANNING_ZONE)
+    zone = demo.load().team.planning_zone
     today = seeded.now.astimezone(zone).date()
     first_day = first_day_of_last_month(today)
     monday = today - dt.timedelta(days=today.weekday())
@@ -411,7 +411,10 @@ def test_history_mixes_origins_outcomes_and_ratings(seeded):
         assert 0.3 <= len(ratings) / total <= 0.5
         assert sum(rating >= 4 for rating in ratings) / len(ratings) > 0.7
         assert conversations.exclude(rating_comment="").exists()
-        leads = conversations.filter(outcome__in=[Conversation.Outcome.LEAD, Conversation.Outcome.BOOKING])
+        # and a chat that ended in a lead has the visitor's address on record (a booking records none: the
+        # close dialog asks only a lead for contact details)
+        leads = conversations.filter(outcome=Conversation.Outcome.LEAD)
+        assert leads.exists()
         assert not leads.filter(visitor__email="").exists()
 
 
@@ -456,15 +459,17 @@ def test_every_escalated_conversation_has_a_handoff_report_to_the_escalation_con
             assert handoff.promise
             assert handoff.promised_by > conversation.closed_at
             assert handoff.promised_by.astimezone(tenant.zone).weekday() < 5
-            assert handoff.recipients.split(", ") == contacts
             assert handoff.created_at == conversation.closed_at
         sent = [handoff for handoff in handoffs if handoff.status == Handoff.Status.SENT]
         failed = [handoff for handoff in handoffs if handoff.status == Handoff.Status.FAILED]
         assert all(handoff.sent_at >= handoff.created_at and not handoff.last_error for handoff in sent)
-        # and one or two of the latest failed, with the error the admin shows
+        assert all(handoff.recipients.split(", ") == contacts for handoff in sent)
+        # and one or two of the latest failed, with the error the admin shows, after every try the task makes
+        # (they went to nobody)
         assert 1 <= len(failed) <= 2
         assert len(sent) + len(failed) == len(handoffs)
         assert all(handoff.sent_at is None and handoff.last_error and handoff.attempts > 1 for handoff in failed)
+        assert all(handoff.recipients == "" for handoff in failed)
         assert min(handoff.created_at for handoff in failed) > max(handoff.created_at for handoff in sent)
 
 

@@ -1,0 +1,178 @@
+"""Making a planned history so through the services, each step at its moment, as if it were live.
+
+A chat starts the way its visitor started it (the widget, an accepted invitation, the message form),
+the agent who took it is assigned (the assignment alone: who was online then is history), its lines
+are posted in order, the agent's tag and note are added, and it closes with its outcome, lead or
+handoff report; then the rating and the transcript come. The e-mails the history sent (handoff
+reports, transcripts, messages left outside service hours) are not queued: they are sent through
+the real sending code at their moments into a mail connection that delivers nothing, or, for the
+report the tenant's mail server refused, one that answers with its refusal, as often as the task
+would have tried. The visitors' page views are recorded last, in one batch per tenant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+from collections.abc import Sequence
+
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection
+
+from chatops.demo.description import MailFailure
+from chatops.demo.history import History, PlannedChat
+from chatops.models import Agent
+from conversations import access, aftercare, handoff, offline, outcomes, routing, services, tasks, visits, workspace
+from conversations.models import Conversation, Handoff, Message, Visitor
+from tenants import proactive
+from tenants.models import ProactiveRule, Tenant
+
+NOWHERE = "django.core.mail.backends.dummy.EmailBackend"
+# Chats written between two refreshes of the database's planner statistics.
+STATISTICS_EVERY = 500
+
+
+class RefusingBackend(BaseEmailBackend):
+    """A mail connection whose server refuses every message with the given SMTP error."""
+
+    def __init__(self, *, error: smtplib.SMTPException, **kwargs):
+        super().__init__(**kwargs)
+        self.error = error
+
+    def send_messages(self, email_messages: Sequence) -> int:
+        raise self.error
+
+
+def refusal(failure: MailFailure) -> smtplib.SMTPException:
+    """Return the error smtplib raises for the failure: a refused recipient, or the message refused."""
+    if failure.recipient:
+        return smtplib.SMTPRecipientsRefused({failure.recipient: (failure.code, failure.reply)})
+    return smtplib.SMTPDataError(failure.code, failure.reply)
+
+
+class _Replay:
+    def __init__(self, *, tenant: Tenant, agents: dict[str, Agent]):
+        self.tenant, self.agents = tenant, agents
+        self.rules = {rule.name: rule for rule in ProactiveRule.objects.for_tenant(tenant)}
+        self.nowhere = get_connection(NOWHERE)
+
+    def chat(self, chat: PlannedChat, visitor: Visitor) -> None:
+        conversation, lines = self._start(chat, visitor)
+        agent, assigned = self.agents.get(chat.agent), False
+        for line in lines:
+            if line.sender == Message.Sender.AGENT:
+                if not assigned:
+                    routing.assign_conversation(conversation=conversation, agent=agent, now=chat.assigned_at)
+                    assigned = True
+                services.post_agent_message(conversation=conversation, agent=agent, body=line.text, now=line.at)
+            else:
+                services.post_visitor_message(conversation=conversation, body=line.text, now=line.at)
+        if chat.note:
+            text, written = chat.note
+            workspace.add_note(conversation=conversation, agent=agent, body=text, now=written)
+        if chat.tag:
+            workspace.set_tags(conversation=conversation, names=[chat.tag])
+        conversation = self._close(chat, conversation, agent)
+        if chat.rating:
+            rating, comment, rated = chat.rating
+            aftercare.rate_conversation(conversation=conversation, rating=rating, comment=comment, now=rated)
+        if chat.transcript_requested_at:
+            request = aftercare.request_transcript(
+                conversation=conversation, email=chat.visitor.person.email, now=chat.transcript_requested_at, send=False
+            )
+            aftercare.send_transcript(request_id=request.pk, now=chat.transcript_sent_at, connection=self.nowhere)
+
+    def _start(self, chat: PlannedChat, visitor: Visitor) -> tuple[Conversation, list]:
+        """Start the conversation the way its visitor did; return it with the lines still to post."""
+        tenant, now = self.tenant, chat.started_at
+        if chat.origin == Conversation.Origin.OFFLINE_MESSAGE:
+            question, *lines = chat.lines
+            left = offline.leave_offline_message(
+                tenant=tenant,
+                token=access.issue_visitor_token(visitor),
+                name=chat.offline_form.name,
+                email=chat.offline_form.email,
+                question=question.text,
+                ip_address=None,
+                now=now,
+                route=False,
+                forward=False,
+            )
+            offline.forward_offline_message(message_id=left.message.pk, now=chat.forwarded_at, connection=self.nowhere)
+            return left.conversation, lines
+        if chat.invitation:
+            conversation, _line = proactive.accept_invitation(
+                tenant=tenant,
+                visitor=visitor,
+                rule_id=self.rules[chat.invitation].pk,
+                page_view=None,
+                shown=True,
+                now=now,
+                route=False,
+            )
+            return conversation, chat.lines
+        return services.start_conversation(tenant=tenant, visitor=visitor, now=now, route=False), chat.lines
+
+    def _close(self, chat: PlannedChat, conversation: Conversation, agent: Agent | None) -> Conversation:
+        if not chat.outcome:
+            return services.close_unanswered(conversation=conversation, now=chat.closed_at)
+        closed = outcomes.close_with_outcome(
+            conversation=conversation,
+            agent=agent,
+            outcome=chat.outcome,
+            summary=chat.summary,
+            lead=chat.lead,
+            handoff=chat.handoff,
+            now=chat.closed_at,
+            send_report=False,
+        )
+        if chat.handoff:
+            self._deliver_report(chat, Handoff.objects.for_tenant(self.tenant).get(conversation=closed))
+        return closed
+
+    def _deliver_report(self, chat: PlannedChat, report: Handoff) -> None:
+        """Send the handoff report as the task did then: once, or refused at every try until the last."""
+        if chat.report_failure is None:
+            handoff.send_handoff_report(handoff_id=report.pk, now=chat.report_sent_at, connection=self.nowhere)
+            return
+        refusing = RefusingBackend(error=refusal(chat.report_failure))
+        tries = tasks.send_handoff_report.max_retries + 1
+        for attempt in range(1, tries + 1):
+            try:
+                handoff.send_handoff_report(
+                    handoff_id=report.pk, final_attempt=attempt == tries, now=chat.closed_at, connection=refusing
+                )
+            except smtplib.SMTPException:
+                continue
+
+
+def refresh_statistics(*models) -> None:
+    """Let PostgreSQL's planner see the tables as they are now (ANALYZE); nothing on other databases.
+
+    The seeding writes thousands of rows in one transaction, which autovacuum never sees; planned with
+    the statistics of empty tables, a visitor's message count (the rate limit) scans every message.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def replay_history(*, tenant: Tenant, history: History, agents: dict[str, Agent], now: dt.datetime) -> None:
+    """Write a live tenant's planned history through the services: its visitors, chats and page views."""
+    visitors = visits.create_visitors(tenant=tenant, first_seen=[visitor.first_seen for visitor in history.visitors])
+    replay = _Replay(tenant=tenant, agents=agents)
+    for number, chat in enumerate(history.chats):
+        if number % STATISTICS_EVERY == 0:
+            refresh_statistics(Visitor, Conversation, Message)
+        replay.chat(chat, visitors[chat.visitor.index])
+    visits.record_page_views(
+        tenant=tenant,
+        views=[
+            visits.PageOpened(visitor=visitors[page.visitor.index], url=page.url, title=page.title, at=page.at)
+            for page in history.pages
+        ],
+        now=now,
+    )
