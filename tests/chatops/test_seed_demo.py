@@ -21,12 +21,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min, Q
 
 from chatops import demo, roles
 from chatops.coverage import staffing_coverage
 from chatops.models import Agent, Qualification, Shift
+from conversations import tasks
 from conversations.models import Conversation, Handoff, Lead, Message, Note, PageView, Tag, TranscriptRequest, Visitor
 from conversations.offline import escalation_contacts
 from reporting.models import ReportDelivery
@@ -106,7 +108,9 @@ def test_running_the_command_again_changes_nothing(seeded):
     assert f"Admin: {settings.SITE_URL}/admin/  user manager / password demo-manager" in out.getvalue()
 
 
-def test_reset_rebuilds_the_same_demo_without_touching_other_tenants_or_sending_mail(seeded, tenant, mailoutbox):
+def test_reset_rebuilds_the_same_demo_without_touching_other_tenants_or_sending_mail(
+    seeded, tenant, mailoutbox, django_capture_on_commit_callbacks
+):
     # given another tenant with a chat of its own, and the demo's history
     visitor = Visitor.objects.create(tenant=tenant)
     own_chat = Conversation.objects.create(tenant=tenant, visitor=visitor)
@@ -114,9 +118,12 @@ def test_reset_rebuilds_the_same_demo_without_touching_other_tenants_or_sending_
     history = fingerprint()
 
     # when the demo is reset for the same moment
-    result = demo.seed_demo(reset=True, now=seeded.now)
+    with django_capture_on_commit_callbacks() as after_commit:
+        result = demo.seed_demo(reset=True, now=seeded.now)
 
-    # then it is rebuilt identically, the other tenant's rows are untouched and no invitation went out
+    # then it is rebuilt identically, the other tenant's rows are untouched, and nothing waits for the commit:
+    # no event to a live socket, no e-mail (invitation, report, transcript) queued
+    assert after_commit == []
     assert result.created
     assert result.counts == seeded.counts
     assert fingerprint() == history
@@ -688,6 +695,8 @@ def test_the_command_seeds_a_fresh_sqlite_database(tmp_path):
     assert first.returncode == 0, first.stderr
     assert SUMMARY_LINE in first.stdout
     assert "Demo data ready" in first.stdout
+    # and no e-mail went to the console backend (the history's e-mails are recorded as sent long ago)
+    assert "Subject:" not in first.stdout
     assert second.returncode == 0, second.stderr
     assert SUMMARY_LINE in second.stdout
     totals = first.stdout.split("Demo data ready in ")[1].split(": ", 1)[1].split(".\n")[0]
@@ -696,3 +705,121 @@ def test_the_command_seeds_a_fresh_sqlite_database(tmp_path):
     # and the live chat's clocks, which `make demo` runs beside daphne, sweep that database without error
     swept = manage("live_timers", "--once")
     assert swept.returncode == 0, swept.stderr
+
+
+# --- The demo passes the checks real use is held to -------------------------------------------------
+
+DEMO_ROWS = (
+    (Tenant, "pk__in"),
+    (ServiceHours, "tenant_id__in"),
+    (ServiceException, "tenant_id__in"),
+    (KnowledgeArticle, "tenant_id__in"),
+    (CannedResponse, "tenant_id__in"),
+    (ReportRecipient, "tenant_id__in"),
+    (ClientUser, "tenant_id__in"),
+    (ChangeNotice, "tenant_id__in"),
+    (OnboardingItem, "tenant_id__in"),
+    (ProactiveRule, "tenant_id__in"),
+    (Qualification, "tenant_id__in"),
+    (Visitor, "tenant_id__in"),
+    (PageView, "tenant_id__in"),
+    (Conversation, "tenant_id__in"),
+    (Message, "tenant_id__in"),
+    (Tag, "tenant_id__in"),
+    (Note, "tenant_id__in"),
+    (Lead, "tenant_id__in"),
+    (Handoff, "tenant_id__in"),
+    (TranscriptRequest, "tenant_id__in"),
+)
+
+
+def test_every_row_of_the_demo_passes_its_models_validation(seeded):
+    # given every row the demo wrote, its agents and shifts too
+    tenants = list(demo.demo_tenants().values_list("pk", flat=True))
+    rows = [row for model, lookup in DEMO_ROWS for row in model.objects.filter(**{lookup: tenants}).iterator()]
+    rows += list(demo.demo_agents()) + list(Shift.objects.filter(agent__in=demo.demo_agents()))
+
+    # when each is validated as a form or a service validates it (fields, then the model's own rules;
+    # the database has enforced the unique and check constraints already)
+    invalid = []
+    for row in rows:
+        try:
+            row.clean_fields()
+            row.clean()
+        except ValidationError as error:
+            invalid.append((type(row).__name__, row.pk, error.message_dict))
+
+    # then none is refused
+    assert len(rows) > 40_000
+    assert invalid == []
+
+
+def test_every_chat_was_taken_by_an_agent_trained_by_that_day_and_answered_only_by_them(seeded):
+    # given when each agent completed training for each tenant
+    completed = dict(
+        ((agent_id, tenant_id), day)
+        for agent_id, tenant_id, day in Qualification.objects.completed().values_list(
+            "agent_id", "tenant_id", "training_completed_on"
+        )
+    )
+    zones = {tenant.pk: tenant.zone for tenant in demo.demo_tenants()}
+    answered_by = defaultdict(set)
+    for conversation_id, agent_id in Message.objects.filter(
+        tenant__in=live_tenants(), sender=Message.Sender.AGENT
+    ).values_list("conversation_id", "agent_id"):
+        answered_by[conversation_id].add(agent_id)
+
+    # when each assigned chat is checked as the assignment service checks it
+    wrong = []
+    assigned = Conversation.objects.filter(tenant__in=live_tenants(), agent__isnull=False)
+    for pk, tenant_id, agent_id, assigned_at, first_reply in assigned.values_list(
+        "pk", "tenant_id", "agent_id", "assigned_at", "first_agent_reply_at"
+    ):
+        day = assigned_at.astimezone(zones[tenant_id]).date()
+        trained_by_then = completed.get((agent_id, tenant_id)) is not None and completed[agent_id, tenant_id] <= day
+        if not trained_by_then or answered_by[pk] != {agent_id} or not assigned_at <= first_reply:
+            wrong.append(pk)
+
+    # then every one was taken by an agent trained by that day, before the first answer, which only they wrote
+    assert assigned.count() > 2000
+    assert wrong == []
+    # and a chat nobody took has no agent's line
+    assert not Message.objects.filter(conversation__agent__isnull=True, sender=Message.Sender.AGENT).filter(
+        tenant__in=live_tenants()
+    )
+
+
+def test_every_report_and_transcript_has_the_status_of_its_delivery(seeded):
+    # given the history's handoff reports and transcripts
+    handoffs = Handoff.objects.filter(tenant__in=live_tenants()).select_related("tenant")
+    transcripts = TranscriptRequest.objects.filter(tenant__in=live_tenants())
+    tries = tasks.send_handoff_report.max_retries + 1
+
+    # then each report is sent (once, when, to whom) or failed after every try the task makes, never waiting
+    for handoff in handoffs:
+        if handoff.status == Handoff.Status.SENT:
+            assert handoff.sent_at > handoff.created_at
+            assert (handoff.attempts, handoff.last_error) == (1, "")
+            assert handoff.recipients.split(", ") == escalation_contacts(tenant=handoff.tenant)
+        else:
+            assert handoff.status == Handoff.Status.FAILED
+            assert (handoff.sent_at, handoff.recipients, handoff.attempts) == (None, "", tries)
+            assert handoff.last_error.startswith(("SMTPRecipientsRefused: ", "SMTPDataError: "))
+    assert handoffs.filter(status=Handoff.Status.FAILED).count() == 2
+    # and each transcript went out once, after it was asked for
+    assert transcripts.exists()
+    assert not transcripts.exclude(status=TranscriptRequest.Status.SENT)
+    assert not transcripts.exclude(attempts=1)
+    assert all(request.requested_at < request.sent_at for request in transcripts)
+
+
+def test_every_message_left_outside_service_hours_was_forwarded_and_answered_by_the_next_shift(seeded):
+    # given the messages left in the widget's form
+    left = Conversation.objects.filter(tenant__in=live_tenants(), origin=Conversation.Origin.OFFLINE_MESSAGE)
+
+    # then each has the visitor's question, the note that it went to the client by e-mail, then the agent's answer
+    assert left.count() > 50
+    for conversation in left.prefetch_related("messages"):
+        senders = [message.sender for message in conversation.messages.all()]
+        assert senders == [Message.Sender.VISITOR, Message.Sender.SYSTEM, Message.Sender.AGENT]
+        assert conversation.visitor.email
