@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from chatops import roles
 from chatops import services as workforce
-from chatops.demo.description import Demo, Holiday, TenantSpec
+from chatops.demo.description import Demo, Holiday, Notice, TenantSpec
 from chatops.models import Agent
 from conversations import workspace
 from tenants import onboarding, proactive
@@ -251,7 +251,7 @@ class _Onboarding:
         for notice, posted, readers in notices:
             self.step(posted, lambda moment, notice=notice, readers=readers: self._post(notice, readers, moment))
 
-    def _post(self, notice, readers: list[Agent], posted: dt.datetime) -> None:
+    def _post(self, notice: Notice, readers: list[Agent], posted: dt.datetime) -> None:
         change = tenants.post_change_notice(
             tenant=self.tenant, title=notice.title, body=notice.body, by=self.team.manager, now=posted
         )
