@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chatops.demo import description, inventory, replay, setup
-from chatops.demo.history import generate_history
+from chatops.demo.history import Generator
 from chatops.demo.inventory import DemoCounts
 from chatops.demo.shifts import OpenHours, plan_demo_shifts
 from conversations import events
@@ -125,7 +125,7 @@ def _build(*, demo: description.Demo, now: dt.datetime, say: Progress) -> list[s
         tenant = tenants[spec.slug]
         if spec.live:
             open_hours = OpenHours(tenant, start=tenant.went_live_at, end=now + ANSWERED_WITHIN)
-            history = generate_history(
+            history = Generator(
                 demo=demo,
                 spec=spec,
                 went_live_at=tenant.went_live_at,
@@ -133,7 +133,7 @@ def _build(*, demo: description.Demo, now: dt.datetime, say: Progress) -> list[s
                 shifts=plan.shifts,
                 agents=names,
                 now=now,
-            )
+            ).generate()
             replay.replay_history(tenant=tenant, history=history, agents=team.agents, now=now)
             say(_live_summary(tenant))
         else:

@@ -119,7 +119,13 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
-class _Generator:
+class Generator:
+    """Draw a live tenant's history from its go-live to a quarter of an hour before ``now`` (``generate``).
+
+    ``agents`` names the agent of each shift (agent id → username); ``open_hours`` covers the stretch
+    from the go-live to a few days after ``now`` (a message left late is answered when it opens).
+    """
+
     def __init__(
         self,
         *,
@@ -475,30 +481,3 @@ def _records_address(chat: PlannedChat) -> bool:
 
 def _starts(shift: Shift) -> dt.datetime:
     return shift.starts_at
-
-
-def generate_history(
-    *,
-    demo: Demo,
-    spec: TenantSpec,
-    went_live_at: dt.datetime,
-    open_hours: OpenHours,
-    shifts: list[Shift],
-    agents: dict[int, str],
-    now: dt.datetime,
-) -> History:
-    """Draw a live tenant's history from its go-live to a quarter of an hour before ``now``.
-
-    ``agents`` names the agent of each shift (agent id → username); ``open_hours`` covers the stretch
-    from the go-live to a few days after ``now`` (a message left late is answered when it opens).
-    """
-    generator = _Generator(
-        demo=demo,
-        spec=spec,
-        went_live_at=went_live_at,
-        open_hours=open_hours,
-        shifts=shifts,
-        agents=agents,
-        now=now,
-    )
-    return generator.generate()

@@ -72,6 +72,21 @@ def answered_chat(tenant, visitor, agent, at=EARLIER) -> Conversation:
     return conversation
 
 
+def leave_question(tenant, visitor, *, route: bool = True) -> offline.LeftMessage:
+    """Leave a question in the widget's form for the record: its e-mail is not queued."""
+    return offline.leave_offline_message(
+        tenant=tenant,
+        token=access.issue_visitor_token(visitor),
+        name="Maija",
+        email="maija@example.fi",
+        question="Onko teillä gluteenitonta?",
+        ip_address=None,
+        now=EARLIER,
+        route=route,
+        forward=False,
+    )
+
+
 # ---- starting without the live routing policy ----------------------------------------------------
 
 
@@ -112,17 +127,7 @@ def test_a_message_left_without_routing_or_forwarding_waits_and_queues_no_email(
 
     # when a question is left in the form, for the record
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        left = offline.leave_offline_message(
-            tenant=tenant,
-            token=access.issue_visitor_token(visitor),
-            name="Maija",
-            email="maija@example.fi",
-            question="Onko teillä gluteenitonta?",
-            ip_address=None,
-            now=EARLIER,
-            route=False,
-            forward=False,
-        )
+        left = leave_question(tenant, visitor, route=False)
 
     # then it is the known visitor's waiting conversation, and (Celery running inline) nothing was sent at commit
     assert left.conversation.visitor == visitor
@@ -136,16 +141,7 @@ def test_a_question_is_forwarded_through_the_given_connection_at_the_given_momen
     tenant, visitor, contacts, mailoutbox
 ):
     # given a question left without forwarding
-    left = offline.leave_offline_message(
-        tenant=tenant,
-        token=access.issue_visitor_token(visitor),
-        name="Maija",
-        email="maija@example.fi",
-        question="Onko teillä gluteenitonta?",
-        ip_address=None,
-        now=EARLIER,
-        forward=False,
-    )
+    left = leave_question(tenant, visitor)
     connection = mail.get_connection("django.core.mail.backends.locmem.EmailBackend")
     sent = []
     connection.send_messages = lambda messages: sent.extend(messages) or len(messages)
