@@ -1,4 +1,4 @@
-"""Making a planned history so through the services, each step at its moment, as if it were live.
+"""Write a planned history through the services, each step at its moment, as real use would have written it.
 
 A chat starts the way its visitor started it (the widget, an accepted invitation, the message form),
 the agent who took it is assigned (the assignment alone: who was online then is history), its lines
@@ -52,12 +52,15 @@ def refusal(failure: MailFailure) -> smtplib.SMTPException:
 
 
 class _Replay:
+    """Write one tenant's chats, each from its start to its transcript."""
+
     def __init__(self, *, tenant: Tenant, agents: dict[str, Agent]):
         self.tenant, self.agents = tenant, agents
         self.rules = {rule.name: rule for rule in ProactiveRule.objects.for_tenant(tenant)}
         self.nowhere = get_connection(NOWHERE)
 
     def chat(self, chat: PlannedChat, visitor: Visitor) -> None:
+        """Write one chat: started, assigned, its lines, the agent's note and tag, closed, rated, its transcript."""
         conversation, lines = self._start(chat, visitor)
         agent, assigned = self.agents.get(chat.agent), False
         for line in lines:
@@ -115,6 +118,7 @@ class _Replay:
         return services.start_conversation(tenant=tenant, visitor=visitor, now=now, route=False), chat.lines
 
     def _close(self, chat: PlannedChat, conversation: Conversation, agent: Agent | None) -> Conversation:
+        """Close the chat as it ended: unanswered (no outcome), or with its outcome and its report delivered."""
         if not chat.outcome:
             return services.close_unanswered(conversation=conversation, now=chat.closed_at)
         closed = outcomes.close_with_outcome(

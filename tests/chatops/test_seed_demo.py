@@ -1,6 +1,6 @@
 """`manage.py seed_demo`: idempotent, realistic demo data that never touches other tenants.
 
-The demo is seeded once for the module (about ten seconds) and removed afterwards; each test
+The demo is seeded once for the module (half a minute or more) and removed afterwards; each test
 runs in its own transaction on top of it, so tests that reseed or break things roll back.
 """
 
