@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 MAX_SHIFT_HOURS = 16
+# An agent is reachable only while a console of theirs has pinged within this window (it pings every
+# 10 s; the server closes a console that has not pinged for 30 s, conversations.consumers).
+CONSOLE_ALIVE_WINDOW = dt.timedelta(seconds=30)
 
 ERROR_SHIFT_OVERLAPS = _("%(agent)s already has a shift %(start)s–%(end)s that overlaps this one.")
 ERROR_SHIFT_TOO_LONG = _("A shift can last at most %(hours)d hours.")
@@ -25,6 +28,12 @@ def validate_languages(value: object) -> None:
     codes = {code for code, _name in settings.LANGUAGES}
     if not isinstance(value, list) or not set(value) <= codes:
         raise ValidationError(_("Choose languages from the list."))
+
+
+class AgentQuerySet(models.QuerySet):
+    def reachable(self, now: dt.datetime) -> AgentQuerySet:
+        """Return the agents who are online with a live console: one that has pinged within the window."""
+        return self.filter(presence=Agent.Presence.ONLINE, last_seen_at__gte=now - CONSOLE_ALIVE_WINDOW)
 
 
 class Agent(models.Model):
@@ -47,8 +56,11 @@ class Agent(models.Model):
     )
     presence = models.CharField(_("presence"), max_length=8, choices=Presence.choices, default=Presence.OFFLINE)
     presence_changed_at = models.DateTimeField(_("presence changed"), default=timezone.now, editable=False)
-    # Refreshed by the console while it is connected; an online agent silent past the grace period is away.
+    # Refreshed by the console's pings (at most every few seconds); an online agent silent past the grace
+    # period is set offline and their chats go back to the queue (conversations.timers).
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
+
+    objects = AgentQuerySet.as_manager()
 
     class Meta:
         ordering = ["display_name"]

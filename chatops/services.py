@@ -177,7 +177,7 @@ def set_presence(*, agent: Agent, presence: str, now: dt.datetime | None = None)
 
 
 def touch_agent(*, agent: Agent, now: dt.datetime | None = None) -> None:
-    """Record that the agent's console is connected right now."""
+    """Record that a console of the agent's is alive right now (it connected or pinged)."""
     now = now or timezone.now()
     Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
     agent.last_seen_at = now

@@ -91,22 +91,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
+    # Redis pub/sub (channels_redis', with consumers' own channels kept in their process): one PUBLISH per
+    # group send, fanned out inside each process, no capacity after which events are dropped (the core
+    # layer dropped every event past its capacity per process without a word). Pub/sub keeps nothing for a
+    # process that is not listening: clients find out what they missed by sequence number and their
+    # periodic ping (docs/performance.md, "Live-chat transport").
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # A console receives every queue event of its tenants; under a burst the default of 100
-            # undelivered events per channel is reached and channels_redis drops the rest silently.
-            # channels_redis waits for a consumer's next event with a 5 s blocking pop, and redis-py 8 gives
-            # up a read after 5 s by default: the read could time out first and kill every consumer that
-            # heard nothing for 5 s. Reads may take longer than the pop.
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
-            },
+            "BACKEND": "chatops.channel_layer.GroupPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 5, "socket_timeout": 15}]},
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Counters every daphne process must agree on (the widget's message rate limit): in Redis when there is
+# one, else in the process's memory (the embedded default runs one process).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "chatops",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -139,6 +149,11 @@ CELERY_BEAT_SCHEDULE = {
 # --- Live chat limits (the public widget) ---------------------------------------------------
 CHAT_MESSAGES_PER_VISITOR_PER_MINUTE = env.int("CHAT_MESSAGES_PER_VISITOR_PER_MINUTE", default=20)
 CHAT_CONVERSATIONS_PER_IP_PER_HOUR = env.int("CHAT_CONVERSATIONS_PER_IP_PER_HOUR", default=20)
+# A daphne process in which a database call has waited this long for a thread is saturated: it answers a
+# chat message "overloaded" (try again after CHAT_OVERLOAD_RETRY_AFTER seconds) instead of queueing it
+# behind the others (docs/performance.md, "Overload").
+CHAT_OVERLOAD_WAIT_MS = env.int("CHAT_OVERLOAD_WAIT_MS", default=100)
+CHAT_OVERLOAD_RETRY_AFTER = env.int("CHAT_OVERLOAD_RETRY_AFTER", default=2)
 
 # --- E-mail ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")

@@ -9,9 +9,11 @@ from conversations.timers import sweep_live_chats
 
 @shared_task(ignore_result=True)
 def run_live_chat_timers() -> dict[str, int]:
-    """Release absent agents' chats, re-offer unanswered chats and alert long waits."""
+    """Close chats their visitor left, release absent agents' chats, re-offer unanswered chats, alert long waits."""
     result = sweep_live_chats()
     return {
+        "visitors_vanished": result.visitors_vanished,
+        "chats_abandoned": result.chats_abandoned,
         "agents_released": result.agents_released,
         "chats_requeued": result.chats_requeued,
         "waits_alerted": result.waits_alerted,

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.http.request import validate_host
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -49,9 +50,19 @@ def is_own_origin(origin: str) -> bool:
 
 def access_tenant_for_widget(*, widget_key: str, origin: str) -> Tenant:
     """Return the tenant whose widget key this is, if the page's origin is one of its sites (or ours)."""
+    return check_widget_origin(tenant=tenant_of_widget_key(widget_key=widget_key), origin=origin)
+
+
+def tenant_of_widget_key(*, widget_key: str) -> Tenant:
+    """Return the tenant whose widget key this is, or raise AccessDenied("unknown_key")."""
     tenant = Tenant.objects.filter(widget_key=widget_key or "").first()
     if tenant is None:
         raise AccessDenied("unknown_key", ERROR_UNKNOWN_KEY)
+    return tenant
+
+
+def check_widget_origin(*, tenant: Tenant, origin: str) -> Tenant:
+    """Return the tenant if it serves its widget on a page of this origin (its sites, or ours); else raise."""
     if tenant.status == Tenant.Status.ENDED:
         raise AccessDenied("not_serving", ERROR_TENANT_NOT_SERVING)
     if not (tenant.accepts_origin(origin or "") or is_own_origin(origin)):
@@ -65,7 +76,11 @@ def issue_visitor_token(visitor: Visitor) -> str:
 
 
 def visitor_from_token(*, tenant: Tenant, token: str | None) -> Visitor | None:
-    """Return the visitor a token names, if it is genuine, fresh and of this tenant."""
+    """Return the visitor a token names, if it is genuine, fresh and of this tenant.
+
+    The visitor comes with ``open_conversation_id``: their conversation that has not been closed, or None
+    (one query for both, as a reconnecting widget needs both).
+    """
     if not token:
         return None
     try:
@@ -74,15 +89,30 @@ def visitor_from_token(*, tenant: Tenant, token: str | None) -> Visitor | None:
         return None
     if not isinstance(data, dict) or data.get("t") != tenant.pk:
         return None
-    return Visitor.objects.for_tenant(tenant).filter(public_id=data.get("v")).first()
+    open_conversations = (
+        Conversation.objects.filter(visitor=OuterRef("pk"))
+        .exclude(status=Conversation.Status.CLOSED)
+        .order_by("-started_at")
+        .values("pk")[:1]
+    )
+    visitor = (
+        Visitor.objects.for_tenant(tenant)
+        .filter(public_id=data.get("v"))
+        .annotate(open_conversation_id=Subquery(open_conversations))
+        .first()
+    )
+    if visitor is not None:
+        visitor.tenant = tenant  # known already: no query when it is asked for
+    return visitor
 
 
 def identify_visitor(*, tenant: Tenant, token: str | None, now: dt.datetime | None = None) -> tuple[Visitor, str]:
-    """Return the token's visitor, or a new one, with the token to keep."""
+    """Return the token's visitor (with ``open_conversation_id``), or a new one, with the token to keep."""
     now = now or timezone.now()
     visitor = visitor_from_token(tenant=tenant, token=token)
     if visitor is None:
         visitor = Visitor.objects.create(tenant=tenant, first_seen_at=now, last_seen_at=now)
+        visitor.open_conversation_id = None
         return visitor, issue_visitor_token(visitor)
     return visitor, token
 

@@ -23,14 +23,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from chatops.models import Agent
-from conversations import access, selectors, workspace
+from conversations import access, outcomes, selectors, workspace
 from conversations.models import Conversation
 from tenants import search
 from tenants import selectors as tenant_selectors
 
 CONSOLE_SOCKET_PATH = "/ws/console/"
-# Every outcome is offered when closing; none is chosen in advance, so the agent has to pick one.
-CLOSE_OUTCOMES = tuple(Conversation.Outcome)
+# Every outcome an agent may give is offered when closing; none is chosen in advance, so the agent has to pick one.
+CLOSE_OUTCOMES = tuple(Conversation.Outcome(value) for value in outcomes.AGENT_OUTCOMES)
 SEARCH_RESULTS = 5
 MAX_SEARCH_LENGTH = 300
 
@@ -80,6 +80,9 @@ def console_strings() -> dict[str, str]:
         "reconnecting_in": _("Connection lost. Reconnecting in %(seconds)s s…"),
         "session_ended": _("Your session has ended. Sign in again to continue."),
         "closed_notice": _("This chat has ended."),
+        "closed_visitor_left": _("This chat has ended: the visitor left and did not come back."),
+        "visitor_left": _("The visitor has left: no page of theirs has the chat open."),
+        "visitor_left_tag": _("left"),
         "gone_notice": _("This chat is no longer in your queue: another agent may have taken it."),
         "closed_toast": _("Chat closed."),
         "withdrawn_toast": _("A chat went back to the queue because it was not answered in time."),

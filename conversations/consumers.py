@@ -1,27 +1,70 @@
-"""WebSocket consumers: authenticate, parse a frame, call a service, send the answer. Nothing more."""
+"""WebSocket consumers: authenticate, parse a frame, call a service, send the answer. Nothing more.
+
+The frames, and what a client does when it misses one, are in conversations/protocol.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
+import logging
+import threading
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from chatops import services as agent_services
 from chatops.models import Agent
 from conversations import access, aftercare, events, outcomes, protocol, routing, selectors, services
-from conversations.models import Conversation, Message, PageView
+from conversations.memo import ProcessMemo
+from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
 from tenants import proactive
 from tenants.hours import is_open
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
+# The console stopped answering (frozen page, lost network): the server closes its socket.
+CLOSE_SILENT = 4408
+
+# A console that has not pinged for PROBE_AFTER seconds is asked to ping now (a background tab's timers
+# may be slowed to one a minute, but an arriving frame still runs its handler); one that has not pinged
+# for CLOSE_AFTER seconds is closed, whatever else it sends: its agent's presence rests on its pings.
+# Module attributes, so a test can shorten them.
+PROBE_AFTER = 20.0
+CLOSE_AFTER = 30.0
+WATCH_EVERY = 2.0
+# Leaving groups when a connection ends must not hang on a Redis that is gone.
+LEAVE_TIMEOUT = 2.0
+# A ping records the agent's console as alive in the database at most this often.
+TOUCH_EVERY = 5.0
+
+ERROR_OVERLOADED = _("The chat is very busy right now; your message will be sent again in a moment.")
+
+# A reconnecting crowd asks for the same tenants and service hours at once: each process keeps them
+# a little while (a change to a tenant reaches new widget connections within this time).
+WIDGET_TENANTS: ProcessMemo[Tenant] = ProcessMemo(seconds=30)
+SERVICE_OPEN: ProcessMemo[bool] = ProcessMemo(seconds=60)
+
+
+class _WaitingCalls:
+    """The database calls of this process handed to the thread pool and not started yet, oldest first."""
+
+    lock = threading.Lock()
+    since: dict[int, float] = {}
+    numbers = itertools.count()
 
 
 def database_sync_to_async(func):
@@ -29,21 +72,39 @@ def database_sync_to_async(func):
     many consumers' calls run side by side instead of queueing on a single thread per process.
 
     Channels' own wrapper does not recycle connections on this path, so do it here, in the worker
-    thread: connections past CONN_MAX_AGE are closed before and after each call.
+    thread: connections past CONN_MAX_AGE are closed before and after each call. How long calls wait
+    for a thread says whether the process is saturated (``database_wait``).
     """
 
-    def run(*args, **kwargs):
+    def run(number, *args, **kwargs):
+        with _WaitingCalls.lock:
+            _WaitingCalls.since.pop(number, None)
         close_old_connections()
         try:
             return func(*args, **kwargs)
         finally:
             close_old_connections()
 
-    return sync_to_async(run, thread_sensitive=False)
+    call = sync_to_async(run, thread_sensitive=False)
+
+    async def queued(*args, **kwargs):
+        number = next(_WaitingCalls.numbers)
+        with _WaitingCalls.lock:
+            _WaitingCalls.since[number] = time.monotonic()
+        try:
+            return await call(number, *args, **kwargs)
+        finally:
+            with _WaitingCalls.lock:  # cancelled before a thread took it
+                _WaitingCalls.since.pop(number, None)
+
+    return queued
 
 
-# Well inside the grace period of conversations.timers, so a live console never looks absent.
-HEARTBEAT_SECONDS = 20
+def database_wait() -> float:
+    """Return how long (seconds) the oldest database call still waiting for a thread has waited; 0 if none."""
+    with _WaitingCalls.lock:
+        oldest = next(iter(_WaitingCalls.since.values()), None)
+    return 0.0 if oldest is None else time.monotonic() - oldest
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -63,20 +124,62 @@ def _message_frames(messages) -> list[dict[str, Any]]:
 
 
 class _JsonConsumer(AsyncWebsocketConsumer):
-    """Shared plumbing: JSON frames out, typed errors out, group bookkeeping."""
+    """Shared plumbing: JSON frames out, typed errors out, group bookkeeping, and an end that always runs."""
 
     parse = staticmethod(protocol.parse_visitor_frame)
 
-    async def connect(self) -> None:
+    async def __call__(self, scope, receive, send) -> None:
         self.joined: set[str] = set()
+        self.tasks: set[asyncio.Task] = set()
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the run ends (the socket closed, the channel layer failed, daphne cancelled a
+            # connection that was slow to close), nothing this connection started may outlive it.
+            await self.end()
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes old database connections on its one shared thread before every frame and
+        # event: a hop through a single thread per message, for connections that thread never opened.
+        # Ours are recycled where they are used (database_sync_to_async above).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    def start_task(self, coroutine) -> asyncio.Task:
+        """Run a coroutine beside the connection; it is cancelled when the connection ends."""
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def end(self) -> None:
+        """Undo what this connection set up: cancel its tasks, leave its groups, then ``on_end``."""
+        for task in list(self.tasks):
+            task.cancel()
+        for group in list(self.joined):
+            await self.leave(group)
+        try:
+            await self.on_end()
+        except Exception:
+            logger.exception("Could not finish ending a %s", type(self).__name__)
+
+    async def on_end(self) -> None:
+        """Release what the subclass holds for its connection (presence, for instance)."""
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def send_error(
-        self, code: str, message: str, frame: protocol.Frame | None = None, fields: dict[str, str] | None = None
+        self,
+        code: str,
+        message: str,
+        frame: protocol.Frame | None = None,
+        fields: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
-        error = protocol.error_frame(code, message, fields)
+        error = protocol.error_frame(code, message, fields) | extra
         if frame is not None:
             # Say which frame failed, so a client with several messages in flight knows which one.
             error["ref"] = frame.type
@@ -93,15 +196,23 @@ class _JsonConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.add(group)
 
-    async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "joined", ()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+    async def leave(self, group: str) -> None:
+        self.joined.discard(group)
+        try:
+            await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name), LEAVE_TIMEOUT)
+        except Exception:
+            # The layer's own connection is gone: its subscriptions went with it.
+            logger.warning("Could not leave group %s", group, exc_info=True)
 
     def ready(self) -> bool:
         raise NotImplementedError
 
     def check(self, frame: protocol.Frame) -> None:
         """Refuse a well-formed frame that is out of turn."""
+
+    def overloaded(self, frame: protocol.Frame) -> bool:
+        """Say whether to answer a message frame with ``overloaded`` instead of storing it now."""
+        return frame.type == "message" and database_wait() * 1000 >= settings.CHAT_OVERLOAD_WAIT_MS
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.ready():
@@ -111,6 +222,11 @@ class _JsonConsumer(AsyncWebsocketConsumer):
             try:
                 frame = self.parse(text_data)
                 self.check(frame)
+                if self.overloaded(frame):
+                    await self.send_error(
+                        "overloaded", ERROR_OVERLOADED, frame, retry_after=settings.CHAT_OVERLOAD_RETRY_AFTER
+                    )
+                    return
                 handler = getattr(self, f"on_{frame.type}")
                 await handler(**frame.data)
             except ProtocolError as error:
@@ -129,9 +245,14 @@ class _JsonConsumer(AsyncWebsocketConsumer):
         fields = {key: messages[0] for key, messages in invalid.message_dict.items() if messages}
         await self.send_error(code, invalid.messages[0], frame, fields)
 
+    def from_here(self, event: dict) -> bool:
+        """Say whether this socket caused the event (it has its answer already and is not told again)."""
+        return event.get("sender_channel") == self.channel_name
+
     # Events from the channel layer, relayed as frames.
     async def chat_message(self, event: dict) -> None:
-        await self.send_frame({"type": "message", **event["payload"]})
+        if not self.from_here(event):
+            await self.send_frame({"type": "message", **event["payload"]})
 
     async def chat_assigned(self, event: dict) -> None:
         await self.send_frame({"type": "assigned", **event["payload"]})
@@ -143,29 +264,35 @@ class _JsonConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "requeued", **event["payload"]})
 
     async def chat_typing(self, event: dict) -> None:
-        if event.get("sender_channel") != self.channel_name:
+        if not self.from_here(event):
             await self.send_frame({"type": "typing", **event["payload"]})
 
     async def chat_delivered(self, event: dict) -> None:
-        if event.get("sender_channel") != self.channel_name:
+        if not self.from_here(event):
             await self.send_frame({"type": "delivered", **event["payload"]})
+
+    async def chat_visitor(self, event: dict) -> None:
+        """Widgets do not need to hear of their own visitor's comings and goings."""
 
 
 class VisitorConsumer(_JsonConsumer):
     """The widget's connection: one visitor, their own conversation only."""
 
     async def connect(self) -> None:
-        await super().connect()
         self.tenant = self.visitor = self.conversation = None
+        # The conversation whose visitor presence this socket counts in (see services.visitor_arrived).
+        self.present_in: int | None = None
         # The page view this connection's hello recorded (invitations are timed from it) and the
         # invitations shown on it (which the visitor may then accept whatever has changed since).
         self.page_view_id: int | None = None
         self.invited: set[int] = set()
         await self.accept()
+        key = self.scope["url_route"]["kwargs"].get("key", "")
         try:
-            self.tenant = await database_sync_to_async(access.access_tenant_for_widget)(
-                widget_key=self.scope["url_route"]["kwargs"].get("key", ""), origin=_header(self.scope, b"origin")
+            tenant = WIDGET_TENANTS.get(key) or WIDGET_TENANTS.put(
+                key, await database_sync_to_async(access.tenant_of_widget_key)(widget_key=key)
             )
+            self.tenant = access.check_widget_origin(tenant=tenant, origin=_header(self.scope, b"origin"))
         except access.AccessDenied as denied:
             await self.send_error(denied.code, denied.message)
             await self.close(code=CLOSE_FORBIDDEN)
@@ -180,36 +307,69 @@ class VisitorConsumer(_JsonConsumer):
         if self.visitor is None and frame.type != "hello":
             raise ProtocolError("hello_first", "Send a hello frame first.")
 
+    async def on_end(self) -> None:
+        if getattr(self, "present_in", None) is not None:
+            conversation_id, self.present_in = self.present_in, None
+            await database_sync_to_async(services.visitor_departed)(conversation_id=conversation_id)
+
+    async def follow(self) -> None:
+        """Join the group of the visitor's conversation: from now on its events reach this socket."""
+        await self.join(events.conversation_group(self.conversation.pk))
+
     async def on_hello(self, *, token: str, last_seq: int, url: str, title: str) -> None:
-        welcome = await database_sync_to_async(self._hello)(token, last_seq, url, title)
-        if self.conversation is not None:
-            await self.join(events.conversation_group(self.conversation.pk))
+        welcome, open_id = await database_sync_to_async(self._hello)(token, url, title)
+        if open_id is not None:
+            # Join first, then read what was missed: a message stored in between then arrives twice
+            # (the widget keeps one per sequence number) rather than not at all.
+            await self.join(events.conversation_group(open_id))
+            welcome |= await database_sync_to_async(self._catch_up)(open_id, last_seq)
+            if self.conversation is None:  # it closed in between
+                await self.leave(events.conversation_group(open_id))
         await self.send_frame(welcome)
 
-    def _hello(self, token: str, last_seq: int, url: str, title: str) -> dict[str, Any]:
+    def _hello(self, token: str, url: str, title: str) -> tuple[dict[str, Any], int | None]:
         now = timezone.now()
         self.visitor, token = services.open_widget_session(
             tenant=self.tenant, token=token, url=url, title=title, origin=_header(self.scope, b"origin"), now=now
         )
-        self.conversation = selectors.open_conversation_of(visitor=self.visitor)
-        missed = services.messages_after(conversation=self.conversation, seq=last_seq) if self.conversation else []
-        return {
+        self.conversation = None
+        service_open = SERVICE_OPEN.get_or_read(
+            (self.tenant.pk, now.replace(second=0, microsecond=0)), lambda: is_open(self.tenant, now)
+        )
+        open_id = self.visitor.open_conversation_id
+        welcome = {
             "type": "welcome",
             "token": token,
-            "service_open": is_open(self.tenant, now),
-            "conversation": selectors.visitor_conversation_state(conversation=self.conversation, now=now),
-            "messages": _message_frames(missed),
-            "invite": self._candidate_invitation(recorded_page=bool(url), now=now),
+            "service_open": service_open,
+            "conversation": None,
+            "messages": [],
+            # A reconnect on the same page (no url) keeps what the first hello decided about invitations.
+            "invite": self._candidate_invitation(now=now) if url and open_id is None else None,
         }
+        return welcome, open_id
+
+    def _catch_up(self, conversation_id: int, last_seq: int) -> dict[str, Any]:
+        self.conversation = selectors.open_conversation_by_id(visitor=self.visitor, conversation_id=conversation_id)
+        if self.conversation is None:
+            return {}
+        self._be_present()
+        missed = services.messages_after(conversation=self.conversation, seq=last_seq)
+        state = selectors.visitor_conversation_state(conversation=self.conversation)
+        return {"conversation": state, "messages": _message_frames(missed)}
+
+    def _be_present(self) -> None:
+        """Count this socket among those following the conversation (a visitor with none has left)."""
+        if self.present_in != self.conversation.pk:
+            self.present_in = self.conversation.pk
+            services.visitor_arrived(conversation=self.conversation)
 
     def _page_view(self) -> PageView | None:
         return proactive.current_page_view(visitor=self.visitor, page_view_id=self.page_view_id)
 
-    def _candidate_invitation(self, *, recorded_page: bool, now: dt.datetime) -> dict[str, Any] | None:
-        if self.conversation is not None:
-            return None
+    def _candidate_invitation(self, *, now: dt.datetime) -> dict[str, Any] | None:
+        """Return the invitation rule that may apply to the page this hello recorded, with its seconds."""
         page_view = proactive.current_page_view(visitor=self.visitor)
-        if recorded_page and page_view is not None:
+        if page_view is not None:
             self.page_view_id = page_view.pk
         rule = proactive.rule_for_page(tenant=self.tenant, visitor=self.visitor, page_view=page_view, now=now)
         if rule is None:
@@ -232,7 +392,7 @@ class VisitorConsumer(_JsonConsumer):
 
     async def on_invite_accept(self, *, rule: int) -> None:
         state, line = await database_sync_to_async(self._invite_accept)(rule)
-        await self.join(events.conversation_group(self.conversation.pk))
+        await self.follow()
         await self.send_frame({"type": "conversation", "conversation": state})
         if line is not None:
             await self.send_frame({"type": "message", **events.message_payload(line)})
@@ -246,12 +406,13 @@ class VisitorConsumer(_JsonConsumer):
             shown=rule_id in self.invited,
             ip_address=_client_ip(self.scope),
         )
+        self._be_present()
         return selectors.visitor_conversation_state(conversation=self.conversation), line
 
     async def on_message(self, *, body: str, client_msg_id: str) -> None:
         started = self.conversation is None
         ack, state = await database_sync_to_async(self._message)(body, client_msg_id)
-        await self.join(events.conversation_group(self.conversation.pk))
+        await self.follow()
         if started:
             await self.send_frame({"type": "conversation", "conversation": state})
         await self.send_frame(ack)
@@ -262,11 +423,50 @@ class VisitorConsumer(_JsonConsumer):
             self.conversation = services.start_conversation(
                 tenant=self.tenant, visitor=self.visitor, ip_address=_client_ip(self.scope)
             )
+            self._be_present()
             state = selectors.visitor_conversation_state(conversation=self.conversation)
         message, _created = services.post_visitor_message(
-            conversation=self.conversation, body=body, client_msg_id=client_msg_id
+            conversation=self.conversation, body=body, client_msg_id=client_msg_id, sender_channel=self.channel_name
         )
         return {"type": "ack", "client_msg_id": message.client_msg_id, "seq": message.seq}, state
+
+    async def on_resume(self, *, last_seq: int) -> None:
+        if self.conversation is None:
+            await self.send_frame({"type": "history", "conversation": None, "messages": []})
+            return
+        missed = await database_sync_to_async(services.messages_after)(conversation=self.conversation, seq=last_seq)
+        await self.send_frame(
+            {"type": "history", "conversation": self.conversation.pk, "messages": _message_frames(missed)}
+        )
+
+    async def on_ping(self) -> None:
+        if self.conversation is None:
+            # Nothing to follow, so nothing to check: answered without the database.
+            await self.send_frame({"type": "pong", "conversation": None})
+            return
+        following = self.conversation
+        ended, state = await database_sync_to_async(self._catch_up_on_ping)()
+        if ended is not None:
+            # The conversation's "closed" event never came: say it now.
+            await self.chat_closed({"payload": ended})
+        if self.conversation is not None and self.conversation.pk != following.pk:
+            await self.follow()
+        await self.send_frame({"type": "pong", "conversation": state})
+
+    def _catch_up_on_ping(self) -> tuple[dict | None, dict | None]:
+        """Return the conversation's end if it ended unseen, and the state of the one followed now."""
+        current = selectors.open_conversation_of(visitor=self.visitor)
+        ended = None
+        if current is None or current.pk != self.conversation.pk:
+            ended = events.conversation_payload(selectors.reloaded(self.conversation))
+        self.conversation = current
+        if current is None:
+            return ended, None
+        if self.present_in == current.pk:
+            services.visitor_still_here(conversation=current)
+        else:
+            self._be_present()
+        return ended, selectors.visitor_conversation_state(conversation=current)
 
     async def on_rate(self, *, conversation: int, rating: int, comment: str) -> None:
         await self.send_frame(await database_sync_to_async(self._rate)(conversation, rating, comment))
@@ -307,14 +507,19 @@ class VisitorConsumer(_JsonConsumer):
             )
 
     async def chat_closed(self, event: dict) -> None:
-        self.conversation = None
+        if self.conversation is not None and self.conversation.pk == event["payload"]["conversation"]:
+            self.conversation = None
         await super().chat_closed(event)
 
 
 def _agent_of(user) -> Agent | None:
     if not user or not user.is_authenticated or not user.is_active:
         return None
-    return Agent.objects.filter(user=user).first()
+    agent = Agent.objects.filter(user=user).first()
+    if agent is not None:
+        # A console that connects is alive: its agent may be routed to at once.
+        agent_services.touch_agent(agent=agent)
+    return agent
 
 
 class AgentConsumer(_JsonConsumer):
@@ -323,13 +528,13 @@ class AgentConsumer(_JsonConsumer):
     parse = staticmethod(protocol.parse_agent_frame)
 
     async def connect(self) -> None:
-        await super().connect()
         self.agent = await database_sync_to_async(_agent_of)(self.scope.get("user"))
         if self.agent is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.pinged_at = self.touched_at = time.monotonic()
         await self.accept()
-        self.heartbeat = asyncio.create_task(self._beat())
+        self.start_task(self._watch())
         await self.join(events.agent_group(self.agent.pk))
         tenant_ids = await database_sync_to_async(self._trained_tenant_ids)()
         for tenant_id in tenant_ids:
@@ -338,28 +543,52 @@ class AgentConsumer(_JsonConsumer):
     def ready(self) -> bool:
         return getattr(self, "agent", None) is not None
 
-    async def _beat(self) -> None:
-        """Tell the database this console is alive, so the agent's chats stay theirs while connected."""
+    async def _watch(self) -> None:
+        """Probe a console that has stopped pinging; close one that does not answer (it is frozen or gone)."""
+        probed = False
         while True:
-            await database_sync_to_async(agent_services.touch_agent)(agent=self.agent)
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-
-    async def disconnect(self, code: int) -> None:
-        if getattr(self, "heartbeat", None) is not None:
-            self.heartbeat.cancel()
-        await super().disconnect(code)
+            await asyncio.sleep(WATCH_EVERY)
+            silent = time.monotonic() - self.pinged_at
+            if silent >= CLOSE_AFTER:
+                await self.close(code=CLOSE_SILENT)
+                return
+            if silent >= PROBE_AFTER and not probed:
+                await self.send_frame({"type": "probe"})
+            probed = silent >= PROBE_AFTER
 
     def _trained_tenant_ids(self) -> list[int]:
         from tenants.scoping import trained_tenant_ids
 
         return [row["tenant_id"] for row in trained_tenant_ids(self.agent)]
 
+    def conversations_followed(self) -> set[int]:
+        prefix = events.conversation_group(0)[:-1]
+        return {int(group[len(prefix) :]) for group in self.joined if group.startswith(prefix)}
+
+    async def follow(self, conversation_ids) -> None:
+        for conversation_id in conversation_ids:
+            await self.join(events.conversation_group(conversation_id))
+
     async def _state(self) -> dict[str, Any]:
         state = await database_sync_to_async(selectors.console_state)(agent=self.agent)
+        # Follow every chat of the agent's: a visitor's message is then one send to its conversation.
+        await self.follow(chat["conversation"] for chat in state["chats"])
         return state
 
     async def on_hello(self) -> None:
         await self.send_frame({"type": "welcome", **await self._state()})
+
+    async def on_ping(self) -> None:
+        self.pinged_at = time.monotonic()
+        pong = await database_sync_to_async(self._pong)(self.conversations_followed())
+        await self.follow(pong["chats"])
+        await self.send_frame(pong)
+
+    def _pong(self, followed: set[int]) -> dict[str, Any]:
+        if time.monotonic() - self.touched_at >= TOUCH_EVERY:
+            self.touched_at = time.monotonic()
+            agent_services.touch_agent(agent=self.agent)
+        return {"type": "pong", **selectors.console_sync(agent=self.agent, followed=followed)}
 
     async def on_presence(self, *, presence: str) -> None:
         await database_sync_to_async(self._presence)(presence)
@@ -368,6 +597,7 @@ class AgentConsumer(_JsonConsumer):
     def _presence(self, presence: str) -> None:
         agent_services.set_presence(agent=self.agent, presence=presence)
         if presence == Agent.Presence.ONLINE:
+            agent_services.touch_agent(agent=self.agent)
             routing.drain_queue_for(agent=self.agent)
 
     async def on_open(self, *, conversation: int, last_seq: int) -> None:
@@ -381,11 +611,7 @@ class AgentConsumer(_JsonConsumer):
         await self.send_frame({"type": "history", **history})
 
     def _history(self, conversation_id: int, last_seq: int) -> dict[str, Any]:
-        conversation = (
-            Conversation.objects.visible_to(self.agent)
-            .select_related("tenant", "visitor", "agent")
-            .get(pk=conversation_id)
-        )
+        conversation = selectors.conversation_for_console(agent=self.agent, conversation_id=conversation_id)
         messages = services.messages_after(conversation=conversation, seq=last_seq)
         last = messages[-1] if messages else None
         return {"conversation": selectors.console_chat(conversation, last), "messages": _message_frames(messages)}
@@ -428,13 +654,16 @@ class AgentConsumer(_JsonConsumer):
         await self.send_frame(ack)
 
     def _message(self, conversation_id: int, body: str, client_msg_id: str) -> dict[str, Any]:
-        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
-        message, _created = services.post_agent_message(
-            conversation=conversation, agent=self.agent, body=body, client_msg_id=client_msg_id
+        message, _created = services.post_agent_reply(
+            agent=self.agent,
+            conversation_id=conversation_id,
+            body=body,
+            client_msg_id=client_msg_id,
+            sender_channel=self.channel_name,
         )
         return {
             "type": "ack",
-            "conversation": conversation.pk,
+            "conversation": message.conversation_id,
             "client_msg_id": message.client_msg_id,
             "seq": message.seq,
         }
@@ -469,16 +698,30 @@ class AgentConsumer(_JsonConsumer):
         routing.drain_queue_for(agent=self.agent)
 
     # Events only consoles receive.
+    async def chat_assigned(self, event: dict) -> None:
+        payload = event["payload"]
+        group = events.conversation_group(payload["conversation"])
+        if payload.get("agent") == self.agent.pk:
+            await self.join(group)
+        elif group in self.joined:
+            # A colleague has the chat now (this console was previewing it in the queue): stop relaying it.
+            await self.leave(group)
+        await super().chat_assigned(event)
+
     async def chat_withdrawn(self, event: dict) -> None:
         # The chat is someone else's now (transferred or back in the queue): stop relaying its messages here.
         group = events.conversation_group(event["payload"]["conversation"])
         if group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-            self.joined.discard(group)
+            await self.leave(group)
         await self.send_frame({"type": "withdrawn", **event["payload"]})
 
     async def chat_activity(self, event: dict) -> None:
-        await self.send_frame({"type": "activity", **event["payload"]})
+        # A console following the chat has the message from its group already.
+        if events.conversation_group(event["payload"]["conversation"]) not in self.joined:
+            await self.send_frame({"type": "activity", **event["payload"]})
+
+    async def chat_visitor(self, event: dict) -> None:
+        await self.send_frame({"type": "visitor", **event["payload"]})
 
     async def queue_changed(self, event: dict) -> None:
         await self.send_frame({"type": "queue", **event["payload"]})
@@ -496,7 +739,6 @@ class OperationsConsumer(_JsonConsumer):
     parse = staticmethod(protocol.parse_agent_frame)
 
     async def connect(self) -> None:
-        await super().connect()
         self.allowed = await database_sync_to_async(_is_operations_manager)(self.scope.get("user"))
         if not self.allowed:
             await self.close(code=CLOSE_FORBIDDEN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from conversations.models import Conversation, Message
+
+logger = logging.getLogger(__name__)
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -54,7 +57,14 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "started_at": conversation.started_at.isoformat(),
         "first_visitor_message_at": _iso(conversation.first_visitor_message_at),
         "first_agent_reply_at": _iso(conversation.first_agent_reply_at),
+        "outcome": conversation.outcome,
+        "visitor_present": visitor_present(conversation),
     }
+
+
+def visitor_present(conversation: Conversation) -> bool:
+    """Say whether a widget socket of the visitor follows the chat (None of them since visitor_left_at)."""
+    return conversation.visitor_left_at is None
 
 
 def _iso(moment) -> str | None:
@@ -62,7 +72,12 @@ def _iso(moment) -> str | None:
 
 
 def _send(group: str, event: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, event)
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+    except Exception:
+        # The data is committed and the caller has its answer; every client following the group finds
+        # the change by sequence number or its next ping (conversations/protocol.py), so log and go on.
+        logger.exception("Could not publish %s to %s", event["type"], group)
 
 
 _silenced = contextvars.ContextVar("events_silenced", default=False)
@@ -78,9 +93,15 @@ def silenced() -> Iterator[None]:
         _silenced.reset(token)
 
 
-def publish_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> None:
-    """Send an event to a group once the current transaction commits (at once outside one); not when silenced."""
+def publish_on_commit(group: str, event_type: str, payload: dict[str, Any], *, sender_channel: str = "") -> None:
+    """Send an event to a group once the current transaction commits (at once outside one); not when silenced.
+
+    ``sender_channel`` names the socket the change came from: it has its answer already and is not
+    sent the event again.
+    """
     if _silenced.get():
         return
     event = {"type": event_type, "payload": payload}
+    if sender_channel:
+        event["sender_channel"] = sender_channel
     transaction.on_commit(lambda: _send(group, event))

@@ -133,6 +133,9 @@ class Conversation(TenantOwnedModel):
         SALE = "sale", _("Sale")
         ESCALATED = "escalated", _("Escalated to the client")
         SPAM = "spam", _("Spam or no message")
+        # Set by the live-chat clock, never by an agent: the visitor had no page with the chat open for the
+        # tenant's set time (conversations.timers.close_abandoned_chats).
+        VISITOR_LEFT = "visitor_left", _("Visitor left")
 
     RESOLVED_OUTCOMES = (Outcome.RESOLVED, Outcome.LEAD, Outcome.BOOKING, Outcome.SALE)
 
@@ -154,7 +157,7 @@ class Conversation(TenantOwnedModel):
     assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
     first_agent_reply_at = models.DateTimeField(_("first agent reply"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
     summary = models.TextField(_("agent's summary"), blank=True)
     rating = models.PositiveSmallIntegerField(
         _("rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
@@ -174,6 +177,16 @@ class Conversation(TenantOwnedModel):
     )
     tags = models.ManyToManyField("conversations.Tag", blank=True, related_name="conversations", verbose_name=_("tags"))
     rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
+    # The visitor's widget sockets that follow the chat now, their last sign of life, and since when none
+    # has followed it (empty while one does): conversations.services.visitor_arrived and friends. A chat
+    # starts without one; a socket of a process that died stops counting once its pings stop.
+    visitor_sockets = models.PositiveSmallIntegerField(
+        _("visitor's widgets open"), default=0, db_default=0, editable=False
+    )
+    visitor_seen_at = models.DateTimeField(_("visitor last seen"), null=True, blank=True, editable=False)
+    visitor_left_at = models.DateTimeField(
+        _("visitor left"), null=True, blank=True, default=timezone.now, editable=False
+    )
 
     class Meta:
         ordering = ["-started_at"]

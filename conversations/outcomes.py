@@ -28,6 +28,9 @@ from conversations.offline import escalation_contacts
 from tenants.models import Tenant
 
 Outcome = Conversation.Outcome
+# What an agent may close a chat with: "visitor left" is the clock's alone (conversations.timers), so a
+# chat an agent did not answer can never be hidden from the missed chats that way.
+AGENT_OUTCOMES = tuple(outcome for outcome in Outcome.values if outcome != Outcome.VISITOR_LEFT)
 
 CODE_OUTCOME_REQUIRED = "outcome_required"
 CODE_INVALID = "invalid_close"
@@ -143,7 +146,7 @@ def _clean_outcome(outcome: object) -> str:
         raise CloseRefused(
             {"outcome": ValidationError(ERROR_OUTCOME_REQUIRED, code=CODE_OUTCOME_REQUIRED)}, CODE_OUTCOME_REQUIRED
         )
-    if not isinstance(outcome, str) or outcome.strip() not in Outcome.values:
+    if not isinstance(outcome, str) or outcome.strip() not in AGENT_OUTCOMES:
         errors = _Errors()
         errors.add("outcome", ERROR_OUTCOME_UNKNOWN, "invalid_choice", value=str(outcome)[:40])
         raise CloseRefused(errors)

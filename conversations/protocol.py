@@ -1,17 +1,128 @@
 """WebSocket frames: JSON objects with a ``type``, parsed and validated here and nowhere else.
 
-Visitor → server: hello {token?, last_seq?, url?, title?} · message {body, client_msg_id} ·
-typing {active} · ack {seq} · invite_check {rule} · invite_accept {rule} ·
-rate {conversation?, rating, comment?} · transcript {conversation?, email}
-(rate and transcript without a conversation: the visitor's latest one)
-Agent → server: hello {} · presence {presence} · open {conversation, last_seq?} ·
-message {conversation, body, client_msg_id} · typing {conversation, active} ·
-close {conversation, outcome, summary?, lead?, handoff?} · take {conversation} · colleagues {conversation} ·
-transfer {conversation, to_agent, note?}
-Server → client: welcome · message · ack · typing · queue · assigned · closed ·
-error {code, message, fields?, ref?}
-Server → visitor: welcome {…, invite: {rule, seconds, message} | null} · invite {rule, message} (or nothing) ·
-conversation {conversation} · rated {conversation, rating, comment} · transcript_requested {conversation, email}
+This docstring is the protocol: every frame both ways, and what a client does so that it misses
+nothing. Load clients and fault tests are built from it.
+
+Connections
+    /ws/widget/<widget key>/  the widget. The page's Origin must be one of the tenant's sites (or a
+        host of chatops' own); otherwise one error (unknown_key, origin_not_allowed, not_serving),
+        then close code 4403.
+    /ws/console/  the agent console: the session cookie of a logged-in agent, Origin one of
+        ALLOWED_HOSTS; anyone else is closed with 4403 before accept. 4408: the server closed a
+        console that went silent (below, Presence).
+    /ws/operations/  operations managers in the admin: listen only, wait_alert frames.
+
+Sequence numbers
+    Every message of a conversation is numbered 1, 2, 3 … without gaps and stored before anyone is
+    told of it; the conversation's ``last_seq`` is its highest number. A client keeps the number up
+    to which it has *every* message (not the highest it has seen) and resumes from it.
+
+Visitor → server (the first frame must be hello; anything else gets error "hello_first")
+    hello {token?, last_seq?, url?, title?}  token: the one the last welcome gave (a new visitor
+        without). url and title only on a page's first hello: it records a page view and weighs
+        invitations; a reconnect on the same page sends neither.
+    message {body, client_msg_id}  starts a conversation if there is none. The same client_msg_id
+        again is stored once and acknowledged with the stored number.
+    resume {last_seq}  → history: the messages after last_seq.
+    ping {}  every 20 s → pong.
+    typing {active} · ack {seq} (the visitor has seen up to seq; the consoles get "delivered") ·
+    invite_check {rule} · invite_accept {rule} · rate {conversation?, rating, comment?} ·
+    transcript {conversation?, email}  (rate and transcript without a conversation: the visitor's latest)
+Server → visitor
+    welcome {token, service_open, conversation: state | null, messages: [message…],
+        invite: {rule, seconds, message} | null}  messages: those after hello's last_seq. The socket
+        follows the conversation before they are read, so one stored in between comes twice (keep
+        one per number), never not at all.
+        state = {id, status, agent_name, last_seq, queue_position, expected_wait_seconds}
+        (queue_position 0 unless waiting; expected_wait_seconds null when nobody is on duty)
+    conversation {conversation: state}  a message or an accepted invitation started one.
+    ack {client_msg_id, seq}  stored. The socket's own message is never sent back to it.
+    message {conversation, seq, sender, agent_name, body, client_msg_id, created_at}
+    history {conversation, messages}  the answer to resume.
+    pong {conversation: state | null}  state as above: its last_seq shows a lost tail, and while
+        waiting its queue_position and expected wait are fresh (the widget polls nothing else).
+    assigned {conversation, agent_name, status, …} · requeued {…} · closed {conversation, status,
+    outcome, …} · typing {conversation, sender, active, agent_name?} · invite {rule, message} ·
+    rated {conversation, rating, comment} · transcript_requested {conversation, email}
+
+Agent → server
+    hello {}  → welcome.
+    ping {}  every 10 s, and at once on a probe → pong.
+    presence {presence: online | away | offline} → state.
+    open {conversation, last_seq?}  follow a chat: → history with the messages after last_seq. It
+        joins the chat's group before reading, as the widget's hello does.
+    message {conversation, body, client_msg_id}  → ack {conversation, client_msg_id, seq}.
+    typing {conversation, active} · take {conversation} → state (error not_available first if
+    refused) · colleagues {conversation} → colleagues {conversation, agents: [{id, name, load}]} ·
+    transfer {conversation, to_agent, note?} → state · close {conversation, outcome, summary?,
+    lead?, handoff?} → state
+Server → agent
+    welcome, state {agent: {id, name, presence}, queue: [chat…], chats: [chat…]}  chat = {conversation,
+        tenant, tenant_name, tenant_language, status, agent, agent_name, started_at,
+        first_visitor_message_at, first_agent_reply_at, first_response_target_seconds, outcome,
+        visitor, visitor_present, last_seq, last_message: message | null}
+    history {conversation: chat, messages: [message…]}
+    pong {conversations: {"<id>": last_seq}, chats: [id…], queue: [id…]}  conversations: every chat
+        the console follows, every chat of the agent's and every waiting chat of their tenants;
+        chats and queue: what the next state frame would list.
+    probe {}  the server has had no ping for 20 s: send one now (below, Presence).
+    message {…as above}  in every chat the console follows: its agent's chats (followed without
+        asking) and those it opened. Not the console's own messages (its ack stands for them).
+    activity {…message}  a message in a waiting chat of the agent's tenants the console does not follow.
+    visitor {conversation, visitor_present}  the visitor's last widget of the chat closed (false), or
+        one came back (true).
+    assigned {chat, transfer_note?, transferred_by?} · withdrawn {chat} (no longer this agent's) ·
+    requeued {chat} · queue {chat} (the queue changed) · closed {chat} · typing {…} ·
+    delivered {conversation, seq}
+Both
+    error {code, message, fields?, ref?, client_msg_id?, retry_after?}  ref: the type of the frame it
+        answers; client_msg_id: the message it refuses. Codes: bad_frame, frame_too_large,
+        unknown_type, bad_field, hello_first, not_found, empty, too_long, bad_id, closed, not_yours,
+        rate_limited, overloaded, outcome_required, invalid_close, transfer_refused, …
+
+Missing nothing
+    The channel layer (Redis pub/sub) keeps nothing for a process that is not listening: an event
+    published while Redis restarts, or while a process resubscribes, is gone. Clients notice within
+    seconds and fetch from the database, which has everything:
+    - a message whose number is more than one above the number they have everything up to: fetch
+      from that number (widget: resume; console: open with last_seq);
+    - a pong naming a higher last_seq than that number: the same (a lost tail);
+    - widget: a pong naming another conversation: hello again. A conversation that closed while its
+      "closed" event was lost is announced on the next ping: closed {…}, then pong {conversation: null};
+    - console: a pong whose chats or queue differ from what it shows: hello again (lost assignments,
+      transfers, closes); the server follows each chat the pong lists as the agent's.
+
+Presence
+    Console: routable only while one of its agent's consoles has pinged within 30 s (each ping
+    records it, at most every 5 s per socket). A console that has not pinged for 20 s gets a probe;
+    one that has not pinged for 30 s is closed with 4408, whatever else it sends (a background tab's
+    timers may run once a minute, but an arriving frame still runs at once, so a live tab answers).
+    60 s after the last ping of any of their consoles, the clock sets the agent offline and returns
+    their chats to the queue. Nothing a connection starts outlives it: however its run ends, its tasks
+    are cancelled and its groups left.
+    Widget: each widget socket that follows a conversation counts; when the last one closes the
+    consoles get visitor {visitor_present: false} and the conversation's visitor_left_at is set. A
+    widget on a process that died stops counting 150 s after its last ping. A chat whose visitor has
+    been away for the tenant's abandoned_after_minutes (default 10) is closed with outcome
+    "visitor_left" (never an agent's choice; messages left outside service hours excepted), and its
+    agent gets the next waiting chat.
+
+Overload
+    A daphne process in which a database call has waited CHAT_OVERLOAD_WAIT_MS (100 ms) for a thread
+    is saturated: it answers a message frame with error {code: "overloaded", retry_after:
+    CHAT_OVERLOAD_RETRY_AFTER seconds, ref: "message", client_msg_id} and stores nothing. The client
+    keeps the message in its outbox and sends it again after retry_after (the console spreads it by up
+    to half as much again).
+
+Attacking it (fault tests)
+    Shorten the clocks through module attributes: conversations.consumers.PROBE_AFTER, CLOSE_AFTER,
+    WATCH_EVERY, TOUCH_EVERY; conversations.timers.AGENT_GRACE_PERIOD, VISITOR_SOCKET_SILENCE;
+    chatops.models.CONSOLE_ALIVE_WINDOW; the settings above. A killed daphne process: its widgets and
+    consoles reconnect with hello (widget: its token and last_seq; console: then open for each chat
+    with its last_seq). A Redis restart: publishes fail and are logged (the data is committed and the
+    sender has its ack), each process's pub/sub connection reconnects and subscribes again, and the
+    next pong shows every lost tail. A load client's consoles must ping every 10 s (or answer each
+    probe), or they are closed after 30 s and their agents get no chats.
 
 close: outcome is one of resolved, lead, booking, sale, escalated, spam (required: without it the
 answer is an error "outcome_required"). lead {name, email, phone, wants} is read for the lead
@@ -96,6 +207,10 @@ def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         return {"active": _bool(raw.get("active", True), "active")}
     if kind == "ack":
         return {"seq": _int(raw.get("seq"), "seq")}
+    if kind == "ping":
+        return {}
+    if kind == "resume":
+        return {"last_seq": _int(raw.get("last_seq"), "last_seq", default=0)}
     if kind in ("invite_check", "invite_accept"):
         return {"rule": _int(raw.get("rule"), "rule", minimum=1)}
     # The rating's range and the address are checked by conversations.aftercare, in the visitor's language.
@@ -114,7 +229,7 @@ def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _agent_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
-    if kind == "hello":
+    if kind in ("hello", "ping"):
         return {}
     if kind == "presence":
         return {"presence": _text(raw.get("presence"), "presence")}

@@ -1,7 +1,8 @@
 """Routing: which agent gets a new chat.
 
-Eligible = online, on a shift now, training completed for the tenant, below their concurrency
-limit. Least loaded first, then longest idle (oldest last assignment). Assignment locks the
+Eligible = online with a live console (one that pinged within chatops.models.CONSOLE_ALIVE_WINDOW),
+on a shift now, training completed for the tenant, below their concurrency limit. Least loaded first,
+then longest idle (oldest last assignment). Assignment locks the
 candidate agents' rows, so two chats arriving at once cannot both take an agent's last free slot.
 """
 
@@ -31,7 +32,8 @@ def eligible_agents(*, tenant: Tenant, now: dt.datetime | None = None) -> QueryS
     trained = Qualification.objects.completed().for_tenant(tenant).values("agent_id")
     on_shift = Shift.objects.on_at(now).values("agent_id")
     return (
-        Agent.objects.filter(presence=Agent.Presence.ONLINE, pk__in=trained)
+        Agent.objects.reachable(now)
+        .filter(pk__in=trained)
         .filter(pk__in=on_shift)
         .annotate(load=_active_load(), last_assigned_at=Max("conversations__assigned_at"))
         .filter(load__lt=F("max_concurrent_chats"))

@@ -15,6 +15,7 @@ from conversations import events, routing
 from conversations.access import NEW_VISIT_AFTER
 from conversations.models import Conversation, Message, Note, PageView, Tag, Visitor
 from tenants.models import Tenant
+from tenants.scoping import trained_tenant_ids
 
 DEFAULT_HANDLE_SECONDS = 300
 HANDLE_TIME_WINDOW = dt.timedelta(days=14)
@@ -26,17 +27,38 @@ def open_conversation_of(*, visitor: Visitor) -> Conversation | None:
         Conversation.objects.for_tenant(visitor.tenant)
         .filter(visitor=visitor)
         .exclude(status=Conversation.Status.CLOSED)
-        .select_related("agent")
+        .select_related("agent", "tenant")
         .order_by("-started_at")
         .first()
     )
 
 
+def open_conversation_by_id(*, visitor: Visitor, conversation_id: int) -> Conversation | None:
+    """Return the visitor's conversation of that id if it has not been closed."""
+    return (
+        Conversation.objects.for_tenant(visitor.tenant)
+        .filter(pk=conversation_id, visitor=visitor)
+        .exclude(status=Conversation.Status.CLOSED)
+        .select_related("agent", "tenant")
+        .first()
+    )
+
+
+def reloaded(conversation: Conversation) -> Conversation:
+    """Return the conversation as stored now."""
+    return Conversation.objects.select_related("tenant", "agent").get(pk=conversation.pk)
+
+
+def conversation_for_console(*, agent: Agent, conversation_id: int) -> Conversation:
+    """Return a conversation the agent may see, with what the console shows of it."""
+    return Conversation.objects.visible_to(agent).select_related("tenant", "visitor", "agent").get(pk=conversation_id)
+
+
 def staffed_agents(*, tenant: Tenant, now: dt.datetime) -> Any:
-    """Return the agents trained for the tenant who are online and on shift, whatever their load."""
+    """Return the agents trained for the tenant who are online, on shift and at a live console, whatever their load."""
     trained = Qualification.objects.completed().for_tenant(tenant).values("agent_id")
     on_shift = Shift.objects.on_at(now).values("agent_id")
-    return Agent.objects.filter(presence=Agent.Presence.ONLINE, pk__in=trained).filter(pk__in=on_shift)
+    return Agent.objects.reachable(now).filter(pk__in=trained).filter(pk__in=on_shift)
 
 
 def average_handle_seconds(*, tenant: Tenant, now: dt.datetime) -> float:
@@ -48,10 +70,12 @@ def average_handle_seconds(*, tenant: Tenant, now: dt.datetime) -> float:
     return average.total_seconds() if average else DEFAULT_HANDLE_SECONDS
 
 
-def expected_wait_seconds(*, conversation: Conversation, now: dt.datetime | None = None) -> int | None:
-    """Estimate the wait of a queued chat; None when nobody is on duty to answer it."""
+def expected_wait_seconds(
+    *, conversation: Conversation, now: dt.datetime | None = None, position: int | None = None
+) -> int | None:
+    """Estimate the wait of a queued chat (at ``position`` when known); None when nobody is on duty to answer it."""
     now = now or timezone.now()
-    position = routing.queue_position(conversation=conversation)
+    position = routing.queue_position(conversation=conversation) if position is None else position
     if position == 0:
         return 0
     capacity = staffed_agents(tenant=conversation.tenant, now=now).aggregate(n=Sum("max_concurrent_chats"))["n"]
@@ -64,13 +88,14 @@ def visitor_conversation_state(*, conversation: Conversation | None, now: dt.dat
     """Return what the widget shows about its conversation: status, agent, place in queue, wait."""
     if conversation is None:
         return None
+    position = routing.queue_position(conversation=conversation)
     return {
         "id": conversation.pk,
         "status": conversation.status,
         "agent_name": conversation.agent.display_name if conversation.agent_id else "",
         "last_seq": conversation.last_seq,
-        "queue_position": routing.queue_position(conversation=conversation),
-        "expected_wait_seconds": expected_wait_seconds(conversation=conversation, now=now),
+        "queue_position": position,
+        "expected_wait_seconds": expected_wait_seconds(conversation=conversation, now=now, position=position),
     }
 
 
@@ -85,6 +110,32 @@ def console_state(*, agent: Agent) -> dict[str, Any]:
         "queue": [console_chat(conversation, last.get(conversation.pk)) for conversation in waiting],
         "chats": [console_chat(conversation, last.get(conversation.pk)) for conversation in mine],
     }
+
+
+def console_sync(*, agent: Agent, followed: set[int]) -> dict[str, Any]:
+    """Return what a console checks its view against on each ping, in one query.
+
+    ``conversations`` maps each chat the console follows, each chat of the agent's and each waiting chat
+    of their tenants to its last sequence number; ``chats`` and ``queue`` list the agent's chats and the
+    waiting ones, as the last state frame should have.
+    """
+    rows = (
+        Conversation.objects.filter(
+            Q(pk__in=followed)
+            | Q(agent=agent, status=Conversation.Status.ACTIVE)
+            | Q(status=Conversation.Status.WAITING, tenant__in=trained_tenant_ids(agent))
+        )
+        .order_by("started_at", "pk")
+        .values_list("pk", "last_seq", "status", "agent_id")
+    )
+    sync: dict[str, Any] = {"conversations": {}, "chats": [], "queue": []}
+    for pk, last_seq, status, agent_id in rows:
+        sync["conversations"][str(pk)] = last_seq
+        if status == Conversation.Status.ACTIVE and agent_id == agent.pk:
+            sync["chats"].append(pk)
+        elif status == Conversation.Status.WAITING:
+            sync["queue"].append(pk)
+    return sync
 
 
 def console_chat(conversation: Conversation, last_message: Message | None = None) -> dict[str, Any]:

@@ -3,15 +3,18 @@ anyone is told of it, and a client-made message id makes a resend idempotent."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent
-from conversations import events, limits, routing
+from chatops.models import Agent, Qualification
+from conversations import access, events, limits, routing
 from conversations.models import Conversation, Message, Visitor
 from tenants.models import Tenant
 
@@ -22,7 +25,6 @@ ERROR_EMPTY_MESSAGE = _("A message cannot be empty.")
 ERROR_MESSAGE_TOO_LONG = _("A message can be at most %(limit)d characters long.")
 ERROR_CONVERSATION_CLOSED = _("This conversation has ended.")
 ERROR_NOT_YOUR_CHAT = _("This chat is assigned to another agent.")
-ERROR_ANSWERED_NEEDS_OUTCOME = _("An agent has answered this chat; close it with an outcome.")
 
 
 def _clean_body(body: str) -> str:
@@ -68,7 +70,7 @@ def start_conversation(
         return open_one
     limits.check_conversation_rate(ip_address=ip_address, now=now)
     conversation = Conversation.objects.create(
-        tenant=tenant, visitor=visitor, origin=origin, started_at=now, ip_address=ip_address
+        tenant=tenant, visitor=visitor, origin=origin, started_at=now, ip_address=ip_address, visitor_left_at=now
     )
     if route and routing.assign_waiting(conversation=conversation, now=now) is not None:
         conversation.refresh_from_db()
@@ -113,20 +115,196 @@ def _append(
     return locked, message, True
 
 
-def _publish_message(message: Message) -> None:
+def _publish_message(message: Message, *, sender_channel: str = "") -> None:
     events.publish_on_commit(
-        events.conversation_group(message.conversation_id), "chat.message", events.message_payload(message)
+        events.conversation_group(message.conversation_id),
+        "chat.message",
+        events.message_payload(message),
+        sender_channel=sender_channel,
     )
 
 
-@transaction.atomic
+def _announce_visitor_message(message: Message, *, waiting: bool, sender_channel: str) -> None:
+    """Publish a visitor's message to the chat's group (its agent's consoles follow it, its widgets too),
+    and, while the chat waits, to the agents who may take it."""
+    _publish_message(message, sender_channel=sender_channel)
+    if waiting:
+        events.publish_on_commit(
+            events.tenant_queue_group(message.tenant_id), "chat.activity", events.message_payload(message)
+        )
+
+
+# --- The steady state of a chat, in the fewest statements --------------------------------------------
+
+
+def _db_value(model, name: str, value):
+    """Return a value as the column stores it (raw SQL goes through the field, like the ORM would)."""
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+def _store_in_one_go(
+    *, conversation_id: int, sender: str, body: str, client_msg_id: str, agent: Agent | None, now: dt.datetime
+) -> tuple[Message, str] | None:
+    """Number and store a message of a chat in its steady state; return it and the chat's status.
+
+    The steady state: a visitor writes in an open chat, an agent in an active chat of theirs, of a tenant
+    they are trained for; the client id is new. Otherwise return None and store nothing: the caller
+    takes the slow path, which says why (closed, not yours) or returns the stored resend.
+
+    The sequence bump (``UPDATE … RETURNING``) and the insert happen together or not at all. On
+    PostgreSQL they are one statement (a data-modifying WITH, atomic by itself, so no BEGIN or COMMIT
+    outside a transaction); on SQLite (no data-modifying WITH) two in a transaction, the insert made
+    idempotent by the unique constraint (``ON CONFLICT DO NOTHING``), rolled back with the bump on a
+    conflict. A client id stored already bumps nothing; two resends racing each other meet the same
+    constraint, and the loser stores nothing.
+    """
+    conversations, messages = Conversation._meta.db_table, Message._meta.db_table
+    first = "first_visitor_message_at" if agent is None else "first_agent_reply_at"
+    if agent is None:
+        condition, condition_params = "status <> %s", [Conversation.Status.CLOSED]
+    else:
+        qualifications = Qualification._meta.db_table
+        condition = (
+            f"agent_id = %s AND status = %s AND tenant_id IN (SELECT tenant_id FROM {qualifications} "  # noqa: S608
+            "WHERE agent_id = %s AND training_completed_on IS NOT NULL)"
+        )
+        condition_params = [agent.pk, Conversation.Status.ACTIVE, agent.pk]
+    bump = (
+        f"UPDATE {conversations} SET last_seq = last_seq + 1, {first} = COALESCE({first}, %s) "  # noqa: S608
+        f"WHERE id = %s AND {condition} AND NOT EXISTS (SELECT 1 FROM {messages} "
+        "WHERE conversation_id = %s AND client_msg_id = %s AND client_msg_id <> '') "
+        "RETURNING id, tenant_id, last_seq, status"
+    )
+    bump_params = [_db_value(Conversation, first, now), conversation_id, *condition_params]
+    bump_params += [conversation_id, client_msg_id]
+    columns = "tenant_id, conversation_id, seq, sender, agent_id, body, client_msg_id, created_at"
+    row_params = [
+        sender,
+        agent.pk if agent else None,
+        _db_value(Message, "body", body),
+        client_msg_id,
+        _db_value(Message, "created_at", now),
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            row = _store_with_one_statement(cursor, bump, bump_params, columns, row_params)
+        elif connection.features.can_return_columns_from_insert:
+            row = _store_with_two_statements(cursor, bump, bump_params, columns, row_params)
+        else:
+            row = None
+    if row is None:
+        return None
+    message_id, tenant_id, seq, status = row
+    message = Message(
+        pk=message_id,
+        tenant_id=tenant_id,
+        conversation_id=conversation_id,
+        seq=seq,
+        sender=sender,
+        agent=agent,
+        body=body,
+        client_msg_id=client_msg_id,
+        created_at=now,
+    )
+    message._state.adding, message._state.db = False, connection.alias
+    return message, status
+
+
+def _store_with_one_statement(cursor, bump: str, bump_params: list, columns: str, row_params: list) -> tuple | None:
+    statement = (
+        f"WITH bumped AS ({bump}), stored AS (INSERT INTO {Message._meta.db_table} ({columns}) "  # noqa: S608
+        "SELECT tenant_id, id, last_seq, %s, CAST(%s AS bigint), %s, %s, %s FROM bumped RETURNING id) "
+        "SELECT stored.id, bumped.tenant_id, bumped.last_seq, bumped.status FROM stored CROSS JOIN bumped"
+    )
+    try:
+        # Inside a transaction a failed statement would spoil it: let it fail in a savepoint of its own.
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            cursor.execute(statement, [*bump_params, *row_params])
+            return cursor.fetchone()
+    except IntegrityError:
+        return None  # a resend that raced its twin: stored once, by the other
+
+
+def _store_with_two_statements(cursor, bump: str, bump_params: list, columns: str, row_params: list) -> tuple | None:
+    insert = (
+        f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+        "ON CONFLICT DO NOTHING RETURNING id"
+    )
+    with transaction.atomic():
+        cursor.execute(bump, bump_params)
+        bumped = cursor.fetchone()
+        if bumped is None:
+            return None
+        conversation_id, tenant_id, seq, status = bumped
+        cursor.execute(insert, [tenant_id, conversation_id, seq, *row_params])
+        stored = cursor.fetchone()
+        if stored is None:
+            transaction.set_rollback(True)
+            return None
+    return stored[0], tenant_id, seq, status
+
+
+def _stored_message(*, conversation_id: int, client_msg_id: str) -> Message | None:
+    if not client_msg_id:
+        return None
+    return (
+        Message.objects.filter(conversation_id=conversation_id, client_msg_id=client_msg_id)
+        .select_related("agent")
+        .first()
+    )
+
+
 def post_visitor_message(
-    *, conversation: Conversation, body: str, client_msg_id: str = "", now: dt.datetime | None = None
+    *,
+    conversation: Conversation,
+    body: str,
+    client_msg_id: str = "",
+    now: dt.datetime | None = None,
+    sender_channel: str = "",
 ) -> tuple[Message, bool]:
-    """Store a visitor's message and publish it after commit; a resend with the same id is stored once."""
+    """Store a visitor's message and publish it after commit; a resend with the same id is stored once.
+
+    In a running chat this is one SQL statement on PostgreSQL (``_store_in_one_go``) and the rate limit
+    is counted in the cache. ``sender_channel`` is the socket it came from, which is not sent it back.
+    """
     body, client_msg_id, now = _clean_body(body), _clean_client_msg_id(client_msg_id), now or timezone.now()
-    if not (client_msg_id and conversation.messages.filter(client_msg_id=client_msg_id).exists()):
-        limits.check_message_rate(visitor=conversation.visitor, now=now)
+    try:
+        limits.check_message_rate(visitor_id=conversation.visitor_id)
+    except ValidationError:
+        earlier = _stored_message(conversation_id=conversation.pk, client_msg_id=client_msg_id)
+        if earlier is None:
+            raise
+        return earlier, False  # a resend of a message stored before the limit was reached
+    stored = _store_in_one_go(
+        conversation_id=conversation.pk,
+        sender=Message.Sender.VISITOR,
+        body=body,
+        client_msg_id=client_msg_id,
+        agent=None,
+        now=now,
+    )
+    if stored is None:
+        try:
+            message, created, status = _post_visitor_message_under_lock(
+                conversation=conversation, body=body, client_msg_id=client_msg_id, now=now
+            )
+        except ValidationError:
+            limits.uncount_message(visitor_id=conversation.visitor_id)
+            raise
+        if not created:
+            limits.uncount_message(visitor_id=conversation.visitor_id)
+            return message, False
+    else:
+        (message, status), created = stored, True
+    _announce_visitor_message(message, waiting=status == Conversation.Status.WAITING, sender_channel=sender_channel)
+    return message, created
+
+
+@transaction.atomic
+def _post_visitor_message_under_lock(
+    *, conversation: Conversation, body: str, client_msg_id: str, now: dt.datetime
+) -> tuple[Message, bool, str]:
+    """Store a visitor's message the long way: for a resend, a closed chat, or a database without RETURNING."""
     locked, message, created = _append(
         conversation=conversation,
         sender=Message.Sender.VISITOR,
@@ -141,21 +319,57 @@ def post_visitor_message(
             locked.first_visitor_message_at = now
             changed.append("first_visitor_message_at")
         locked.save(update_fields=changed)
-        _publish_message(message)
-        if locked.agent_id:
-            events.publish_on_commit(
-                events.agent_group(locked.agent_id), "chat.activity", events.message_payload(message)
-            )
-        else:
-            events.publish_on_commit(
-                events.tenant_queue_group(locked.tenant_id), "chat.activity", events.message_payload(message)
-            )
-    return message, created
+    return message, created, locked.status
+
+
+def post_agent_reply(
+    *,
+    agent: Agent,
+    conversation_id: object,
+    body: str,
+    client_msg_id: str = "",
+    now: dt.datetime | None = None,
+    sender_channel: str = "",
+) -> tuple[Message, bool]:
+    """Store an agent's message in a chat by its id, in one statement when the chat is theirs and running.
+
+    Otherwise the chat is looked up through ``access`` (not found unless the agent is trained for its
+    tenant) and stored by ``post_agent_message``, which takes a waiting chat or says why not.
+    """
+    body, client_msg_id, now = _clean_body(body), _clean_client_msg_id(client_msg_id), now or timezone.now()
+    if isinstance(conversation_id, int):
+        stored = _store_in_one_go(
+            conversation_id=conversation_id,
+            sender=Message.Sender.AGENT,
+            body=body,
+            client_msg_id=client_msg_id,
+            agent=agent,
+            now=now,
+        )
+        if stored is not None:
+            message, _status = stored
+            _publish_message(message, sender_channel=sender_channel)
+            return message, True
+    conversation = access.access_conversation_for_agent(agent=agent, conversation_id=conversation_id)
+    return post_agent_message(
+        conversation=conversation,
+        agent=agent,
+        body=body,
+        client_msg_id=client_msg_id,
+        now=now,
+        sender_channel=sender_channel,
+    )
 
 
 @transaction.atomic
 def post_agent_message(
-    *, conversation: Conversation, agent: Agent, body: str, client_msg_id: str = "", now: dt.datetime | None = None
+    *,
+    conversation: Conversation,
+    agent: Agent,
+    body: str,
+    client_msg_id: str = "",
+    now: dt.datetime | None = None,
+    sender_channel: str = "",
 ) -> tuple[Message, bool]:
     """Store an agent's reply (taking a waiting chat if need be) and publish it after commit."""
     body, client_msg_id, now = _clean_body(body), _clean_client_msg_id(client_msg_id), now or timezone.now()
@@ -176,7 +390,7 @@ def post_agent_message(
             locked.first_agent_reply_at = now
             changed.append("first_agent_reply_at")
         locked.save(update_fields=changed)
-        _publish_message(message)
+        _publish_message(message, sender_channel=sender_channel)
     return message, created
 
 
@@ -202,7 +416,9 @@ def post_system_message(
 
 def messages_after(*, conversation: Conversation, seq: int) -> list[Message]:
     """Return the conversation's messages numbered above ``seq``, in order (for a resuming client)."""
-    return list(conversation.messages.filter(seq__gt=seq).select_related("agent").order_by("seq"))
+    return list(
+        Message.objects.filter(conversation_id=conversation.pk, seq__gt=seq).select_related("agent").order_by("seq")
+    )
 
 
 @transaction.atomic
@@ -223,8 +439,11 @@ def close_conversation(
     locked = _locked_for_closing(conversation)
     if locked.status == Conversation.Status.CLOSED:
         return locked
-    locked.status, locked.outcome, locked.summary = Conversation.Status.CLOSED, outcome, summary
-    locked.closed_at = now or timezone.now()
+    return _close_locked(locked, outcome=outcome, summary=summary, now=now or timezone.now())
+
+
+def _close_locked(locked: Conversation, *, outcome: str, summary: str, now: dt.datetime) -> Conversation:
+    locked.status, locked.outcome, locked.summary, locked.closed_at = Conversation.Status.CLOSED, outcome, summary, now
     locked.save(update_fields=["status", "outcome", "summary", "closed_at"])
     _announce_closed(locked)
     return locked
@@ -244,27 +463,92 @@ def _announce_closed(conversation: Conversation) -> None:
 
 
 @transaction.atomic
-def close_unanswered(*, conversation: Conversation, now: dt.datetime | None = None) -> Conversation:
-    """Close a chat no agent has answered because its visitor has gone: no outcome, so it counts as missed.
+def close_abandoned_chat(
+    *, conversation: Conversation, away_since: dt.datetime, now: dt.datetime
+) -> Conversation | None:
+    """Close an open chat as "visitor left" if its visitor has had no widget socket since ``away_since``.
 
-    Refused (ValidationError "answered") once an agent has written in it: such a chat closes with an outcome.
+    Checked again under the row lock (the visitor may have come back meanwhile). Return the closed chat
+    (its agent's slot is free now: the caller routes the queue to them), or None if it stays open.
     """
     locked = _locked_for_closing(conversation)
-    if locked.status == Conversation.Status.CLOSED:
-        return locked
-    if locked.first_agent_reply_at is not None:
-        raise ValidationError(ERROR_ANSWERED_NEEDS_OUTCOME, code="answered")
-    locked.status, locked.closed_at = Conversation.Status.CLOSED, now or timezone.now()
-    locked.save(update_fields=["status", "closed_at"])
-    _announce_closed(locked)
-    return locked
+    gone = locked.visitor_sockets == 0 and locked.visitor_left_at is not None and locked.visitor_left_at <= away_since
+    if locked.status == Conversation.Status.CLOSED or not gone:
+        return None
+    return _close_locked(locked, outcome=Conversation.Outcome.VISITOR_LEFT, summary="", now=now)
+
+
+# --- Visitor presence: the widget sockets that follow a chat -------------------------------------------
+
+
+def _publish_visitor_presence(conversation_id: int, *, present: bool) -> None:
+    events.publish_on_commit(
+        events.conversation_group(conversation_id),
+        "chat.visitor",
+        {"conversation": conversation_id, "visitor_present": present},
+    )
+
+
+def _open(conversation_id: int):
+    return Conversation.objects.filter(pk=conversation_id).exclude(status=Conversation.Status.CLOSED)
+
+
+def visitor_arrived(*, conversation: Conversation, now: dt.datetime | None = None) -> None:
+    """Count one more widget socket following the chat; if the visitor had left, tell its consoles."""
+    now = now or timezone.now()
+    _open(conversation.pk).update(visitor_sockets=F("visitor_sockets") + 1, visitor_seen_at=now, visitor_left_at=None)
+    if conversation.visitor_left_at is not None:
+        conversation.visitor_left_at = None
+        _publish_visitor_presence(conversation.pk, present=True)
+
+
+def visitor_still_here(*, conversation: Conversation, now: dt.datetime | None = None) -> None:
+    """Record a ping of a widget socket that follows the chat (``conversation`` as read just before)."""
+    now = now or timezone.now()
+    # At least this socket: the clock may have given up on a socket whose process looked dead.
+    _open(conversation.pk).update(
+        visitor_sockets=Greatest(F("visitor_sockets"), 1), visitor_seen_at=now, visitor_left_at=None
+    )
+    if conversation.visitor_left_at is not None:
+        conversation.visitor_left_at = None
+        _publish_visitor_presence(conversation.pk, present=True)
+
+
+def visitor_departed(*, conversation_id: int, now: dt.datetime | None = None) -> bool:
+    """Count one widget socket fewer; when it was the last, the visitor has left: tell the consoles.
+
+    Return whether the visitor has left now.
+    """
+    now = now or timezone.now()
+    _open(conversation_id).update(
+        visitor_sockets=Greatest(F("visitor_sockets") - 1, 0),
+        visitor_seen_at=now,
+        visitor_left_at=Case(
+            When(visitor_sockets__lte=1, visitor_left_at__isnull=True, then=Value(now)), default=F("visitor_left_at")
+        ),
+    )
+    left = _open(conversation_id).filter(visitor_sockets=0, visitor_left_at=now).exists()
+    if left:
+        _publish_visitor_presence(conversation_id, present=False)
+    return left
+
+
+def visitor_vanished(*, conversation_id: int, last_seen_at: dt.datetime) -> bool:
+    """Count no socket for a chat whose widgets stopped pinging at ``last_seen_at`` (their process died).
+
+    The visitor left when last seen; return whether this call found it so (the consoles are told).
+    """
+    gone = _open(conversation_id).filter(visitor_sockets__gt=0, visitor_seen_at=last_seen_at)
+    if not gone.update(visitor_sockets=0, visitor_left_at=last_seen_at):
+        return False
+    _publish_visitor_presence(conversation_id, present=False)
+    return True
 
 
 def open_widget_session(
     *, tenant: Tenant, token: str | None, url: str, title: str, origin: str, now: dt.datetime | None = None
 ) -> tuple[Visitor, str]:
     """Identify the visitor (new, or by their token), record the page view and note the widget as seen."""
-    from conversations import access
     from tenants.services import record_widget_seen
 
     now = now or timezone.now()

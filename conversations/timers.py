@@ -1,9 +1,10 @@
 """The live chat's clocks, run every few seconds (Celery beat, or `manage.py live_timers`).
 
 Each sweep reads state from the database only, so it is safe to run from several processes at once
-and to repeat: a disconnected agent's chats go back to the queue after the grace period, a chat its
-agent has not answered within the tenant's target is offered to others, and a wait past the target
-alerts the operations managers once.
+and to repeat: a chat whose visitor has had no page with the chat open for the tenant's set time ends
+as "visitor left" and frees its agent, an agent whose consoles stopped pinging loses their chats to the
+queue after the grace period, a chat its agent has not answered within the tenant's target is offered
+to others, and a wait past the target alerts the operations managers once.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chatops.models import Agent
-from conversations import events, routing
+from conversations import events, routing, services
 from conversations.models import Conversation
 from tenants.models import Tenant
 
+# An online agent none of whose consoles has pinged for this long is set offline; their chats go back to
+# the queue. Consoles ping every 10 s; one that has not pinged for 30 s is closed (conversations.consumers).
 AGENT_GRACE_PERIOD = dt.timedelta(seconds=60)
+# Widgets ping every 20 s, but a hidden tab's timers may run only once a minute: a chat's widget socket
+# silent this long belonged to a daphne process that died, and no longer counts as the visitor being there.
+VISITOR_SOCKET_SILENCE = dt.timedelta(seconds=150)
 OPERATIONS_GROUP = "operations"
 
 
@@ -30,6 +36,23 @@ class SweepResult:
     chats_requeued: int
     waits_alerted: int
     chats_routed: int = 0
+    visitors_vanished: int = 0
+    chats_abandoned: int = 0
+
+
+def _per_tenant_setting(*, setting: str, unit: str, moment_field: str, now: dt.datetime) -> Q:
+    """Rows whose `moment_field` lies further back than their tenant's `setting` (in `unit`s of timedelta).
+
+    Built as one OR of plain comparisons, one per distinct value in use, so that it runs the same on
+    PostgreSQL and SQLite (SQLite cannot multiply an interval) and can use the time indexes.
+    """
+    values = Tenant.objects.values_list(setting, flat=True).distinct()
+    condition = Q(pk__in=[])
+    for value in values:
+        condition |= Q(
+            **{f"tenant__{setting}": value, f"{moment_field}__lt": now - dt.timedelta(**{unit: value})},
+        )
+    return condition
 
 
 def _past_target(*, moment_field: str, now: dt.datetime) -> Q:
@@ -38,24 +61,63 @@ def _past_target(*, moment_field: str, now: dt.datetime) -> Q:
     Built as one OR of plain comparisons, one per distinct target in use, so that it runs the same
     on PostgreSQL and SQLite (SQLite cannot multiply an interval) and can use the time indexes.
     """
-    targets = Tenant.objects.values_list("first_response_target_seconds", flat=True).distinct()
-    condition = Q(pk__in=[])
-    for seconds in targets:
-        condition |= Q(
-            tenant__first_response_target_seconds=seconds,
-            **{f"{moment_field}__lt": now - dt.timedelta(seconds=seconds)},
-        )
-    return condition
+    return _per_tenant_setting(
+        setting="first_response_target_seconds", unit="seconds", moment_field=moment_field, now=now
+    )
+
+
+def _away_too_long(*, now: dt.datetime) -> Q:
+    """Rows whose visitor left longer ago than their tenant's ``abandoned_after_minutes``."""
+    return _per_tenant_setting(
+        setting="abandoned_after_minutes", unit="minutes", moment_field="visitor_left_at", now=now
+    )
+
+
+def forget_vanished_visitors(*, now: dt.datetime) -> int:
+    """Count no widget socket for open chats whose widgets stopped pinging (their daphne process died)."""
+    silent = (
+        Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+        .filter(visitor_sockets__gt=0, visitor_seen_at__lt=now - VISITOR_SOCKET_SILENCE)
+        .values_list("pk", "visitor_seen_at")
+    )
+    return sum(services.visitor_vanished(conversation_id=pk, last_seen_at=seen_at) for pk, seen_at in list(silent))
+
+
+def close_abandoned_chats(*, now: dt.datetime) -> int:
+    """Close as "visitor left" each open chat whose visitor has had no widget socket for the tenant's set time.
+
+    Messages left outside service hours are left alone: their visitor is gone by design. The agent whose
+    slot a chat freed gets the oldest waiting chats at once.
+    """
+    abandoned = (
+        Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+        .exclude(origin=Conversation.Origin.OFFLINE_MESSAGE)
+        .filter(visitor_sockets=0)
+        .filter(_away_too_long(now=now))
+        .select_related("tenant")
+    )
+    closed = 0
+    for conversation in list(abandoned):
+        away_since = now - dt.timedelta(minutes=conversation.tenant.abandoned_after_minutes)
+        ended = services.close_abandoned_chat(conversation=conversation, away_since=away_since, now=now)
+        if ended is None:
+            continue
+        closed += 1
+        if ended.agent_id is not None:
+            routing.drain_queue_for(agent=ended.agent, now=now)
+    return closed
 
 
 def release_absent_agents(*, now: dt.datetime) -> int:
     """Set online agents silent past the grace period offline and put their unanswered-for chats back."""
-    absent = Agent.objects.filter(presence=Agent.Presence.ONLINE, last_seen_at__lt=now - AGENT_GRACE_PERIOD)
+    silent = Q(last_seen_at__lt=now - AGENT_GRACE_PERIOD) | Q(last_seen_at__isnull=True)
+    absent = Agent.objects.filter(silent, presence=Agent.Presence.ONLINE)
     released = 0
     for agent in absent:
         with transaction.atomic():
             locked = Agent.objects.select_for_update().get(pk=agent.pk)
-            if locked.presence != Agent.Presence.ONLINE or locked.last_seen_at >= now - AGENT_GRACE_PERIOD:
+            alive = locked.last_seen_at is not None and locked.last_seen_at >= now - AGENT_GRACE_PERIOD
+            if locked.presence != Agent.Presence.ONLINE or alive:
                 continue
             locked.presence, locked.presence_changed_at = Agent.Presence.OFFLINE, now
             locked.save(update_fields=["presence", "presence_changed_at"])
@@ -115,7 +177,11 @@ def route_waiting_chats(*, now: dt.datetime) -> int:
 def sweep_live_chats(*, now: dt.datetime | None = None) -> SweepResult:
     """Run every clock once."""
     now = now or timezone.now()
+    vanished = forget_vanished_visitors(now=now)
+    abandoned = close_abandoned_chats(now=now)
     return SweepResult(
+        visitors_vanished=vanished,
+        chats_abandoned=abandoned,
         agents_released=release_absent_agents(now=now),
         chats_requeued=requeue_unanswered(now=now),
         waits_alerted=alert_long_waits(now=now),

@@ -33,9 +33,13 @@ the next shift, so it is neither answered nor missed here)
                           answered chats whose first response time is at most the tenant's
                           ``first_response_target_seconds``; that count / answered_chats
     missed_chats          live chats where the visitor wrote, closed without any agent message, and
-                          not marked spam
+                          not marked spam nor closed as visitor left
+    visitor_left_chats    chats the live-chat clock closed because their visitor had no page with
+                          the chat open for the tenant's set time (outcome "visitor left",
+                          ``conversations.timers``), answered or not; counted apart from every
+                          figure below and from the missed chats
 
-Outcomes (over closed_chats: conversations closed with any outcome but spam)
+Outcomes (over closed_chats: conversations closed with any outcome but spam and visitor left)
     resolved_chats, resolution_rate
                           outcome resolved, lead, booking or sale; / closed_chats. The tenant's
                           ``resolution_target_percent`` is met when the rate * 100 reaches it
@@ -223,8 +227,11 @@ FIRST_RESPONSE = Seconds("first_agent_reply_at", "first_visitor_message_at")
 LIVE = ~Q(origin=Origin.OFFLINE_MESSAGE)
 VISITOR_WROTE = Q(first_visitor_message_at__isnull=False)
 ANSWERED = LIVE & VISITOR_WROTE & Q(first_agent_reply_at__gte=F("first_visitor_message_at"))
-MISSED = LIVE & VISITOR_WROTE & Q(status=Status.CLOSED, first_agent_reply_at__isnull=True) & ~Q(outcome=Outcome.SPAM)
-CLOSED = Q(status=Status.CLOSED) & ~Q(outcome=Outcome.SPAM)
+# Closed, but not in the outcome figures: spam, and the chats whose visitor left (counted apart).
+SET_APART = Q(outcome__in=(Outcome.SPAM, Outcome.VISITOR_LEFT))
+MISSED = LIVE & VISITOR_WROTE & Q(status=Status.CLOSED, first_agent_reply_at__isnull=True) & ~SET_APART
+CLOSED = Q(status=Status.CLOSED) & ~SET_APART
+VISITOR_LEFT = Q(status=Status.CLOSED, outcome=Outcome.VISITOR_LEFT)
 RESOLVED = CLOSED & Q(outcome__in=Conversation.RESOLVED_OUTCOMES)
 ESCALATED = CLOSED & Q(outcome=Outcome.ESCALATED)
 RATED = CLOSED & Q(rating__isnull=False)
@@ -331,6 +338,7 @@ class TenantKpis:
     answered_within_target: int
     share_within_target: float | None
     missed_chats: int
+    visitor_left_chats: int
     closed_chats: int
     resolved_chats: int
     resolution_rate: float | None
@@ -484,6 +492,7 @@ def _conversation_totals(conversations: QuerySet, tenants: Sequence[Tenant]) -> 
         "answered_chats": Count("pk", filter=ANSWERED),
         "answered_within_target": Count("pk", filter=_within_target(tenants)),
         "missed_chats": Count("pk", filter=MISSED),
+        "visitor_left_chats": Count("pk", filter=VISITOR_LEFT),
         "closed_chats": Count("pk", filter=CLOSED),
         "resolved_chats": Count("pk", filter=RESOLVED),
         "escalated_chats": Count("pk", filter=ESCALATED),
@@ -643,6 +652,7 @@ def _assemble(
         answered_within_target=count("answered_within_target"),
         share_within_target=ratio(count("answered_within_target"), answered),
         missed_chats=count("missed_chats"),
+        visitor_left_chats=count("visitor_left_chats"),
         closed_chats=closed,
         resolved_chats=count("resolved_chats"),
         resolution_rate=ratio(count("resolved_chats"), closed),

@@ -593,6 +593,7 @@ CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | 
     ),
     ("within_target_percent", gettext_lazy("Answered within the target (%)"), lambda f: f.share_within_target),
     ("missed_chats", gettext_lazy("Missed chats"), lambda f: f.missed_chats),
+    ("visitor_left_chats", gettext_lazy("Chats the visitor left"), lambda f: f.visitor_left_chats),
     ("closed_chats", gettext_lazy("Closed chats"), lambda f: f.closed_chats),
     ("resolved_chats", gettext_lazy("Resolved chats"), lambda f: f.resolved_chats),
     ("resolution_rate_percent", gettext_lazy("Resolution rate (%)"), lambda f: f.resolution_rate),

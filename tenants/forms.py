@@ -40,7 +40,8 @@ class TenantForm(forms.ModelForm):
         fields = [
             "name", "slug", "status", "contract_signed_on", "go_live_target", "time_zone", "language",
             "tone", "style_notes", "goals", "first_response_target_seconds", "resolution_target_percent",
-            "allowed_origins", "widget_colour", "greeting", "retention_days", "encrypt_messages",
+            "abandoned_after_minutes", "allowed_origins", "widget_colour", "greeting", "retention_days",
+            "encrypt_messages",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs) -> None:

@@ -117,6 +117,15 @@ class Tenant(models.Model):
     resolution_target_percent = models.PositiveSmallIntegerField(
         _("resolution target (%)"), default=90, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
+    abandoned_after_minutes = models.PositiveSmallIntegerField(
+        _("close chats the visitor left after (minutes)"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text=_(
+            "A chat whose visitor has had no page with the chat open for this long ends as “visitor left” "
+            "and frees its agent."
+        ),
+    )
     widget_key = models.CharField(_("widget key"), max_length=40, unique=True, default=new_widget_key, editable=False)
     allowed_origins = models.TextField(
         _("allowed origins"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -63,6 +66,63 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Start each test with an empty cache and process memos: they are keyed by ids a new test database
+    hands out again."""
+    from django.core.cache import cache
+
+    from conversations.memo import forget_everything
+
+    cache.clear()
+    forget_everything()
+    yield
+    cache.clear()
+    forget_everything()
+
+
+class GroupListener:
+    """Listen to channel-layer groups from an event loop of its own, as a consumer in another process would.
+
+    The Redis pub/sub layer keeps its subscriptions per event loop, so a sync test cannot subscribe in one
+    ``async_to_sync`` call and read in the next: this loop lives for the whole test.
+    """
+
+    def __init__(self) -> None:
+        from channels.layers import get_channel_layer
+
+        self.layer = get_channel_layer()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def _run(self, coroutine, timeout: float = 10):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def listen(self, group: str) -> Callable[[], dict]:
+        """Subscribe a fresh channel to the group; return a function that reads the next event (5 s at most)."""
+        channel = self._run(self.layer.new_channel())
+        self._run(self.layer.group_add(group, channel))
+        return lambda: self._run(asyncio.wait_for(self.layer.receive(channel), timeout=5))
+
+    def close(self) -> None:
+        if hasattr(self.layer, "flush"):
+            self._run(self.layer.flush())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+@pytest.fixture
+def group_listener() -> Iterator[GroupListener]:
+    """Return a listener to channel-layer groups that lives for the test (see GroupListener)."""
+    listener = GroupListener()
+    try:
+        yield listener
+    finally:
+        listener.close()
 
 
 class _CollectingHandler:

@@ -29,6 +29,7 @@ print(json.dumps({
     "DATABASE_NAME": str(settings.DATABASES["default"]["NAME"]),
     "DATABASE_HOST": settings.DATABASES["default"].get("HOST", ""),
     "CHANNEL_LAYERS": settings.CHANNEL_LAYERS,
+    "CACHES": settings.CACHES,
     "CELERY_BROKER_URL": app.conf.broker_url,
     "CELERY_TASK_ALWAYS_EAGER": app.conf.task_always_eager,
     "EMAIL_BACKEND": settings.EMAIL_BACKEND,
@@ -77,6 +78,7 @@ def test_no_environment_runs_on_the_embedded_default():
     assert values["DATABASE_ENGINE"] == "django.db.backends.sqlite3"
     assert values["DATABASE_NAME"] == str(BASE_DIR / "db.sqlite3")
     assert values["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
     assert values["CELERY_TASK_ALWAYS_EAGER"] is True
     assert values["CELERY_BROKER_URL"] == "memory://"
     assert values["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
@@ -97,8 +99,14 @@ def test_redis_and_postgres_urls_switch_to_the_real_services():
     assert values["DATABASE_NAME"] == "chatops"
     assert values["DATABASE_HOST"] == "db.internal"
     layer = values["CHANNEL_LAYERS"]["default"]
-    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == [{"address": "redis://cache.internal:6380/2", "socket_timeout": 15}]
+    # pub/sub: one PUBLISH per group send and no capacity past which events are dropped (docs/performance.md)
+    assert layer["BACKEND"] == "chatops.channel_layer.GroupPubSubChannelLayer"
+    assert [host["address"] for host in layer["CONFIG"]["hosts"]] == ["redis://cache.internal:6380/2"]
+    cache = values["CACHES"]["default"]
+    assert (cache["BACKEND"], cache["LOCATION"]) == (
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://cache.internal:6380/2",
+    )
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6380/2"
     assert values["CELERY_TASK_ALWAYS_EAGER"] is False
 

@@ -132,6 +132,7 @@ def _build(*, demo: description.Demo, now: dt.datetime, say: Progress) -> list[s
                 open_hours=open_hours,
                 shifts=plan.shifts,
                 agents=names,
+                abandoned_after=dt.timedelta(minutes=tenant.abandoned_after_minutes),
                 now=now,
             ).generate()
             replay.replay_history(tenant=tenant, history=history, agents=team.agents, now=now)

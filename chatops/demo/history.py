@@ -29,6 +29,7 @@ RESOLVED = Conversation.Outcome.RESOLVED
 LEAD = Conversation.Outcome.LEAD
 ESCALATED = Conversation.Outcome.ESCALATED
 SPAM = Conversation.Outcome.SPAM
+VISITOR_LEFT = Conversation.Outcome.VISITOR_LEFT
 # The last minutes are left empty, so every chat of the history has ended.
 QUIET_BEFORE_NOW = dt.timedelta(minutes=15)
 # A visitor comes back at the earliest this long after they were last seen.
@@ -66,7 +67,7 @@ class Line:
 
 @dataclass
 class PlannedChat:
-    """One chat from its start to what came after it; ``outcome`` is empty for one nobody answered."""
+    """One chat from its start to what came after it."""
 
     visitor: PlannedVisitor
     origin: str
@@ -77,6 +78,8 @@ class PlannedChat:
     assigned_at: dt.datetime | None = None
     outcome: str = ""
     summary: str = ""
+    # When the visitor closed the last page with the chat (only for a chat the clock ended as "visitor left").
+    visitor_left_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     # What the visitor wrote in the widget's form (name, e-mail) for a message left outside service hours,
     # and when the tenant's escalation contacts were e-mailed it.
@@ -123,7 +126,8 @@ class Generator:
     """Draw a live tenant's history from its go-live to a quarter of an hour before ``now`` (``generate``).
 
     ``agents`` names the agent of each shift (agent id → username); ``open_hours`` covers the stretch
-    from the go-live to a few days after ``now`` (a message left late is answered when it opens).
+    from the go-live to a few days after ``now`` (a message left late is answered when it opens);
+    ``abandoned_after`` is how long after its visitor left the clock ends a chat nobody answered.
     """
 
     def __init__(
@@ -135,9 +139,11 @@ class Generator:
         open_hours: OpenHours,
         shifts: list[Shift],
         agents: dict[int, str],
+        abandoned_after: dt.timedelta,
         now: dt.datetime,
     ):
         self.spec, self.shape = spec, demo.team.history
+        self.abandoned_after = abandoned_after
         self.script: ChatScript = spec.script
         self.traffic = spec.traffic
         self.zone = spec.zone
@@ -325,7 +331,7 @@ class Generator:
             chat.closed_at = moment + dt.timedelta(seconds=rng.uniform(60, 300))
             planned = chat
         elif roll < self.shape.empty_chat_share + self.shape.missed_chat_share * (0.5 + load):
-            planned = self._missed(chat, context, first_message_at)
+            planned = self._unanswered(chat, context, first_message_at)
         else:
             planned = self._answered(chat, context, first_message_at)
         if planned is None or planned.closed_at >= self.end:
@@ -367,8 +373,8 @@ class Generator:
         self._agent_work(chat, topic=topic, context=context)
         return chat
 
-    def _missed(self, chat: PlannedChat, context: dict[str, str], first_message_at: dt.datetime) -> PlannedChat:
-        """Nobody answered in time and the visitor gave up: a missed chat."""
+    def _unanswered(self, chat: PlannedChat, context: dict[str, str], first_message_at: dt.datetime) -> PlannedChat:
+        """Nobody answered in time and the visitor gave up: the clock ends the chat as "visitor left"."""
         rng = self.rng
         topic = rng.choices(self.script.topics, weights=self.topic_weights)[0]
         pair = rng.choice(topic.pairs)
@@ -377,7 +383,9 @@ class Generator:
         if rng.random() < 0.5:
             last += dt.timedelta(seconds=rng.uniform(40, 120))
             chat.lines.append(Line(last, Message.Sender.VISITOR, rng.choice(self.script.unanswered)))
-        chat.closed_at = last + dt.timedelta(seconds=rng.uniform(60, 240))
+        chat.outcome = VISITOR_LEFT
+        chat.visitor_left_at = last + dt.timedelta(seconds=rng.uniform(60, 240))
+        chat.closed_at = chat.visitor_left_at + self.abandoned_after
         return chat
 
     def _answered(self, chat: PlannedChat, context: dict[str, str], first_message_at: dt.datetime) -> PlannedChat:

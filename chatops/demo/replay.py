@@ -68,7 +68,7 @@ class _Replay:
                 if not assigned:
                     routing.assign_conversation(conversation=conversation, agent=agent, now=chat.assigned_at)
                     assigned = True
-                services.post_agent_message(conversation=conversation, agent=agent, body=line.text, now=line.at)
+                services.post_agent_reply(agent=agent, conversation_id=conversation.pk, body=line.text, now=line.at)
             else:
                 services.post_visitor_message(conversation=conversation, body=line.text, now=line.at)
         if chat.note:
@@ -118,9 +118,9 @@ class _Replay:
         return services.start_conversation(tenant=tenant, visitor=visitor, now=now, route=False), chat.lines
 
     def _close(self, chat: PlannedChat, conversation: Conversation, agent: Agent | None) -> Conversation:
-        """Close the chat as it ended: unanswered (no outcome), or with its outcome and its report delivered."""
-        if not chat.outcome:
-            return services.close_unanswered(conversation=conversation, now=chat.closed_at)
+        """Close the chat as it ended: left by its visitor (the clock), or by its agent with its outcome."""
+        if chat.outcome == Conversation.Outcome.VISITOR_LEFT:
+            return self._visitor_left(chat, conversation)
         closed = outcomes.close_with_outcome(
             conversation=conversation,
             agent=agent,
@@ -134,6 +134,13 @@ class _Replay:
         if chat.handoff:
             self._deliver_report(chat, Handoff.objects.for_tenant(self.tenant).get(conversation=closed))
         return closed
+
+    def _visitor_left(self, chat: PlannedChat, conversation: Conversation) -> Conversation:
+        """Follow the visitor's widget from the start until they left, then end the chat as the clock did."""
+        services.visitor_arrived(conversation=conversation, now=chat.started_at)
+        services.visitor_departed(conversation_id=conversation.pk, now=chat.visitor_left_at)
+        away_since = chat.closed_at - dt.timedelta(minutes=self.tenant.abandoned_after_minutes)
+        return services.close_abandoned_chat(conversation=conversation, away_since=away_since, now=chat.closed_at)
 
     def _deliver_report(self, chat: PlannedChat, report: Handoff) -> None:
         """Send the handoff report as the task did then: once, or refused at every try until the last."""

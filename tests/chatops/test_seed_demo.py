@@ -823,3 +823,24 @@ def test_every_message_left_outside_service_hours_was_forwarded_and_answered_by_
         senders = [message.sender for message in conversation.messages.all()]
         assert senders == [Message.Sender.VISITOR, Message.Sender.SYSTEM, Message.Sender.AGENT]
         assert conversation.visitor.email
+
+
+def test_chats_nobody_answered_were_ended_by_the_clock_after_their_visitor_left(seeded):
+    for tenant in live_tenants():
+        # given the tenant's chats closed as "visitor left"
+        left = Conversation.objects.filter(tenant=tenant, outcome=Conversation.Outcome.VISITOR_LEFT)
+
+        # then a few live chats nobody answered, whose visitor wrote, closed the page and stayed away for the
+        # tenant's set time before the clock ended them
+        assert 0 < left.count() < Conversation.objects.filter(tenant=tenant).count() * 0.1
+        for conversation in left:
+            assert conversation.origin != Conversation.Origin.OFFLINE_MESSAGE
+            assert (conversation.agent_id, conversation.first_agent_reply_at, conversation.visitor_sockets) == (
+                None,
+                None,
+                0,
+            )
+            assert conversation.first_visitor_message_at < conversation.visitor_left_at
+            assert conversation.closed_at - conversation.visitor_left_at == dt.timedelta(
+                minutes=tenant.abandoned_after_minutes
+            )

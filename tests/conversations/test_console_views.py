@@ -131,6 +131,7 @@ def test_console_page_carries_its_script_strings_socket_and_controls(client, age
     assert "conversations/console.js" in html and "conversations/console.css" in html
     assert '<option value="online">Online</option>' in html
     assert '<option value="spam">Spam or no message</option>' in html
+    assert 'value="visitor_left"' not in html  # the clock's outcome alone
     assert "<title>Console — chatops</title>" in html
 
 

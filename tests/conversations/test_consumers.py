@@ -5,29 +5,25 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
-from django.test import Client
 from django.utils import timezone
 
 from chatops.asgi import application
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations.models import Conversation, Message
 from tests import factories
+from tests.conversations.sockets import (
+    ORIGIN,
+    agent_socket,
+    close_consumer_thread_connections,  # noqa: F401 (an autouse fixture)
+    hello,
+    ready_agent,
+    receive_until,
+    session_cookie,
+    visitor_socket,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = "https://client1.example"
-
-
-@pytest.fixture(autouse=True)
-async def close_consumer_thread_connections():
-    """Close the connection the consumers' database thread opened, so the test database can be dropped."""
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
@@ -38,54 +34,6 @@ def shop(db):
 @pytest.fixture
 def gym(db):
     return factories.make_tenant(name="Gym", slug="gym", allowed_origins="https://gym.example")
-
-
-def ready_agent(tenant, name="Anna", max_chats=3):
-    agent = factories.make_agent(trained_for=[tenant], display_name=name, max_concurrent_chats=max_chats)
-    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE)
-    now = timezone.now()
-    plan_shift(agent=agent, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=7))
-    return agent
-
-
-async def visitor_socket(tenant, origin=ORIGIN, key=None):
-    communicator = WebsocketCommunicator(
-        application, f"/ws/widget/{key or tenant.widget_key}/", headers=[(b"origin", origin.encode())]
-    )
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def hello(communicator, token="", last_seq=0):
-    await communicator.send_json_to({"type": "hello", "token": token, "last_seq": last_seq, "url": ORIGIN + "/"})
-    return await communicator.receive_json_from(timeout=5)
-
-
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def agent_socket(agent):
-    cookie = await database_sync_to_async(session_cookie)(agent.user)
-    communicator = WebsocketCommunicator(
-        application, "/ws/console/", headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie)]
-    )
-    connected, _ = await communicator.connect()
-    assert connected
-    await communicator.send_json_to({"type": "hello"})
-    welcome = await communicator.receive_json_from(timeout=5)
-    assert welcome["type"] == "welcome"
-    return communicator
-
-
-async def receive_until(communicator, frame_type, timeout=5):
-    while True:
-        frame = await communicator.receive_json_from(timeout=timeout)
-        if frame["type"] == frame_type:
-            return frame
 
 
 async def test_an_unknown_widget_key_is_refused_with_a_clear_error(shop):
@@ -139,16 +87,14 @@ async def test_a_visitor_message_is_stored_then_reaches_the_assigned_agent(shop)
     assert (ack["client_msg_id"], ack["seq"]) == ("m1", 1)
     stored = await database_sync_to_async(Message.objects.get)(client_msg_id="m1")
     assert stored.body == "Hei! <b>Toimitus?</b>"
-    # and the agent is told of the assignment and of the message
+    # and the agent is told of the assignment, and reads the message on opening the chat
     assigned = await receive_until(console, "assigned")
     assert assigned["conversation"] == stored.conversation_id
-    activity = await receive_until(console, "activity")
-    assert (activity["seq"], activity["body"]) == (1, "Hei! <b>Toimitus?</b>")
-
-    # when the agent opens the chat and answers
     await console.send_json_to({"type": "open", "conversation": stored.conversation_id, "last_seq": 0})
     history = await receive_until(console, "history")
-    assert [m["seq"] for m in history["messages"]] == [1]
+    assert [(m["seq"], m["body"]) for m in history["messages"]] == [(1, "Hei! <b>Toimitus?</b>")]
+
+    # when the agent answers
     await console.send_json_to(
         {"type": "message", "conversation": stored.conversation_id, "body": "Hei!", "client_msg_id": "a1"}
     )
@@ -158,6 +104,13 @@ async def test_a_visitor_message_is_stored_then_reaches_the_assigned_agent(shop)
     while reply["sender"] != "agent":
         reply = await receive_until(widget, "message")
     assert (reply["seq"], reply["agent_name"], reply["body"]) == (2, "Anna", "Hei!")
+
+    # and the visitor's next message reaches the console live, through the chat's group
+    await widget.send_json_to({"type": "message", "body": "Kiitos!", "client_msg_id": "m2"})
+    live = await receive_until(console, "message")
+    while live["sender"] != "visitor":
+        live = await receive_until(console, "message")
+    assert (live["seq"], live["body"]) == (3, "Kiitos!")
     await widget.disconnect()
     await console.disconnect()
 

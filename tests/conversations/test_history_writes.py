@@ -1,8 +1,8 @@
 """Writing history through the services: the write alone at a past moment, without the live policy or e-mail.
 
 The demo (chatops/demo) replays weeks of chats through these; they are also what the live paths are
-made of, so each keeps its rules: an assignment needs training by that day, a chat nobody answered
-closes without an outcome, a report held back is sent later through the real sending code.
+made of, so each keeps its rules: an assignment needs training by that day, a report held back is
+sent later through the real sending code.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from chatops.models import Agent, Qualification
 from chatops.services import plan_shift
 from conversations import access, aftercare, events, handoff, offline, outcomes, routing, services, workspace
 from conversations.models import Conversation, Handoff, Message, Tag, TranscriptRequest, Visitor
-from reporting import kpis
-from reporting.periods import Period
 from tenants import proactive
 from tenants.models import ChangeNotice, ProactiveRule, ReportRecipient
 from tests import factories
@@ -203,38 +201,6 @@ def test_a_chat_that_is_not_waiting_cannot_be_assigned(tenant, visitor, agent):
         routing.assign_conversation(conversation=conversation, agent=factories.make_agent(trained_for=[tenant]))
 
     assert refused.value.code == "not_waiting"
-
-
-# ---- ending without an answer --------------------------------------------------------------------
-
-
-def test_a_chat_nobody_answered_closes_without_an_outcome_and_counts_as_missed(tenant, visitor):
-    # given a chat where the visitor wrote and nobody answered
-    conversation = services.start_conversation(tenant=tenant, visitor=visitor, now=EARLIER, route=False)
-    services.post_visitor_message(conversation=conversation, body="Onko siellä ketään?", now=EARLIER)
-
-    # when the visitor has gone
-    closed = services.close_unanswered(conversation=conversation, now=EARLIER + dt.timedelta(minutes=4))
-
-    # then it is closed at that moment with no outcome, and the KPIs count it as missed
-    assert (closed.status, closed.outcome, closed.closed_at) == (
-        Conversation.Status.CLOSED,
-        "",
-        EARLIER + dt.timedelta(minutes=4),
-    )
-    figures = kpis.kpis_for_tenant(tenant, Period.week(EARLIER, zone=tenant.zone))
-    assert (figures.missed_chats, figures.chats) == (1, 1)
-
-
-def test_a_chat_an_agent_answered_cannot_close_without_an_outcome(tenant, visitor, agent):
-    conversation = answered_chat(tenant, visitor, agent)
-
-    with pytest.raises(ValidationError) as refused:
-        services.close_unanswered(conversation=conversation, now=EARLIER + dt.timedelta(minutes=4))
-
-    assert refused.value.code == "answered"
-    conversation.refresh_from_db()
-    assert conversation.status == Conversation.Status.ACTIVE
 
 
 # ---- e-mails held back and sent by the caller ----------------------------------------------------

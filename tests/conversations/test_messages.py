@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 
 from conversations import events, services
@@ -20,14 +18,6 @@ pytestmark = pytest.mark.frozen_time(NOW)
 def conversation(tenant):
     visitor = Visitor.objects.create(tenant=tenant)
     return services.start_conversation(tenant=tenant, visitor=visitor, now=NOW)
-
-
-def receive_from(group: str):
-    """Subscribe a fresh channel to the group; return a function that reads what arrives."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    return lambda: async_to_sync(layer.receive)(channel)
 
 
 def test_messages_are_numbered_one_after_another_and_timestamps_recorded(conversation, agent):
@@ -64,9 +54,11 @@ def test_a_resuming_client_gets_exactly_the_messages_after_its_last_sequence(con
     assert services.messages_after(conversation=conversation, seq=5) == []
 
 
-def test_the_message_is_published_only_after_it_is_committed(conversation, django_capture_on_commit_callbacks):
+def test_the_message_is_published_only_after_it_is_committed(
+    conversation, django_capture_on_commit_callbacks, group_listener
+):
     # given
-    receive = receive_from(events.conversation_group(conversation.pk))
+    receive = group_listener.listen(events.conversation_group(conversation.pk))
 
     # when
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -79,6 +71,23 @@ def test_the_message_is_published_only_after_it_is_committed(conversation, djang
     event = receive()
     assert event["type"] == "chat.message"
     assert event["payload"]["seq"] == 1 and event["payload"]["body"] == "Is anyone there?"
+
+
+def test_a_visitor_message_in_an_assigned_chat_is_published_once_to_its_group(
+    conversation, agent, django_capture_on_commit_callbacks, group_listener
+):
+    # given a chat its agent has taken (their consoles follow its group)
+    services.post_agent_message(conversation=conversation, agent=agent, body="Hei!", now=NOW)
+    receive = group_listener.listen(events.conversation_group(conversation.pk))
+
+    # when the visitor writes
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message, _ = services.post_visitor_message(conversation=conversation, body="Hei", sender_channel="tab-1")
+
+    # then one event goes out, to the chat's group, naming the socket it came from
+    assert len(callbacks) == 1
+    event = receive()
+    assert (event["type"], event["payload"]["seq"], event["sender_channel"]) == ("chat.message", message.seq, "tab-1")
 
 
 @pytest.mark.parametrize(("body", "code"), [("", "empty"), ("   ", "empty"), ("x" * 4001, "too_long")])

@@ -82,6 +82,14 @@ def test_an_unknown_outcome_is_refused_beside_the_outcome_field(conversation, ag
     assert "“happy”" in refusal.message_dict["outcome"][0]
 
 
+def test_an_agent_cannot_close_a_chat_as_visitor_left_which_only_the_clock_does(conversation, agent):
+    refusal = refusal_of(conversation=conversation, agent=agent, outcome="visitor_left")
+
+    assert codes(refusal) == {"outcome": "invalid_choice"}
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.ACTIVE
+
+
 @pytest.mark.parametrize("outcome", ["resolved", "booking", "sale", "spam"])
 def test_a_plain_outcome_closes_the_chat_with_the_summary_only(conversation, agent, outcome):
     # when

@@ -22,7 +22,8 @@ def ready_agent(tenant, *, name, max_chats=3, now=None):
     """Return an agent trained for the tenant, online and on a shift around ``now``."""
     now = now or timezone.now()
     agent = factories.make_agent(trained_for=[tenant], display_name=name, max_concurrent_chats=max_chats)
-    agent.presence = Agent.Presence.ONLINE
+    # online, with a console that pinged just now
+    agent.presence, agent.last_seen_at = Agent.Presence.ONLINE, now
     agent.save()
     plan_shift(agent=agent, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=7))
     return agent
@@ -107,6 +108,22 @@ def test_waiting_chats_keep_their_order_in_the_queue(tenant):
 
 
 @pytest.mark.services  # row locks: SQLite has none
+@pytest.mark.django_db
+def test_an_agent_whose_console_has_not_pinged_for_30_s_gets_no_chat(tenant):
+    # given an agent online, on shift and trained, whose console last pinged 31 s ago (frozen, or gone)
+    now = timezone.now()
+    agent = ready_agent(tenant, name="Anna", now=now)
+    Agent.objects.filter(pk=agent.pk).update(last_seen_at=now - dt.timedelta(seconds=31))
+
+    # then routing never hands them a chat
+    assert list(routing.eligible_agents(tenant=tenant, now=now)) == []
+    assert new_chat(tenant, now=now).status == Conversation.Status.WAITING
+
+    # until the console pings again
+    Agent.objects.filter(pk=agent.pk).update(last_seen_at=now - dt.timedelta(seconds=29))
+    assert list(routing.eligible_agents(tenant=tenant, now=now)) == [agent]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_chats_arriving_at_once_never_push_an_agent_past_their_limit(tenant):
     # given one agent with a single free slot and two waiting chats

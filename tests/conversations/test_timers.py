@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.management import call_command
 
 from chatops.models import Agent
@@ -102,12 +100,10 @@ def test_an_answered_chat_is_never_re_offered(tenant):
 
 
 @pytest.mark.django_db
-def test_a_wait_past_the_target_alerts_operations_once(tenant, django_capture_on_commit_callbacks):
+def test_a_wait_past_the_target_alerts_operations_once(tenant, django_capture_on_commit_callbacks, group_listener):
     # given a chat waiting with nobody on duty, and someone listening on the operations group
     chat = chat_from_visitor(tenant)
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(timers.OPERATIONS_GROUP, channel)
+    receive = group_listener.listen(timers.OPERATIONS_GROUP)
 
     # when the clock runs before and after the 10 s target
     assert timers.sweep_live_chats(now=NOW + dt.timedelta(seconds=8)).waits_alerted == 0
@@ -115,7 +111,7 @@ def test_a_wait_past_the_target_alerts_operations_once(tenant, django_capture_on
         assert timers.sweep_live_chats(now=NOW + dt.timedelta(seconds=12)).waits_alerted == 1
 
     # then one alert names the tenant and the wait, and it is not repeated
-    alert = async_to_sync(layer.receive)(channel)
+    alert = receive()
     assert alert["type"] == "wait.alert"
     assert alert["payload"]["conversation"] == chat.pk
     assert alert["payload"]["tenant_name"] == tenant.name and alert["payload"]["waited_seconds"] == 12
@@ -124,11 +120,15 @@ def test_a_wait_past_the_target_alerts_operations_once(tenant, django_capture_on
 
 @pytest.mark.django_db
 def test_the_timers_command_sweeps_once(tenant, capsys):
+    # given a chat waiting for long with its visitor on the page, and one whose visitor left long ago
+    waiting = chat_from_visitor(tenant, at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    services.visitor_arrived(conversation=waiting)
     chat_from_visitor(tenant, at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
     call_command("live_timers", "--once")
 
-    assert "alerted 1 long waits" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "closed 1 chats the visitor left" in out and "alerted 1 long waits" in out
 
 
 @pytest.mark.django_db
@@ -146,3 +146,112 @@ def test_a_waiting_chat_is_routed_by_the_clock_once_an_agent_is_free(tenant):
     chat.refresh_from_db()
     assert result.chats_routed == 1
     assert (chat.agent, chat.status) == (anna, Conversation.Status.ACTIVE)
+
+
+def visitor_gone_at(conversation, moment):
+    """Let the chat's visitor connect a widget and close it at the moment."""
+    services.visitor_arrived(conversation=conversation, now=moment)
+    services.visitor_departed(conversation_id=conversation.pk, now=moment)
+
+
+@pytest.mark.django_db
+def test_a_chat_whose_visitor_left_ten_minutes_ago_ends_as_visitor_left_and_frees_the_agent(tenant):
+    # given Anna at her limit with a chat whose visitor closed the page, and a second chat waiting
+    anna = on_duty(tenant, "Anna")
+    Agent.objects.filter(pk=anna.pk).update(max_concurrent_chats=1)
+    left = chat_from_visitor(tenant)
+    assert left.agent == anna
+    visitor_gone_at(left, NOW)
+    waiting = chat_from_visitor(tenant)
+    assert waiting.status == Conversation.Status.WAITING
+    services.visitor_arrived(conversation=waiting, now=NOW)
+
+    def pings_until(moment):
+        """Let Anna's console and the waiting visitor's widget ping at the moment."""
+        touch_agent(agent=anna, now=moment)
+        services.visitor_still_here(conversation=waiting, now=moment)
+        return moment
+
+    # when the clock runs just before the tenant's 10 minutes, nothing ends
+    just_before = pings_until(NOW + dt.timedelta(minutes=9, seconds=59))
+    assert timers.sweep_live_chats(now=just_before).chats_abandoned == 0
+
+    # when it runs after them
+    result = timers.sweep_live_chats(now=pings_until(NOW + dt.timedelta(minutes=10, seconds=1)))
+
+    # then the chat ended as "visitor left" and Anna has the waiting one
+    left.refresh_from_db()
+    waiting.refresh_from_db()
+    assert result.chats_abandoned == 1
+    assert (left.status, left.outcome) == (Conversation.Status.CLOSED, Conversation.Outcome.VISITOR_LEFT)
+    assert left.closed_at == NOW + dt.timedelta(minutes=10, seconds=1)
+    assert (waiting.agent, waiting.status) == (anna, Conversation.Status.ACTIVE)
+
+
+@pytest.mark.django_db
+def test_the_tenant_sets_how_long_a_visitor_may_be_away(tenant):
+    tenant.abandoned_after_minutes = 3
+    tenant.save()
+    chat = chat_from_visitor(tenant)
+    visitor_gone_at(chat, NOW)
+
+    assert timers.sweep_live_chats(now=NOW + dt.timedelta(minutes=2, seconds=59)).chats_abandoned == 0
+    assert timers.sweep_live_chats(now=NOW + dt.timedelta(minutes=3, seconds=1)).chats_abandoned == 1
+
+
+@pytest.mark.django_db
+def test_a_chat_with_its_visitor_on_the_page_and_a_message_left_outside_hours_stay_open(tenant):
+    # given a chat whose visitor keeps a widget open, and a question left in the message form
+    present = chat_from_visitor(tenant)
+    services.visitor_arrived(conversation=present, now=NOW)
+    left_message = services.start_conversation(
+        tenant=tenant,
+        visitor=Visitor.objects.create(tenant=tenant),
+        origin=Conversation.Origin.OFFLINE_MESSAGE,
+        now=NOW,
+    )
+    services.post_visitor_message(conversation=left_message, body="Call me tomorrow", now=NOW)
+
+    # when the clock runs an hour later (the open widget kept pinging)
+    services.visitor_still_here(conversation=present, now=NOW + dt.timedelta(minutes=59, seconds=50))
+    result = timers.sweep_live_chats(now=NOW + dt.timedelta(hours=1))
+
+    # then neither has ended
+    assert result.chats_abandoned == 0
+    assert Conversation.objects.filter(status=Conversation.Status.CLOSED).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_widget_whose_daphne_process_died_stops_counting_once_its_pings_stop(
+    tenant, group_listener, django_capture_on_commit_callbacks
+):
+    # given a chat whose visitor's widget last pinged at NOW, on a process that then died
+    chat = chat_from_visitor(tenant)
+    services.visitor_arrived(conversation=chat, now=NOW)
+    receive = group_listener.listen(f"conversation.{chat.pk}")
+
+    # when the clock runs within the silence a hidden tab may keep, the visitor is still there
+    assert timers.sweep_live_chats(now=NOW + dt.timedelta(seconds=149)).visitors_vanished == 0
+
+    # when it runs after it
+    with django_capture_on_commit_callbacks(execute=True):
+        assert timers.sweep_live_chats(now=NOW + dt.timedelta(seconds=151)).visitors_vanished == 1
+
+    # then the visitor left when last seen, and the consoles following the chat are told
+    chat.refresh_from_db()
+    assert (chat.visitor_sockets, chat.visitor_left_at) == (0, NOW)
+    event = receive()
+    assert (event["type"], event["payload"]) == ("chat.visitor", {"conversation": chat.pk, "visitor_present": False})
+    # and the chat ends ten minutes after that, not after the sweep that noticed it
+    assert timers.sweep_live_chats(now=NOW + dt.timedelta(minutes=10, seconds=1)).chats_abandoned == 1
+
+
+@pytest.mark.django_db
+def test_an_online_agent_no_console_has_ever_pinged_for_is_set_offline(tenant):
+    ghost = factories.make_agent(trained_for=[tenant], display_name="Ghost")
+    Agent.objects.filter(pk=ghost.pk).update(presence=Agent.Presence.ONLINE, last_seen_at=None)
+
+    assert timers.sweep_live_chats(now=NOW).agents_released == 1
+
+    ghost.refresh_from_db()
+    assert ghost.presence == Agent.Presence.OFFLINE

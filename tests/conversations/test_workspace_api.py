@@ -442,7 +442,7 @@ def test_setting_no_tags_clears_them_and_bad_input_is_refused(agent_client, tena
     assert cleared.json()["suggestions"] == ["old"]
 
 
-def test_the_close_dialog_offers_every_outcome_with_none_chosen_in_advance(agent_client):
+def test_the_close_dialog_offers_every_agent_outcome_with_none_chosen_in_advance(agent_client):
     # when
     html = agent_client.get(reverse("console")).content.decode()
 
@@ -450,8 +450,10 @@ def test_the_close_dialog_offers_every_outcome_with_none_chosen_in_advance(agent
     from tests.conversations.test_console_views import embedded_json
 
     select = html[html.index('<select id="close-outcome"') : html.index("</select>", html.index('id="close-outcome"'))]
-    values = Conversation.Outcome.values
+    # every outcome an agent may give; "visitor left" is the clock's alone
+    values = [value for value in Conversation.Outcome.values if value != Conversation.Outcome.VISITOR_LEFT]
     assert select.index('<option value="">') < min(select.index(f'value="{value}"') for value in values)
+    assert 'value="visitor_left"' not in select
     assert "selected" not in select
     for field in ("lead-name", "lead-email", "lead-phone", "lead-wants", "handoff-promise", "handoff-promised_by"):
         assert f'id="close-{field}"' in html and f'id="close-{field}-error"' in html

@@ -2,9 +2,10 @@
 
 `daphne_factory` starts as many daphne processes as a test needs (two for the cross-process
 test), each on its own free port, all on the pytest-django test database and the same Redis;
-`live_server_daphne` is one of them. `browser` launches /usr/bin/chromium headless and `page`
-opens a fresh context per test. Without PostgreSQL and Redis (or without Chromium) these
-fixtures skip the test, or fail it when REQUIRE_SERVICES=1 (REQUIRE_BROWSER=1).
+`live_server_daphne` is one of them. `client_site` serves a client's pages from an origin of their
+own. `browser` launches /usr/bin/chromium headless and `page` opens a fresh context per test.
+Without PostgreSQL and Redis (or without Chromium) these fixtures skip the test, or fail it when
+REQUIRE_SERVICES=1 (REQUIRE_BROWSER=1).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -189,6 +192,40 @@ def daphne_factory(transactional_db, settings) -> Iterator[Callable[..., DaphneS
 def live_server_daphne(daphne_factory) -> DaphneServer:
     """Start one real daphne process on the test database; `.url` is its address."""
     return daphne_factory()
+
+
+@dataclass
+class ClientSite:
+    origin: str
+    pages: dict[str, str]
+
+
+@pytest.fixture
+def client_site() -> Iterator[ClientSite]:
+    """Serve the client's pages from another port on loopback: a different origin from chatops."""
+    pages: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path.split("?")[0], "").encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ClientSite(origin=f"http://127.0.0.1:{server.server_port}", pages=pages)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -16,14 +16,11 @@ from conversations import services
 from conversations.models import Conversation, TranscriptRequest
 from tenants.models import ProactiveRule
 from tests import factories
-from tests.e2e import test_widget_page
 from tests.e2e.test_console_chat import go_online, log_in_to_console, on_shift_now
 from tests.e2e.test_widget_page import eventually, in_thread, open_all_week, put_snippet_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-# The client's site on a port of its own, as in the widget's own end-to-end tests.
-client_site = test_widget_page.client_site
 
 SCREENSHOT = os.environ.get("PROACTIVE_SCREENSHOT", os.path.join(tempfile.gettempdir(), "widget-invitation.png"))
 INVITATION = "Comparing plans? Ask us anything about prices."

@@ -122,6 +122,8 @@ def test_agent_transfers_a_chat_with_a_note_and_the_colleague_sees_the_note_unti
     note.wait_for()
     assert colleague_page.locator("#transfer-note-by").inner_text() == "Transferred by Anna"
     assert colleague_page.locator("#transfer-note-text").inner_text() == NOTE
+    # (the note is known at once; the conversation comes with the chat's history, a moment later)
+    colleague_page.locator("#messages .msg-visitor .msg-body").first.wait_for()
     assert colleague_page.locator("#messages .msg-visitor .msg-body").all_inner_texts() == [
         "I want my money back for order 1234"
     ]

@@ -14,14 +14,11 @@ from django.utils import translation
 
 from conversations import widget_views
 from conversations.models import Conversation, Message
-from tests.e2e import test_widget_page
 from tests.e2e.test_console_chat import go_online, log_in_to_console, on_shift_now
 from tests.e2e.test_widget_page import eventually, open_all_week, put_snippet_on
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# The widget tests' client site (a plain HTTP server on a port of its own), offered to this module's test.
-client_site = test_widget_page.client_site
 
 # "Within a couple of seconds", measured in the browsers from the sender's Enter to the other side's screen.
 WITHIN_MS = 2500

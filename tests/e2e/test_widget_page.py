@@ -14,9 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -30,7 +28,7 @@ from conversations import events, services
 from conversations.models import Conversation, Message, Visitor
 from tenants.models import ServiceHours
 from tests import factories
-from tests.e2e.conftest import BASE_DIR, DaphneServer
+from tests.e2e.conftest import BASE_DIR, ClientSite, DaphneServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -48,40 +46,6 @@ HOST_PAGE = """<!doctype html>
 <p>Visit us on Esplanadi.</p></main>
 <script async src="{server}/widget.js" data-key="{key}"></script>
 </body></html>"""
-
-
-@dataclass
-class ClientSite:
-    origin: str
-    pages: dict[str, str]
-
-
-@pytest.fixture
-def client_site() -> Iterator[ClientSite]:
-    """Serve the client's pages from another port on loopback: a different origin from chatops."""
-    pages: dict[str, str] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path.split("?")[0], "").encode()
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield ClientSite(origin=f"http://127.0.0.1:{server.server_port}", pages=pages)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def put_snippet_on(site: ClientSite, server: DaphneServer, tenant, *paths: str) -> None:
@@ -127,9 +91,10 @@ def open_all_week(tenant) -> None:
 
 
 def agent_on_duty(tenant, name: str) -> Agent:
+    """Return an agent on a shift now, online with a console that pinged just now (routable for 30 s)."""
     agent = factories.make_agent(trained_for=[tenant], display_name=name, max_concurrent_chats=3)
-    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE)
     now = timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE, last_seen_at=now)
     with transaction.atomic():
         plan_shift(agent=agent, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=7))
     return agent

@@ -88,11 +88,12 @@ def test_first_response_median_p90_and_share_within_the_tenants_target(tenant, o
     assert figures.share_within_target == pytest.approx(4 / 5)
 
 
-def test_resolution_and_escalation_rates_are_over_closed_chats_without_spam(tenant, other_tenant):
+def test_resolution_and_escalation_rates_are_over_closed_chats_without_spam_or_visitor_left(tenant, other_tenant):
     # given closed chats: 2 resolved, a lead, a booking and a sale (5 resolved), 2 escalated and
-    # 1 closed without an outcome: 8 closed; plus 3 spam chats and 1 chat still going on
+    # 1 closed without an outcome: 8 closed; plus 3 spam chats, 2 the visitor left and 1 still going on
     outcomes = [Outcome.RESOLVED] * 2 + [Outcome.LEAD, Outcome.BOOKING, Outcome.SALE] + [Outcome.ESCALATED] * 2
-    for outcome in [*outcomes, "", Outcome.SPAM, Outcome.SPAM, Outcome.SPAM]:
+    set_apart = [Outcome.SPAM] * 3 + [Outcome.VISITOR_LEFT] * 2
+    for outcome in [*outcomes, "", *set_apart]:
         make_chat(tenant, helsinki(2026, 11, 4, 14), replied=5, assigned=1, closed=CLOSE, outcome=outcome)
     make_chat(tenant, helsinki(2026, 11, 4, 15), replied=5, assigned=1)
     make_chat(other_tenant, helsinki(2026, 11, 4, 14), replied=5, closed=CLOSE, outcome=Outcome.ESCALATED)
@@ -101,8 +102,9 @@ def test_resolution_and_escalation_rates_are_over_closed_chats_without_spam(tena
     figures = kpis_for_tenant(tenant, WEEK)
 
     # then resolution is 5 / 8 = 62.5 % (below the default target of 90 %), escalation 2 / 8 = 25 %
-    assert figures.chats == 12
+    assert figures.chats == 14
     assert figures.closed_chats == 8
+    assert figures.visitor_left_chats == 2
     assert figures.resolved_chats == 5
     assert figures.resolution_rate == pytest.approx(0.625)
     assert figures.escalated_chats == 2
@@ -137,10 +139,12 @@ def test_a_missed_chat_is_a_live_chat_closed_with_the_visitor_unanswered(tenant,
     # given two live chats whose visitor wrote and that closed without an agent's message
     make_chat(tenant, helsinki(2026, 11, 2, 10), closed=CLOSE)
     make_chat(tenant, helsinki(2026, 11, 2, 11), origin=Origin.PROACTIVE, wrote=20, closed=CLOSE)
-    # and chats that are not missed: nobody wrote; marked spam; an offline message (answered by
-    # e-mail and the next shift); still waiting; answered; and the other tenant's missed chat
+    # and chats that are not missed: nobody wrote; marked spam; closed because the visitor left (counted
+    # apart); an offline message (answered by e-mail and the next shift); still waiting; answered; and the
+    # other tenant's missed chat
     make_chat(tenant, helsinki(2026, 11, 2, 12), wrote=None, closed=CLOSE, outcome=Outcome.SPAM)
     make_chat(tenant, helsinki(2026, 11, 2, 13), closed=CLOSE, outcome=Outcome.SPAM)
+    make_chat(tenant, helsinki(2026, 11, 2, 13), closed=CLOSE, outcome=Outcome.VISITOR_LEFT)
     make_chat(tenant, helsinki(2026, 11, 2, 14), origin=Origin.OFFLINE_MESSAGE, closed=CLOSE)
     make_chat(tenant, helsinki(2026, 11, 2, 15))
     make_chat(tenant, helsinki(2026, 11, 2, 16), replied=6, assigned=1, closed=CLOSE, outcome=Outcome.RESOLVED)
@@ -150,8 +154,9 @@ def test_a_missed_chat_is_a_live_chat_closed_with_the_visitor_unanswered(tenant,
     figures = kpis_for_tenant(tenant, WEEK)
 
     # then
-    assert figures.chats == 7
+    assert figures.chats == 8
     assert figures.missed_chats == 2
+    assert figures.visitor_left_chats == 1
     assert figures.answered_chats == 1
 
 

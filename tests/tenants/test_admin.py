@@ -377,6 +377,24 @@ def test_the_tenant_form_refuses_to_set_the_status_to_live(manager_client, tenan
     assert tenant.status == Tenant.Status.ONBOARDING
 
 
+def test_the_time_after_which_a_chat_the_visitor_left_ends_is_set_on_the_tenant_page(manager_client, tenant):
+    # given the tenant page, with the default of 10 minutes
+    page = manager_client.get(change_url(tenant))
+    data = form_data(page)
+    assert data["abandoned_after_minutes"] == "10"
+
+    # when the manager sets 5 minutes, then 0
+    data["abandoned_after_minutes"] = "5"
+    manager_client.post(change_url(tenant), data)
+    data["abandoned_after_minutes"] = "0"
+    refused = manager_client.post(change_url(tenant), data)
+
+    # then 5 is kept and 0 refused beside the field
+    tenant.refresh_from_db()
+    assert tenant.abandoned_after_minutes == 5
+    assert "abandoned_after_minutes" in refused.context["adminform"].form.errors
+
+
 def test_an_article_added_on_its_own_page_completes_the_knowledge_base_step(manager_client, tenant, checklist):
     # when
     response = manager_client.post(

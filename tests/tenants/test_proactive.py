@@ -27,7 +27,8 @@ def open_all_week(tenant):
 
 def agent_on_duty(tenant, *, max_chats=2):
     agent = factories.make_agent(trained_for=[tenant], display_name="Anna", max_concurrent_chats=max_chats)
-    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE)
+    # online, with a console that pinged just now
+    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE, last_seen_at=NOW)
     plan_shift(agent=agent, starts_at=NOW - dt.timedelta(hours=1), ends_at=NOW + dt.timedelta(hours=7))
     return agent
 
@@ -290,7 +291,7 @@ def test_a_due_invitation_is_checked_again_against_hours_and_free_agents(tenant)
     assert due() is None
 
     # when the agent is back but the service closes
-    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE)
+    Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE, last_seen_at=NOW)
     ServiceHours.objects.for_tenant(tenant).delete()
 
     # then

@@ -14,7 +14,10 @@ logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Every few seconds, release absent agents' chats, re-offer unanswered chats and alert long waits."
+    help = (
+        "Every few seconds, close chats their visitor left, release absent agents' chats, re-offer unanswered "
+        "chats and alert long waits."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--every", type=float, default=5.0, help="seconds between sweeps (default 5)")
@@ -32,8 +35,9 @@ class Command(BaseCommand):
                 close_old_connections()
                 time.sleep(every)
                 continue
-            if any((result.agents_released, result.chats_requeued, result.waits_alerted)):
+            if any((result.chats_abandoned, result.agents_released, result.chats_requeued, result.waits_alerted)):
                 self.stdout.write(
+                    f"closed {result.chats_abandoned} chats the visitor left, "
                     f"released {result.agents_released} agents, re-offered {result.chats_requeued} chats, "
                     f"alerted {result.waits_alerted} long waits"
                 )

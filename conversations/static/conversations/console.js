@@ -6,6 +6,12 @@
  * outbox (kept in localStorage) until the server acknowledges them, and are re-sent with the same
  * client_msg_id after a reconnect, which the server stores only once.
  *
+ * Nothing is missed silently (conversations/protocol.py): a gap in a chat's sequence numbers, or a ping's
+ * answer naming a higher last number than the one shown, fetches the rest with an "open" frame; a pong
+ * whose lists of chats differ from the console's asks for the whole state again. The console pings every
+ * 10 s and answers the server's "probe" at once (a background tab's timers may run once a minute), or
+ * the server takes it for frozen and closes it.
+ *
  * Message text only ever reaches the page through textContent.
  */
 (function () {
@@ -27,6 +33,9 @@
   var TYPING_IDLE_MS = 4000;
   // A visitor's "typing" without a follow-up is forgotten after this long (they may have left).
   var TYPING_SHOW_MS = 8000;
+  var PING_MS = 10000;
+  // A visitor's page change closes one socket and opens the next: "visitor left" waits this long.
+  var VISITOR_LEFT_DELAY_MS = 3000;
   var BACKOFF_MIN_MS = 500;
   var BACKOFF_MAX_MS = 30000;
   var REFRESH_DEBOUNCE_MS = 60;
@@ -153,6 +162,8 @@
         gone: null,
         closing: false,
         resyncing: false,
+        visitorAwaySince: null,
+        visitorGoneShown: false,
         placeholderSince: Date.now(),
         dom: null,
       };
@@ -276,6 +287,17 @@
       return item.client_msg_id !== clientMsgId;
     });
     if (outbox.length !== before) store("outbox", outbox);
+  }
+
+  function retryOutboxItem(clientMsgId, seconds) {
+    // Spread the retries of many consoles told to wait the same time.
+    var delay = (seconds || 2) * 1000 * (1 + Math.random() * 0.5);
+    window.setTimeout(function () {
+      var item = outbox.find(function (entry) {
+        return entry.client_msg_id === clientMsgId;
+      });
+      if (item && connected) sendOutboxItem(item);
+    }, delay);
   }
 
   function sendOutboxItem(item) {
@@ -419,6 +441,10 @@
     return true;
   }
 
+  function ping() {
+    send({ type: "ping" });
+  }
+
   function scheduleRefresh() {
     if (refreshTimer) return;
     refreshTimer = window.setTimeout(function () {
@@ -482,6 +508,15 @@
         break;
       case "delivered":
         onDelivered(frame);
+        break;
+      case "visitor":
+        onVisitor(frame);
+        break;
+      case "pong":
+        onPong(frame);
+        break;
+      case "probe":
+        send({ type: "ping" });
         break;
       default:
         break;
@@ -573,6 +608,7 @@
     if (retired.has(payload.conversation) && !chats.has(payload.conversation)) return;
     var chat = ensureChat(payload.conversation);
     Object.assign(chat.data, payload);
+    if (payload.visitor_present !== false) chat.visitorAwaySince = null;
     (frame.messages || []).forEach(function (message) {
       addMessage(chat, message);
     });
@@ -639,6 +675,11 @@
       return;
     }
     var text = errorText(frame);
+    if (frame.code === "overloaded" && frame.client_msg_id) {
+      // The server is saturated: the message stays in the outbox ("Sending…") and goes again shortly.
+      retryOutboxItem(frame.client_msg_id, frame.retry_after);
+      return;
+    }
     if (request && request.type === "message") {
       failOutboxItem(request.client_msg_id, text);
       renderChat(ensureChat(request.conversation));
@@ -673,16 +714,55 @@
       chat.visitorTypingUntil = 0;
     }
     // A number skipped means a message was missed between a history and the live feed: fetch from the gap.
-    if (chat.loaded && !chat.resyncing && message.seq > chat.loadedThrough + 1 && connected) {
-      chat.resyncing = true;
-      subscribed.delete(id);
-      ensureOpen(id);
-    }
+    if (chat.loaded && message.seq > chat.loadedThrough + 1) resync(chat);
     if (message.sender === "visitor") {
       if (inView(chat)) markRead(chat);
       else alertMessage(chat, message);
     }
     renderChat(chat);
+  }
+
+  // Fetch a chat's messages from the first one missing, through its "open" frame.
+  function resync(chat) {
+    if (chat.resyncing || !connected) return;
+    chat.resyncing = true;
+    subscribed.delete(chat.id);
+    ensureOpen(chat.id);
+  }
+
+  function sameIds(ids, others) {
+    return ids.length === others.length && ids.every(function (id) {
+      return others.indexOf(id) !== -1;
+    });
+  }
+
+  // The server's word on what this console should show: the last number of every chat it follows, and
+  // the agent's chats and the queue. Anything the live feed lost shows up here.
+  function onPong(frame) {
+    var known = frame.conversations || {};
+    Object.keys(known).forEach(function (key) {
+      var chat = chats.get(Number(key));
+      if (!chat || chat.gone) return;
+      var last = known[key];
+      if (last > (chat.data.last_seq || 0)) chat.data.last_seq = last;
+      if (chat.loaded && last > chat.loadedThrough) resync(chat);
+      renderChat(chat);
+    });
+    if (!sameIds(frame.chats || [], mineIds) || !sameIds(frame.queue || [], queueIds)) scheduleRefresh();
+  }
+
+  function onVisitor(frame) {
+    var chat = chats.get(frame.conversation);
+    if (!chat) return;
+    chat.data.visitor_present = frame.visitor_present;
+    chat.visitorAwaySince = frame.visitor_present ? null : Date.now();
+    renderChat(chat);
+  }
+
+  // Whether to show that the visitor has no page with the chat open (a moment after they left it).
+  function visitorGone(chat) {
+    if (chat.gone || chat.data.visitor_present !== false) return false;
+    return chat.visitorAwaySince === null || Date.now() - chat.visitorAwaySince >= VISITOR_LEFT_DELAY_MS;
   }
 
   function onClosed(frame) {
@@ -863,8 +943,9 @@
     var middle = make("span", "ci-line");
     var visitor = make("span", "ci-visitor");
     var handed = make("span", "ci-transfer", t("transfer_tag"));
+    var left = make("span", "ci-left", t("visitor_left_tag"));
     var badge = make("span", "ci-badge");
-    middle.append(visitor, handed, badge);
+    middle.append(visitor, left, handed, badge);
     var preview = make("span", "ci-preview");
     var key = make("span", "ci-key");
     key.setAttribute("aria-hidden", "true");
@@ -876,7 +957,7 @@
     });
     row.append(button, take);
     chat.dom = { row: row, button: button, tenant: tenant, lang: lang, clock: clock, visitor: visitor, badge: badge,
-      preview: preview, key: key, take: take, handed: handed };
+      preview: preview, key: key, take: take, handed: handed, left: left };
   }
 
   function updateItem(chat, position) {
@@ -888,6 +969,8 @@
     dom.tenant.textContent = chat.data.tenant_name || "";
     dom.lang.textContent = (chat.data.tenant_language || "").toUpperCase();
     dom.visitor.textContent = t("visitor") + " " + (chat.data.visitor || "");
+    dom.row.classList.toggle("visitor-left", visitorGone(chat));
+    dom.left.hidden = !visitorGone(chat);
     var handed = isMine(chat) ? transferNotes[chat.id] : null;
     dom.handed.hidden = !handed;
     dom.handed.title = handed ? t("transfer_note_by", { name: handed.by }) : "";
@@ -978,8 +1061,13 @@
     $("composer").hidden = !mine;
     $("waiting-note").hidden = !queued;
     var notice = $("chat-notice");
+    chat.visitorGoneShown = visitorGone(chat);
     if (chat.gone) {
-      notice.textContent = chat.gone === "closed" ? t("closed_notice") : t("gone_notice");
+      var closedText = chat.data.outcome === "visitor_left" ? t("closed_visitor_left") : t("closed_notice");
+      notice.textContent = chat.gone === "closed" ? closedText : t("gone_notice");
+      notice.hidden = false;
+    } else if (chat.visitorGoneShown) {
+      notice.textContent = t("visitor_left");
       notice.hidden = false;
     } else {
       notice.hidden = true;
@@ -1179,6 +1267,9 @@
         updateClock(chat);
         if (chat.visitorTypingUntil && chat.visitorTypingUntil <= Date.now()) {
           chat.visitorTypingUntil = 0;
+          renderChat(chat);
+        } else if (visitorGone(chat) !== chat.visitorGoneShown) {
+          chat.visitorGoneShown = visitorGone(chat);
           renderChat(chat);
         }
       }
@@ -2808,6 +2899,7 @@
     renderNag();
     connect();
     window.setInterval(tick, 500);
+    window.setInterval(ping, PING_MS);
     window.setInterval(refreshNotices, NOTICES_REFRESH_MS);
   }
 
@@ -2822,6 +2914,8 @@
     outboxSize: function () {
       return outbox.length;
     },
+    // Ping now instead of at the next 10 s tick.
+    ping: ping,
     // Close the connection as a network failure would, and stay away at least holdMs before reconnecting.
     simulateDrop: function (holdMs) {
       holdReconnectUntil = Date.now() + (holdMs || 0);

@@ -2,7 +2,9 @@
  * Plain JavaScript, no build step. It talks only to the origin it came from, lives in a shadow root
  * (the site's CSS cannot reach in) and sets all text with textContent. Messages not yet acknowledged
  * wait in localStorage and are re-sent after a reconnect or a page change; the server stores a
- * resend once (same client_msg_id). After a chat it offers a 1–5 rating and the transcript by e-mail;
+ * resend once (same client_msg_id). saved.seq is the last number up to which every message is here: a gap
+ * after it, or a ping's answer naming a higher last number, fetches the rest ("resume"), so nothing the
+ * server sent is lost unseen (conversations/protocol.py). After a chat it offers a 1–5 rating and the transcript by e-mail;
  * on pages with an invitation rule it invites the visitor (the server decides when).
  * Served without comments and indentation (conversations/widget_script.py): keep comments on lines of
  * their own, after " // ", or in a one-line block comment; no string may contain " // " or a block
@@ -29,7 +31,7 @@
     try { localStorage.setItem(storeKey, JSON.stringify(saved)); } catch (e) { /* the chat works without */ }
   };
 
-  let cfg, S, ui, ws, ready, dead, tries = 0, inflight, firstHello = true, conv = null, serviceOpen, view = "chat";
+  let cfg, S, ui, ws, ready, dead, tries = 0, inflight, firstHello = true, conv = null, serviceOpen, view = "chat", resuming;
   let agentSeq = 0, ackedSeq = 0, unread = 0, shown = {}, mine = {}, sentTyping = 0, typingTimer, agentTimer;
   let formId = uid(), invite, pick;
 
@@ -190,8 +192,8 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     d.body.append(host);
     open(!!saved.open);
     connect();
-    // The server does not push queue places to visitors: ask again while waiting.
-    setInterval(() => ready && conv && conv.status === "waiting" && hello(), 20000);
+    // The answer brings the chat's last number (a lost tail shows) and, while waiting, the place in the queue.
+    setInterval(() => ready && send({ type: "ping" }), 20000);
     w.addEventListener("online", () => ws || connect());
   }
 
@@ -205,7 +207,7 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
       if (on[f.type]) on[f.type](f);
     };
     ws.onclose = () => {
-      ws = ready = inflight = null;
+      ws = ready = inflight = resuming = null;
       if (dead) return;
       banner(S.reconnecting);
       setTimeout(connect, Math.min(10000, 500 * 2 ** tries++) * (0.8 + Math.random() * 0.4));
@@ -258,6 +260,20 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
       if (!conv || f.conversation === conv.id) stored(f);
       write();
     },
+    history(f) {
+      if (conv && f.conversation === conv.id) f.messages.forEach((m) => stored(m));
+      resuming = 0;
+      write();
+    },
+    pong(f) {
+      const c = f.conversation;
+      // A chat this page does not show (started in another tab): start over.
+      if (c && (!conv || c.id !== conv.id)) return hello();
+      if (!c) return;
+      setConv(c);
+      render();
+      resume(c.last_seq);
+    },
     assigned(f) {
       if (!conv || f.conversation !== conv.id) return;
       if (f.agent_name && f.agent_name !== conv.agent_name) note(t("joined", { name: f.agent_name }));
@@ -295,7 +311,7 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
       }
       const item = inflight;
       inflight = null;
-      if (item && /^(rate_limited|closed)$/.test(f.code)) setTimeout(pump, 5000);
+      if (item && /^(rate_limited|closed|overloaded)$/.test(f.code)) setTimeout(pump, (f.retry_after || 5) * 1e3);
       else if (item) { // refused for good: say so rather than retry for ever
         drop(item.id);
         const r = mine[item.id];
@@ -313,6 +329,11 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     send({ type: "message", body: inflight.body, client_msg_id: inflight.id });
   }
   function drop(id) { saved.outbox = saved.outbox.filter((m) => m.id !== id); write(); }
+  function resume(last) { // the server has messages after saved.seq that are not here: fetch them
+    if (!ready || resuming || last <= (saved.seq || 0)) return;
+    resuming = 1;
+    send({ type: "resume", last_seq: saved.seq || 0 });
+  }
 
   function ack() {
     if (ready && !ui.panel.hidden && agentSeq > ackedSeq) send({ type: "ack", seq: (ackedSeq = agentSeq) });
@@ -384,10 +405,16 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     if (r) { delete mine[m.client_msg_id]; drop(m.client_msg_id); state(r, S.sent); } else r = row(m);
     shown[m.seq] = r;
     r.dataset.seq = m.seq;
-    if (!fromLog && m.seq > (saved.seq || 0)) {
-      saved.seq = m.seq;
+    // A message that fills a gap goes where its number puts it.
+    const later = [...ui.list.querySelectorAll("[data-seq]")].find((x) => +x.dataset.seq > m.seq);
+    if (later) ui.list.insertBefore(r, later);
+    if (!fromLog) {
       const { seq, sender, body, agent_name, client_msg_id, created_at } = m;
       saved.log.push({ seq, sender, body, agent_name, client_msg_id, created_at });
+      saved.log.sort((a, b) => a.seq - b.seq);
+      saved.seq = saved.seq || 0;
+      while (shown[saved.seq + 1]) saved.seq++;
+      resume(m.seq);
     }
     if (m.sender === "agent" && m.seq > agentSeq) {
       agentSeq = m.seq;

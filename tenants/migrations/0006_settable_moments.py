@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0004_visitor_tallies'),
+        ('tenants', '0005_abandoned_after_minutes'),
     ]
 
     operations = [
