@@ -27,14 +27,14 @@ fmt: dev-venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## worker: a Celery worker (needs REDIS_URL; several may run on one Redis)
+## worker: a Celery worker, started again whenever it stops (needs REDIS_URL; several may run on one Redis)
 worker: venv
-	$(VENV)/bin/celery -A chatops worker --loglevel=INFO
+	@bash scripts/supervise.sh $(VENV)/bin/celery -A chatops worker --loglevel=INFO
 
-## beat: the Celery scheduler (run exactly one per deployment)
+## beat: the Celery scheduler, started again whenever it stops (run exactly one per deployment)
 beat: venv
 	@mkdir -p var
-	$(VENV)/bin/celery -A chatops beat --loglevel=INFO --schedule=var/celerybeat-schedule
+	@bash scripts/supervise.sh $(VENV)/bin/celery -A chatops beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 venv:
 	@bash scripts/venv.sh requirements.txt

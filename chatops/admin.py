@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from chatops import roles, services
 from chatops.admin_site import OpsModelAdmin, OpsPermissionsMixin, OpsTabularInline
 from chatops.models import Agent, Qualification, Shift
+from outbox.admin import OutgoingEmailAdmin, ReadOnlyRows
+from outbox.models import OutgoingEmail
 from tenants import onboarding
 from tenants.forms import validate_email_free
 from tenants.models import Tenant
@@ -194,7 +196,7 @@ class AgentAdmin(OpsModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Agent, form, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            services.save_agent(agent=obj)
             return
         data = form.cleaned_data
         agent = services.create_agent(
@@ -235,3 +237,11 @@ class ShiftAdmin(OpsModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Shift, form, change: bool) -> None:
         services.save_shift(shift=obj)
+
+
+# --- E-mail ----------------------------------------------------------------------------------------
+
+
+@admin.register(OutgoingEmail)
+class OpsOutgoingEmailAdmin(ReadOnlyRows, OpsPermissionsMixin, OutgoingEmailAdmin):
+    """Every e-mail chatops sends, for operations managers (the outbox app leaves the role check to us)."""

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, override
 
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
+from conversations import routing
 from tenants import onboarding
 from tenants.models import Tenant
 
@@ -109,13 +110,40 @@ def create_agent(
     return agent
 
 
+def route_waiting_chats_to(agent: Agent) -> None:
+    """After commit, offer the agent the oldest waiting chats they may now take (the clock would, seconds later).
+
+    For the changes that can make an agent eligible or free a slot without their console doing
+    anything: training completed, a shift that covers now, a higher limit of chats at once.
+    """
+    transaction.on_commit(lambda: routing.drain_queue_for(agent=agent), robust=True)
+
+
 @transaction.atomic
 def save_qualification(*, qualification: Qualification, now: dt.datetime | None = None) -> Qualification:
-    """Save an agent's training for a tenant and update the tenant's "agents trained" step as of ``now``."""
+    """Save an agent's training for a tenant and update the tenant's "agents trained" step as of ``now``.
+
+    Training completed by today lets the agent take the tenant's waiting chats at once (after commit).
+    """
     qualification.full_clean()
     qualification.save()
     onboarding.refresh_checklist(qualification.tenant, now)
+    completed = qualification.training_completed_on
+    if completed is not None and completed <= timezone.localdate():
+        route_waiting_chats_to(qualification.agent)
     return qualification
+
+
+@transaction.atomic
+def save_agent(*, agent: Agent) -> Agent:
+    """Save an agent's profile; a higher limit of chats at once gives them waiting chats at once (after commit)."""
+    agent.full_clean()
+    previous = Agent.objects.select_for_update().filter(pk=agent.pk).values_list("max_concurrent_chats", flat=True)
+    raised = agent.max_concurrent_chats > next(iter(previous), agent.max_concurrent_chats)
+    agent.save()
+    if raised:
+        route_waiting_chats_to(agent)
+    return agent
 
 
 def start_training(
@@ -153,6 +181,7 @@ def plan_shift(*, agent: Agent, starts_at: dt.datetime, ends_at: dt.datetime, no
     shift = Shift(agent=agent, starts_at=starts_at, ends_at=ends_at, note=note)
     shift.full_clean()
     shift.save()
+    _route_if_on_shift_now(shift)
     return shift
 
 
@@ -162,7 +191,14 @@ def save_shift(*, shift: Shift) -> Shift:
     Agent.objects.select_for_update().get(pk=shift.agent_id)
     shift.full_clean()
     shift.save()
+    _route_if_on_shift_now(shift)
     return shift
+
+
+def _route_if_on_shift_now(shift: Shift) -> None:
+    # A shift that starts later is the clock's to notice; one covering now puts the agent on duty at once.
+    if shift.starts_at <= timezone.now() < shift.ends_at:
+        route_waiting_chats_to(shift.agent)
 
 
 def set_presence(*, agent: Agent, presence: str, now: dt.datetime | None = None) -> Agent:

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "chatops",
+    "outbox",
     "tenants",
     "conversations",
     "reporting",
@@ -119,14 +120,26 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+if REDIS_URL:
+    # kombu's Redis transport with the fix for the worker's crash when Redis restarts (see chatops/broker.py).
+    CELERY_BROKER_TRANSPORT = "chatops.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged when it has run, not when it arrives, and one whose process died goes back to
+# the queue: a worker killed mid-task loses nothing (every task is safe to run twice).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep reconnecting to Redis for as long as it is away, at startup and after a connection loss.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULE = {
-    "live-chat-timers": {"task": "chatops.tasks.run_live_chat_timers", "schedule": 5.0},
+    # A clock run that waited longer than its interval (no worker free) is dropped: the next one does its work.
+    "live-chat-timers": {"task": "chatops.tasks.run_live_chat_timers", "schedule": 5.0, "options": {"expires": 10}},
+    # E-mails whose first request to a worker was lost, their retries, and those whose worker died.
+    "outbox-due": {"task": "outbox.tasks.deliver_due", "schedule": 15.0, "options": {"expires": 15}},
     "onboarding-overdue-steps-daily": {
         "task": "tenants.tasks.email_overdue_onboarding_steps",
         "schedule": crontab(hour=7, minute=30),
@@ -167,6 +180,12 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="chatops <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox (outbox/services.py): how long a sender holds an e-mail before another may take it, and the
+# retries of a temporary refusal (the pause doubles from the first to the longest, with jitter).
+EMAIL_OUTBOX_LEASE_SECONDS = env.int("EMAIL_OUTBOX_LEASE_SECONDS", default=300)
+EMAIL_OUTBOX_MAX_ATTEMPTS = env.int("EMAIL_OUTBOX_MAX_ATTEMPTS", default=8)
+EMAIL_OUTBOX_RETRY_SECONDS = env.int("EMAIL_OUTBOX_RETRY_SECONDS", default=30)
+EMAIL_OUTBOX_RETRY_MAX_SECONDS = env.int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", default=1800)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from conversations.timers import sweep_live_chats
+from conversations.services import run_live_chat_clock
 
 
 @shared_task(ignore_result=True)
 def run_live_chat_timers() -> dict[str, int]:
-    """Close chats their visitor left, release absent agents' chats, re-offer unanswered chats, alert long waits."""
-    result = sweep_live_chats()
+    """Close chats their visitor left, release absent agents' chats, re-offer unanswered chats, alert long waits;
+    record that the clock ran."""
+    result = run_live_chat_clock()
     return {
         "visitors_vanished": result.visitors_vanished,
         "chats_abandoned": result.chats_abandoned,

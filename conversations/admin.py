@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -22,16 +22,12 @@ from django.utils.translation import gettext_lazy as _
 from chatops.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
 from conversations import aftercare
 from conversations import handoff as handoff_reports
-from conversations.models import Conversation, Handoff, Lead, Message, Note, TranscriptRequest
+from conversations.models import Conversation, Handoff, Lead, Message, Note, TranscriptRequest, email_reference
 from conversations.offline import escalation_contacts
 from conversations.outcomes import PHONE_CHARACTERS
+from outbox import selectors as outbox_selectors
+from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 
-STATUS_COLOURS = {
-    Handoff.Status.PENDING: "#92400e",
-    Handoff.Status.SENT: "#166534",
-    Handoff.Status.FAILED: "#b91c1c",
-    Handoff.Status.NO_RECIPIENT: "#b91c1c",
-}
 # Spreadsheet programs run a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,42 +43,23 @@ def _conversation_link(conversation: Conversation) -> str:
     return format_html('<a href="{}">#{}</a>', url, conversation.pk)
 
 
-class _ReadOnlyInline:
+class _ReadOnlyInline(ReadOnlyRows):
     """An inline that only shows what the chat recorded."""
 
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+class MessageInline(_ReadOnlyInline, OpsTabularInline):
+    """The transcript: messages are written by the chat itself; it is evidence and stays as it was."""
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class MessageInline(OpsTabularInline):
     model = Message
     fields = ("seq", "sender", "agent", "body", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("transcript")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         return super().get_queryset(request).select_related("agent")
-
-    # Messages are written by the chat itself; a transcript is evidence and stays as it was.
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class LeadInline(_ReadOnlyInline, OpsStackedInline):
@@ -96,6 +73,9 @@ class HandoffInline(_ReadOnlyInline, OpsStackedInline):
     fields = ("report", "status_line", "agent", "summary", "visitor_contact", "promise", "promised", "recipients")
     readonly_fields = fields
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Handoff]:
+        return super().get_queryset(request).select_related("tenant", "outgoing")
+
     @admin.display(description=_("handoff report"))
     def report(self, handoff: Handoff) -> str:
         url = reverse("admin:conversations_handoff_change", args=[handoff.pk])
@@ -108,6 +88,10 @@ class HandoffInline(_ReadOnlyInline, OpsStackedInline):
     @admin.display(description=_("visitor's contact"))
     def visitor_contact(self, handoff: Handoff) -> str:
         return HandoffAdmin.visitor_contact(handoff)
+
+    @admin.display(description=_("sent to"))
+    def recipients(self, handoff: Handoff) -> str:
+        return _recipients(handoff)
 
     @admin.display(description=_("promised by"))
     def promised(self, handoff: Handoff) -> str:
@@ -141,8 +125,12 @@ class ConversationAdmin(OpsModelAdmin):
         return False
 
 
+def _recipients(record: Handoff | TranscriptRequest) -> str:
+    return ", ".join(record.outgoing.recipient_list()) if record.outgoing else "–"
+
+
 class _SendingRecordAdmin(OpsModelAdmin):
-    """A record of an e-mail sent for a chat: read here, never written; its chat linked, its error short."""
+    """A record of an e-mail sent for a chat: read here, never written; its chat linked, its e-mail's state shown."""
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -154,9 +142,42 @@ class _SendingRecordAdmin(OpsModelAdmin):
     def chat(self, record: Handoff | TranscriptRequest) -> str:
         return _conversation_link(record.conversation)
 
+    @admin.display(description=_("attempts"))
+    def attempts(self, record: Handoff | TranscriptRequest) -> int:
+        return record.outgoing.attempts if record.outgoing else 0
+
     @admin.display(description=_("last error"))
     def short_error(self, record: Handoff | TranscriptRequest) -> str:
-        return Truncator(record.last_error).chars(80) if record.last_error else "–"
+        error = record.outgoing.last_error if record.outgoing else ""
+        return Truncator(error).chars(80) if error else "–"
+
+    @admin.display(description=_("last error"))
+    def last_error(self, record: Handoff | TranscriptRequest) -> str:
+        return record.outgoing.last_error if record.outgoing else ""
+
+    @admin.display(description=_("e-mails sent"))
+    def history(self, record: Handoff | TranscriptRequest) -> str:
+        """List every e-mail of this kind about the chat, the newest first, with its state."""
+        emails = outbox_selectors.emails_about(email_reference(record.conversation_id), kind=self.email_kind)
+        return (
+            format_html_join(
+                "",
+                "<p>{} · {}<br><small>{}</small></p>",
+                (
+                    (
+                        _in_tenant_zone(email.created_at, record.tenant),
+                        state_html(email, missing="", zone=record.tenant.zone),
+                        email.message_id,
+                    )
+                    for email in emails
+                ),
+            )
+            or "–"
+        )
+
+
+class HandoffEmailFilter(EmailStatusFilter):
+    none_label = _("No escalation contact")
 
 
 @admin.register(Handoff)
@@ -175,8 +196,8 @@ class HandoffAdmin(_SendingRecordAdmin):
         "promised",
     )
     list_display_links = ("created_at",)
-    list_filter = ("status", "tenant")
-    list_select_related = ("tenant", "agent", "conversation")
+    list_filter = (HandoffEmailFilter, "tenant")
+    list_select_related = ("tenant", "agent", "conversation", "outgoing")
     search_fields = (
         "=conversation__id",
         "visitor_name",
@@ -184,14 +205,14 @@ class HandoffAdmin(_SendingRecordAdmin):
         "visitor_phone",
         "summary",
         "promise",
-        "recipients",
+        "outgoing__recipients",
         "agent__display_name",
     )
     date_hierarchy = "created_at"
     actions = ("send_again",)
     fieldsets = (
         (None, {"fields": ("tenant", "chat", "agent", "created_at")}),
-        (_("Sending"), {"fields": ("status_line", "recipients", "attempts", "last_error")}),
+        (_("Sending"), {"fields": ("status_line", "recipients", "attempts", "last_error", "history")}),
         (_("Report"), {"fields": ("summary", "visitor_contact", "promise", "promised")}),
     )
     readonly_fields = (
@@ -203,25 +224,25 @@ class HandoffAdmin(_SendingRecordAdmin):
         "recipients",
         "attempts",
         "last_error",
+        "history",
         "summary",
         "visitor_contact",
         "promise",
         "promised",
     )
+    email_kind = handoff_reports.EMAIL_KIND
 
     # Reports are written by closing a chat; here they are read, and sent again on purpose.
 
     @staticmethod
-    @admin.display(description=_("status"), ordering="status")
+    @admin.display(description=_("status"), ordering="outgoing__status")
     def status_line(handoff: Handoff) -> str:
-        label = handoff.get_status_display()
-        if handoff.status == Handoff.Status.SENT:
-            label = gettext("Sent %(when)s") % {"when": _in_tenant_zone(handoff.sent_at, handoff.tenant)}
-        elif handoff.status == Handoff.Status.PENDING and handoff.last_error:
-            label = gettext("Retrying after an error")
-        elif handoff.status == Handoff.Status.NO_RECIPIENT:
-            label = gettext("Not sent: the tenant has no escalation contact")
-        return format_html('<strong style="color: {}">{}</strong>', STATUS_COLOURS[handoff.status], label)
+        missing = gettext("Not sent: the tenant has no escalation contact")
+        return state_html(handoff.outgoing, missing=missing, zone=handoff.tenant.zone)
+
+    @admin.display(description=_("sent to"))
+    def recipients(self, handoff: Handoff) -> str:
+        return _recipients(handoff)
 
     @admin.display(description=_("promised by"), ordering="promised_by")
     def promised(self, handoff: Handoff) -> str:
@@ -347,25 +368,23 @@ class LeadAdmin(OpsModelAdmin):
 class TranscriptRequestAdmin(_SendingRecordAdmin):
     """Transcripts visitors asked for: whether each went out, and sending one again when it did not."""
 
-    list_display = ("requested_at", "tenant", "chat", "email", "status_line", "attempts", "short_error", "sent_at")
+    list_display = ("requested_at", "tenant", "chat", "email", "status_line", "attempts", "short_error")
     list_display_links = ("requested_at",)
-    list_filter = ("status", "tenant")
-    list_select_related = ("tenant", "conversation")
+    list_filter = (EmailStatusFilter, "tenant")
+    list_select_related = ("tenant", "conversation", "outgoing")
     search_fields = ("=conversation__id", "email")
     date_hierarchy = "requested_at"
     actions = ("send_again",)
-    fields = ("tenant", "chat", "email", "status_line", "attempts", "last_error", "requested_at", "sent_at")
+    fields = ("tenant", "chat", "email", "status_line", "attempts", "last_error", "requested_at", "history")
     readonly_fields = fields
+    email_kind = aftercare.EMAIL_KIND
 
     # Requests come from the widget; here they are read, and sent again on purpose.
 
     @staticmethod
-    @admin.display(description=_("status"), ordering="status")
+    @admin.display(description=_("status"), ordering="outgoing__status")
     def status_line(transcript: TranscriptRequest) -> str:
-        label = transcript.get_status_display()
-        if transcript.status == TranscriptRequest.Status.PENDING and transcript.last_error:
-            label = gettext("Retrying after an error")
-        return format_html('<strong style="color: {}">{}</strong>', STATUS_COLOURS[transcript.status], label)
+        return state_html(transcript.outgoing, missing=gettext("Not queued"), zone=transcript.tenant.zone)
 
     @admin.action(description=_("Send the transcript again"))
     def send_again(self, request: HttpRequest, queryset: QuerySet[TranscriptRequest]) -> None:

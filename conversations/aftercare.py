@@ -8,10 +8,9 @@ the moment of the first rating.
 
 Transcript. A visitor asks for their conversation's transcript at one e-mail address, during the
 chat or after it (during it they get the lines so far). One request per conversation: asking again
-with the same address changes nothing, another address is refused. The e-mail is sent by a Celery
-task after commit, exactly once: the request's row is locked while sending and marked sent in the
-same transaction; an SMTP failure is recorded (attempts, last error) and retried with back-off, and
-the last failed attempt leaves the request FAILED with its error.
+with the same address changes nothing, another address is refused. The e-mail is composed with the
+request and written to the outbox in the same transaction; the outbox sends it after commit, once,
+retrying a refusal with back-off, and the request links to it (its status is the e-mail's).
 
 The transcript holds what the visitor saw from people: their own lines, the agents' lines and the
 invitation a proactive chat opened with. Private notes are a separate table and never in it, and
@@ -26,23 +25,23 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from conversations import access
-from conversations.models import Conversation, Message, TranscriptRequest, Visitor
+from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
+from outbox import services as outbox
 from tenants.models import Tenant
 from tenants.proactive import is_invitation_line
 
 RATING_CHANGE_WINDOW = dt.timedelta(minutes=10)
 MAX_COMMENT_LENGTH = 2000
 MAX_EMAIL_LENGTH = 254
-MAX_ERROR_LENGTH = 2000
+EMAIL_KIND = gettext_noop("transcript")
 
 ERROR_RATING_RANGE = _("Choose a rating from 1 to 5.")
 ERROR_COMMENT_TOO_LONG = _("A comment can be at most %(limit)d characters long.")
@@ -109,38 +108,44 @@ def _clean_email(email: object) -> str:
     return email
 
 
-def _queue_sending(request: TranscriptRequest) -> None:
-    from conversations import tasks
-
-    # robust: the request is stored either way; a broker hiccup must not turn into an error for the visitor.
-    transaction.on_commit(lambda: tasks.email_transcript.delay(request.pk), robust=True)
+def _queue_transcript(request: TranscriptRequest, *, now: dt.datetime | None = None, send: bool = True) -> None:
+    """Compose the transcript as it is now and write it to the outbox, linked to the request."""
+    request.outgoing = outbox.queue_email(
+        message=transcript_email(request=request),
+        kind=EMAIL_KIND,
+        reference=email_reference(request.conversation_id),
+        send=outbox.AFTER_COMMIT if send else outbox.BY_CALLER,
+        now=now,
+    )
+    request.save(update_fields=["outgoing"])
 
 
 @transaction.atomic
 def request_transcript(
-    *, conversation: Conversation, email: str, now: dt.datetime | None = None, send: bool = True
+    *, conversation: Conversation, email: str, now: dt.datetime | None = None, send_email: bool = True
 ) -> TranscriptRequest:
-    """Ask for the conversation's transcript at an e-mail address; send it after commit.
+    """Ask for the conversation's transcript at an e-mail address; the outbox sends it after commit.
 
-    Idempotent for the same address (an unsent request is queued again, which sends nothing twice);
+    Idempotent for the same address (the request already has its e-mail, which is sent once);
     another address after the first is refused (code "other_address"). The caller has checked that
-    the conversation is the visitor's own. ``send=False`` queues nothing: the request waits for the
-    caller to send it (``send_transcript``), as when writing history.
+    the conversation is the visitor's own. ``send_email=False`` stores the e-mail in the outbox
+    without sending it: the caller sends it (``outbox.send_now``) or records how it went
+    (``outbox.deliver_as_of``), as when writing history.
     """
     email = _clean_email(email)
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    locked = Conversation.objects.select_for_update().select_related("tenant").get(pk=conversation.pk)
     existing = TranscriptRequest.objects.for_tenant(locked.tenant_id).filter(conversation=locked).first()
     if existing is not None:
         if existing.email.lower() != email.lower():
             raise ValidationError(ERROR_OTHER_ADDRESS, code="other_address")
-        if existing.status == TranscriptRequest.Status.PENDING and send:
-            _queue_sending(existing)
+        if existing.outgoing_id is None:
+            existing.conversation = locked
+            _queue_transcript(existing, now=now, send=send_email)
         return existing
     request = TranscriptRequest.objects.create(
         tenant_id=locked.tenant_id, conversation=locked, email=email, requested_at=now or timezone.now()
     )
-    if send:
-        _queue_sending(request)
+    _queue_transcript(request, now=now, send=send_email)
     return request
 
 
@@ -192,6 +197,12 @@ def _ink_on(colour: str) -> str:
     return "#111827" if (red * 299 + green * 587 + blue * 114) / 1000 > 165 else "#ffffff"
 
 
+def transcript_subject(tenant: Tenant) -> str:
+    """Return the transcript e-mail's subject, in the tenant's language."""
+    with translation.override(tenant.language):
+        return gettext("Your chat with %(tenant)s") % {"tenant": tenant.name}
+
+
 def transcript_email(*, request: TranscriptRequest) -> EmailMultiAlternatives:
     """Build the transcript e-mail (plain text and HTML) in the tenant's language."""
     conversation = request.conversation
@@ -208,63 +219,22 @@ def transcript_email(*, request: TranscriptRequest) -> EmailMultiAlternatives:
             "time_zone": tenant.time_zone,
             "lines": transcript_lines(conversation=conversation),
         }
-        subject = gettext("Your chat with %(tenant)s") % {"tenant": tenant.name}
         text = render_to_string("conversations/email/transcript.txt", context)
         html = render_to_string("conversations/email/transcript.html", context)
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[request.email]
+        subject=transcript_subject(tenant), body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[request.email]
     )
     message.attach_alternative(html, "text/html")
     message.extra_headers["Content-Language"] = tenant.language
     return message
 
 
-def send_transcript(
-    *,
-    request_id: int,
-    final_attempt: bool = False,
-    now: dt.datetime | None = None,
-    connection: BaseEmailBackend | None = None,
-) -> bool:
-    """E-mail a requested transcript unless it has been sent; return whether it was sent now.
-
-    The request's row is locked while sending, so runs that race (a redelivered task) queue behind it
-    and then find it sent. An SMTP failure (an OSError) is recorded and raised again for the task to
-    retry; ``final_attempt`` marks the request FAILED with the error instead of waiting for a retry.
-    ``connection`` is the mail connection to send through (default: the configured one).
-    """
-    failure: OSError | None = None
+def send_transcript_again(*, request: TranscriptRequest) -> None:
+    """Queue the transcript once more, on purpose, composed again (with any lines since); sent after commit."""
     with transaction.atomic():
-        request = (
+        locked = (
             TranscriptRequest.objects.select_for_update(of=("self",))
             .select_related("conversation__tenant")
-            .filter(pk=request_id)
-            .first()
+            .get(pk=request.pk)
         )
-        if request is None or request.status == TranscriptRequest.Status.SENT:
-            return False
-        email = transcript_email(request=request)
-        email.connection = connection
-        request.attempts += 1
-        try:
-            email.send()
-        except OSError as error:
-            failure = error
-            request.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
-            request.status = TranscriptRequest.Status.FAILED if final_attempt else TranscriptRequest.Status.PENDING
-            request.save(update_fields=["attempts", "last_error", "status"])
-        else:
-            request.status, request.sent_at = TranscriptRequest.Status.SENT, now or timezone.now()
-            request.save(update_fields=["attempts", "status", "sent_at"])
-    if failure is not None:
-        raise failure
-    return True
-
-
-def send_transcript_again(*, request: TranscriptRequest) -> None:
-    """Queue a transcript to be e-mailed again on purpose (e.g. after a failure); sent once after commit."""
-    with transaction.atomic():
-        locked = TranscriptRequest.objects.select_for_update().get(pk=request.pk)
-        locked.status, locked.last_error = TranscriptRequest.Status.PENDING, ""
-        locked.save(update_fields=["status", "last_error"])
-        _queue_sending(locked)
+        _queue_transcript(locked)

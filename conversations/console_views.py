@@ -72,6 +72,8 @@ def console_strings() -> dict[str, str]:
         "frt_late": _("%(time)s over target"),
         "frt_done": _("answered · target %(time)s"),
         "frt_target": _("target %(time)s"),
+        "frt_left_message": _("left outside service hours: no live target"),
+        "left_message_tag": _("message"),
         "new_chat": _("New chat — %(tenant)s"),
         "new_message": _("New message — %(tenant)s"),
         "connecting": _("Connecting…"),

@@ -52,6 +52,7 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "tenant": conversation.tenant_id,
         "tenant_name": conversation.tenant.name,
         "status": conversation.status,
+        "origin": conversation.origin,
         "agent": conversation.agent_id,
         "agent_name": conversation.agent.display_name if conversation.agent_id else "",
         "started_at": conversation.started_at.isoformat(),

@@ -1,9 +1,9 @@
 """The handoff report: what a client must take over from an escalated chat, e-mailed to its escalation contacts.
 
-The report is sent by a Celery task that may run more than once (retries, redelivery, a resend from
-the admin racing a retry). The Handoff row is locked while sending and marked sent in the same
-transaction, so only one run sends; a run that finds it sent does nothing. A failure is recorded on
-the row (attempts, last error) and the task retries; the last failed try leaves it FAILED.
+The report is composed when the chat is closed and written to the outbox in the same transaction
+(``queue_report``); the outbox sends it after commit, once, retrying a refusal, and the handoff links
+to the e-mail, whose status is the report's. Without an escalation contact nothing is queued and the
+admin says what to add.
 """
 
 from __future__ import annotations
@@ -12,19 +12,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
-from conversations.models import Conversation, Handoff, Message, PageView
+from conversations.models import Conversation, Handoff, Message, PageView, email_reference
 from conversations.offline import escalation_contacts
 from conversations.outcomes import format_promised_by
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from tenants.models import Tenant
 
-MAX_ERROR_LENGTH = 2000
+EMAIL_KIND = gettext_noop("handoff report")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,18 @@ def _page_url(conversation: Conversation, *, tenant: Tenant) -> str:
     return page.url if page else ""
 
 
+def handoff_subject(handoff: Handoff, *, tenant: Tenant) -> str:
+    """Return the report e-mail's subject, in the tenant's language, on one line."""
+    who = handoff.visitor_name or handoff.visitor_email or handoff.visitor_phone
+    with translation.override(tenant.language):
+        subject = gettext("[%(tenant)s] Handoff report, chat #%(number)s: %(who)s") % {
+            "tenant": tenant.name,
+            "number": handoff.conversation_id or handoff.conversation.pk,
+            "who": who,
+        }
+    return " ".join(subject.split())
+
+
 def build_handoff_email(handoff: Handoff, *, recipients: list[str]) -> EmailMultiAlternatives:
     """Return the report's e-mail (plain text and HTML) in the tenant's language, replying to the visitor."""
     conversation, tenant = handoff.conversation, handoff.tenant
@@ -84,16 +96,10 @@ def build_handoff_email(handoff: Handoff, *, recipients: list[str]) -> EmailMult
             "page_url": _page_url(conversation, tenant=tenant),
             "transcript": transcript_lines(conversation, tenant=tenant, visitor_name=handoff.visitor_name),
         }
-        who = handoff.visitor_name or handoff.visitor_email or handoff.visitor_phone
-        subject = gettext("[%(tenant)s] Handoff report, chat #%(number)s: %(who)s") % {
-            "tenant": tenant.name,
-            "number": conversation.pk,
-            "who": who,
-        }
         text = render_to_string("conversations/email/handoff_report.txt", context)
         html = render_to_string("conversations/email/handoff_report.html", context)
     email = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
+        subject=handoff_subject(handoff, tenant=tenant),
         body=text,
         to=recipients,
         reply_to=[handoff.visitor_email] if handoff.visitor_email else None,
@@ -103,75 +109,37 @@ def build_handoff_email(handoff: Handoff, *, recipients: list[str]) -> EmailMult
     return email
 
 
-def _record_failure(handoff_id: int, error: Exception, *, final: bool) -> None:
-    """Note a failed try on the report: still waiting while retries remain, failed after the last one."""
-    Handoff.objects.filter(pk=handoff_id).exclude(status=Handoff.Status.SENT).update(
-        attempts=F("attempts") + 1,
-        last_error=f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH],
-        status=Handoff.Status.FAILED if final else Handoff.Status.PENDING,
-    )
+def queue_report(handoff: Handoff, *, now: dt.datetime | None = None, send: bool = True) -> OutgoingEmail | None:
+    """Write the report's e-mail to the escalation contacts into the outbox, in the caller's transaction.
 
-
-def send_handoff_report(
-    *,
-    handoff_id: int,
-    final_attempt: bool = True,
-    now: dt.datetime | None = None,
-    connection: BaseEmailBackend | None = None,
-) -> int:
-    """E-mail a handoff report to its tenant's escalation contacts unless it was sent; return how many got it.
-
-    Locks the Handoff row while sending and records the sending (recipients, time, attempts) in the
-    same transaction, so a second run, or one racing this one, sends nothing. Without an escalation
-    contact the report is marked NO_RECIPIENT. On an error nothing is marked sent, the try is
-    recorded, and the error is raised again for the task to retry; ``final_attempt`` says whether
-    this was the last try (then the report is marked FAILED). ``connection`` is the mail connection to
-    send through (default: the configured one).
+    The handoff is linked to it (its status is the e-mail's); the outbox sends it after commit, or,
+    with ``send=False``, leaves that to the caller. Returns None, queueing nothing, when the tenant
+    has no escalation contact.
     """
-    try:
-        with transaction.atomic():
-            handoff = (
-                Handoff.objects.select_for_update(of=("self",))
-                .select_related("tenant", "agent", "conversation__agent", "conversation__visitor")
-                .filter(pk=handoff_id)
-                .first()
-            )
-            if handoff is None or handoff.status == Handoff.Status.SENT:
-                return 0
-            recipients = escalation_contacts(tenant=handoff.tenant)
-            if not recipients:
-                handoff.status = Handoff.Status.NO_RECIPIENT
-                handoff.save(update_fields=["status"])
-                return 0
-            email = build_handoff_email(handoff, recipients=recipients)
-            email.connection = connection
-            email.send()
-            handoff.status, handoff.sent_at = Handoff.Status.SENT, now or timezone.now()
-            handoff.recipients, handoff.attempts, handoff.last_error = ", ".join(recipients), handoff.attempts + 1, ""
-            handoff.save(update_fields=["status", "sent_at", "recipients", "attempts", "last_error"])
-            return len(recipients)
-    except Exception as error:
-        # Only connection and SMTP errors (OSErrors) are retried; anything else was the last try.
-        _record_failure(handoff_id, error, final=final_attempt or not isinstance(error, OSError))
-        raise
+    recipients = escalation_contacts(tenant=handoff.tenant)
+    if not recipients:
+        return None
+    handoff.outgoing = outbox.queue_email(
+        message=build_handoff_email(handoff, recipients=recipients),
+        kind=EMAIL_KIND,
+        reference=email_reference(handoff.conversation_id),
+        send=outbox.AFTER_COMMIT if send else outbox.BY_CALLER,
+        now=now,
+    )
+    handoff.save(update_fields=["outgoing"])
+    return handoff.outgoing
 
 
 def send_again(*, handoff: Handoff) -> bool:
-    """Queue a report to be sent again on purpose, even if it was sent; return False if nobody would get it.
+    """Queue the report to the escalation contacts once more, on purpose; return False if nobody would get it.
 
-    The report goes back to waiting and the usual task sends it once after commit. A tenant without
-    an escalation contact gets nothing queued (and a report not yet sent is marked NO_RECIPIENT).
+    It is composed again (a new Message-ID: the recipients get it again even if the last one arrived)
+    and sent after commit; the report shows the new e-mail's status.
     """
-    from conversations import tasks
-
     with transaction.atomic():
-        locked = Handoff.objects.select_for_update().select_related("tenant").get(pk=handoff.pk)
-        if not escalation_contacts(tenant=locked.tenant):
-            if locked.status != Handoff.Status.SENT:
-                locked.status = Handoff.Status.NO_RECIPIENT
-                locked.save(update_fields=["status"])
-            return False
-        locked.status = Handoff.Status.PENDING
-        locked.save(update_fields=["status"])
-        transaction.on_commit(lambda: tasks.send_handoff_report.delay(locked.pk), robust=True)
-    return True
+        locked = (
+            Handoff.objects.select_for_update(of=("self",))
+            .select_related("tenant", "agent", "conversation__agent", "conversation__visitor")
+            .get(pk=handoff.pk)
+        )
+        return queue_report(locked) is not None

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outbox.models import outgoing_email_link
 from tenants.scoping import TenantOwnedModel
 
 
@@ -207,6 +208,11 @@ class Conversation(TenantOwnedModel):
         return f"#{self.pk} {self.tenant_id} {self.started_at:%Y-%m-%d %H:%M}"
 
 
+def email_reference(conversation_id: int) -> str:
+    """Return what the outbox's e-mails about a conversation are filed under (they go when it is purged)."""
+    return f"conversation:{conversation_id}"
+
+
 class Message(TenantOwnedModel):
     """One line of a conversation, numbered within it; stored before anyone is told of it."""
 
@@ -330,13 +336,11 @@ class Lead(TenantOwnedModel):
 
 
 class Handoff(TenantOwnedModel):
-    """An escalation report: what the client must take over, e-mailed to its escalation contacts."""
+    """An escalation report: what the client must take over, e-mailed to its escalation contacts.
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting to be sent")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        NO_RECIPIENT = "norecip", _("No escalation contact")
+    ``outgoing`` is the report's latest e-mail in the outbox, whose status is the report's; none means
+    the tenant had no escalation contact when it was to be sent.
+    """
 
     conversation = models.OneToOneField(
         Conversation, on_delete=models.CASCADE, related_name="handoff", verbose_name=_("conversation")
@@ -350,18 +354,14 @@ class Handoff(TenantOwnedModel):
     visitor_phone = models.CharField(_("visitor's phone"), max_length=40, blank=True)
     promise = models.TextField(_("promised to the visitor"))
     promised_by = models.DateTimeField(_("promised by"))
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
-    recipients = models.TextField(_("sent to"), blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
+    outgoing = outgoing_email_link()
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("handoff report")
         verbose_name_plural = _("handoff reports")
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [models.Index(fields=["created_at"], name="conversatio_handoff_created")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(visitor_email="") | ~Q(visitor_phone=""), name="handoff_has_visitor_contact"
@@ -373,22 +373,17 @@ class Handoff(TenantOwnedModel):
 
 
 class TranscriptRequest(TenantOwnedModel):
-    """A visitor's request to have the conversation's transcript e-mailed to them; sent once."""
+    """A visitor's request to have the conversation's transcript e-mailed to them; sent once.
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting to be sent")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
+    ``outgoing`` is the transcript's latest e-mail in the outbox, whose status is the request's.
+    """
 
     conversation = models.OneToOneField(
         Conversation, on_delete=models.CASCADE, related_name="transcript_request", verbose_name=_("conversation")
     )
     email = models.EmailField(_("e-mail"))
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
+    outgoing = outgoing_email_link()
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -397,3 +392,20 @@ class TranscriptRequest(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} → {self.email}"
+
+
+LIVE_CHAT_CLOCK = "live-chat"
+
+
+class ClockRun(models.Model):
+    """When a clock of the live chat last finished a run: one row per clock, for the operations board."""
+
+    name = models.CharField(_("clock"), max_length=40, unique=True)
+    last_ran_at = models.DateTimeField(_("last ran"))
+
+    class Meta:
+        verbose_name = _("clock run")
+        verbose_name_plural = _("clock runs")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.last_ran_at:%Y-%m-%d %H:%M:%S}"

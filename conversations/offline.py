@@ -1,10 +1,9 @@
 """The widget's message form: when nobody can chat, the visitor leaves a question and an e-mail address.
 
 The question becomes a waiting conversation (origin "offline"), so the next shift finds it in the
-tenant's queue, and the tenant's escalation contacts get it by e-mail right away. The e-mail is
-sent by a Celery task after commit; the task may run more than once (retries, redelivery), so the
-sending is recorded in the conversation as a system message whose client message id is unique per
-question, and a second run finds it and sends nothing.
+tenant's queue, and the tenant's escalation contacts get it by e-mail right away: the e-mail is
+composed with the question and written to the outbox in the same transaction, which sends it after
+commit, once. A system message in the conversation says it was forwarded.
 """
 
 from __future__ import annotations
@@ -14,22 +13,23 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from conversations import access, services
-from conversations.models import Conversation, Message, PageView
+from conversations.models import Conversation, Message, PageView, email_reference
+from outbox import services as outbox
 from tenants.models import ReportRecipient, Tenant
 
 MAX_NAME_LENGTH = 120
 MAX_EMAIL_LENGTH = 254
 MAX_QUESTION_LENGTH = services.MAX_MESSAGE_LENGTH
 FORWARDED_ID_PREFIX = "forwarded:"
+EMAIL_KIND = gettext_noop("offline message")
 
 ERROR_NOT_TEXT = _("This must be text.")
 ERROR_NAME_TOO_LONG = _("Your name can be at most %(limit)d characters long.")
@@ -101,18 +101,16 @@ def leave_offline_message(
     client_msg_id: str = "",
     now: dt.datetime | None = None,
     route: bool = True,
-    forward: bool = True,
+    send_email: bool = True,
 ) -> LeftMessage:
     """Store a message left in the widget as a waiting conversation and e-mail it to the tenant after commit.
 
     Nothing is stored when a field is invalid or a rate limit refuses it (ValidationError, code
     "rate_limited"). A visitor who already has an open chat gets the question added to it. A resend
     with the same client message id is stored and e-mailed once. When writing history, ``route=False``
-    leaves the conversation for the caller to assign and ``forward=False`` queues no e-mail (the caller
-    forwards it with ``forward_offline_message``).
+    leaves the conversation for the caller to assign, and ``send_email=False`` stores the e-mail in the
+    outbox without sending it: the caller records how it went (``outbox.deliver_as_of``).
     """
-    from conversations import tasks
-
     name, email, question = clean_offline_message(name=name, email=email, question=question)
     now = now or timezone.now()
     visitor, token = access.identify_visitor(tenant=tenant, token=token, now=now)
@@ -130,9 +128,8 @@ def leave_offline_message(
     message, created = services.post_visitor_message(
         conversation=conversation, body=question, client_msg_id=client_msg_id, now=now
     )
-    if created and forward:
-        # robust: the message is stored either way; a broker hiccup must not turn into an error page.
-        transaction.on_commit(lambda: tasks.email_offline_message.delay(message.pk), robust=True)
+    if created:
+        _forward(message=message, now=now, send=send_email)
     return LeftMessage(conversation=conversation, message=message, token=token)
 
 
@@ -183,41 +180,20 @@ def _email_body(*, message: Message, tenant: Tenant) -> tuple[str, str]:
     return subject, body
 
 
-def forward_offline_message(
-    *, message_id: int, now: dt.datetime | None = None, connection: BaseEmailBackend | None = None
-) -> int:
-    """E-mail a question left in the widget to the tenant's escalation contacts; return how many got it.
-
-    Idempotent: the conversation row is locked while sending and the sending is recorded in the
-    same transaction, so a second run (or one racing this one) sends nothing. If the SMTP server
-    fails the transaction rolls back, nothing is recorded and the task's retry sends it again.
-    ``connection`` is the mail connection to send through (default: the configured one).
-    """
-    with transaction.atomic():
-        message = (
-            Message.objects.filter(pk=message_id, sender=Message.Sender.VISITOR)
-            .select_related("conversation__tenant", "conversation__visitor")
-            .first()
-        )
-        if message is None:
-            return 0
-        conversation, tenant = message.conversation, message.conversation.tenant
-        # Lock the conversation's row (only that row: not the tenant's while the mail server talks). Concurrent
-        # runs queue here, and the check below then sees the first one's note.
-        Conversation.objects.select_for_update().only("pk").get(pk=conversation.pk)
-        if conversation.messages.filter(client_msg_id=_forwarded_id(message)).exists():
-            return 0
-        recipients = escalation_contacts(tenant=tenant)
-        if not recipients:
-            return 0
-        subject, body = _email_body(message=message, tenant=tenant)
-        visitor = conversation.visitor
-        EmailMessage(
-            subject=subject,
-            body=body,
-            to=recipients,
-            reply_to=[visitor.email] if visitor.email else None,
-            connection=connection,
-        ).send()
-        _record_forwarded(message=message, now=now or timezone.now())
-    return len(recipients)
+def _forward(*, message: Message, now: dt.datetime, send: bool = True) -> None:
+    """Write the question's e-mail to the escalation contacts into the outbox and note it in the chat."""
+    tenant = message.conversation.tenant
+    recipients = escalation_contacts(tenant=tenant)
+    if not recipients:
+        return
+    subject, body = _email_body(message=message, tenant=tenant)
+    visitor = message.conversation.visitor
+    email = EmailMessage(subject=subject, body=body, to=recipients, reply_to=[visitor.email] if visitor.email else None)
+    outbox.queue_email(
+        message=email,
+        kind=EMAIL_KIND,
+        reference=email_reference(message.conversation_id),
+        send=outbox.AFTER_COMMIT if send else outbox.BY_CALLER,
+        now=now,
+    )
+    _record_forwarded(message=message, now=now)

@@ -24,7 +24,6 @@ from django.utils.translation import gettext_lazy as _
 from chatops.models import Agent
 from conversations import services
 from conversations.models import Conversation, Handoff, Lead, Visitor
-from conversations.offline import escalation_contacts
 from tenants.models import Tenant
 
 Outcome = Conversation.Outcome
@@ -290,13 +289,13 @@ def _record_lead(conversation: Conversation, details: LeadDetails, now: dt.datet
 def _record_handoff(
     conversation: Conversation, agent: Agent | None, details: HandoffDetails, now: dt.datetime, *, send: bool
 ) -> Handoff:
-    from conversations import tasks
+    # handoff.py renders the report with this module's date formats, so it is imported here, not above.
+    from conversations import handoff as handoff_reports
 
     tenant = conversation.tenant
     _fill_visitor(
         conversation.visitor, name=details.visitor_name, email=details.visitor_email, phone=details.visitor_phone
     )
-    has_contacts = bool(escalation_contacts(tenant=tenant))
     handoff = Handoff(
         tenant_id=tenant.pk,
         conversation=conversation,
@@ -307,8 +306,6 @@ def _record_handoff(
         visitor_phone=details.visitor_phone,
         promise=details.promise,
         promised_by=details.promised_by,
-        # Without an escalation contact nobody would get the report: say so where the admin shows it.
-        status=Handoff.Status.PENDING if has_contacts else Handoff.Status.NO_RECIPIENT,
         created_at=now,
     )
     handoff.full_clean(exclude=["agent"])  # the agent may be unknown (a close from outside the console)
@@ -319,10 +316,9 @@ def _record_handoff(
         client_msg_id=f"{HANDOFF_NOTE_ID_PREFIX}{handoff.pk}",
         now=now,
     )
-    if has_contacts and send:
-        # robust: the chat is closed and the handoff stored either way; a broker hiccup must not undo that,
-        # and the admin shows the report as waiting to be sent.
-        transaction.on_commit(lambda: tasks.send_handoff_report.delay(handoff.pk), robust=True)
+    # Composed now, with the transcript and the note just posted, and sent by the outbox after commit.
+    # Without an escalation contact nothing is queued: the admin says so.
+    handoff_reports.queue_report(handoff, now=now, send=send)
     return handoff
 
 
@@ -345,9 +341,9 @@ def close_with_outcome(
     contact fields fall back to what is known of the visitor, and what the agent learned fills the
     visitor's blank ones. Raise ``CloseRefused`` (code "outcome_required" or "invalid_close", an error
     per field) or ValidationError "closed" / "not_yours"; nothing is stored then. An escalation posts
-    the visitor a note of what happens next and queues the report's e-mail after commit, unless
-    ``send_report`` is False: the report then waits for the caller to send it (``handoff.send_handoff_report``),
-    as when writing history, whose e-mails went out long ago.
+    the visitor a note of what happens next and queues the report's e-mail after commit; with
+    ``send_report=False`` the e-mail is stored in the outbox but not sent: the caller sends it
+    (``outbox.send_now``) or records how it went (``outbox.deliver_as_of``), as when writing history.
     """
     now = now or timezone.now()
     locked = Conversation.objects.select_for_update().select_related("tenant", "visitor").get(pk=conversation.pk)

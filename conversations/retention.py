@@ -3,7 +3,8 @@
 What goes
     For a tenant with ``retention_days`` N, the *cutoff* is the moment N days before the run. Then go
     - every *closed* conversation that *started* before the cutoff, with everything that belongs to
-      it: messages, private notes, transfers, tag links, lead, handoff report, transcript request;
+      it: messages, private notes, transfers, tag links, lead, handoff report, transcript request,
+      and the outbox's e-mails about it (the handoff report, the transcript, the forwarded question);
     - every page view from before the cutoff;
     - every visitor last seen before the cutoff who has no conversation and no page view left
       (their visitor marks go with them).
@@ -53,7 +54,9 @@ from conversations.models import (
     Transfer,
     Visitor,
     VisitorMark,
+    email_reference,
 )
+from outbox import services as outbox
 from tenants.models import Tenant
 
 DEFAULT_BATCH_SIZE = 2000
@@ -249,6 +252,8 @@ def _delete_conversations(ids: list[int]) -> int:
         deleted, _ = part.objects.filter(conversation_id__in=ids).delete()
         if part is Message:
             messages = deleted
+    # The e-mails hold the same personal data (the transcript, the visitor's contact): they go too.
+    outbox.forget(references=[email_reference(conversation_id) for conversation_id in ids])
     _delete_rows(Conversation, ids)
     return messages
 

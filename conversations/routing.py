@@ -148,6 +148,8 @@ def transfer(
         payload | {"transfer_note": record.note, "transferred_by": from_agent.display_name},
     )
     events.publish_on_commit(events.conversation_group(conversation.pk), "chat.assigned", payload)
+    # The sender has a slot free now: offer them the oldest waiting chats of their tenants after commit.
+    transaction.on_commit(lambda: drain_queue_for(agent=from_agent, now=now), robust=True)
     return record
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from chatops.models import Agent, Qualification, Shift
 from conversations import events, routing
 from conversations.access import NEW_VISIT_AFTER
-from conversations.models import Conversation, Message, Note, PageView, Tag, Visitor
+from conversations.models import ClockRun, Conversation, Message, Note, PageView, Tag, Visitor
 from tenants.models import Tenant
 from tenants.scoping import trained_tenant_ids
 
@@ -264,3 +264,8 @@ def conversation_tags(*, conversation: Conversation) -> dict[str, list[str]]:
         .values_list("name", flat=True)[:TAG_SUGGESTIONS_SHOWN]
     )
     return {"tags": tags, "suggestions": list(suggestions)}
+
+
+def clock_last_ran(*, name: str) -> dt.datetime | None:
+    """Return when the named clock of the live chat last finished a run (None: never)."""
+    return ClockRun.objects.filter(name=name).values_list("last_ran_at", flat=True).first()

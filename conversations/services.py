@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chatops.models import Agent, Qualification
-from conversations import access, events, limits, routing
-from conversations.models import Conversation, Message, Visitor
+from conversations import access, events, limits, routing, timers
+from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
 from tenants.models import Tenant
 
 MAX_MESSAGE_LENGTH = 4000
@@ -557,3 +557,20 @@ def open_widget_session(
         access.record_page_view(tenant=tenant, visitor=visitor, url=url, title=title, now=now)
     record_widget_seen(tenant=tenant, origin=origin, now=now)
     return visitor, token
+
+
+# --- The clock ------------------------------------------------------------------------------------
+
+
+def run_live_chat_clock(*, now: dt.datetime | None = None) -> timers.SweepResult:
+    """Run every clock of the live chat once, then record that it ran (the operations board watches that)."""
+    result = timers.sweep_live_chats(now=now)
+    record_clock_run(name=LIVE_CHAT_CLOCK)
+    return result
+
+
+def record_clock_run(*, name: str, now: dt.datetime | None = None) -> None:
+    """Record that a clock has just finished a run."""
+    now = now or timezone.now()
+    if not ClockRun.objects.filter(name=name).update(last_ran_at=now):
+        ClockRun.objects.update_or_create(name=name, defaults={"last_ran_at": now})

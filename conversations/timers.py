@@ -129,13 +129,17 @@ def release_absent_agents(*, now: dt.datetime) -> int:
 
 
 def requeue_unanswered(*, now: dt.datetime) -> int:
-    """Offer to others each assigned chat whose agent has not replied within the tenant's target."""
-    overdue = Conversation.objects.filter(
-        status=Conversation.Status.ACTIVE,
-        first_agent_reply_at__isnull=True,
-        first_visitor_message_at__isnull=False,
-        requeued_at__isnull=True,
-    ).filter(_past_target(moment_field="first_visitor_message_at", now=now))
+    """Offer to others each assigned live chat whose agent has not replied within the tenant's target."""
+    overdue = (
+        Conversation.objects.filter(
+            status=Conversation.Status.ACTIVE,
+            first_agent_reply_at__isnull=True,
+            first_visitor_message_at__isnull=False,
+            requeued_at__isnull=True,
+        )
+        .exclude(origin=Conversation.Origin.OFFLINE_MESSAGE)
+        .filter(_past_target(moment_field="first_visitor_message_at", now=now))
+    )
     count = 0
     for conversation in overdue:
         if routing.return_to_queue(conversation=conversation, now=now, mark_requeued=True):
@@ -144,9 +148,13 @@ def requeue_unanswered(*, now: dt.datetime) -> int:
 
 
 def alert_long_waits(*, now: dt.datetime) -> int:
-    """Alert the operations managers, once per chat, to each wait that has passed the tenant's target."""
+    """Alert the operations managers, once per chat, to each wait that has passed the tenant's target.
+
+    Messages left outside service hours wait for the next shift by design: the target is for live chats.
+    """
     long_waits = (
         Conversation.objects.filter(status=Conversation.Status.WAITING, supervisor_alerted_at__isnull=True)
+        .exclude(origin=Conversation.Origin.OFFLINE_MESSAGE)
         .filter(_past_target(moment_field="started_at", now=now))
         .select_related("tenant")
     )

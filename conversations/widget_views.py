@@ -45,6 +45,7 @@ UI_STRINGS = {
     "close": _("Close chat"),
     "online": _("We're online"),
     "away": _("Away – leave us a message"),
+    "busy": _("Nobody is free right now"),
     "chatting_with": _("You're chatting with %(name)s"),
     "joined": _("%(name)s joined the chat."),
     "typing": _("%(name)s is typing…"),

@@ -7,27 +7,25 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chatops.admin_site import OpsModelAdmin
+from outbox import selectors as outbox_selectors
+from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
+from outbox.models import OutgoingEmail
 from reporting import emails, reports, selectors, services
 from reporting.models import ReportDelivery
 from tenants.models import Tenant
-
-STATUS_COLOURS = {
-    ReportDelivery.Status.SENT: "#15803d",
-    ReportDelivery.Status.FAILED: "var(--error-fg)",
-    ReportDelivery.Status.SENDING: "#b45309",
-}
 
 
 class ReportChoiceForm(forms.Form):
@@ -46,6 +44,10 @@ class ReportChoiceForm(forms.Form):
         return reports.report_period(tenant=data["tenant"], kind=data["kind"], day=data["day"])
 
 
+def _server_time(moment: dt.datetime) -> str:
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
 def period_text(first_day: dt.date, last_day: dt.date) -> str:
     return f"{date_format(first_day, 'SHORT_DATE_FORMAT')} – {date_format(last_day, 'SHORT_DATE_FORMAT')}"
 
@@ -54,39 +56,70 @@ def _choice_query(delivery: ReportDelivery) -> str:
     return urlencode({"tenant": delivery.tenant_id, "kind": delivery.kind, "day": delivery.first_day.isoformat()})
 
 
+def delivery_state(delivery: ReportDelivery | None) -> str:
+    """Return the report's state as the admin shows it: its e-mail's, or why it has none yet."""
+    if delivery is None:
+        return gettext("Not sent yet")
+    if delivery.last_error and delivery.outgoing_id is None:
+        missing = gettext("Failed: could not compose the report: %(error)s") % {"error": delivery.last_error}
+    else:
+        missing = gettext("Waiting to be composed")
+    return state_html(delivery.outgoing, missing=missing)
+
+
+def may_send(delivery: ReportDelivery | None) -> bool:
+    """Say whether "send" (not "resend on purpose") may send the report: never sent, or its e-mail failed."""
+    return delivery is None or delivery.outgoing is None or delivery.outgoing.status == OutgoingEmail.Status.FAILED
+
+
+class ReportEmailFilter(EmailStatusFilter):
+    none_label = _("Not composed yet")
+
+
+def _sends(status: str | None = None) -> QuerySet[OutgoingEmail]:
+    """The e-mails about each delivery (of one status), for annotating the list."""
+    reference = Concat(Value("report:"), Cast(OuterRef("pk"), CharField()))
+    emails = OutgoingEmail.objects.filter(reference=reference)
+    return emails.filter(status=status) if status else emails
+
+
 @admin.register(ReportDelivery)
-class ReportDeliveryAdmin(OpsModelAdmin):
+class ReportDeliveryAdmin(ReadOnlyRows, OpsModelAdmin):
+    """The records are written by the schedule and by sending; they are the proof of what went out."""
+
     list_display = ("tenant", "kind", "period", "status_label", "attempts", "sent", "sent_by", "preview")
-    list_filter = ("status", "kind", "tenant")
-    list_select_related = ("tenant", "sent_by")
+    list_filter = (ReportEmailFilter, "kind", "tenant")
+    list_select_related = ("tenant", "outgoing__requested_by")
     date_hierarchy = "first_day"
-    search_fields = ("tenant__name", "recipients", "last_error")
+    search_fields = ("tenant__name", "outgoing__recipients", "last_error")
     fields = (
         "tenant",
         "kind",
         "first_day",
         "last_day",
-        "status",
+        "status_label",
         "attempts",
-        "last_error",
         "recipients",
-        "times_sent",
-        "sent_at",
+        "sent",
         "sent_by",
         "created_at",
+        "history",
     )
     readonly_fields = fields
     actions = ("send_selected", "resend_selected")
 
-    # The records are written by the schedule and by sending; they are the proof of what went out.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReportDelivery]:
+        sent = _sends(OutgoingEmail.Status.SENT).order_by()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                times_sent=Coalesce(
+                    Subquery(sent.values("reference").annotate(count=Count("pk")).values("count")[:1]), 0
+                ),
+                last_sent_at=Subquery(sent.order_by("-sent_at").values("sent_at")[:1]),
+            )
+        )
 
     # --- columns ---
 
@@ -94,30 +127,43 @@ class ReportDeliveryAdmin(OpsModelAdmin):
     def period(self, delivery: ReportDelivery) -> str:
         return period_text(delivery.first_day, delivery.last_day)
 
-    @admin.display(description=_("status"), ordering="status")
+    @admin.display(description=_("status"), ordering="outgoing__status")
     def status_label(self, delivery: ReportDelivery) -> str:
-        label = delivery.get_status_display()
-        if delivery.status == ReportDelivery.Status.PENDING and delivery.last_error:
-            label = gettext("Waiting to retry")
-        colour = STATUS_COLOURS.get(delivery.status, "inherit")
-        if delivery.last_error and delivery.status != ReportDelivery.Status.SENT:
-            return format_html(
-                '<span style="color: {}" title="{}">{}</span>: {}',
-                colour,
-                delivery.last_error,
-                label,
-                delivery.last_error[:120],
-            )
-        return format_html('<span style="color: {}">{}</span>', colour, label)
+        return delivery_state(delivery)
 
-    @admin.display(description=_("sent"), ordering="sent_at")
+    @admin.display(description=_("attempts"))
+    def attempts(self, delivery: ReportDelivery) -> int:
+        return delivery.outgoing.attempts if delivery.outgoing else 0
+
+    @admin.display(description=_("sent to"))
+    def recipients(self, delivery: ReportDelivery) -> str:
+        return ", ".join(delivery.outgoing.recipient_list()) if delivery.outgoing else "–"
+
+    @admin.display(description=_("sent"), ordering="last_sent_at")
     def sent(self, delivery: ReportDelivery) -> str:
-        if delivery.sent_at is None:
+        if delivery.last_sent_at is None:
             return "–"
-        when = date_format(timezone.localtime(delivery.sent_at), "SHORT_DATETIME_FORMAT")
+        when = _server_time(delivery.last_sent_at)
         if delivery.times_sent > 1:
             return gettext("%(when)s (%(times)d times)") % {"when": when, "times": delivery.times_sent}
         return when
+
+    @admin.display(description=_("sent by"))
+    def sent_by(self, delivery: ReportDelivery) -> str:
+        user = delivery.outgoing.requested_by if delivery.outgoing else None
+        return str(user) if user else gettext("the schedule")
+
+    @admin.display(description=_("e-mails sent"))
+    def history(self, delivery: ReportDelivery) -> str:
+        emails = outbox_selectors.emails_about(delivery.email_reference)
+        return (
+            format_html_join(
+                "",
+                "<p>{} · {}<br><small>{}</small></p>",
+                ((_server_time(email.created_at), state_html(email, missing=""), email.message_id) for email in emails),
+            )
+            or "–"
+        )
 
     @admin.display(description=_("preview"))
     def preview(self, delivery: ReportDelivery) -> str:
@@ -163,12 +209,15 @@ class ReportDeliveryAdmin(OpsModelAdmin):
         if form.is_bound and form.is_valid():
             tenant, kind, period = form.cleaned_data["tenant"], form.cleaned_data["kind"], form.period()
             report = reports.build_report(tenant=tenant, kind=kind, period=period)
+            delivery = selectors.delivery_for(tenant=tenant, kind=kind, first_day=period.first_day)
             context.update(
                 report=report,
                 html=emails.render_html(report, image_source=emails.data_uri),
                 text=emails.render_text(report),
                 recipients=selectors.recipients_for(tenant=tenant, kind=kind),
-                delivery=selectors.delivery_for(tenant=tenant, kind=kind, first_day=period.first_day),
+                delivery=delivery,
+                delivery_state=delivery_state(delivery),
+                may_send=may_send(delivery),
                 query=urlencode({"tenant": tenant.pk, "kind": kind, "day": period.first_day.isoformat()}),
                 period_over=period.end <= timezone.now(),
             )
@@ -249,8 +298,7 @@ class ReportDeliveryAdmin(OpsModelAdmin):
             "kind": ReportDelivery.Kind(kind).label,
             "period": period_text(period.first_day, period.last_day),
             "recipients": selectors.recipients_for(tenant=tenant, kind=kind),
-            "delivery": delivery,
-            "already_sent": delivery is not None and delivery.status == ReportDelivery.Status.SENT,
+            "state": delivery_state(delivery),
         }
 
     def _confirmation(
@@ -281,13 +329,13 @@ class ReportDeliveryAdmin(OpsModelAdmin):
             "period": period_text(period.first_day, period.last_day),
         }
         if result.sent:
-            recipients = ", ".join(result.delivery.recipient_list())
+            recipients = ", ".join(result.email.recipient_list())
             self.message_user(
                 request,
                 gettext("%(what)s: sent to %(recipients)s.") % {"what": what, "recipients": recipients},
                 messages.SUCCESS,
             )
-        elif result.delivery is not None and result.delivery.status == ReportDelivery.Status.FAILED:
+        elif result.email is not None and result.email.status == OutgoingEmail.Status.FAILED:
             self.message_user(
                 request,
                 gettext("%(what)s: not sent, %(error)s") % {"what": what, "error": result.error},

@@ -221,10 +221,14 @@ def board_frame(language: str) -> dict[str, Any]:
     with translation.override(language):
         rows = selectors.operations_board(now=now)
         html = render_to_string("reporting/_board_rows.html", {"rows": rows})
+        health = selectors.background_health(now=now)
+        health_html = render_to_string("reporting/_board_health.html", {"health": health})
     return {
         "type": "board",
         "now": now.isoformat(),
         "html": html,
+        "health_html": health_html,
+        "clock_late": health.clock_late,
         "tenants": [
             {
                 "id": row.tenant.pk,

@@ -25,7 +25,9 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from chatops import roles, staffing
 from chatops.models import Agent
-from conversations.models import Conversation, Lead
+from conversations.models import LIVE_CHAT_CLOCK, Conversation, Lead
+from conversations.selectors import clock_last_ran
+from outbox.selectors import OutboxHealth, outbox_health
 from reporting import kpis
 from reporting.kpis import TenantKpis, kpis_for_tenant, kpis_for_tenants
 from reporting.models import ReportDelivery
@@ -404,6 +406,56 @@ def operations_board(*, now: dt.datetime) -> list[BoardRow]:
     return sorted(rows, key=BoardRow.sort_key)
 
 
+# --- The background work, on the operations board --------------------------------------------------
+
+# The live-chat clock runs every 5 s; past this it has stopped (no worker, no beat, Redis away).
+CLOCK_LATE_AFTER_SECONDS = 30
+MINUTES_FROM_SECONDS = 120
+
+
+# Abbreviated units, which no language inflects: the board's script counts on with the same texts.
+SECONDS_AGO = gettext_lazy("%(count)s s ago")
+MINUTES_AGO = gettext_lazy("%(count)s min ago")
+
+
+def ago_text(seconds: int) -> str:
+    """Return how long ago something happened, in seconds up to two minutes, then in minutes."""
+    if seconds < MINUTES_FROM_SECONDS:
+        return SECONDS_AGO % {"count": seconds}
+    return MINUTES_AGO % {"count": seconds // 60}
+
+
+@dataclass(frozen=True)
+class BackgroundHealth:
+    """Whether the live chat's clock runs and how the e-mail queue is doing, as the board shows them."""
+
+    clock_last_ran_at: dt.datetime | None
+    clock_seconds_ago: int | None
+    email: OutboxHealth
+
+    @property
+    def clock_late(self) -> bool:
+        return self.clock_seconds_ago is None or self.clock_seconds_ago > CLOCK_LATE_AFTER_SECONDS
+
+    @property
+    def clock_ago_text(self) -> str:
+        return NO_FIGURE if self.clock_seconds_ago is None else ago_text(self.clock_seconds_ago)
+
+    @property
+    def late_after_seconds(self) -> int:
+        return CLOCK_LATE_AFTER_SECONDS
+
+
+def background_health(*, now: dt.datetime) -> BackgroundHealth:
+    """Return when the live-chat clock last ran and the state of the e-mail queue (two queries)."""
+    last_ran = clock_last_ran(name=LIVE_CHAT_CLOCK)
+    return BackgroundHealth(
+        clock_last_ran_at=last_ran,
+        clock_seconds_ago=None if last_ran is None else max(int((now - last_ran).total_seconds()), 0),
+        email=outbox_health(now=now),
+    )
+
+
 # --- Wall of fame ---------------------------------------------------------------------------------
 
 
@@ -536,4 +588,9 @@ def recipients_for(*, tenant: Tenant, kind: str) -> list[str]:
 
 def delivery_for(*, tenant: Tenant, kind: str, first_day: dt.date) -> ReportDelivery | None:
     """Return the tenant's delivery record of that report and period, if there is one."""
-    return ReportDelivery.objects.for_tenant(tenant).filter(kind=kind, first_day=first_day).first()
+    return (
+        ReportDelivery.objects.for_tenant(tenant)
+        .select_related("outgoing__requested_by")
+        .filter(kind=kind, first_day=first_day)
+        .first()
+    )

@@ -1,11 +1,13 @@
-"""Writes of the reports: deciding which reports are due, and sending each exactly once.
+"""Writes of the reports: deciding which reports are due, and queueing each exactly once.
 
-A report's life: the schedule (``queue_due_reports``) creates its ``ReportDelivery`` row as
-PENDING when the tenant's local time reaches the sending time; ``send_delivery`` takes a PENDING
-row, commits it as SENDING, talks to the mail server and records SENT, or PENDING again with the
-error while retries remain, or FAILED. Only a PENDING row is ever sent by the schedule, so a task
-delivered twice, re-run or retried after a success sends nothing. An operations manager sends or
-resends on purpose with ``send_on_purpose``.
+A report's life: when the tenant's local time reaches the sending time, the schedule
+(``queue_due_reports``) creates its ``ReportDelivery`` row, composes the report and writes its
+e-mail to the outbox, all in one transaction, and links the row to the e-mail. The outbox sends it
+after commit, once, retrying a refusal with back-off; the row's state is the e-mail's. A row that
+has its e-mail is never composed again by the schedule, so a schedule run twice (or at once) queues
+nothing twice; one whose composing failed records why and is composed again on the next run. An
+operations manager sends or resends on purpose with ``send_on_purpose``, which sends at once and
+says how it went.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
+from outbox import selectors as outbox_selectors
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from reporting import emails, reports, selectors
 from reporting.models import ReportDelivery
 from reporting.periods import Period
@@ -28,13 +34,20 @@ logger = logging.getLogger(__name__)
 
 # Reports go out at this local time on the first day after their period (Monday, the 1st).
 SEND_AT = dt.time(7, 0)
-# A PENDING row whose task never ran (a lost message) is queued again after this long.
-LOST_TASK_AFTER = dt.timedelta(hours=1)
+EMAIL_KINDS = {
+    ReportDelivery.Kind.WEEKLY: gettext_noop("weekly report"),
+    ReportDelivery.Kind.MONTHLY: gettext_noop("monthly report"),
+}
+MAX_ERROR_LENGTH = 2000
 
 ERROR_NO_RECIPIENTS = _("The tenant has no recipients for this report.")
 ERROR_ALREADY_SENT = _("Already sent on %(when)s; use “resend on purpose” to send it again.")
 ERROR_NOT_OVER = _("The period is not over yet; preview it now and send it when it has ended.")
-ERROR_BEING_SENT = _("It is being sent right now; if it stays so, use “resend on purpose”.")
+ERROR_BEING_SENT = _("It is on its way (being sent, or waiting to retry); its status shows when it has gone out.")
+ERROR_MAY_HAVE_BEEN_SENT = _(
+    "It may have been sent already (a worker died while sending it); check with the recipients and use "
+    "“resend on purpose” if it did not arrive."
+)
 
 
 # --- The schedule ---------------------------------------------------------------------------------
@@ -75,14 +88,14 @@ def _create_delivery(
 
 
 def queue_due_reports(*, now: dt.datetime | None = None) -> list[int]:
-    """Create the record of every report now due and return the ids of those to send.
+    """Compose every report now due into the outbox; return the ids of the deliveries queued by this run.
 
-    Returned are the records created now and PENDING ones whose task looks lost; a record that
-    exists in any other state is left alone, so running this again (or twice at once) queues
-    nothing twice. Tenants without recipients for a kind get no record for it.
+    A delivery that has its e-mail is left alone, so running this again (or twice at once) queues
+    nothing twice; one whose composing failed before is tried again. Tenants without recipients for
+    a kind get no record for it.
     """
     now = now or timezone.now()
-    to_send = []
+    queued = []
     for tenant in Tenant.objects.filter(status=Tenant.Status.LIVE, went_live_at__isnull=False).order_by("pk"):
         for kind in ReportDelivery.Kind.values:
             period = due_period(tenant=tenant, kind=kind, now=now)
@@ -91,94 +104,85 @@ def queue_due_reports(*, now: dt.datetime | None = None) -> list[int]:
             if not selectors.recipients_for(tenant=tenant, kind=kind):
                 logger.info("No %s report for %s: it has no recipients for it.", kind, tenant.slug)
                 continue
-            delivery, created = _create_delivery(tenant=tenant, kind=kind, period=period, now=now)
-            lost = (
-                delivery.status == ReportDelivery.Status.PENDING
-                and delivery.attempts == 0
-                and delivery.created_at < now - LOST_TASK_AFTER
-            )
-            if created or lost:
-                to_send.append(delivery.pk)
-    return to_send
+            delivery, _created = _create_delivery(tenant=tenant, kind=kind, period=period, now=now)
+            if delivery.outgoing_id is None and _queue_scheduled(delivery, now=now):
+                queued.append(delivery.pk)
+    return queued
 
 
-# --- Sending --------------------------------------------------------------------------------------
+def _queue_scheduled(delivery: ReportDelivery, *, now: dt.datetime) -> bool:
+    """Compose a due report into the outbox unless another run did; record why if it cannot be composed."""
+    try:
+        with transaction.atomic():
+            locked = ReportDelivery.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=delivery.pk)
+            if locked.outgoing_id is not None:
+                return False
+            _compose(locked, send=outbox.AFTER_COMMIT, now=now)
+        return True
+    except Exception as error:
+        # A bug in one report must not stop the others, nor pass unseen: the admin shows it, the log has it.
+        logger.exception("The %s report %s could not be composed.", delivery.kind, delivery.pk)
+        ReportDelivery.objects.filter(pk=delivery.pk).update(
+            last_error=f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
+        )
+        return False
+
+
+class NoRecipients(Exception):
+    """The tenant has nobody to send this kind of report to."""
+
+
+def _compose(
+    delivery: ReportDelivery,
+    *,
+    send: outbox.SendAfterCommit | outbox.SendByCaller,
+    requested_by: AbstractBaseUser | None = None,
+    max_attempts: int | None = None,
+    now: dt.datetime | None = None,
+) -> OutgoingEmail:
+    """Build the report of a delivery (locked by the caller) and write its e-mail to the outbox; link them."""
+    tenant = delivery.tenant
+    recipients = selectors.recipients_for(tenant=tenant, kind=delivery.kind)
+    if not recipients:
+        raise NoRecipients(str(ERROR_NO_RECIPIENTS))
+    period = reports.report_period(tenant=tenant, kind=delivery.kind, day=delivery.first_day)
+    report = reports.build_report(tenant=tenant, kind=delivery.kind, period=period)
+    delivery.outgoing = outbox.queue_email(
+        message=emails.report_email(report, to=recipients),
+        kind=EMAIL_KINDS[delivery.kind],
+        reference=delivery.email_reference,
+        send=send,
+        requested_by=requested_by,
+        max_attempts=max_attempts,
+        now=now,
+    )
+    delivery.last_error = ""
+    delivery.save(update_fields=["outgoing", "last_error"])
+    return delivery.outgoing
+
+
+# --- On purpose -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """What one attempt did: sent (to whom), skipped (already handled), or failed (and whether to retry)."""
+    """What sending on purpose did: sent (the e-mail says to whom), or not, and why."""
 
     delivery: ReportDelivery | None
+    email: OutgoingEmail | None = None
     sent: bool = False
-    retry: bool = False
     error: str = ""
 
-    @property
-    def skipped(self) -> bool:
-        return not self.sent and not self.error
 
-
-def _claim(delivery_id: int, *, statuses: list[str], by: AbstractBaseUser | None) -> ReportDelivery | None:
-    """Mark the record SENDING if it is in one of ``statuses``, and commit that before anything is sent."""
-    with transaction.atomic():
-        delivery = (
-            ReportDelivery.objects.select_for_update(of=("self",))
-            .select_related("tenant")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.status not in statuses:
-            return None
-        delivery.status = ReportDelivery.Status.SENDING
-        delivery.attempts += 1
-        delivery.save(update_fields=["status", "attempts"])
-    delivery.sent_by = by
-    return delivery
-
-
-def _send(delivery: ReportDelivery, *, retry_on_failure: bool) -> SendResult:
-    tenant = delivery.tenant
-    recipients = selectors.recipients_for(tenant=tenant, kind=delivery.kind)
-    if not recipients:
-        return _failed(delivery, str(ERROR_NO_RECIPIENTS), retry=False)
-    period = reports.report_period(tenant=tenant, kind=delivery.kind, day=delivery.first_day)
-    try:
-        report = reports.build_report(tenant=tenant, kind=delivery.kind, period=period)
-        emails.report_email(report, to=recipients).send()
-    except OSError as error:  # smtplib's errors and refused connections
-        logger.warning("Sending report %s failed: %s", delivery.pk, error)
-        return _failed(delivery, f"{type(error).__name__}: {error}", retry=retry_on_failure)
-    except Exception as error:
-        # A bug must not leave the row SENDING for ever; record it and let the error surface.
-        _failed(delivery, f"{type(error).__name__}: {error}", retry=False)
-        raise
-    delivery.status = ReportDelivery.Status.SENT
-    delivery.recipients = "\n".join(recipients)
-    delivery.times_sent += 1
-    delivery.sent_at = timezone.now()
-    delivery.last_error = ""
-    delivery.save(update_fields=["status", "recipients", "times_sent", "sent_at", "sent_by", "last_error"])
-    return SendResult(delivery=delivery, sent=True)
-
-
-def _failed(delivery: ReportDelivery, error: str, *, retry: bool) -> SendResult:
-    delivery.status = ReportDelivery.Status.PENDING if retry else ReportDelivery.Status.FAILED
-    delivery.last_error = error
-    delivery.save(update_fields=["status", "last_error", "sent_by"])
-    return SendResult(delivery=delivery, retry=retry, error=error)
-
-
-def send_delivery(*, delivery_id: int, retry_on_failure: bool = False) -> SendResult:
-    """Send a PENDING report once; anything else (sent, being sent, failed, gone) is skipped.
-
-    On an SMTP failure the record goes back to PENDING with the error when ``retry_on_failure``
-    (the task retries it later), else to FAILED.
-    """
-    delivery = _claim(delivery_id, statuses=[ReportDelivery.Status.PENDING], by=None)
-    if delivery is None:
-        return SendResult(delivery=None)
-    return _send(delivery, retry_on_failure=retry_on_failure)
+def _refusal(current: OutgoingEmail | None) -> str:
+    """Say why "send" (not "resend on purpose") must not send the report again; empty if it may."""
+    if current is None or current.status == OutgoingEmail.Status.FAILED:
+        return ""
+    if current.status == OutgoingEmail.Status.SENT:
+        return ERROR_ALREADY_SENT % {"when": outbox_selectors.when_text(current.sent_at)}
+    if current.status == OutgoingEmail.Status.UNKNOWN or current.crashed_after_handover_at:
+        return str(ERROR_MAY_HAVE_BEEN_SENT)
+    return str(ERROR_BEING_SENT)
 
 
 def send_on_purpose(
@@ -190,21 +194,25 @@ def send_on_purpose(
     resend: bool = False,
     now: dt.datetime | None = None,
 ) -> SendResult:
-    """Send a tenant's report now, for an operations manager; only ``resend`` sends a sent one again.
+    """Send a tenant's report now, for an operations manager; only ``resend`` sends one that went out again.
 
     The record is created if the report has none (any past period may be sent). A period not yet
-    over is refused: its record would stop the schedule from sending the whole period later.
-    Sending happens in this call, once, without retries; the result says what happened.
+    over is refused: its record would stop the schedule from sending the whole period later. The
+    report is composed into the outbox and sent in this call, with one attempt; the result says how
+    it went (the e-mail's row keeps it, and who asked).
     """
     if period.end > (now or timezone.now()):
         return SendResult(delivery=None, error=str(ERROR_NOT_OVER))
+    if not selectors.recipients_for(tenant=tenant, kind=kind):
+        return SendResult(delivery=None, error=str(ERROR_NO_RECIPIENTS))
     delivery, _created = _create_delivery(tenant=tenant, kind=kind, period=period)
-    allowed = ReportDelivery.Status.values if resend else [ReportDelivery.Status.PENDING, ReportDelivery.Status.FAILED]
-    claimed = _claim(delivery.pk, statuses=allowed, by=by)
-    if claimed is None:
-        delivery.refresh_from_db()
-        if delivery.status == ReportDelivery.Status.SENT:
-            when = timezone.localtime(delivery.sent_at).strftime("%Y-%m-%d %H:%M")
-            return SendResult(delivery=delivery, error=ERROR_ALREADY_SENT % {"when": when})
-        return SendResult(delivery=delivery, error=str(ERROR_BEING_SENT))
-    return _send(claimed, retry_on_failure=False)
+    with transaction.atomic():
+        locked = ReportDelivery.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=delivery.pk)
+        refusal = "" if resend else _refusal(locked.outgoing)
+        if refusal:
+            return SendResult(delivery=locked, email=locked.outgoing, error=refusal)
+        email = _compose(locked, send=outbox.BY_CALLER, requested_by=by, max_attempts=1)
+    email = outbox.send_now(email)
+    if email.status == OutgoingEmail.Status.SENT:
+        return SendResult(delivery=locked, email=email, sent=True)
+    return SendResult(delivery=locked, email=email, error=email.last_error)

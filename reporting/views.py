@@ -41,6 +41,9 @@ def live_strings() -> dict[str, str]:
         "target_met": _("target met"),
         "target_missed": _("target missed"),
         "no_figure": selectors.NO_FIGURE,
+        "seconds_ago": str(selectors.SECONDS_AGO),
+        "minutes_ago": str(selectors.MINUTES_AGO),
+        "minutes_from_seconds": selectors.MINUTES_FROM_SECONDS,
     }
 
 
@@ -94,6 +97,7 @@ def operations_board(request: HttpRequest) -> HttpResponse:
             "title": _("Live board"),
             "target_share_percent": round(staffing.TARGET_SHARE * 100),
             "rows": selectors.operations_board(now=now),
+            "health": selectors.background_health(now=now),
             "live_config": {
                 "socket_path": BOARD_SOCKET_PATH + "?" + urlencode({"lang": language}),
                 "now": now.isoformat(),

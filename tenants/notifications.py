@@ -5,16 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from chatops.roles import operations_manager_emails
+from outbox import services as outbox
 from tenants import onboarding
 from tenants.models import OnboardingItem, Tenant
+
+EMAIL_KIND = gettext_noop("overdue onboarding steps")
 
 
 def _unreported_overdue(now: dt.datetime) -> list[tuple[Tenant, list[OnboardingItem]]]:
@@ -29,10 +33,11 @@ def _unreported_overdue(now: dt.datetime) -> list[tuple[Tenant, list[OnboardingI
 
 
 def send_overdue_digest(now: dt.datetime | None = None) -> int:
-    """Send one e-mail listing every overdue step not yet reported today; return the number of steps.
+    """Queue one e-mail listing every overdue step not yet reported today; return the number of steps.
 
-    Each step is marked as reported for the day in the same transaction as the sending, so a
-    retried or repeated run on the same day sends nothing more.
+    The e-mail is written to the outbox (which sends it after commit) in the same transaction that
+    marks each step as reported for the day, so a retried or repeated run on the same day queues
+    nothing more.
     """
     now = now or timezone.now()
     recipients = operations_manager_emails()
@@ -54,12 +59,12 @@ def send_overdue_digest(now: dt.datetime | None = None) -> int:
             ],
             "count": count,
         }
-        send_mail(
+        email = EmailMessage(
             subject=_("Onboarding: %(count)d overdue steps") % {"count": count},
-            message=render_to_string("tenants/email/overdue_steps.txt", context),
-            from_email=None,
-            recipient_list=recipients,
+            body=render_to_string("tenants/email/overdue_steps.txt", context),
+            to=recipients,
         )
+        outbox.queue_email(message=email, kind=EMAIL_KIND, reference=f"onboarding:{now:%Y-%m-%d}", now=now)
         for tenant, steps in overdue:
             today = onboarding.tenant_today(tenant, now)
             OnboardingItem.objects.filter(pk__in=[item.pk for item in steps]).update(overdue_notified_on=today)

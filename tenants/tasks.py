@@ -18,7 +18,7 @@ def build_onboarding_checklist(tenant_id: int) -> int:
     return len(onboarding.refresh_checklist(tenant))
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=60, retry_backoff_max=3600, max_retries=5)
+@shared_task
 def email_overdue_onboarding_steps() -> int:
-    """E-mail operations managers today's overdue onboarding steps; return how many were reported."""
+    """Queue the e-mail to operations managers of today's overdue onboarding steps; return how many were reported."""
     return notifications.send_overdue_digest()

@@ -1,11 +1,17 @@
-"""Shared fixtures: tenants, the three roles, and a real SMTP server on loopback."""
+"""Shared fixtures: tenants, the three roles, a real SMTP server on loopback, a Redis of a test's own."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import signal
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -137,23 +143,72 @@ class _CollectingHandler:
         return "250 Message accepted for delivery"
 
 
+@contextlib.contextmanager
+def mail_server_on_loopback(handler, settings=None) -> Iterator[int]:
+    """Run an aiosmtpd handler on a free loopback port and yield the port; stop it afterwards.
+
+    With pytest-django's ``settings``, Django's SMTP backend is pointed at it (plain SMTP, no login).
+    """
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    if settings is not None:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def smtp_server(settings):
     """Run a real SMTP server on loopback and point Django's SMTP backend at it.
 
     Yields the list of received messages: dicts with from, to and the parsed e-mail.
     """
-    from aiosmtpd.controller import Controller
-
     handler = _CollectingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    try:
+    with mail_server_on_loopback(handler, settings):
         yield handler.messages
-    finally:
-        controller.stop()
+
+
+class RedisOfOurOwn:
+    """A redis-server on a free port, persisting to a folder of its own; stopped and started at will."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port, self.process = folder, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder)]
+        command += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout != b"PONG\n":
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # a clean shutdown: the append-only file is complete
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of the test's own, for tests that restart it; stopped at the end."""
+    # Imported here: tests.plugins is loaded as a plugin (pytest_plugins below), after this module.
+    from tests.plugins import services_required, skip_or_fail
+
+    if not shutil.which("redis-server"):
+        skip_or_fail("needs redis-server", required=services_required(), switch="REQUIRE_SERVICES")
+    server = RedisOfOurOwn(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -501,6 +501,9 @@ def _tenant(table: _Table) -> TenantSpec:
     )
     for part in (client, notice):
         part.done()
+    # A refusal for now (4xx) would be tried again by the live outbox after the seeding, and might go out.
+    if any(not 500 <= failure.code < 600 for failure in spec.handoff_failures):
+        raise DescriptionError(f"{table.where}: a handoff failure is a refusal for good, a 5xx code.")
     if spec.live != (script is not None and traffic is not None):
         raise DescriptionError(f"{table.where}: a live client needs [traffic] and [script], one onboarding neither.")
     return spec

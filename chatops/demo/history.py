@@ -88,6 +88,8 @@ class PlannedChat:
     lead: dict[str, str] | None = None
     handoff: dict[str, str] | None = None
     report_sent_at: dt.datetime | None = None
+    # For the report the mail server refused: when it was tried, and the refusal.
+    report_attempted_at: dt.datetime | None = None
     report_failure: MailFailure | None = None
     tag: str = ""
     note: tuple[str, dt.datetime] | None = None
@@ -467,7 +469,7 @@ class Generator:
         """Leave the latest handoff reports unsent with the tenant's mail error, so the admin shows the problem."""
         escalated = sorted((chat for chat in self.history.chats if chat.handoff), key=lambda chat: chat.closed_at)
         for chat, failure in zip(reversed(escalated), self.spec.handoff_failures, strict=False):
-            chat.report_sent_at, chat.report_failure = None, failure
+            chat.report_attempted_at, chat.report_sent_at, chat.report_failure = chat.report_sent_at, None, failure
 
     def _rate(self, chat: PlannedChat, *, slow: bool) -> None:
         rng, script = self.rng, self.script

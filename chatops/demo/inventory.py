@@ -27,7 +27,10 @@ from conversations.models import (
     Visitor,
     VisitorMark,
     VisitorTally,
+    email_reference,
 )
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, ProactiveRule, Tenant
 
 ERROR_TENANT_NOT_DEMO = gettext_lazy(
@@ -60,6 +63,7 @@ class DemoCounts:
     transcript_requests: int
     change_notices: int
     acknowledgements: int
+    emails: int
 
 
 def user_emails(demo: Demo) -> dict[str, str]:
@@ -131,13 +135,21 @@ def demo_counts(demo: Demo) -> DemoCounts:
         transcript_requests=TranscriptRequest.objects.filter(tenant__in=tenants).count(),
         change_notices=ChangeNotice.objects.filter(tenant__in=tenants).count(),
         acknowledgements=ChangeNoticeAcknowledgement.objects.filter(notice__tenant__in=tenants).count(),
+        emails=OutgoingEmail.objects.filter(reference__in=_email_references(tenants)).count(),
     )
+
+
+def _email_references(tenants: QuerySet[Tenant]) -> list[str]:
+    """Return what the outbox files the e-mails about the tenants' conversations under."""
+    chats = Conversation.objects.filter(tenant__in=tenants).values_list("pk", flat=True)
+    return [email_reference(conversation_id) for conversation_id in chats]
 
 
 @transaction.atomic
 def delete_demo_data(demo: Demo) -> None:
     """Delete the demo tenants with everything they own, and the demo users with their agents."""
     tenant_ids = list(demo_tenants(demo).values_list("pk", flat=True))
+    outbox.forget(references=_email_references(Tenant.objects.filter(pk__in=tenant_ids)))
     # The bulky rows go first, child before parent, so Django needs few statements for them.
     Conversation.tags.through.objects.filter(conversation__tenant_id__in=tenant_ids).delete()
     for model in (Message, Note, Lead, Handoff, TranscriptRequest, Conversation, PageView, VisitorMark, VisitorTally):

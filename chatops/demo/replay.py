@@ -4,10 +4,11 @@ A chat starts the way its visitor started it (the widget, an accepted invitation
 the agent who took it is assigned (the assignment alone: who was online then is history), its lines
 are posted in order, the agent's tag and note are added, and it closes with its outcome, lead or
 handoff report; then the rating and the transcript come. The e-mails the history sent (handoff
-reports, transcripts, messages left outside service hours) are not queued: they are sent through
-the real sending code at their moments into a mail connection that delivers nothing, or, for the
-report the tenant's mail server refused, one that answers with its refusal, as often as the task
-would have tried. The visitors' page views are recorded last, in one batch per tenant.
+reports, transcripts, messages left outside service hours) are written to the outbox as real use
+writes them, but held back from its workers: each is sent by the outbox as of its moment
+(``outbox.deliver_as_of``) into a mail connection that delivers nothing, or, for the
+report the tenant's mail server refused, one that answers with its refusal. The visitors' page
+views are recorded last, in one batch per tenant.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from django.db import connection
 from chatops.demo.description import MailFailure
 from chatops.demo.history import History, PlannedChat
 from chatops.models import Agent
-from conversations import access, aftercare, handoff, offline, outcomes, routing, services, tasks, visits, workspace
-from conversations.models import Conversation, Handoff, Message, Visitor
+from conversations import access, aftercare, offline, outcomes, routing, services, visits, workspace
+from conversations.models import Conversation, Handoff, Message, Visitor, email_reference
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from tenants import proactive
 from tenants.models import ProactiveRule, Tenant
 
@@ -46,9 +49,10 @@ class RefusingBackend(BaseEmailBackend):
 
 def refusal(failure: MailFailure) -> smtplib.SMTPException:
     """Return the error smtplib raises for the failure: a refused recipient, or the message refused."""
+    reply = failure.reply.encode()
     if failure.recipient:
-        return smtplib.SMTPRecipientsRefused({failure.recipient: (failure.code, failure.reply)})
-    return smtplib.SMTPDataError(failure.code, failure.reply)
+        return smtplib.SMTPRecipientsRefused({failure.recipient: (failure.code, reply)})
+    return smtplib.SMTPDataError(failure.code, reply)
 
 
 class _Replay:
@@ -82,9 +86,12 @@ class _Replay:
             aftercare.rate_conversation(conversation=conversation, rating=rating, comment=comment, now=rated)
         if chat.transcript_requested_at:
             request = aftercare.request_transcript(
-                conversation=conversation, email=chat.visitor.person.email, now=chat.transcript_requested_at, send=False
+                conversation=conversation,
+                email=chat.visitor.person.email,
+                now=chat.transcript_requested_at,
+                send_email=False,
             )
-            aftercare.send_transcript(request_id=request.pk, now=chat.transcript_sent_at, connection=self.nowhere)
+            outbox.deliver_as_of(request.outgoing, at=chat.transcript_sent_at, connection=self.nowhere)
 
     def _start(self, chat: PlannedChat, visitor: Visitor) -> tuple[Conversation, list]:
         """Start the conversation the way its visitor did; return it with the lines still to post."""
@@ -100,9 +107,12 @@ class _Replay:
                 ip_address=None,
                 now=now,
                 route=False,
-                forward=False,
+                send_email=False,
             )
-            offline.forward_offline_message(message_id=left.message.pk, now=chat.forwarded_at, connection=self.nowhere)
+            forwarded = OutgoingEmail.objects.get(
+                reference=email_reference(left.conversation.pk), kind=offline.EMAIL_KIND
+            )
+            outbox.deliver_as_of(forwarded, at=chat.forwarded_at, connection=self.nowhere)
             return left.conversation, lines
         if chat.invitation:
             conversation, _line = proactive.accept_invitation(
@@ -132,7 +142,12 @@ class _Replay:
             send_report=False,
         )
         if chat.handoff:
-            self._deliver_report(chat, Handoff.objects.for_tenant(self.tenant).get(conversation=closed))
+            report = Handoff.objects.for_tenant(self.tenant).select_related("outgoing").get(conversation=closed)
+            if chat.report_failure is None:
+                outbox.deliver_as_of(report.outgoing, at=chat.report_sent_at, connection=self.nowhere)
+            else:
+                refusing = RefusingBackend(error=refusal(chat.report_failure))
+                outbox.deliver_as_of(report.outgoing, at=chat.report_attempted_at, connection=refusing)
         return closed
 
     def _visitor_left(self, chat: PlannedChat, conversation: Conversation) -> Conversation:
@@ -141,21 +156,6 @@ class _Replay:
         services.visitor_departed(conversation_id=conversation.pk, now=chat.visitor_left_at)
         away_since = chat.closed_at - dt.timedelta(minutes=self.tenant.abandoned_after_minutes)
         return services.close_abandoned_chat(conversation=conversation, away_since=away_since, now=chat.closed_at)
-
-    def _deliver_report(self, chat: PlannedChat, report: Handoff) -> None:
-        """Send the handoff report as the task did then: once, or refused at every try until the last."""
-        if chat.report_failure is None:
-            handoff.send_handoff_report(handoff_id=report.pk, now=chat.report_sent_at, connection=self.nowhere)
-            return
-        refusing = RefusingBackend(error=refusal(chat.report_failure))
-        tries = tasks.send_handoff_report.max_retries + 1
-        for attempt in range(1, tries + 1):
-            try:
-                handoff.send_handoff_report(
-                    handoff_id=report.pk, final_attempt=attempt == tries, now=chat.closed_at, connection=refusing
-                )
-            except smtplib.SMTPException:
-                continue
 
 
 def refresh_statistics(*models) -> None:

@@ -63,3 +63,10 @@ def test_a_live_client_needs_its_traffic_and_its_chats(data):
 
     with pytest.raises(description.DescriptionError, match="a live client needs"):
         description.load.__wrapped__(data)
+
+
+def test_a_report_refused_only_for_now_is_refused_as_it_would_be_sent_later(data):
+    edit(data / "kotipuoti.toml", "code = 552", "code = 452")
+
+    with pytest.raises(description.DescriptionError, match="refusal for good"):
+        description.load.__wrapped__(data)

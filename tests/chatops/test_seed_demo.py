@@ -28,9 +28,22 @@ from django.db.models import Count, F, Max, Min, Q
 from chatops import demo, roles
 from chatops.coverage import staffing_coverage
 from chatops.models import Agent, Qualification, Shift
-from conversations import tasks
-from conversations.models import Conversation, Handoff, Lead, Message, Note, PageView, Tag, TranscriptRequest, Visitor
+from conversations import aftercare, events, offline
+from conversations import handoff as handoff_reports
+from conversations.models import (
+    Conversation,
+    Handoff,
+    Lead,
+    Message,
+    Note,
+    PageView,
+    Tag,
+    TranscriptRequest,
+    Visitor,
+    email_reference,
+)
 from conversations.offline import escalation_contacts
+from outbox.models import OutgoingEmail
 from reporting.models import ReportDelivery
 from reporting.periods import Kind, Period
 from reporting.reports import build_report
@@ -82,7 +95,7 @@ def fingerprint() -> list[tuple]:
             "proactive_rule__name",
             "lead__email",
             "lead__phone",
-            "handoff__status",
+            "handoff__outgoing__status",
             "handoff__promised_by",
             "transcript_request__email",
         ),
@@ -109,28 +122,35 @@ def test_running_the_command_again_changes_nothing(seeded):
 
 
 def test_reset_rebuilds_the_same_demo_without_touching_other_tenants_or_sending_mail(
-    seeded, tenant, mailoutbox, django_capture_on_commit_callbacks
+    seeded, tenant, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
 ):
     # given another tenant with a chat of its own, and the demo's history
     visitor = Visitor.objects.create(tenant=tenant)
     own_chat = Conversation.objects.create(tenant=tenant, visitor=visitor)
     Message.objects.create(tenant=tenant, conversation=own_chat, seq=1, sender=Message.Sender.VISITOR, body="Hei")
     history = fingerprint()
+    emails = OutgoingEmail.objects.count()
+    published = []
+    monkeypatch.setattr(events, "_send", lambda group, event: published.append((group, event["type"])))
 
-    # when the demo is reset for the same moment
-    with django_capture_on_commit_callbacks() as after_commit:
+    # when the demo is reset for the same moment, and what waits for the commit runs
+    with django_capture_on_commit_callbacks(execute=True):
         result = demo.seed_demo(reset=True, now=seeded.now)
 
-    # then it is rebuilt identically, the other tenant's rows are untouched, and nothing waits for the commit:
-    # no event to a live socket, no e-mail (invitation, report, transcript) queued
-    assert after_commit == []
+    # then it is rebuilt identically and the other tenant's rows are untouched
     assert result.created
     assert result.counts == seeded.counts
     assert fingerprint() == history
     assert Conversation.objects.filter(pk=own_chat.pk, tenant=tenant).exists()
     assert Message.objects.filter(conversation=own_chat).count() == 1
     assert Tenant.objects.filter(pk=tenant.pk).exists()
+    # and no live socket was told anything, no e-mail went out and none waits to go (no invitation, report,
+    # transcript or message left: the history's e-mails are recorded as sent or failed long ago)
+    assert published == []
     assert mailoutbox == []
+    assert not OutgoingEmail.objects.filter(status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.SENDING])
+    # and the e-mails of the old history went with it (the new history has as many)
+    assert OutgoingEmail.objects.count() == emails > 0
 
 
 def test_a_tenant_with_a_demo_name_that_is_not_demo_data_stops_the_seed(seeded):
@@ -450,7 +470,7 @@ def test_every_escalated_conversation_has_a_handoff_report_to_the_escalation_con
     for tenant in live_tenants():
         # given the tenant's escalated chats and its escalation contacts
         conversations = Conversation.objects.filter(tenant=tenant, outcome=Conversation.Outcome.ESCALATED)
-        handoffs = list(Handoff.objects.for_tenant(tenant).select_related("conversation__visitor"))
+        handoffs = list(Handoff.objects.for_tenant(tenant).select_related("conversation__visitor", "outgoing"))
         contacts = escalation_contacts(tenant=tenant)
 
         # then each has one report, with the visitor's contact, a promise due on a later weekday, sent to the contacts
@@ -466,18 +486,19 @@ def test_every_escalated_conversation_has_a_handoff_report_to_the_escalation_con
             assert handoff.promise
             assert handoff.promised_by > conversation.closed_at
             assert handoff.promised_by.astimezone(tenant.zone).weekday() < 5
-            assert handoff.created_at == conversation.closed_at
-        sent = [handoff for handoff in handoffs if handoff.status == Handoff.Status.SENT]
-        failed = [handoff for handoff in handoffs if handoff.status == Handoff.Status.FAILED]
-        assert all(handoff.sent_at >= handoff.created_at and not handoff.last_error for handoff in sent)
-        assert all(handoff.recipients.split(", ") == contacts for handoff in sent)
-        # and one or two of the latest failed, with the error the admin shows, after every try the task makes
-        # (they went to nobody)
-        assert 1 <= len(failed) <= 2
+            assert handoff.outgoing.recipient_list() == contacts
+            assert handoff.outgoing.reference == email_reference(conversation.pk)
+            assert str(conversation.pk) in handoff.outgoing.subject
+            assert handoff.created_at == conversation.closed_at == handoff.outgoing.created_at
+        emails = [handoff.outgoing for handoff in handoffs]
+        sent = [email for email in emails if email.status == OutgoingEmail.Status.SENT]
+        failed = [email for email in emails if email.status == OutgoingEmail.Status.FAILED]
+        assert all(email.sent_at > email.created_at and not email.last_error for email in sent)
+        # and the latest failed, with the mail server's refusal the admin shows (refused for good: no retry)
+        assert len(failed) == 1
         assert len(sent) + len(failed) == len(handoffs)
-        assert all(handoff.sent_at is None and handoff.last_error and handoff.attempts > 1 for handoff in failed)
-        assert all(handoff.recipients == "" for handoff in failed)
-        assert min(handoff.created_at for handoff in failed) > max(handoff.created_at for handoff in sent)
+        assert all(email.sent_at is None and email.last_error and email.attempts == 1 for email in failed)
+        assert min(email.created_at for email in failed) > max(email.created_at for email in sent)
 
 
 def test_proactive_chats_follow_the_tenants_invitation_rules(seeded):
@@ -544,7 +565,9 @@ def test_agents_tag_some_chats_and_leave_private_notes_on_others(seeded):
 def test_ratings_have_a_moment_and_a_few_visitors_got_their_transcript(seeded):
     # given the live tenants' conversations
     conversations = Conversation.objects.filter(tenant__in=live_tenants())
-    transcripts = TranscriptRequest.objects.filter(tenant__in=live_tenants()).select_related("conversation__visitor")
+    transcripts = TranscriptRequest.objects.filter(tenant__in=live_tenants()).select_related(
+        "conversation__visitor", "outgoing"
+    )
 
     # then every rating, and only a rating, has the moment it was given, after the chat closed
     assert not conversations.filter(rating__isnull=False, rated_at__isnull=True)
@@ -554,9 +577,10 @@ def test_ratings_have_a_moment_and_a_few_visitors_got_their_transcript(seeded):
     # and a few transcripts went out, to the visitor's own address, once the chat was over
     assert 0 < transcripts.count() < conversations.count() * 0.05
     for request in transcripts:
-        assert request.status == TranscriptRequest.Status.SENT
+        assert request.outgoing.status == OutgoingEmail.Status.SENT
         assert request.email == request.conversation.visitor.email
-        assert request.conversation.closed_at <= request.requested_at <= request.sent_at < seeded.now
+        assert request.outgoing.recipient_list() == [request.email]
+        assert request.conversation.closed_at <= request.requested_at <= request.outgoing.sent_at < seeded.now
 
 
 def test_the_latest_change_notice_is_read_by_some_trained_agents_but_not_all(seeded):
@@ -584,13 +608,14 @@ def test_message_sequence_numbers_run_from_one_without_gaps(seeded):
     ):
         messages[conversation_id].append((seq, created_at))
 
-    # then each conversation numbers them 1..n, records n, and time only moves forward
+    # then each conversation numbers them 1..n, records n, and time never goes back (a question left outside
+    # service hours and the note that it was forwarded by e-mail are written at the same moment)
     last_seqs = dict(Conversation.objects.filter(tenant__in=demo.demo_tenants()).values_list("pk", "last_seq"))
     assert messages
     for conversation_id, rows in messages.items():
         assert [seq for seq, _at in rows] == list(range(1, len(rows) + 1))
         assert last_seqs[conversation_id] == len(rows)
-        assert all(earlier < later for (_s, earlier), (_t, later) in itertools.pairwise(rows))
+        assert all(earlier <= later for (_s, earlier), (_t, later) in itertools.pairwise(rows))
 
 
 def test_conversation_timestamps_agree_with_the_messages(seeded):
@@ -789,28 +814,32 @@ def test_every_chat_was_taken_by_an_agent_trained_by_that_day_and_answered_only_
     )
 
 
-def test_every_report_and_transcript_has_the_status_of_its_delivery(seeded):
-    # given the history's handoff reports and transcripts
-    handoffs = Handoff.objects.filter(tenant__in=live_tenants()).select_related("tenant")
-    transcripts = TranscriptRequest.objects.filter(tenant__in=live_tenants())
-    tries = tasks.send_handoff_report.max_retries + 1
+def test_every_email_of_the_history_was_sent_once_or_refused_for_good_never_waiting(seeded):
+    # given the e-mails about the live tenants' chats: handoff reports, transcripts and messages left
+    chats = Conversation.objects.filter(tenant__in=live_tenants())
+    emails = OutgoingEmail.objects.filter(
+        reference__in=[email_reference(pk) for pk in chats.values_list("pk", flat=True)]
+    )
+    kinds = Counter(emails.values_list("kind", flat=True))
 
-    # then each report is sent (once, when, to whom) or failed after every try the task makes, never waiting
-    for handoff in handoffs:
-        if handoff.status == Handoff.Status.SENT:
-            assert handoff.sent_at > handoff.created_at
-            assert (handoff.attempts, handoff.last_error) == (1, "")
-            assert handoff.recipients.split(", ") == escalation_contacts(tenant=handoff.tenant)
+    # then every one made one attempt: sent a few seconds after it was written, or refused by the server
+    assert set(kinds) == {handoff_reports.EMAIL_KIND, aftercare.EMAIL_KIND, offline.EMAIL_KIND}
+    assert kinds[handoff_reports.EMAIL_KIND] == Handoff.objects.filter(tenant__in=live_tenants()).count()
+    assert kinds[offline.EMAIL_KIND] == chats.filter(origin=Conversation.Origin.OFFLINE_MESSAGE).count()
+    for email in emails:
+        assert email.attempts == 1
+        if email.status == OutgoingEmail.Status.SENT:
+            assert email.created_at < email.sent_at < email.created_at + dt.timedelta(seconds=10)
+            assert email.last_error == ""
         else:
-            assert handoff.status == Handoff.Status.FAILED
-            assert (handoff.sent_at, handoff.recipients, handoff.attempts) == (None, "", tries)
-            assert handoff.last_error.startswith(("SMTPRecipientsRefused: ", "SMTPDataError: "))
-    assert handoffs.filter(status=Handoff.Status.FAILED).count() == 2
-    # and each transcript went out once, after it was asked for
-    assert transcripts.exists()
-    assert not transcripts.exclude(status=TranscriptRequest.Status.SENT)
-    assert not transcripts.exclude(attempts=1)
-    assert all(request.requested_at < request.sent_at for request in transcripts)
+            assert (email.status, email.sent_at, email.kind) == (
+                OutgoingEmail.Status.FAILED,
+                None,
+                handoff_reports.EMAIL_KIND,
+            )
+            assert email.last_error.startswith(("The mail server refused every recipient: ", "SMTPDataError: 554"))
+    # and the refused ones are the two live tenants' latest reports
+    assert emails.filter(status=OutgoingEmail.Status.FAILED).count() == 2
 
 
 def test_every_message_left_outside_service_hours_was_forwarded_and_answered_by_the_next_shift(seeded):

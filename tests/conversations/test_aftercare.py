@@ -10,9 +10,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from chatops import roles
-from chatops.celery import app as celery_app
-from conversations import aftercare, services, tasks
+from conversations import aftercare, services
 from conversations.models import Conversation, Message, Note, TranscriptRequest, Visitor
+from outbox import services as outbox
+from outbox import tasks as outbox_tasks
+from outbox.models import OutgoingEmail
 from tests import factories
 from tests.conftest import free_port
 
@@ -252,10 +254,10 @@ def test_the_transcript_is_emailed_once_with_text_and_html_in_the_tenants_langua
     for secret in ("VIP, offer a discount", "Internal: forwarded to the kitchen"):
         assert secret not in text and secret not in html
 
-    # and the request is marked sent
-    request = TranscriptRequest.objects.get(conversation=chat)
-    assert (request.status, request.attempts) == (TranscriptRequest.Status.SENT, 1)
-    assert request.sent_at is not None
+    # and the request's e-mail is marked sent
+    sent_email = TranscriptRequest.objects.get(conversation=chat).outgoing
+    assert (sent_email.status, sent_email.attempts) == (OutgoingEmail.Status.SENT, 1)
+    assert sent_email.sent_at is not None
 
 
 def test_a_chat_running_past_midnight_dates_the_lines_of_the_next_day(shop, mailoutbox):
@@ -287,71 +289,63 @@ def test_the_transcript_task_run_again_sends_nothing(shop, chat, smtp_server, dj
         request = aftercare.request_transcript(conversation=chat, email="maija@example.fi")
     assert len(smtp_server) == 1
 
-    # when the task is delivered again
-    result = tasks.email_transcript.delay(request.pk)
+    # when the outbox's task is delivered again
+    outbox_tasks.deliver_email.delay(request.outgoing_id)
 
     # then
-    assert result.get() is False
     assert len(smtp_server) == 1
-    request.refresh_from_db()
-    assert request.attempts == 1
+    request.outgoing.refresh_from_db()
+    assert request.outgoing.attempts == 1
 
 
 def test_a_transcript_smtp_refused_is_retried_and_the_last_attempt_leaves_it_failed_with_the_error(
     shop, chat, smtp_server, settings, django_capture_on_commit_callbacks
 ):
-    # given the mail server is down
+    # given the mail server is down, and three attempts are allowed
     settings.EMAIL_PORT = free_port()
-    task = celery_app.tasks["conversations.tasks.email_transcript"]
+    settings.EMAIL_OUTBOX_MAX_ATTEMPTS = 3
 
     # when the request is made
     with django_capture_on_commit_callbacks(execute=True):
         request = aftercare.request_transcript(conversation=chat, email="maija@example.fi")
 
     # then the first attempt failed and waits for its retry, with the error recorded
-    request.refresh_from_db()
-    assert (request.status, request.attempts) == (TranscriptRequest.Status.PENDING, 1)
-    assert "ConnectionRefusedError" in request.last_error
+    sent_email = TranscriptRequest.objects.get(pk=request.pk).outgoing
+    assert (sent_email.status, sent_email.attempts) == (OutgoingEmail.Status.QUEUED, 1)
+    assert "ConnectionRefusedError" in sent_email.last_error
 
-    # when the last retry fails too
-    with pytest.raises(OSError):
-        task.apply(args=[request.pk], retries=task.max_retries)
+    # when the retries come, each once it is due
+    for hours in (1, 2):
+        outbox.deliver_due(now=STARTED + dt.timedelta(hours=hours))
 
-    # then the request ends failed, with every attempt counted and the error kept
-    request.refresh_from_db()
-    assert (request.status, request.attempts) == (TranscriptRequest.Status.FAILED, 2)
-    assert "ConnectionRefusedError" in request.last_error
-    assert request.sent_at is None
+    # then the request's e-mail ends failed, with every attempt counted and the error kept
+    sent_email.refresh_from_db()
+    assert (sent_email.status, sent_email.attempts) == (OutgoingEmail.Status.FAILED, 3)
+    assert "ConnectionRefusedError" in sent_email.last_error
+    assert sent_email.sent_at is None
     assert smtp_server == []
 
 
-def test_a_transcript_that_failed_once_is_sent_once_when_the_server_is_back(shop, chat, smtp_server, settings):
+def test_a_transcript_that_failed_once_is_sent_once_when_the_server_is_back(
+    shop, chat, smtp_server, settings, django_capture_on_commit_callbacks
+):
     # given a first attempt that failed
     working_port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()
-    request = aftercare.request_transcript(conversation=chat, email="maija@example.fi")
-    with pytest.raises(OSError):
-        aftercare.send_transcript(request_id=request.pk)
-    request.refresh_from_db()
-    assert (request.status, request.attempts) == (TranscriptRequest.Status.PENDING, 1)
-    assert request.last_error
+    with django_capture_on_commit_callbacks(execute=True):
+        request = aftercare.request_transcript(conversation=chat, email="maija@example.fi")
+    sent_email = TranscriptRequest.objects.get(pk=request.pk).outgoing
+    assert (sent_email.status, sent_email.attempts) == (OutgoingEmail.Status.QUEUED, 1)
 
-    # when the server is back and the task runs (twice, as a retry and a redelivery may)
+    # when the server is back and the retry is due (the sweep runs twice, as two beats may overlap)
     settings.EMAIL_PORT = working_port
-    tasks.email_transcript.delay(request.pk)
-    tasks.email_transcript.delay(request.pk)
+    later = STARTED + dt.timedelta(hours=1)
+    outbox.deliver_due(now=later)
+    outbox.deliver_due(now=later)
 
     # then
     assert len(smtp_server) == 1
-    request.refresh_from_db()
-    assert (request.status, request.attempts) == (TranscriptRequest.Status.SENT, 2)
-
-
-def test_the_transcript_task_retries_smtp_errors_with_backoff():
-    task = celery_app.tasks["conversations.tasks.email_transcript"]
-
-    assert OSError in task.autoretry_for
-    assert task.retry_backoff
-    assert task.max_retries >= 3
+    sent_email.refresh_from_db()
+    assert (sent_email.status, sent_email.attempts) == (OutgoingEmail.Status.SENT, 2)
 
 
 # ---- the admin ---------------------------------------------------------------------------------
@@ -362,15 +356,15 @@ def test_a_failed_transcript_shows_in_the_admin_and_send_again_delivers_it_once(
 ):
     # given a request whose sending failed for good
     working_port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()
-    request = aftercare.request_transcript(conversation=chat, email="maija@example.fi")
-    with pytest.raises(OSError):
-        aftercare.send_transcript(request_id=request.pk, final_attempt=True)
+    settings.EMAIL_OUTBOX_MAX_ATTEMPTS = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        request = aftercare.request_transcript(conversation=chat, email="maija@example.fi")
     manager = factories.make_user(role=roles.OPERATIONS_MANAGER, email="ops@staff.example")
     client.force_login(manager)
     changelist = reverse("admin:conversations_transcriptrequest_changelist")
 
     # then the list shows it failed, with the error
-    page = client.get(changelist, {"status__exact": "failed"}).content.decode()
+    page = client.get(changelist, {"email_status": "failed"}).content.decode()
     assert "maija@example.fi" in page
     assert "ConnectionRefusedError" in page
 
@@ -384,7 +378,7 @@ def test_a_failed_transcript_shows_in_the_admin_and_send_again_delivers_it_once(
     assert "being sent again" in response.content.decode()
     assert len(smtp_server) == 1
     request.refresh_from_db()
-    assert (request.status, request.last_error) == (TranscriptRequest.Status.SENT, "")
+    assert (request.outgoing.status, request.outgoing.last_error) == (OutgoingEmail.Status.SENT, "")
 
 
 def test_an_agent_cannot_open_the_transcript_requests(client, shop):

@@ -11,10 +11,12 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.messages import WARNING
 from django.urls import reverse
 
-from chatops.celery import app as celery_app
-from conversations import access, services, tasks
+from conversations import access, services
 from conversations.models import Handoff, Lead, Note, Tag, Visitor
 from conversations.outcomes import close_with_outcome
+from outbox import services as outbox
+from outbox import tasks as outbox_tasks
+from outbox.models import OutgoingEmail
 from tenants.models import ReportRecipient
 from tests.conftest import free_port
 
@@ -112,12 +114,14 @@ def test_the_report_reaches_the_escalation_contacts_in_the_tenants_language_with
     assert "18. joulukuuta 2026 kello 16.00 (perjantai)" in html
     assert HANDOFF["summary"] in html
 
-    # and the report records where and when it went
+    # and the report's e-mail in the outbox records where and when it went, under the Message-ID it carried
     handoff.refresh_from_db()
-    assert handoff.status == Handoff.Status.SENT
-    assert handoff.recipients == "owner@kahvila.example, support@kahvila.example"
-    assert handoff.sent_at is not None
-    assert (handoff.attempts, handoff.last_error) == (1, "")
+    sent_email = handoff.outgoing
+    assert sent_email.status == OutgoingEmail.Status.SENT
+    assert sent_email.recipient_list() == CONTACTS
+    assert sent_email.sent_at is not None
+    assert (sent_email.attempts, sent_email.last_error) == (1, "")
+    assert email["Message-ID"] == sent_email.message_id
 
 
 def test_the_report_is_sent_once_however_often_the_task_runs(
@@ -127,78 +131,69 @@ def test_the_report_is_sent_once_however_often_the_task_runs(
     handoff = escalate(conversation, agent, django_capture_on_commit_callbacks)
     assert len(smtp_server) == 1
 
-    # when the task is delivered again, twice
-    results = [tasks.send_handoff_report.delay(handoff.pk).get() for _ in range(2)]
+    # when the outbox's task is delivered again, twice, and the sweep for due e-mails runs
+    for _ in range(2):
+        outbox_tasks.deliver_email.delay(handoff.outgoing_id)
+    outbox_tasks.deliver_due.delay()
 
     # then
-    assert results == [0, 0]
     assert len(smtp_server) == 1
-    handoff.refresh_from_db()
-    assert handoff.attempts == 1
+    handoff.outgoing.refresh_from_db()
+    assert handoff.outgoing.attempts == 1
 
 
-def test_a_report_the_mail_server_refused_is_retried_ends_failed_with_the_error_and_a_later_run_sends_it_once(
+def test_a_report_the_mail_server_refused_is_retried_ends_failed_with_the_error_and_is_sent_once_on_purpose(
     conversation, agent, escalation_contacts, smtp_server, settings, django_capture_on_commit_callbacks
 ):
-    # given the mail server is down when the agent escalates
+    # given the mail server is down when the agent escalates, and two attempts are allowed
     working_port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()
+    settings.EMAIL_OUTBOX_MAX_ATTEMPTS = 2
 
-    # when (the first try runs inline in tests and schedules a retry)
+    # when (the first attempt runs inline in tests)
     handoff = escalate(conversation, agent, django_capture_on_commit_callbacks)
 
     # then the chat is closed, nothing was sent, and the report waits for its retry with the error
     conversation.refresh_from_db()
     assert conversation.status == "closed"
     assert smtp_server == []
-    handoff.refresh_from_db()
-    assert (handoff.status, handoff.attempts, handoff.sent_at) == (Handoff.Status.PENDING, 1, None)
-    assert "ConnectionRefusedError" in handoff.last_error
+    sent_email = OutgoingEmail.objects.get(pk=handoff.outgoing_id)
+    assert (sent_email.status, sent_email.attempts, sent_email.sent_at) == (OutgoingEmail.Status.QUEUED, 1, None)
+    assert "ConnectionRefusedError" in sent_email.last_error
+    assert sent_email.next_attempt_at > NOW
 
-    # when the last retry fails too
-    with pytest.raises(OSError):
-        tasks.send_handoff_report.apply(args=[handoff.pk], retries=tasks.send_handoff_report.max_retries)
+    # when the retry is due and fails too
+    assert outbox.deliver_due(now=NOW) == 0
+    assert outbox.deliver_due(now=NOW + dt.timedelta(hours=1)) == 1
 
-    # then the report is marked failed
-    handoff.refresh_from_db()
-    assert (handoff.status, handoff.attempts) == (Handoff.Status.FAILED, 2)
-    assert "ConnectionRefusedError" in handoff.last_error
+    # then the report is failed, with the error, and nothing retries it by itself
+    sent_email.refresh_from_db()
+    assert (sent_email.status, sent_email.attempts) == (OutgoingEmail.Status.FAILED, 2)
+    assert "ConnectionRefusedError" in sent_email.last_error
+    assert outbox.deliver_due(now=NOW + dt.timedelta(days=1)) == 0
 
-    # when the server is back and the task runs again (twice)
+    # when the server is back and an operations manager tries it again (twice over)
     settings.EMAIL_PORT = working_port
-    tasks.send_handoff_report.delay(handoff.pk)
-    tasks.send_handoff_report.delay(handoff.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.retry_now([sent_email])
+    outbox.deliver_due(now=NOW + dt.timedelta(days=1))
 
-    # then it went out once
+    # then it went out once, with the Message-ID it always had
     assert len(smtp_server) == 1
-    handoff.refresh_from_db()
-    assert (handoff.status, handoff.attempts, handoff.last_error) == (Handoff.Status.SENT, 3, "")
+    assert smtp_server[0]["message"]["Message-ID"] == sent_email.message_id
+    sent_email.refresh_from_db()
+    assert (sent_email.status, sent_email.attempts, sent_email.last_error) == (OutgoingEmail.Status.SENT, 3, "")
 
 
-def test_the_report_task_retries_smtp_errors_with_backoff_a_bounded_number_of_times():
-    # given
-    task = celery_app.tasks["conversations.tasks.send_handoff_report"]
-
-    # then
-    assert OSError in task.autoretry_for
-    assert task.retry_backoff and task.retry_backoff_max
-    assert 3 <= task.max_retries <= 10
-
-
-def test_a_report_is_kept_as_a_problem_when_the_tenant_has_no_escalation_contact_at_sending_time(
-    conversation, agent, escalation_contacts, smtp_server, django_capture_on_commit_callbacks
+def test_without_an_escalation_contact_nothing_is_queued_and_the_report_says_so(
+    conversation, agent, smtp_server, django_capture_on_commit_callbacks
 ):
-    # given a report queued, and the contacts removed before the task runs
-    with django_capture_on_commit_callbacks(execute=False):
-        close_with_outcome(conversation=conversation, agent=agent, outcome="escalated", handoff=HANDOFF, now=NOW)
-    ReportRecipient.objects.filter(tenant=conversation.tenant).update(escalations=False)
+    # when the agent escalates a chat of a tenant without escalation contacts
+    handoff = escalate(conversation, agent, django_capture_on_commit_callbacks)
 
-    # when
-    result = tasks.send_handoff_report.delay(Handoff.objects.get().pk).get()
-
-    # then
-    assert result == 0
+    # then no e-mail exists for it
     assert smtp_server == []
-    assert Handoff.objects.get().status == Handoff.Status.NO_RECIPIENT
+    assert handoff.outgoing is None
+    assert not OutgoingEmail.objects.exists()
 
 
 def test_a_report_for_a_visitor_known_by_phone_only_has_no_reply_to(
@@ -240,7 +235,7 @@ def test_the_report_list_shows_tenant_chat_agent_status_recipients_attempts_and_
 
     # when
     page = manager_client.get(admin_url(Handoff, "changelist"))
-    waiting_only = manager_client.get(admin_url(Handoff, "changelist"), {"status__exact": "pending"})
+    waiting_only = manager_client.get(admin_url(Handoff, "changelist"), {"email_status": "queued"})
 
     # then
     content = page.content.decode()
@@ -248,7 +243,7 @@ def test_the_report_list_shows_tenant_chat_agent_status_recipients_attempts_and_
     assert "Kahvila Oy" in content and "Anna" in content
     assert f'href="{admin_url(type(conversation), "change", conversation.pk)}"' in content
     assert "Sent " in content and "owner@kahvila.example, support@kahvila.example" in content
-    assert "Retrying after an error" in content and "ConnectionRefusedError" in content
+    assert "Waiting to retry at" in content and "ConnectionRefusedError" in content
     assert list(waiting_only.context["cl"].result_list) == [retrying]
     assert sent.pk != retrying.pk
 
@@ -292,11 +287,15 @@ def test_send_again_sends_a_sent_report_once_more_and_records_who_did_it(
             follow=True,
         )
 
-    # then it went out once more, and the admin history says so
+    # then it went out once more, as a new e-mail (a Message-ID of its own), and the admin history says so
     assert response.status_code == 200
     assert len(smtp_server) == 2
+    first, again = (sent["message"]["Message-ID"] for sent in smtp_server)
+    assert first != again
     handoff.refresh_from_db()
-    assert (handoff.status, handoff.attempts) == (Handoff.Status.SENT, 2)
+    assert (handoff.outgoing.status, handoff.outgoing.message_id) == (OutgoingEmail.Status.SENT, again)
+    page = manager_client.get(admin_url(Handoff, "change", handoff.pk)).content.decode()
+    assert first.strip("<>") in page and again.strip("<>") in page
     entry = LogEntry.objects.get(object_id=str(handoff.pk))
     assert entry.user == ops_manager
     assert "owner@kahvila.example" in entry.get_change_message()
@@ -308,7 +307,7 @@ def test_send_again_for_a_tenant_without_escalation_contacts_says_what_to_do_and
 ):
     # given
     handoff = escalate(conversation, agent, django_capture_on_commit_callbacks)
-    assert handoff.status == Handoff.Status.NO_RECIPIENT
+    assert handoff.outgoing is None
 
     # when
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,24 +1,24 @@
 """Writing history through the services: the write alone at a past moment, without the live policy or e-mail.
 
 The demo (chatops/demo) replays weeks of chats through these; they are also what the live paths are
-made of, so each keeps its rules: an assignment needs training by that day, a report held back is
-sent later through the real sending code.
+made of, so each keeps its rules: an assignment needs training by that day, an e-mail held back is
+stored in the outbox as real use stores it and sent later as of its own moment.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import smtplib
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.core.mail.backends.base import BaseEmailBackend
 
 from chatops.models import Agent, Qualification
 from chatops.services import plan_shift
-from conversations import access, aftercare, events, handoff, offline, outcomes, routing, services, workspace
-from conversations.models import Conversation, Handoff, Message, Tag, TranscriptRequest, Visitor
+from conversations import access, aftercare, events, offline, outcomes, routing, services, workspace
+from conversations.models import Conversation, Handoff, Message, Tag, Visitor, email_reference
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from tenants import proactive
 from tenants.models import ChangeNotice, ProactiveRule, ReportRecipient
 from tests import factories
@@ -32,11 +32,6 @@ HANDOFF = {
     "promise": "A call back about the refund.",
     "promised_by": "2026-11-17T16:00",
 }
-
-
-class Refusing(BaseEmailBackend):
-    def send_messages(self, email_messages):
-        raise smtplib.SMTPRecipientsRefused({"support@kahvila.example": (452, "4.2.2 Mailbox full")})
 
 
 @pytest.fixture
@@ -81,7 +76,7 @@ def leave_question(tenant, visitor, *, route: bool = True) -> offline.LeftMessag
         ip_address=None,
         now=EARLIER,
         route=route,
-        forward=False,
+        send_email=False,
     )
 
 
@@ -117,44 +112,23 @@ def test_an_invitation_accepted_without_routing_waits_with_its_line(tenant, visi
     assert (line.seq, line.body) == (1, "Can I help?")
 
 
-def test_a_message_left_without_routing_or_forwarding_waits_and_queues_no_email(
+def test_a_message_left_without_routing_or_sending_waits_and_its_email_is_held(
     tenant, visitor, agent, contacts, mailoutbox, django_capture_on_commit_callbacks
 ):
     # given an agent who would take it now
     online_on_shift(agent, NOW)
 
-    # when a question is left in the form, for the record
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    # when a question is left in the form, for the record, and the commit's work runs (inline, as in tests)
+    with django_capture_on_commit_callbacks(execute=True):
         left = leave_question(tenant, visitor, route=False)
 
-    # then it is the known visitor's waiting conversation, and (Celery running inline) nothing was sent at commit
+    # then it is the known visitor's waiting conversation, noted as forwarded, its e-mail stored and held
     assert left.conversation.visitor == visitor
     assert left.conversation.status == Conversation.Status.WAITING
-    assert callbacks
+    assert Message.objects.filter(conversation=left.conversation, sender=Message.Sender.SYSTEM).exists()
+    email = OutgoingEmail.objects.get(reference=email_reference(left.conversation.pk))
+    assert (email.status, email.attempts, email.created_at) == (OutgoingEmail.Status.QUEUED, 0, EARLIER)
     assert mailoutbox == []
-    assert not Message.objects.filter(conversation=left.conversation, sender=Message.Sender.SYSTEM).exists()
-
-
-def test_a_question_is_forwarded_through_the_given_connection_at_the_given_moment(
-    tenant, visitor, contacts, mailoutbox
-):
-    # given a question left without forwarding
-    left = leave_question(tenant, visitor)
-    connection = mail.get_connection("django.core.mail.backends.locmem.EmailBackend")
-    sent = []
-    connection.send_messages = lambda messages: sent.extend(messages) or len(messages)
-
-    # when it is forwarded through a connection of the caller's
-    got = offline.forward_offline_message(
-        message_id=left.message.pk, now=EARLIER + dt.timedelta(seconds=3), connection=connection
-    )
-
-    # then that connection carried it (not the configured one) and the note has that moment
-    assert got == 1
-    assert [message.to for message in sent] == [["support@kahvila.example"]]
-    assert mailoutbox == []
-    note = Message.objects.get(conversation=left.conversation, sender=Message.Sender.SYSTEM)
-    assert note.created_at == EARLIER + dt.timedelta(seconds=3)
 
 
 # ---- the assignment alone ------------------------------------------------------------------------
@@ -206,12 +180,12 @@ def test_a_chat_that_is_not_waiting_cannot_be_assigned(tenant, visitor, agent):
 # ---- e-mails held back and sent by the caller ----------------------------------------------------
 
 
-def test_a_report_held_back_is_not_queued_and_is_sent_later_through_the_callers_connection(
+def test_a_report_held_back_is_stored_unsent_and_sent_later_as_of_its_moment(
     tenant, visitor, agent, contacts, nowhere, mailoutbox, django_capture_on_commit_callbacks
 ):
-    # given an escalation closed at a past moment with its report held back
+    # given an escalation closed at a past moment with its report held back, and the commit's work run
     conversation = answered_chat(tenant, visitor, agent)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         outcomes.close_with_outcome(
             conversation=conversation,
             agent=agent,
@@ -221,69 +195,48 @@ def test_a_report_held_back_is_not_queued_and_is_sent_later_through_the_callers_
             now=EARLIER + dt.timedelta(minutes=3),
             send_report=False,
         )
-    # (Celery runs inline: a queued report would have been sent at commit)
-    report = Handoff.objects.get(conversation=conversation)
-    assert callbacks
-    assert report.status == Handoff.Status.PENDING
+    report = Handoff.objects.select_related("outgoing").get(conversation=conversation)
+    assert report.outgoing.status == OutgoingEmail.Status.QUEUED
+    assert report.outgoing.recipient_list() == ["support@kahvila.example"]
     assert mailoutbox == []
 
-    # when it is sent a few seconds later through a connection that delivers nowhere
+    # when the outbox sends it as of a few seconds later, through a connection that delivers nowhere
     sent_at = EARLIER + dt.timedelta(minutes=3, seconds=4)
-    assert handoff.send_handoff_report(handoff_id=report.pk, now=sent_at, connection=nowhere) == 1
+    email = outbox.deliver_as_of(report.outgoing, at=sent_at, connection=nowhere)
 
-    # then it is recorded as sent then, to the escalation contacts, and nothing reached the configured backend
-    report.refresh_from_db()
-    assert (report.status, report.sent_at, report.recipients, report.attempts) == (
-        Handoff.Status.SENT,
+    # then it is recorded as sent then, once, and nothing reached the configured backend
+    assert (email.status, email.sent_at, email.attempts, email.last_error) == (
+        OutgoingEmail.Status.SENT,
         sent_at,
-        "support@kahvila.example",
         1,
+        "",
     )
     assert mailoutbox == []
 
 
-def test_a_report_refused_at_every_try_ends_failed_with_the_servers_answer(tenant, visitor, agent, contacts):
-    # given a held-back report
-    conversation = answered_chat(tenant, visitor, agent)
-    outcomes.close_with_outcome(
-        conversation=conversation, agent=agent, outcome="escalated", summary="Refund.", handoff=HANDOFF, now=EARLIER,
-        send_report=False,
-    )  # fmt: skip
-    report = Handoff.objects.get(conversation=conversation)
-
-    # when the mail server refuses it twice, the second time being the last try
-    for final in (False, True):
-        with pytest.raises(smtplib.SMTPRecipientsRefused):
-            handoff.send_handoff_report(handoff_id=report.pk, final_attempt=final, connection=Refusing())
-
-    # then it failed after two attempts with the refusal, and went to nobody
-    report.refresh_from_db()
-    assert (report.status, report.attempts, report.sent_at, report.recipients) == (Handoff.Status.FAILED, 2, None, "")
-    assert report.last_error.startswith("SMTPRecipientsRefused: {'support@kahvila.example': (452")
-
-
-def test_a_transcript_held_back_is_not_queued_and_is_sent_through_the_callers_connection(
+def test_a_transcript_held_back_is_stored_unsent_and_sent_later_as_of_its_moment(
     tenant, visitor, agent, nowhere, mailoutbox, django_capture_on_commit_callbacks
 ):
     # given a closed chat
     conversation = answered_chat(tenant, visitor, agent)
     services.close_conversation(conversation=conversation, now=EARLIER + dt.timedelta(minutes=2))
 
-    # when the visitor asks for the transcript, for the record
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    # when the visitor asks for the transcript, for the record, and the commit's work runs
+    with django_capture_on_commit_callbacks(execute=True):
         request = aftercare.request_transcript(
-            conversation=conversation, email="maija@example.fi", now=EARLIER + dt.timedelta(minutes=3), send=False
+            conversation=conversation, email="maija@example.fi", now=EARLIER + dt.timedelta(minutes=3), send_email=False
         )
 
-    # then nothing is queued; sent through the caller's connection it is recorded as sent then
-    assert callbacks == []
-    request.refresh_from_db()
-    assert request.status == TranscriptRequest.Status.PENDING
-    sent_at = EARLIER + dt.timedelta(minutes=3, seconds=2)
-    assert aftercare.send_transcript(request_id=request.pk, now=sent_at, connection=nowhere)
-    request.refresh_from_db()
-    assert (request.status, request.sent_at, request.attempts) == (TranscriptRequest.Status.SENT, sent_at, 1)
+    # then its e-mail waits unsent; sent as of a moment later it is recorded as sent then
+    assert request.outgoing.status == OutgoingEmail.Status.QUEUED
     assert mailoutbox == []
+    sent_at = EARLIER + dt.timedelta(minutes=3, seconds=2)
+    email = outbox.deliver_as_of(request.outgoing, at=sent_at, connection=nowhere)
+    assert (email.status, email.sent_at, email.recipient_list()) == (
+        OutgoingEmail.Status.SENT,
+        sent_at,
+        ["maija@example.fi"],
+    )
 
 
 # ---- beside the chat, at a past moment -----------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db import connections
 from conversations import outcomes, services
 from conversations.models import Conversation, Handoff, Lead, Message, Visitor
 from conversations.outcomes import CloseRefused, close_with_outcome
+from outbox.models import OutgoingEmail
 from tenants.models import ReportRecipient
 from tests import factories
 from tests.conversations.test_consumers import agent_socket, hello, ready_agent, receive_until, visitor_socket
@@ -277,7 +278,7 @@ def test_an_escalation_stores_the_handoff_and_tells_the_visitor_who_contacts_the
     # and the report went out after commit, once
     assert len(mailoutbox) == 1
     handoff.refresh_from_db()
-    assert handoff.status == Handoff.Status.SENT
+    assert handoff.outgoing.status == OutgoingEmail.Status.SENT
 
 
 def test_the_visitor_is_told_of_phone_and_email_and_a_promise_by_a_day_reads_as_the_day(
@@ -422,7 +423,7 @@ def test_an_escalation_at_a_tenant_without_escalation_contacts_is_kept_as_a_prob
 
     # then
     handoff = Handoff.objects.get()
-    assert handoff.status == Handoff.Status.NO_RECIPIENT
+    assert handoff.outgoing is None
     assert mailoutbox == []
     assert conversation.messages.filter(sender=Message.Sender.SYSTEM).count() == 1
 
@@ -542,8 +543,8 @@ async def test_an_escalating_close_frame_closes_the_chat_and_the_visitor_reads_w
     closed = await receive_until(widget, "closed")
     assert closed["status"] == "closed"
     # and the handoff is stored and its report sent
-    handoff = await database_sync_to_async(Handoff.objects.get)(conversation=conversation)
-    assert handoff.status == Handoff.Status.SENT
+    handoff = await database_sync_to_async(Handoff.objects.select_related("outgoing").get)(conversation=conversation)
+    assert handoff.outgoing.status == OutgoingEmail.Status.SENT
     assert len(mailoutbox) == 1
     await widget.disconnect()
     await console.disconnect()

@@ -15,6 +15,7 @@ import zoneinfo
 
 import pytest
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import ForeignObjectRel
@@ -37,8 +38,11 @@ from conversations.models import (
     Visitor,
     VisitorMark,
     VisitorTally,
+    email_reference,
 )
 from conversations.tasks import purge_expired_conversations
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from reporting import kpis, reports
 from reporting.periods import Period
 from tenants.models import Tenant
@@ -121,9 +125,27 @@ def chat(tenant: Tenant, started: dt.datetime, *, status: str = CLOSED, by: Visi
         visitor_email="visitor@visitor.example",
         promise="The owner calls back",
         promised_by=closed,
+        outgoing=sent_email(conversation, "Handoff report: Wants a refund"),
     )
-    TranscriptRequest.objects.create(tenant=tenant, conversation=conversation, email="visitor@visitor.example")
+    TranscriptRequest.objects.create(
+        tenant=tenant,
+        conversation=conversation,
+        email="visitor@visitor.example",
+        outgoing=sent_email(conversation, "Your chat: Hei"),
+    )
     return conversation
+
+
+def sent_email(conversation: Conversation, subject: str) -> OutgoingEmail:
+    """Store an e-mail about the conversation in the outbox, as the handoff and the transcript do."""
+    message = EmailMessage(subject=subject, body="Hei", to=["visitor@visitor.example"])
+    email = outbox.outgoing_email(message=message, kind="test", reference=email_reference(conversation.pk))
+    email.save()
+    return email
+
+
+def emails_of(*conversations: Conversation) -> int:
+    return OutgoingEmail.objects.filter(reference__in=[email_reference(one.pk) for one in conversations]).count()
 
 
 def parts_of(*conversations: Conversation) -> dict[str, int]:
@@ -172,8 +194,11 @@ def test_closed_chats_started_before_the_tenants_own_cutoff_go_with_all_their_pa
     assert remaining(Conversation, kahvila) == {at_cutoff.pk, after_cutoff.pk, old_active.pk, old_waiting.pk}
     assert remaining(Conversation, silownia) == {kept_by_silownia.pk, silownia_at_cutoff.pk}
     assert parts_of(gone, very_old, silownia_gone) == NO_PARTS
+    # and the e-mails about them (the handoff report, the transcript: personal data too) went with them
+    assert emails_of(gone, very_old, silownia_gone) == 0
     # and the kept chats keep all of theirs, and the tenants their tags
     assert parts_of(*kept) == times(6, ONE_CHATS_PARTS)
+    assert emails_of(*kept) == 6 * 2
     assert Tag.objects.count() == 2
     # and the result says so per tenant, with each tenant's cutoff
     counts = {one.slug: (one.conversations, one.messages, one.cutoff) for one in result.tenants}

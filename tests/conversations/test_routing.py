@@ -176,11 +176,11 @@ def test_an_agent_transfers_a_chat_with_a_note_to_an_eligible_colleague(tenant, 
     with django_capture_on_commit_callbacks() as callbacks:
         record = routing.transfer(conversation=chat, from_agent=anna, to_agent=bea, note="Wants a refund")
 
-    # then Bea has it, the note is kept, and Anna, Bea and the visitor are told
+    # then Bea has it, the note is kept, Anna, Bea and the visitor are told, and Anna's free slot is offered
     chat.refresh_from_db()
     assert chat.agent == bea and chat.status == Conversation.Status.ACTIVE
     assert (record.from_agent, record.to_agent, record.note) == (anna, bea, "Wants a refund")
-    assert len(callbacks) == 3
+    assert len(callbacks) == 4
 
 
 @pytest.mark.django_db

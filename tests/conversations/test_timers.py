@@ -255,3 +255,46 @@ def test_an_online_agent_no_console_has_ever_pinged_for_is_set_offline(tenant):
 
     ghost.refresh_from_db()
     assert ghost.presence == Agent.Presence.OFFLINE
+
+
+def left_outside_hours(tenant, at=NOW):
+    """Return a question left in the message form: it waits for the next shift by design."""
+    conversation = services.start_conversation(
+        tenant=tenant, visitor=Visitor.objects.create(tenant=tenant), origin=Conversation.Origin.OFFLINE_MESSAGE, now=at
+    )
+    services.post_visitor_message(conversation=conversation, body="Call me tomorrow", now=at)
+    conversation.refresh_from_db()
+    return conversation
+
+
+@pytest.mark.django_db
+def test_a_message_left_outside_hours_raises_no_long_wait_alert(tenant, django_capture_on_commit_callbacks):
+    # given a question left in the message form and a live chat, both waiting with nobody on duty
+    left = left_outside_hours(tenant)
+    live = chat_from_visitor(tenant)
+
+    # when the clock runs well past the 10 s target
+    with django_capture_on_commit_callbacks(execute=True):
+        result = timers.sweep_live_chats(now=NOW + dt.timedelta(minutes=5))
+
+    # then only the live chat alerts the operations managers
+    assert result.waits_alerted == 1
+    left.refresh_from_db(), live.refresh_from_db()
+    assert (left.supervisor_alerted_at, live.supervisor_alerted_at is not None) == (None, True)
+
+
+@pytest.mark.django_db
+def test_a_message_left_outside_hours_is_not_taken_from_the_agent_who_has_it(tenant):
+    # given the next shift's agent was given a question left overnight and a colleague is on duty too
+    anna = on_duty(tenant, "Anna")
+    left = left_outside_hours(tenant)
+    assert left.agent == anna
+    on_duty(tenant, "Bea")
+
+    # when the clock runs past the first-response target (the agent's console is alive)
+    touch_agent(agent=anna, now=NOW + dt.timedelta(seconds=50))
+    result = timers.sweep_live_chats(now=NOW + dt.timedelta(seconds=55))
+
+    # then it stays with Anna: the live target does not apply to it
+    left.refresh_from_db()
+    assert (result.chats_requeued, left.agent) == (0, anna)

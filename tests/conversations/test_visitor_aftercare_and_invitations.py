@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 
 from conversations import services
 from conversations.models import Conversation, PageView, TranscriptRequest, Visitor
+from outbox.models import OutgoingEmail
 from tenants.models import ProactiveRule, ServiceHours
 from tests import factories
 from tests.conversations.test_consumers import (
@@ -280,8 +281,10 @@ async def test_a_visitor_gets_the_transcript_by_email_once(shop, smtp_server):
     assert len(smtp_server) == 1
     assert smtp_server[0]["to"] == ["maija@example.fi"]
     assert "Paljonko kahvi maksaa?" in smtp_server[0]["message"].get_body(preferencelist=("plain",)).get_content()
-    request = await database_sync_to_async(TranscriptRequest.objects.get)(conversation_id=conversation_id)
-    assert request.status == TranscriptRequest.Status.SENT
+    request = await database_sync_to_async(TranscriptRequest.objects.select_related("outgoing").get)(
+        conversation_id=conversation_id
+    )
+    assert request.outgoing.status == OutgoingEmail.Status.SENT
     await widget.disconnect()
 
 

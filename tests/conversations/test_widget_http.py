@@ -7,9 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone, translation
 
-from chatops.celery import app as celery_app
-from conversations import access, offline, tasks, widget_views
-from conversations.models import Conversation, Message, Visitor
+from conversations import access, offline, widget_views
+from conversations.models import Conversation, Message, Visitor, email_reference
+from outbox import services as outbox
+from outbox import tasks as outbox_tasks
+from outbox.models import OutgoingEmail
 from tenants.models import ReportRecipient, ServiceHours
 from tests import factories
 from tests.conftest import free_port
@@ -265,16 +267,17 @@ def test_message_email_is_sent_once_when_the_task_runs_again(
     # given
     with django_capture_on_commit_callbacks(execute=True):
         response = post_form(client, shop)
-    question = Message.objects.get(conversation_id=response.json()["conversation"], sender=Message.Sender.VISITOR)
+    conversation = Conversation.objects.get(pk=response.json()["conversation"])
+    forwarded = OutgoingEmail.objects.get(reference=email_reference(conversation.pk))
     assert len(smtp_server) == 1
 
-    # when the task is delivered a second time
-    result = tasks.email_offline_message.delay(question.pk)
+    # when the outbox's task is delivered a second time, and the sweep runs
+    outbox_tasks.deliver_email.delay(forwarded.pk)
+    outbox_tasks.deliver_due.delay()
 
     # then
-    assert result.get() == 0
     assert len(smtp_server) == 1
-    assert question.conversation.messages.filter(sender=Message.Sender.SYSTEM).count() == 1
+    assert conversation.messages.filter(sender=Message.Sender.SYSTEM).count() == 1
 
 
 def test_message_email_that_smtp_refused_is_retried_and_then_sent_once(
@@ -285,27 +288,19 @@ def test_message_email_that_smtp_refused_is_retried_and_then_sent_once(
     with django_capture_on_commit_callbacks(execute=True):
         response = post_form(client, shop)
     assert response.status_code == 201
-    question = Message.objects.get(conversation_id=response.json()["conversation"], sender=Message.Sender.VISITOR)
+    conversation = Conversation.objects.get(pk=response.json()["conversation"])
+    forwarded = OutgoingEmail.objects.get(reference=email_reference(conversation.pk))
     assert smtp_server == []
-    assert not question.conversation.messages.filter(sender=Message.Sender.SYSTEM).exists()
+    assert forwarded.status == OutgoingEmail.Status.QUEUED and "ConnectionRefusedError" in forwarded.last_error
 
-    # when it is back and the task is retried
+    # when it is back and the retry is due (the sweep runs twice)
     settings.EMAIL_PORT = working_port
-    tasks.email_offline_message.delay(question.pk)
-    tasks.email_offline_message.delay(question.pk)
+    outbox.deliver_due(now=timezone.now() + dt.timedelta(hours=1))
+    outbox.deliver_due(now=timezone.now() + dt.timedelta(hours=1))
 
     # then
     assert len(smtp_server) == 1
-
-
-def test_email_task_retries_on_smtp_errors_with_backoff():
-    # given
-    task = celery_app.tasks["conversations.tasks.email_offline_message"]
-
-    # then
-    assert OSError in task.autoretry_for
-    assert task.retry_backoff
-    assert task.max_retries >= 3
+    assert smtp_server[0]["message"]["Message-ID"] == forwarded.message_id
 
 
 def test_message_form_with_a_token_continues_as_the_same_visitor(

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from conversations.models import Conversation
+from conversations.models import LIVE_CHAT_CLOCK, Conversation
+from conversations.services import record_clock_run
 from tenants.models import Tenant
 from tests import factories
 from tests.reporting.histories import make_chat
@@ -66,3 +67,30 @@ def test_a_clients_dashboard_shows_a_new_chat_waiting_without_a_reload(live_serv
     page.wait_for_function("() => document.querySelector('#chart-chats rect.is-today').dataset.value === '1'")
     assert page.locator("#chart-first-response circle.point").count() == 1
     visitor_context.close()
+
+
+def test_the_board_counts_the_clocks_silence_up_and_turns_red_past_30_seconds(live_server_daphne, page, ops_manager):
+    # given the live-chat clock last ran 26 s ago (no worker runs beside this daphne), and the board open
+    server = live_server_daphne
+    record_clock_run(name=LIVE_CHAT_CLOCK, now=timezone.now() - dt.timedelta(seconds=26))
+    page.goto(f"{server.url}/operations/board/")
+    page.fill("input[name=username]", ops_manager.username)
+    page.fill("input[name=password]", factories.PASSWORD)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(f"{server.url}/operations/board/")
+    clock = page.locator("[data-clock]")
+    assert "is-late" not in (clock.get_attribute("class") or "")
+    assert page.locator("[data-late-flag]").is_hidden()
+
+    # when the seconds go by without a run, then the count goes on and the line turns red with its warning
+    page.wait_for_function("() => document.querySelector('[data-clock]').classList.contains('is-late')", timeout=15_000)
+    assert page.locator("[data-late-flag]").is_visible()
+    seconds = int(page.inner_text("[data-clock] [data-ago]").split()[0])
+    assert seconds > 30
+
+    # when the clock runs again, then the next board frame shows it fresh (every 10 s at most)
+    record_clock_run(name=LIVE_CHAT_CLOCK)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-clock]').classList.contains('is-late')", timeout=20_000
+    )
+    assert page.locator("[data-late-flag]").is_hidden()

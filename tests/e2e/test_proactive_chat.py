@@ -14,6 +14,7 @@ import pytest
 
 from conversations import services
 from conversations.models import Conversation, TranscriptRequest
+from outbox.models import OutgoingEmail
 from tenants.models import ProactiveRule
 from tests import factories
 from tests.e2e.test_console_chat import go_online, log_in_to_console, on_shift_now
@@ -127,7 +128,7 @@ def test_an_invitation_accepted_on_the_clients_site_starts_a_proactive_chat_the_
     after.locator("p").filter(has_text="maija@example.fi").wait_for()
     sent = eventually(
         lambda: TranscriptRequest.objects.filter(
-            conversation=conversation, status=TranscriptRequest.Status.SENT
+            conversation=conversation, outgoing__status=OutgoingEmail.Status.SENT
         ).first(),
         what="transcript sent",
     )

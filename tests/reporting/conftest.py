@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 
 from tenants.models import ReportRecipient, Tenant
-from tests.conftest import free_port
+from tests.conftest import free_port, mail_server_on_loopback
 
 LIVE_SINCE = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
 
@@ -87,19 +87,9 @@ class _RefusingHandler:
 @pytest.fixture
 def flaky_smtp_server(settings):
     """A real SMTP server on loopback that refuses the first message it gets; yields its handler."""
-    from aiosmtpd.controller import Controller
-
     handler = _RefusingHandler(refusals=1)
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    try:
+    with mail_server_on_loopback(handler, settings):
         yield handler
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

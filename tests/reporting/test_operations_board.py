@@ -11,6 +11,7 @@ import re
 import zoneinfo
 
 import pytest
+from django.core.mail import EmailMessage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -18,8 +19,13 @@ from django.utils import timezone
 from chatops import roles
 from chatops.models import Agent
 from chatops.services import plan_shift
-from conversations.models import Conversation
+from chatops.tasks import run_live_chat_timers
+from conversations import services as conversation_services
+from conversations.models import LIVE_CHAT_CLOCK, Conversation
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from reporting import selectors
+from reporting.consumers import board_frame
 from tenants.models import Tenant
 from tests import factories
 from tests.reporting.histories import make_chat
@@ -186,3 +192,104 @@ def test_signing_in_comes_first(client):
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/operations/board/"
+
+
+# --- The background work: the live-chat clock and the e-mail queue --------------------------------
+
+
+def clock_ran(seconds_ago: int) -> None:
+    conversation_services.record_clock_run(name=LIVE_CHAT_CLOCK, now=NOW - dt.timedelta(seconds=seconds_ago))
+
+
+def queued_email(status: str, **fields) -> OutgoingEmail:
+    message = EmailMessage(subject="Raportti", body="Hei", to=["boss@example.fi"])
+    email = outbox.outgoing_email(message=message, kind="test", now=NOW - dt.timedelta(minutes=5))
+    email.status = status
+    for name, value in fields.items():
+        setattr(email, name, value)
+    email.save()
+    return email
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "late", "text"), [(3, False, "3 s ago"), (30, False, "30 s ago"), (31, True, "31 s ago")]
+)
+def test_the_clock_is_late_past_30_seconds(seconds_ago, late, text):
+    # given
+    clock_ran(seconds_ago)
+
+    # when
+    health = selectors.background_health(now=NOW)
+
+    # then
+    assert (health.clock_seconds_ago, health.clock_late, health.clock_ago_text) == (seconds_ago, late, text)
+
+
+def test_a_clock_that_never_ran_is_late(db):
+    assert selectors.background_health(now=NOW).clock_late is True
+
+
+def test_a_long_silence_is_told_in_minutes(db):
+    clock_ran(600)
+
+    assert selectors.background_health(now=NOW).clock_ago_text == "10 min ago"
+
+
+def test_the_email_queue_counts_what_is_on_its_way_failed_today_and_may_have_been_sent(db):
+    # given
+    queued_email(OutgoingEmail.Status.QUEUED)
+    queued_email(OutgoingEmail.Status.SENDING, leased_until=NOW + dt.timedelta(minutes=1))
+    queued_email(OutgoingEmail.Status.SENDING, leased_until=NOW - dt.timedelta(minutes=1), handed_over_at=NOW)
+    queued_email(OutgoingEmail.Status.FAILED)
+    queued_email(OutgoingEmail.Status.FAILED, created_at=NOW - dt.timedelta(days=3))
+    queued_email(OutgoingEmail.Status.UNKNOWN)
+    queued_email(OutgoingEmail.Status.SENT)
+
+    # when
+    email = selectors.background_health(now=NOW).email
+
+    # then the two queued or being sent and the one whose sender died count as on their way; only today's failure
+    assert (email.waiting, email.failed, email.uncertain) == (3, 1, 2)
+    assert email.oldest_waiting_since == NOW - dt.timedelta(minutes=5)
+    assert email.in_trouble
+
+
+def test_the_page_says_when_the_clock_last_ran_and_marks_it_red_when_it_stopped(client, ops_manager, frozen_now, db):
+    # given
+    client.force_login(ops_manager)
+    clock_ran(3)
+
+    # when the clock ran 3 s ago, and when it last ran 45 s ago
+    running = client.get("/operations/board/").content.decode()
+    clock_ran(45)
+    stopped = client.get("/operations/board/").content.decode()
+
+    # then
+    assert re.search(r'class="health-item" data-clock data-ran-at="[^"]+" data-late-after="30"', running)
+    assert "last ran <span data-ago>3 s ago</span>" in running
+    assert "data-late-flag hidden" in running
+    assert 'class="health-item is-late" data-clock' in stopped
+    assert "45 s ago" in stopped and "data-late-flag hidden" not in stopped
+    assert '"seconds_ago": "%(count)s s ago"' in running
+
+
+def test_the_board_frame_carries_the_clock_and_the_email_queue(ops_manager, frozen_now, db):
+    # given
+    clock_ran(40)
+    queued_email(OutgoingEmail.Status.FAILED)
+
+    # when
+    frame = board_frame("en")
+
+    # then
+    assert frame["clock_late"] is True
+    assert "40 s ago" in frame["health_html"]
+    assert "1 failed in the last day" in frame["health_html"]
+
+
+def test_the_clock_task_records_that_it_ran(db):
+    # when
+    run_live_chat_timers.delay()
+
+    # then
+    assert selectors.background_health(now=timezone.now()).clock_seconds_ago == 0

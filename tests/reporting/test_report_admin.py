@@ -10,6 +10,8 @@ from django.contrib.messages import ERROR, SUCCESS, WARNING
 from django.urls import reverse
 from django.utils import timezone
 
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
 from reporting import services
 from reporting.models import ReportDelivery
 from tests.reporting.conftest import WEEKLY_RECIPIENTS, in_finnish
@@ -119,8 +121,9 @@ def test_manager_sends_a_report_after_confirming(manager_client, ops_manager, sh
     assert sorted(smtp_server[0]["to"]) == WEEKLY_RECIPIENTS
     delivery = ReportDelivery.objects.get()
     assert (delivery.first_day, delivery.last_day) == (WEEK_FIRST_DAY, WEEK_LAST_DAY)
-    assert delivery.status == ReportDelivery.Status.SENT
-    assert delivery.sent_by == ops_manager
+    assert delivery.outgoing.status == OutgoingEmail.Status.SENT
+    assert delivery.outgoing.requested_by == ops_manager
+    assert smtp_server[0]["message"]["Message-ID"] == delivery.outgoing.message_id
     level, text = messages_of(response)[0]
     assert level == SUCCESS
     assert "boss@kahvila.example, weekly@kahvila.example" in text
@@ -130,7 +133,7 @@ def test_send_skips_a_sent_report_and_resend_on_purpose_sends_it_again(manager_c
     # given the schedule sent the week's report
     ids = services.queue_due_reports(now=local(2026, 11, 23, 8))
     weekly = ReportDelivery.objects.get(pk__in=ids, kind=ReportDelivery.Kind.WEEKLY)
-    services.send_delivery(delivery_id=weekly.pk)
+    outbox.send_now(weekly.outgoing)
     assert len(smtp_server) == 1
 
     # when the manager uses "send" on it
@@ -154,19 +157,19 @@ def test_send_skips_a_sent_report_and_resend_on_purpose_sends_it_again(manager_c
         LIST_URL, {"action": "resend_selected", "_selected_action": [weekly.pk], "confirmed": "yes"}, follow=True
     )
     assert len(smtp_server) == 2
-    weekly.refresh_from_db()
-    assert weekly.times_sent == 2
     assert messages_of(response)[0][0] == SUCCESS
+    assert "(2 times)" in manager_client.get(LIST_URL).content.decode()
 
 
 def test_a_failed_report_shows_its_error_in_the_list_and_can_be_sent(manager_client, shop, smtp_down, settings):
-    # given the mail server was down when the report was due
+    # given the mail server was down when the report was due, and it was the last attempt
+    settings.EMAIL_OUTBOX_MAX_ATTEMPTS = 1
     ids = services.queue_due_reports(now=local(2026, 11, 23, 8))
     weekly = ReportDelivery.objects.get(pk__in=ids, kind=ReportDelivery.Kind.WEEKLY)
-    services.send_delivery(delivery_id=weekly.pk)
+    outbox.send_now(weekly.outgoing)
 
     # when the manager filters the list by failures
-    response = manager_client.get(LIST_URL, {"status__exact": "failed"})
+    response = manager_client.get(LIST_URL, {"email_status": "failed"})
 
     # then the report is there with its error
     page = response.content.decode()
@@ -180,8 +183,8 @@ def test_a_failed_report_shows_its_error_in_the_list_and_can_be_sent(manager_cli
     )
     assert messages_of(response)[0][0] == ERROR
     weekly.refresh_from_db()
-    assert weekly.status == ReportDelivery.Status.FAILED
-    assert weekly.attempts == 2
+    assert weekly.outgoing.status == OutgoingEmail.Status.FAILED
+    assert OutgoingEmail.objects.filter(reference=weekly.email_reference, status="failed").count() == 2
 
 
 def test_agent_and_client_user_cannot_preview_or_send(client, agent, client_user, shop, smtp_server):

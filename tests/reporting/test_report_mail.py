@@ -8,7 +8,9 @@ import io
 
 import pytest
 
-from reporting import services, tasks
+from outbox import services as outbox
+from outbox.models import OutgoingEmail
+from reporting import services
 from reporting.models import ReportDelivery
 from tests import factories
 from tests.reporting.conftest import (
@@ -39,8 +41,7 @@ FIRST_OF_DECEMBER = local(2026, 12, 1, 7, 30)
 
 def send_due_reports(now: dt.datetime) -> list[int]:
     ids = services.queue_due_reports(now=now)
-    for delivery_id in ids:
-        tasks.send_report.delay(delivery_id)
+    outbox.deliver_due(now=now)
     return ids
 
 
@@ -148,9 +149,9 @@ def test_weekly_report_reaches_the_weekly_recipients_with_figures_charts_and_csv
     # and the record says so
     delivery = ReportDelivery.objects.get(tenant=shop, kind=ReportDelivery.Kind.WEEKLY)
     assert (delivery.first_day, delivery.last_day) == (WEEK_FIRST_DAY, WEEK_LAST_DAY)
-    assert delivery.status == ReportDelivery.Status.SENT
-    assert delivery.recipient_list() == WEEKLY_RECIPIENTS
-    assert delivery.sent_by is None
+    assert delivery.outgoing.status == OutgoingEmail.Status.SENT
+    assert delivery.outgoing.recipient_list() == WEEKLY_RECIPIENTS
+    assert delivery.outgoing.requested_by is None
 
 
 def test_monthly_report_adds_the_daily_trend_and_its_csv(shop, smtp_server):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from chatops.celery import app
+from outbox.models import OutgoingEmail
 from reporting import services, tasks
 from reporting.models import ReportDelivery
 from tests.reporting.conftest import in_finnish
@@ -95,20 +96,21 @@ def test_only_live_tenants_get_reports_and_only_for_periods_after_going_live(sho
     assert not ReportDelivery.objects.filter(tenant=gym).exists()
 
 
-def test_a_task_whose_message_was_lost_is_queued_again_once(shop):
-    # given the schedule created the record an hour and a half ago, and its task never ran
+def test_a_due_report_without_its_email_is_composed_on_the_next_run_once(shop):
+    # given the week's record exists without an e-mail: composing it failed (or it waited across the upgrade)
     now = utc(2026, 11, 23, 8)
-    first = queued(now - dt.timedelta(minutes=90), WEEKLY)
-    assert first
-    ReportDelivery.objects.update(created_at=now - dt.timedelta(minutes=90))
+    waiting = ReportDelivery.objects.create(
+        tenant=shop, kind=WEEKLY, first_day=dt.date(2026, 11, 16), last_day=dt.date(2026, 11, 22), last_error="X"
+    )
 
-    # when the schedule runs again
-    ids = services.queue_due_reports(now=now)
+    # when the schedule runs, and again
+    first, second = services.queue_due_reports(now=now), services.queue_due_reports(now=now)
 
-    # then the waiting record is queued again; one being retried (attempts made) would not be
-    assert ReportDelivery.objects.get(kind=WEEKLY).pk in ids
-    ReportDelivery.objects.update(attempts=1, last_error="451")
-    assert services.queue_due_reports(now=now) == []
+    # then it was composed by the first run only, and the old error is gone
+    assert waiting.pk in first and waiting.pk not in second
+    waiting.refresh_from_db()
+    assert waiting.outgoing is not None and waiting.last_error == ""
+    assert OutgoingEmail.objects.filter(reference=waiting.email_reference).count() == 1
 
 
 def test_the_beat_task_sends_the_due_reports_once_however_often_it_runs(
@@ -134,7 +136,7 @@ def test_the_beat_task_sends_the_due_reports_once_however_often_it_runs(
             ),
         ]
     )
-    assert set(ReportDelivery.objects.values_list("status", flat=True)) == {ReportDelivery.Status.SENT}
+    assert set(ReportDelivery.objects.values_list("outgoing__status", flat=True)) == {OutgoingEmail.Status.SENT}
 
 
 def test_beat_runs_the_schedule_every_quarter_hour():

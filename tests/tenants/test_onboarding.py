@@ -197,7 +197,9 @@ def test_progress_counts_done_and_overdue_steps(new_tenant, ops_manager):
     assert str(progress) == "1/10, 4 overdue"
 
 
-def test_operations_managers_get_one_email_a_day_listing_overdue_steps(new_tenant, smtp_server, db):
+def test_operations_managers_get_one_email_a_day_listing_overdue_steps(
+    new_tenant, smtp_server, db, django_capture_on_commit_callbacks
+):
     # given two managers and an agent (who must not get it)
     factories.make_user(role=roles.OPERATIONS_MANAGER, email="ops1@staff.example")
     factories.make_user(role=roles.OPERATIONS_MANAGER, email="ops2@staff.example")
@@ -207,7 +209,12 @@ def test_operations_managers_get_one_email_a_day_listing_overdue_steps(new_tenan
     from tenants.notifications import send_overdue_digest
 
     day = dt.datetime(2026, 11, 10, 6, 0, tzinfo=dt.UTC)
-    sent = send_overdue_digest(now=day)
+
+    def send(now: dt.datetime) -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return send_overdue_digest(now=now)
+
+    sent = send(day)
 
     # then one e-mail reached both managers through the SMTP server
     assert sent == 2
@@ -218,11 +225,11 @@ def test_operations_managers_get_one_email_a_day_listing_overdue_steps(new_tenan
     assert "2026-11-05" in body
 
     # when it runs again the same day, then nothing more is sent
-    assert send_overdue_digest(now=day + dt.timedelta(hours=3)) == 0
+    assert send(day + dt.timedelta(hours=3)) == 0
     assert len(smtp_server) == 1
 
     # and the next day the still-open steps are reported again
-    assert send_overdue_digest(now=day + dt.timedelta(days=1)) == 2
+    assert send(day + dt.timedelta(days=1)) == 2
     assert len(smtp_server) == 2
 
 

@@ -1,4 +1,8 @@
-"""Run the live chat's clocks in a loop: for the embedded default, where no Celery beat runs."""
+"""Run the live chat's clocks in a loop: for the embedded default, where no Celery beat runs.
+
+Each sweep also makes the outbox's due attempts (retries, e-mails a dead process left), which
+Celery beat does in production.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from conversations.timers import sweep_live_chats
+from conversations.services import run_live_chat_clock
+from outbox import services as outbox
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +21,7 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Every few seconds, close chats their visitor left, release absent agents' chats, re-offer unanswered "
-        "chats and alert long waits."
+        "chats, alert long waits and send the e-mails that are due."
     )
 
     def add_arguments(self, parser) -> None:
@@ -26,7 +31,8 @@ class Command(BaseCommand):
     def handle(self, *args, every: float, once: bool, **options) -> None:
         while True:
             try:
-                result = sweep_live_chats()
+                result = run_live_chat_clock()
+                outbox.deliver_due()
             except DatabaseError:
                 if once:
                     raise

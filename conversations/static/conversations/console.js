@@ -905,6 +905,8 @@
 
   function frtOf(chat) {
     var target = chat.data.first_response_target_seconds || 10;
+    // A message left outside service hours waits for the next shift by design: no live target runs.
+    if (chat.data.origin === "offline") return { state: "message", target: target, seconds: 0, level: "ok" };
     var first = parseTime(chat.data.first_visitor_message_at);
     if (first === null) return { state: "none", target: target, seconds: 0, level: "ok" };
     if (chat.firstAgentReplyAt !== null) {
@@ -993,8 +995,9 @@
     var frt = frtOf(chat);
     var clock = chat.dom.clock;
     clock.className = "ci-clock level-" + frt.level + " state-" + frt.state;
-    clock.textContent = frt.state === "running" ? formatDuration(frt.seconds) : "";
-    clock.hidden = frt.state !== "running";
+    var label = { running: formatDuration(frt.seconds), message: t("left_message_tag") }[frt.state];
+    clock.textContent = label || "";
+    clock.hidden = !label;
     if (frt.state === "running") {
       clock.title = t("frt_label") + " · " + t("frt_target", { time: formatDuration(frt.target) });
     }
@@ -1091,9 +1094,9 @@
     box.className = "frt level-" + frt.level + " state-" + frt.state;
     var clock = $("chat-frt-clock");
     var note = $("chat-frt-note");
-    if (frt.state === "none") {
+    if (frt.state === "none" || frt.state === "message") {
       clock.textContent = "–";
-      note.textContent = t("frt_none");
+      note.textContent = t(frt.state === "none" ? "frt_none" : "frt_left_message");
     } else if (frt.state === "done") {
       clock.textContent = formatDuration(frt.seconds);
       note.textContent = t("frt_done", { time: formatDuration(frt.target) });

@@ -361,6 +361,7 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     ui.oops.textContent = "";
     write();
     render();
+    scroll(); // the form below the list took its room: keep the chat's last lines (its end) in view
   }
   function star(n) {
     pick = n;
@@ -487,19 +488,19 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     ui.form.hidden = !showForm;
     ui.thanks.hidden = view !== "thanks";
     ui.form.lastChild.hidden = !(serviceOpen || conv);
-    const agent = conv && conv.agent_name;
-    ui.status.lastChild.textContent = agent ? t("chatting_with", { name: agent }) : serviceOpen ? S.online : S.away;
-    ui.status.className = agent || serviceOpen ? "on" : "";
+    const agent = conv && conv.agent_name, waiting = showChat && conv && conv.status === "waiting" && !agent;
+    const nobody = waiting && conv.expected_wait_seconds == null, on = agent || (serviceOpen && !nobody);
+    // The header never says "online" while the body says nobody is free.
+    ui.status.lastChild.textContent = agent ? t("chatting_with", { name: agent }) : nobody ? S.busy : on ? S.online : S.away;
+    ui.status.className = on ? "on" : "";
     $(".a").textContent = (agent || cfg.name).trim().charAt(0).toUpperCase();
     const [rate, mail, thanks] = ui.after.children;
     ui.after.hidden = !(showChat && after);
     rate.hidden = saved.rated;
     mail.hidden = saved.mailed;
     thanks.textContent = `${saved.rated ? S.rated : ""} ${saved.mailed ? t("transcript_sent", { email: saved.mailed }) : ""}`;
-    const waiting = showChat && conv && conv.status === "waiting" && !agent;
     ui.queue.hidden = !waiting;
     if (waiting) {
-      const nobody = conv.expected_wait_seconds == null;
       const place = conv.queue_position ? `${t("queue", { position: conv.queue_position })} ` : "";
       ui.queue.firstChild.textContent = nobody ? S.nobody : place + t("wait", { wait: waitText(conv.expected_wait_seconds) });
       ui.queue.lastChild.hidden = !nobody || saved.left === conv.id;

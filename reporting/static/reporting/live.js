@@ -89,5 +89,10 @@ window.chatopsLive = (function () {
     };
   }
 
-  return { readJson: readJson, setServerNow: setServerNow, clock: clock, tick: tick, connect: connect, showState: showState };
+  function serverNow() { return Date.now() + clockOffset; }
+
+  return {
+    readJson: readJson, setServerNow: setServerNow, serverNow: serverNow, clock: clock, tick: tick,
+    format: format, connect: connect, showState: showState,
+  };
 })();
