@@ -162,7 +162,7 @@ def refresh_statistics(*models) -> None:
     """Let PostgreSQL's planner see the tables as they are now (ANALYZE); nothing on other databases.
 
     The seeding writes thousands of rows in one transaction, which autovacuum never sees; planned with
-    the statistics of empty tables, a visitor's message count (the rate limit) scans every message.
+    the statistics of empty tables, a lookup by visitor or conversation may scan a whole table.
     """
     if connection.vendor != "postgresql":
         return
