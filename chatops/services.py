@@ -26,6 +26,7 @@ from tenants import onboarding
 from tenants.models import Tenant
 
 ERROR_EMAIL_TAKEN = gettext_lazy("A user with the e-mail %(email)s already exists.")
+ERROR_USERNAME_TAKEN = gettext_lazy("A user named %(username)s already exists.")
 
 
 def password_setup_link(user: AbstractBaseUser) -> str:
@@ -35,21 +36,38 @@ def password_setup_link(user: AbstractBaseUser) -> str:
     return settings.SITE_URL + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
 
 
-def create_invited_user(*, email: str, full_name: str, role: str, language: str = "en") -> AbstractBaseUser:
-    """Create a login with the role and e-mail the person a link to choose their password.
+def create_login(
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    username: str = "",
+    password_hash: str = "",
+    language: str = "en",
+) -> AbstractBaseUser:
+    """Create a login with the role; the username is the e-mail address unless one is given.
 
-    The e-mail is sent after commit, so a rolled-back creation sends nothing.
+    Without ``password_hash`` the person is e-mailed a link to choose their password, after commit
+    (a rolled-back creation sends nothing). With one (already hashed by
+    ``django.contrib.auth.hashers.make_password``, e.g. a published demo login) nothing is sent.
     """
     user_model = get_user_model()
     email = user_model.objects.normalize_email(email).lower()
+    username = username or email
     if user_model.objects.filter(email__iexact=email).exists() or user_model.objects.filter(username=email).exists():
         raise ValidationError({"email": ERROR_EMAIL_TAKEN % {"email": email}})
+    if user_model.objects.filter(username=username).exists():
+        raise ValidationError({"username": ERROR_USERNAME_TAKEN % {"username": username}})
     first_name, _sep, last_name = full_name.strip().partition(" ")
-    user = user_model(username=email, email=email, first_name=first_name[:150], last_name=last_name[:150])
-    user.set_unusable_password()
+    user = user_model(username=username, email=email, first_name=first_name[:150], last_name=last_name[:150])
+    if password_hash:
+        user.password = password_hash
+    else:
+        user.set_unusable_password()
     user.save()
     roles.grant_role(user, role)
-    transaction.on_commit(lambda: send_invitation(user=user, language=language))
+    if not password_hash:
+        transaction.on_commit(lambda: send_invitation(user=user, language=language))
     return user
 
 
@@ -73,9 +91,17 @@ def create_agent(
     full_name: str = "",
     languages: list[str] | None = None,
     max_concurrent_chats: int = 3,
+    username: str = "",
+    password_hash: str = "",
 ) -> Agent:
-    """Create an agent with a login of their own; they get an invitation to choose a password."""
-    user = create_invited_user(email=email, full_name=full_name or display_name, role=roles.AGENT)
+    """Create an agent with a login of their own (see ``create_login``: invited unless a password is given)."""
+    user = create_login(
+        email=email,
+        full_name=full_name or display_name,
+        role=roles.AGENT,
+        username=username,
+        password_hash=password_hash,
+    )
     agent = Agent(
         user=user, display_name=display_name, languages=languages or [], max_concurrent_chats=max_concurrent_chats
     )
@@ -94,14 +120,14 @@ def route_waiting_chats_to(agent: Agent) -> None:
 
 
 @transaction.atomic
-def save_qualification(*, qualification: Qualification) -> Qualification:
-    """Save an agent's training for a tenant and update the tenant's "agents trained" step.
+def save_qualification(*, qualification: Qualification, now: dt.datetime | None = None) -> Qualification:
+    """Save an agent's training for a tenant and update the tenant's "agents trained" step as of ``now``.
 
     Training completed by today lets the agent take the tenant's waiting chats at once (after commit).
     """
     qualification.full_clean()
     qualification.save()
-    onboarding.refresh_checklist(qualification.tenant)
+    onboarding.refresh_checklist(qualification.tenant, now)
     completed = qualification.training_completed_on
     if completed is not None and completed <= timezone.localdate():
         route_waiting_chats_to(qualification.agent)
@@ -120,14 +146,28 @@ def save_agent(*, agent: Agent) -> Agent:
     return agent
 
 
-def complete_training(*, agent: Agent, tenant: Tenant, on: dt.date | None = None) -> Qualification:
-    """Record that the agent has completed training for the tenant."""
-    on = on or timezone.localdate()
+def start_training(
+    *, agent: Agent, tenant: Tenant, on: dt.date | None = None, now: dt.datetime | None = None
+) -> Qualification:
+    """Record that the agent has started training for the tenant (on ``on``, default today)."""
+    on = on or timezone.localdate(now)
+    qualification = Qualification.objects.filter(agent=agent, tenant=tenant).first() or Qualification(
+        agent=agent, tenant=tenant
+    )
+    qualification.training_started_on = on
+    return save_qualification(qualification=qualification, now=now)
+
+
+def complete_training(
+    *, agent: Agent, tenant: Tenant, on: dt.date | None = None, now: dt.datetime | None = None
+) -> Qualification:
+    """Record that the agent has completed training for the tenant (on ``on``, default today)."""
+    on = on or timezone.localdate(now)
     qualification = Qualification.objects.filter(agent=agent, tenant=tenant).first() or Qualification(
         agent=agent, tenant=tenant, training_started_on=on
     )
     qualification.training_completed_on = on
-    return save_qualification(qualification=qualification)
+    return save_qualification(qualification=qualification, now=now)
 
 
 @transaction.atomic

@@ -117,18 +117,25 @@ def identify_visitor(*, tenant: Tenant, token: str | None, now: dt.datetime | No
     return visitor, token
 
 
+def is_returning(*, previous: PageView | None, at: dt.datetime) -> bool:
+    """Say whether a page view at ``at`` is a returning visitor's, given their previous one (None: a first visit).
+
+    A view that starts a new visit after a pause is returning; the later views of a visit are as its first.
+    """
+    if previous is None:
+        return False
+    if at - previous.viewed_at >= NEW_VISIT_AFTER:
+        return True
+    return previous.returning
+
+
 def record_page_view(
     *, tenant: Tenant, visitor: Visitor, url: str, title: str = "", now: dt.datetime | None = None
 ) -> PageView:
     """Record a page of the client's site opened with the widget; a new visit after a pause is 'returning'."""
     now = now or timezone.now()
     previous = PageView.objects.for_tenant(tenant).filter(visitor=visitor).order_by("-viewed_at").first()
-    if previous is None:
-        returning = False
-    elif now - previous.viewed_at >= NEW_VISIT_AFTER:
-        returning = True
-    else:
-        returning = previous.returning
+    returning = is_returning(previous=previous, at=now)
     with transaction.atomic():
         Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
         view = PageView.objects.create(

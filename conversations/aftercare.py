@@ -108,24 +108,29 @@ def _clean_email(email: object) -> str:
     return email
 
 
-def _queue_transcript(request: TranscriptRequest, *, now: dt.datetime | None = None) -> None:
+def _queue_transcript(request: TranscriptRequest, *, now: dt.datetime | None = None, send: bool = True) -> None:
     """Compose the transcript as it is now and write it to the outbox, linked to the request."""
     request.outgoing = outbox.queue_email(
         message=transcript_email(request=request),
         kind=EMAIL_KIND,
         reference=email_reference(request.conversation_id),
+        send=outbox.AFTER_COMMIT if send else outbox.BY_CALLER,
         now=now,
     )
     request.save(update_fields=["outgoing"])
 
 
 @transaction.atomic
-def request_transcript(*, conversation: Conversation, email: str, now: dt.datetime | None = None) -> TranscriptRequest:
+def request_transcript(
+    *, conversation: Conversation, email: str, now: dt.datetime | None = None, send_email: bool = True
+) -> TranscriptRequest:
     """Ask for the conversation's transcript at an e-mail address; the outbox sends it after commit.
 
     Idempotent for the same address (the request already has its e-mail, which is sent once);
     another address after the first is refused (code "other_address"). The caller has checked that
-    the conversation is the visitor's own.
+    the conversation is the visitor's own. ``send_email=False`` stores the e-mail in the outbox
+    without sending it: the caller sends it (``outbox.send_now``) or records how it went
+    (``outbox.deliver_as_of``), as when writing history.
     """
     email = _clean_email(email)
     locked = Conversation.objects.select_for_update().select_related("tenant").get(pk=conversation.pk)
@@ -135,12 +140,12 @@ def request_transcript(*, conversation: Conversation, email: str, now: dt.dateti
             raise ValidationError(ERROR_OTHER_ADDRESS, code="other_address")
         if existing.outgoing_id is None:
             existing.conversation = locked
-            _queue_transcript(existing, now=now)
+            _queue_transcript(existing, now=now, send=send_email)
         return existing
     request = TranscriptRequest.objects.create(
         tenant_id=locked.tenant_id, conversation=locked, email=email, requested_at=now or timezone.now()
     )
-    _queue_transcript(request, now=now)
+    _queue_transcript(request, now=now, send=send_email)
     return request
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -78,12 +81,27 @@ def _send(group: str, event: dict[str, Any]) -> None:
         logger.exception("Could not publish %s to %s", event["type"], group)
 
 
+_silenced = contextvars.ContextVar("events_silenced", default=False)
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """Publish nothing inside the block: for writing history (the demo), which no socket is watching."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
+
 def publish_on_commit(group: str, event_type: str, payload: dict[str, Any], *, sender_channel: str = "") -> None:
-    """Send an event to a group once the current transaction commits (at once outside one).
+    """Send an event to a group once the current transaction commits (at once outside one); not when silenced.
 
     ``sender_channel`` names the socket the change came from: it has its answer already and is not
     sent the event again.
     """
+    if _silenced.get():
+        return
     event = {"type": event_type, "payload": payload}
     if sender_channel:
         event["sender_channel"] = sender_channel

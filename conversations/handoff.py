@@ -109,11 +109,12 @@ def build_handoff_email(handoff: Handoff, *, recipients: list[str]) -> EmailMult
     return email
 
 
-def queue_report(handoff: Handoff, *, now: dt.datetime | None = None) -> OutgoingEmail | None:
+def queue_report(handoff: Handoff, *, now: dt.datetime | None = None, send: bool = True) -> OutgoingEmail | None:
     """Write the report's e-mail to the escalation contacts into the outbox, in the caller's transaction.
 
-    The handoff is linked to it (its status is the e-mail's); the outbox sends it after commit. Returns
-    None, queueing nothing, when the tenant has no escalation contact.
+    The handoff is linked to it (its status is the e-mail's); the outbox sends it after commit, or,
+    with ``send=False``, leaves that to the caller. Returns None, queueing nothing, when the tenant
+    has no escalation contact.
     """
     recipients = escalation_contacts(tenant=handoff.tenant)
     if not recipients:
@@ -122,6 +123,7 @@ def queue_report(handoff: Handoff, *, now: dt.datetime | None = None) -> Outgoin
         message=build_handoff_email(handoff, recipients=recipients),
         kind=EMAIL_KIND,
         reference=email_reference(handoff.conversation_id),
+        send=outbox.AFTER_COMMIT if send else outbox.BY_CALLER,
         now=now,
     )
     handoff.save(update_fields=["outgoing"])

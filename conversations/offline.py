@@ -100,12 +100,16 @@ def leave_offline_message(
     ip_address: str | None,
     client_msg_id: str = "",
     now: dt.datetime | None = None,
+    route: bool = True,
+    send_email: bool = True,
 ) -> LeftMessage:
     """Store a message left in the widget as a waiting conversation and e-mail it to the tenant after commit.
 
     Nothing is stored when a field is invalid or a rate limit refuses it (ValidationError, code
     "rate_limited"). A visitor who already has an open chat gets the question added to it. A resend
-    with the same client message id is stored and e-mailed once.
+    with the same client message id is stored and e-mailed once. When writing history, ``route=False``
+    leaves the conversation for the caller to assign, and ``send_email=False`` stores the e-mail in the
+    outbox without sending it: the caller records how it went (``outbox.deliver_as_of``).
     """
     name, email, question = clean_offline_message(name=name, email=email, question=question)
     now = now or timezone.now()
@@ -114,13 +118,18 @@ def leave_offline_message(
     visitor.name = name or visitor.name
     visitor.save(update_fields=["name", "email", "last_seen_at"])
     conversation = services.start_conversation(
-        tenant=tenant, visitor=visitor, origin=Conversation.Origin.OFFLINE_MESSAGE, ip_address=ip_address, now=now
+        tenant=tenant,
+        visitor=visitor,
+        origin=Conversation.Origin.OFFLINE_MESSAGE,
+        ip_address=ip_address,
+        now=now,
+        route=route,
     )
     message, created = services.post_visitor_message(
         conversation=conversation, body=question, client_msg_id=client_msg_id, now=now
     )
     if created:
-        _forward(message=message, now=now)
+        _forward(message=message, now=now, send=send_email)
     return LeftMessage(conversation=conversation, message=message, token=token)
 
 
@@ -171,7 +180,7 @@ def _email_body(*, message: Message, tenant: Tenant) -> tuple[str, str]:
     return subject, body
 
 
-def _forward(*, message: Message, now: dt.datetime) -> None:
+def _forward(*, message: Message, now: dt.datetime, send: bool = True) -> None:
     """Write the question's e-mail to the escalation contacts into the outbox and note it in the chat."""
     tenant = message.conversation.tenant
     recipients = escalation_contacts(tenant=tenant)
@@ -180,5 +189,11 @@ def _forward(*, message: Message, now: dt.datetime) -> None:
     subject, body = _email_body(message=message, tenant=tenant)
     visitor = message.conversation.visitor
     email = EmailMessage(subject=subject, body=body, to=recipients, reply_to=[visitor.email] if visitor.email else None)
-    outbox.queue_email(message=email, kind=EMAIL_KIND, reference=email_reference(message.conversation_id), now=now)
+    outbox.queue_email(
+        message=email,
+        kind=EMAIL_KIND,
+        reference=email_reference(message.conversation_id),
+        send=outbox.AFTER_COMMIT if send else outbox.BY_CALLER,
+        now=now,
+    )
     _record_forwarded(message=message, now=now)

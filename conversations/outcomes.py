@@ -287,7 +287,7 @@ def _record_lead(conversation: Conversation, details: LeadDetails, now: dt.datet
 
 
 def _record_handoff(
-    conversation: Conversation, agent: Agent | None, details: HandoffDetails, now: dt.datetime
+    conversation: Conversation, agent: Agent | None, details: HandoffDetails, now: dt.datetime, *, send: bool
 ) -> Handoff:
     # handoff.py renders the report with this module's date formats, so it is imported here, not above.
     from conversations import handoff as handoff_reports
@@ -318,7 +318,7 @@ def _record_handoff(
     )
     # Composed now, with the transcript and the note just posted, and sent by the outbox after commit.
     # Without an escalation contact nothing is queued: the admin says so.
-    handoff_reports.queue_report(handoff, now=now)
+    handoff_reports.queue_report(handoff, now=now, send=send)
     return handoff
 
 
@@ -332,6 +332,7 @@ def close_with_outcome(
     lead: Mapping[str, str] | None = None,
     handoff: Mapping[str, str] | None = None,
     now: dt.datetime | None = None,
+    send_report: bool = True,
 ) -> Conversation:
     """Close a chat with its outcome, storing the lead or the handoff report it came with.
 
@@ -340,7 +341,9 @@ def close_with_outcome(
     contact fields fall back to what is known of the visitor, and what the agent learned fills the
     visitor's blank ones. Raise ``CloseRefused`` (code "outcome_required" or "invalid_close", an error
     per field) or ValidationError "closed" / "not_yours"; nothing is stored then. An escalation posts
-    the visitor a note of what happens next and queues the report's e-mail after commit.
+    the visitor a note of what happens next and queues the report's e-mail after commit; with
+    ``send_report=False`` the e-mail is stored in the outbox but not sent: the caller sends it
+    (``outbox.send_now``) or records how it went (``outbox.deliver_as_of``), as when writing history.
     """
     now = now or timezone.now()
     locked = Conversation.objects.select_for_update().select_related("tenant", "visitor").get(pk=conversation.pk)
@@ -362,5 +365,5 @@ def close_with_outcome(
         _record_lead(locked, lead_details, now)
     if handoff_details is not None:
         summary = summary or handoff_details.summary
-        _record_handoff(locked, agent, handoff_details, now)
+        _record_handoff(locked, agent, handoff_details, now, send=send_report)
     return services.close_conversation(conversation=locked, outcome=outcome, summary=summary, now=now)

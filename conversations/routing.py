@@ -42,6 +42,8 @@ def eligible_agents(*, tenant: Tenant, now: dt.datetime | None = None) -> QueryS
 
 
 ERROR_TRANSFER_NOT_YOURS = gettext_lazy("Only the agent who has the chat can transfer it.")
+ERROR_NOT_WAITING = gettext_lazy("This chat is not waiting for an agent.")
+ERROR_NOT_TRAINED = gettext_lazy("%(agent)s has not completed training for %(tenant)s.")
 ERROR_TRANSFER_TARGET = gettext_lazy("%(agent)s cannot take this chat now (not online, on shift, trained or free).")
 
 
@@ -76,6 +78,29 @@ def assign_waiting(
         return None
     _hand_to(conversation, chosen, now)
     return chosen
+
+
+@transaction.atomic
+def assign_conversation(*, conversation: Conversation, agent: Agent, now: dt.datetime | None = None) -> Conversation:
+    """Give a waiting chat to this agent at ``now``: the assignment alone, without the live policy.
+
+    The agent must have completed training for the chat's tenant by that day (the tenant's date).
+    Whether they are online, on shift and free is the routing policy's question (``eligible_agents``),
+    which ``assign_waiting`` and ``take_waiting`` ask first; history (the demo) was decided already.
+    ValidationError "not_waiting" or "not_trained" otherwise.
+    """
+    now = now or timezone.now()
+    locked = Conversation.objects.select_for_update().select_related("tenant").get(pk=conversation.pk)
+    if locked.status != Conversation.Status.WAITING:
+        raise ValidationError(ERROR_NOT_WAITING, code="not_waiting")
+    today = now.astimezone(locked.tenant.zone).date()
+    trained = Qualification.objects.completed().filter(
+        agent=agent, tenant_id=locked.tenant_id, training_completed_on__lte=today
+    )
+    if not trained.exists():
+        raise ValidationError(ERROR_NOT_TRAINED % {"agent": agent, "tenant": locked.tenant}, code="not_trained")
+    _hand_to(locked, agent, now)
+    return locked
 
 
 @transaction.atomic

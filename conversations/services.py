@@ -50,8 +50,13 @@ def start_conversation(
     origin: str = Conversation.Origin.REACTIVE,
     ip_address: str | None = None,
     now: dt.datetime | None = None,
+    route: bool = True,
 ) -> Conversation:
-    """Return the visitor's open conversation, or start one and try to route it to an agent."""
+    """Return the visitor's open conversation, or start one and try to route it to an agent.
+
+    ``route=False`` leaves a new one waiting for the caller to assign (``routing.assign_conversation``),
+    as when writing history, which the live routing policy (who is online now) must not decide.
+    """
     now = now or timezone.now()
     Visitor.objects.select_for_update().get(pk=visitor.pk)
     open_one = (
@@ -67,11 +72,12 @@ def start_conversation(
     conversation = Conversation.objects.create(
         tenant=tenant, visitor=visitor, origin=origin, started_at=now, ip_address=ip_address, visitor_left_at=now
     )
-    if routing.assign_waiting(conversation=conversation, now=now) is None:
+    if route and routing.assign_waiting(conversation=conversation, now=now) is not None:
+        conversation.refresh_from_db()
+    else:
         events.publish_on_commit(
             events.tenant_queue_group(tenant.pk), "queue.changed", events.conversation_payload(conversation)
         )
-    conversation.refresh_from_db()
     return conversation
 
 
@@ -430,7 +436,7 @@ def close_conversation(
     """
     if outcome not in Conversation.Outcome.values:
         raise ValidationError(_("Choose an outcome."), code="outcome")
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    locked = _locked_for_closing(conversation)
     if locked.status == Conversation.Status.CLOSED:
         return locked
     return _close_locked(locked, outcome=outcome, summary=summary, now=now or timezone.now())
@@ -439,10 +445,21 @@ def close_conversation(
 def _close_locked(locked: Conversation, *, outcome: str, summary: str, now: dt.datetime) -> Conversation:
     locked.status, locked.outcome, locked.summary, locked.closed_at = Conversation.Status.CLOSED, outcome, summary, now
     locked.save(update_fields=["status", "outcome", "summary", "closed_at"])
-    payload = events.conversation_payload(locked)
-    events.publish_on_commit(events.conversation_group(locked.pk), "chat.closed", payload)
-    events.publish_on_commit(events.tenant_queue_group(locked.tenant_id), "queue.changed", payload)
+    _announce_closed(locked)
     return locked
+
+
+def _locked_for_closing(conversation: Conversation) -> Conversation:
+    """Lock the conversation's row (its alone) and read it with the tenant and agent its announcement names."""
+    return (
+        Conversation.objects.select_for_update(of=("self",)).select_related("tenant", "agent").get(pk=conversation.pk)
+    )
+
+
+def _announce_closed(conversation: Conversation) -> None:
+    payload = events.conversation_payload(conversation)
+    events.publish_on_commit(events.conversation_group(conversation.pk), "chat.closed", payload)
+    events.publish_on_commit(events.tenant_queue_group(conversation.tenant_id), "queue.changed", payload)
 
 
 @transaction.atomic
@@ -454,7 +471,7 @@ def close_abandoned_chat(
     Checked again under the row lock (the visitor may have come back meanwhile). Return the closed chat
     (its agent's slot is free now: the caller routes the queue to them), or None if it stays open.
     """
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    locked = _locked_for_closing(conversation)
     gone = locked.visitor_sockets == 0 and locked.visitor_left_at is not None and locked.visitor_left_at <= away_since
     if locked.status == Conversation.Status.CLOSED or not gone:
         return None

@@ -6,15 +6,17 @@ visitor's widget listens to.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chatops.models import Agent
 from conversations.models import Conversation, Note, Tag
-from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement
+from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, Tenant
 
 MAX_NOTE_LENGTH = 4000
 MAX_TAGS_PER_CONVERSATION = 20
@@ -33,14 +35,20 @@ def _field_error(field: str, message: str, code: str) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
 
 
-def add_note(*, conversation: Conversation, agent: Agent, body: str) -> Note:
+def add_note(*, conversation: Conversation, agent: Agent, body: str, now: dt.datetime | None = None) -> Note:
     """Add an agent's private note to a chat; it is never shown to the visitor."""
     body = (body or "").strip() if isinstance(body, str) else ""
     if not body:
         raise _field_error("body", ERROR_EMPTY_NOTE, "empty")
     if len(body) > MAX_NOTE_LENGTH:
         raise _field_error("body", ERROR_NOTE_TOO_LONG % {"limit": MAX_NOTE_LENGTH}, "too_long")
-    return Note.objects.create(tenant=conversation.tenant, conversation=conversation, agent=agent, body=body)
+    return Note.objects.create(
+        tenant_id=conversation.tenant_id,
+        conversation=conversation,
+        agent=agent,
+        body=body,
+        created_at=now or timezone.now(),
+    )
 
 
 def clean_tag_names(names: object) -> list[str]:
@@ -63,29 +71,39 @@ def clean_tag_names(names: object) -> list[str]:
     return cleaned
 
 
-def _tenant_tag(conversation: Conversation, name: str) -> Tag:
+def _tenant_tag(tenant_id: int, name: str) -> Tag:
     """Return the tenant's tag of that name (any case), creating it if it is new."""
-    tags = Tag.objects.for_tenant(conversation.tenant)
+    tags = Tag.objects.filter(tenant_id=tenant_id)
     existing = tags.filter(name__iexact=name).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
-            return Tag.objects.create(tenant=conversation.tenant, name=name)
+            return Tag.objects.create(tenant_id=tenant_id, name=name)
     except IntegrityError:
         # A colleague created it a moment ago.
         return tags.get(name=name)
 
 
 @transaction.atomic
+def define_tags(*, tenant: Tenant, names: object) -> list[Tag]:
+    """Give the tenant these tags (those it has already, in any case, are kept), for agents to pick from."""
+    return [_tenant_tag(tenant.pk, name) for name in clean_tag_names(names)]
+
+
+@transaction.atomic
 def set_tags(*, conversation: Conversation, names: object) -> list[Tag]:
     """Replace a chat's tags with these names; a name the tenant has not used yet becomes a new tag of the tenant."""
-    tags = [_tenant_tag(conversation, name) for name in clean_tag_names(names)]
+    tags = [_tenant_tag(conversation.tenant_id, name) for name in clean_tag_names(names)]
     conversation.tags.set(tags)
     return sorted(tags, key=lambda tag: tag.name.casefold())
 
 
-def acknowledge_notice(*, notice: ChangeNotice, agent: Agent) -> ChangeNoticeAcknowledgement:
+def acknowledge_notice(
+    *, notice: ChangeNotice, agent: Agent, now: dt.datetime | None = None
+) -> ChangeNoticeAcknowledgement:
     """Record that the agent has read the notice; acknowledging twice keeps the first time."""
-    acknowledgement, _created = ChangeNoticeAcknowledgement.objects.get_or_create(notice=notice, agent=agent)
+    acknowledgement, _created = ChangeNoticeAcknowledgement.objects.get_or_create(
+        notice=notice, agent=agent, defaults={"acknowledged_at": now or timezone.now()}
+    )
     return acknowledgement

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
 from django.db.models import F, Q
@@ -325,6 +326,63 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> OutgoingEmail |
 def send_now(email: OutgoingEmail) -> OutgoingEmail:
     """Make the first attempt at an e-mail queued ``BY_CALLER`` here and now; return it as it is after."""
     return deliver(email.pk) or email
+
+
+@transaction.atomic
+def deliver_as_of(email: OutgoingEmail, *, at: dt.datetime, connection: BaseEmailBackend) -> OutgoingEmail:
+    """Make one attempt at a queued e-mail as of a past moment, through the given mail connection.
+
+    For writing history (the demo): its e-mails went out long ago, so nothing here holds a lease
+    (no worker sends history) and the connection decides what the server answered then: one that
+    delivers nowhere, one that refuses, or the SMTP backend (the configured mail server, talked to
+    as a live attempt talks to it). The outcome is recorded by the rules of a live attempt: sent at
+    ``at``; or the error's text, queued again after the back-off while a temporary refusal has
+    attempts left, failed otherwise. An e-mail that is not queued is returned untouched.
+    """
+    email = OutgoingEmail.objects.select_for_update().get(pk=email.pk)
+    if email.status != OutgoingEmail.Status.QUEUED:
+        return email
+    email.attempts += 1
+    email.attempt_started_at = at
+    try:
+        email.refused_recipients = _refusal_text(_hand_to(connection, email))
+    except Exception as error:
+        email.last_error = _error_text(error)
+        temporary = is_temporary(error) and email.attempts < email.max_attempts
+        email.status = OutgoingEmail.Status.QUEUED if temporary else OutgoingEmail.Status.FAILED
+        email.next_attempt_at = at + retry_delay(email.attempts) if temporary else email.next_attempt_at
+    else:
+        email.status, email.handed_over_at, email.sent_at, email.last_error = OutgoingEmail.Status.SENT, at, at, ""
+    email.save(
+        update_fields=[
+            "status",
+            "attempts",
+            "attempt_started_at",
+            "handed_over_at",
+            "sent_at",
+            "last_error",
+            "next_attempt_at",
+            "refused_recipients",
+        ]
+    )
+    return email
+
+
+def _hand_to(connection: BaseEmailBackend, email: OutgoingEmail) -> dict[str, tuple[int, bytes]]:
+    """Send the stored message, as composed, through the connection; return the recipients the server refused."""
+    raw = bytes(email.message)
+    if not isinstance(connection, SmtpBackend):
+        connection.send_messages([StoredEmail(email, raw)])
+        return {}
+    refused: dict[str, tuple[int, bytes]] = {}
+    smtp.send_message(
+        sender=email.from_email,
+        recipients=email.recipient_list(),
+        message=raw,
+        on_handover=lambda: None,
+        on_accepted=refused.update,
+    )
+    return refused
 
 
 def deliver_due(*, now: dt.datetime | None = None, limit: int = DUE_BATCH) -> int:

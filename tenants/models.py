@@ -151,7 +151,8 @@ class Tenant(models.Model):
     encrypt_messages = models.BooleanField(_("encrypt messages at rest"), default=False)
     widget_first_seen_at = models.DateTimeField(_("widget first seen"), null=True, blank=True, editable=False)
     went_live_at = models.DateTimeField(_("went live"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Settable (not auto_now_add) so a service can record a past moment, e.g. a replayed history.
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     # Since when every page view has been tallied per local day, week and month, and in which zone
     # (conversations.visitor_tallies); empty until the first page view or a rebuild.
     visitors_tallied_since = models.DateTimeField(_("visitors tallied since"), null=True, blank=True, editable=False)
@@ -295,7 +296,7 @@ class ChangeNotice(TenantOwnedModel):
         editable=False,
         verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -313,7 +314,7 @@ class ChangeNoticeAcknowledgement(models.Model):
         ChangeNotice, on_delete=models.CASCADE, related_name="acknowledgements", verbose_name=_("notice")
     )
     agent = models.ForeignKey("chatops.Agent", on_delete=models.CASCADE, verbose_name=_("agent"))
-    acknowledged_at = models.DateTimeField(_("acknowledged"), auto_now_add=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("acknowledgement")

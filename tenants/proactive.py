@@ -142,6 +142,39 @@ def invitation_due(
     return rule if _Moment(tenant, now).allows(rule, page_view) else None
 
 
+def add_invitation_rule(
+    *,
+    tenant: Tenant,
+    name: str,
+    url_pattern: str,
+    message: str,
+    seconds_on_page: int = 30,
+    returning_only: bool = False,
+    only_in_service_hours: bool = True,
+    only_when_agent_free: bool = True,
+    is_active: bool = True,
+    position: int = 0,
+) -> ProactiveRule:
+    """Add an invitation rule to the tenant; a pattern that could never match an address is refused."""
+    url_pattern = url_pattern.strip()
+    validate_url_pattern(url_pattern)
+    rule = ProactiveRule(
+        tenant=tenant,
+        name=name,
+        url_pattern=url_pattern,
+        message=message,
+        seconds_on_page=seconds_on_page,
+        returning_only=returning_only,
+        only_in_service_hours=only_in_service_hours,
+        only_when_agent_free=only_when_agent_free,
+        is_active=is_active,
+        position=position,
+    )
+    rule.full_clean()
+    rule.save()
+    return rule
+
+
 def is_invitation_line(message: Message, conversation: Conversation) -> bool:
     """Say whether a message is the invitation a proactive conversation opened with (shown as the team's)."""
     if message.sender != Message.Sender.SYSTEM:
@@ -162,6 +195,7 @@ def accept_invitation(
     shown: bool = False,
     ip_address: str | None = None,
     now: dt.datetime | None = None,
+    route: bool = True,
 ) -> tuple[Conversation, Message | None]:
     """Start the proactive conversation of an accepted invitation, with its text as the first line.
 
@@ -170,7 +204,8 @@ def accept_invitation(
     ValidationError "no_invitation". The conversation is routed like any other (an agent now, or the
     queue). A visitor who already has an open conversation gets it back unchanged and no line (a
     double click, a second tab). The line is published to the conversation after commit; the caller
-    hands it to the visitor too, whose socket joins the conversation only afterwards.
+    hands it to the visitor too, whose socket joins the conversation only afterwards. ``route=False``
+    leaves it for the caller to assign, as when writing history (see ``services.start_conversation``).
     """
     now = now or timezone.now()
     if shown:
@@ -185,7 +220,12 @@ def accept_invitation(
     if existing is not None:
         return existing, None
     conversation = services.start_conversation(
-        tenant=tenant, visitor=visitor, origin=Conversation.Origin.PROACTIVE, ip_address=ip_address, now=now
+        tenant=tenant,
+        visitor=visitor,
+        origin=Conversation.Origin.PROACTIVE,
+        ip_address=ip_address,
+        now=now,
+        route=route,
     )
     conversation.proactive_rule = rule
     conversation.save(update_fields=["proactive_rule"])

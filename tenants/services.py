@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -11,7 +13,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tenants import onboarding
-from tenants.models import ClientUser, Tenant, new_widget_key
+from tenants.models import (
+    CannedResponse,
+    ChangeNotice,
+    ClientUser,
+    KnowledgeArticle,
+    ReportRecipient,
+    ServiceException,
+    ServiceHours,
+    Tenant,
+    new_widget_key,
+)
 
 
 class GoLiveRefused(ValidationError):
@@ -28,9 +40,22 @@ def save_tenant(*, tenant: Tenant) -> Tenant:
     return tenant
 
 
-def create_tenant(**fields) -> Tenant:
-    """Create a tenant; its checklist is built by a task after commit."""
-    return save_tenant(tenant=Tenant(**fields))
+@transaction.atomic
+def create_tenant(*, now: dt.datetime | None = None, **fields: Any) -> Tenant:
+    """Create a tenant as of ``now`` (its creation moment; default the clock) with its onboarding checklist.
+
+    The checklist is built in the same transaction, its automatic steps checked at ``now``; the
+    tally of the tenant's visitors starts at its creation.
+    """
+    now = now or timezone.now()
+    tenant = Tenant(**fields)
+    tenant.created_at = now
+    tenant.visitors_tallied_since, tenant.visitors_tallied_in = now, tenant.time_zone
+    tenant.full_clean()
+    tenant.save()
+    onboarding.schedule_checklist(tenant)
+    onboarding.refresh_checklist(tenant, now)
+    return tenant
 
 
 def rotate_widget_key(*, tenant: Tenant) -> str:
@@ -73,11 +98,120 @@ def record_widget_seen(*, tenant: Tenant, origin: str, now: dt.datetime | None =
     return True
 
 
-@transaction.atomic
 def invite_client_user(*, tenant: Tenant, email: str, full_name: str) -> ClientUser:
     """Create a client login that sees only this tenant; the person is e-mailed a password link in its language."""
-    from chatops import roles
-    from chatops.services import create_invited_user
+    return add_client_user(tenant=tenant, email=email, full_name=full_name)
 
-    user = create_invited_user(email=email, full_name=full_name, role=roles.CLIENT_USER, language=tenant.language)
+
+@transaction.atomic
+def add_client_user(
+    *, tenant: Tenant, email: str, full_name: str, username: str = "", password_hash: str = ""
+) -> ClientUser:
+    """Create a client login that sees only this tenant.
+
+    Without ``password_hash`` the person is e-mailed a link to choose a password, in the tenant's
+    language; with one (already hashed, e.g. a published demo login) nothing is sent.
+    """
+    from chatops import roles
+    from chatops.services import create_login
+
+    user = create_login(
+        email=email,
+        full_name=full_name,
+        role=roles.CLIENT_USER,
+        username=username,
+        password_hash=password_hash,
+        language=tenant.language,
+    )
     return ClientUser.objects.create(tenant=tenant, user=user)
+
+
+# --- What the team answers from: each write checks the onboarding steps it may complete ------------------
+
+
+def _saved(row):
+    row.full_clean()
+    row.save()
+    return row
+
+
+@transaction.atomic
+def set_service_hours(
+    *, tenant: Tenant, weekly: Iterable[tuple[int, dt.time, dt.time]], now: dt.datetime | None = None
+) -> list[ServiceHours]:
+    """Replace the tenant's weekly service hours with (weekday, opens, closes) ranges in its time zone.
+
+    A range that closes at or before its opening runs into the next day.
+    """
+    ServiceHours.objects.for_tenant(tenant).delete()
+    rows = [
+        _saved(ServiceHours(tenant=tenant, weekday=weekday, opens=opens, closes=closes))
+        for weekday, opens, closes in weekly
+    ]
+    onboarding.refresh_checklist(tenant, now)
+    return rows
+
+
+def add_service_exception(
+    *,
+    tenant: Tenant,
+    date: dt.date,
+    closed: bool = True,
+    opens: dt.time | None = None,
+    closes: dt.time | None = None,
+    note: str = "",
+) -> ServiceException:
+    """Add a dated change to the weekly hours, such as a holiday (closed all day, or other hours)."""
+    return _saved(ServiceException(tenant=tenant, date=date, closed=closed, opens=opens, closes=closes, note=note))
+
+
+@transaction.atomic
+def add_knowledge_article(
+    *,
+    tenant: Tenant,
+    title: str,
+    body: str,
+    keywords: str = "",
+    is_published: bool = True,
+    now: dt.datetime | None = None,
+) -> KnowledgeArticle:
+    """Add an article to the tenant's knowledge base."""
+    article = _saved(
+        KnowledgeArticle(tenant=tenant, title=title, body=body, keywords=keywords, is_published=is_published)
+    )
+    onboarding.refresh_checklist(tenant, now)
+    return article
+
+
+@transaction.atomic
+def add_canned_response(*, tenant: Tenant, shortcut: str, text: str, now: dt.datetime | None = None) -> CannedResponse:
+    """Add a ready answer the agents insert by typing /shortcut."""
+    response = _saved(CannedResponse(tenant=tenant, shortcut=shortcut, text=text))
+    onboarding.refresh_checklist(tenant, now)
+    return response
+
+
+@transaction.atomic
+def add_report_recipient(
+    *,
+    tenant: Tenant,
+    email: str,
+    name: str = "",
+    weekly: bool = True,
+    monthly: bool = True,
+    escalations: bool = False,
+    now: dt.datetime | None = None,
+) -> ReportRecipient:
+    """Add a contact at the client for the weekly or monthly reports and/or the escalations."""
+    recipient = _saved(
+        ReportRecipient(tenant=tenant, email=email, name=name, weekly=weekly, monthly=monthly, escalations=escalations)
+    )
+    onboarding.refresh_checklist(tenant, now)
+    return recipient
+
+
+def post_change_notice(
+    *, tenant: Tenant, title: str, body: str, by: AbstractBaseUser | None, now: dt.datetime | None = None
+) -> ChangeNotice:
+    """Post a change at the client that every agent trained for it must read and acknowledge."""
+    return _saved(ChangeNotice(tenant=tenant, title=title, body=body, created_by=by, created_at=now or timezone.now()))

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from tenants import services
-from tenants.models import OnboardingItem
+from tenants.models import OnboardingItem, Tenant
 from tests.plugins import services_required, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +61,9 @@ def worker_queue():
             worker.kill()
 
 
-def test_creating_a_tenant_queues_its_checklist_and_a_real_worker_builds_it(worker_queue):
-    # when (no transaction is open, so the on-commit hook sends the task at once)
-    tenant = services.create_tenant(name="Broker Oy", slug="broker")
+def test_saving_a_tenant_in_the_admin_queues_its_checklist_and_a_real_worker_builds_it(worker_queue):
+    # when the admin's save runs (no transaction is open, so the on-commit hook sends the task at once)
+    tenant = services.save_tenant(tenant=Tenant(name="Broker Oy", slug="broker"))
 
     # then the worker process builds the checklist within a few seconds
     deadline = time.monotonic() + 30

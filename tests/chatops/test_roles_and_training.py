@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from chatops import roles
 from chatops.models import Qualification
-from chatops.services import complete_training, create_agent, save_qualification
+from chatops.services import complete_training, create_agent, create_login, save_qualification, start_training
 from conversations.models import Conversation
+from tenants import onboarding
+from tenants.models import OnboardingItem
 from tests import factories
 
 
@@ -85,3 +88,54 @@ def test_an_agent_cannot_be_created_twice_with_one_email(db):
 def test_an_agent_speaks_only_languages_we_serve(db):
     with pytest.raises(ValidationError):
         create_agent(email="x@staff.example", display_name="X", languages=["klingon"])
+
+
+def test_an_agent_with_a_known_password_and_username_can_log_in_and_gets_no_invitation(
+    db, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    # when an agent is created with a published password, already hashed, and a username of their own
+    with django_capture_on_commit_callbacks(execute=True):
+        agent = create_agent(
+            email="oliver@staff.example",
+            display_name="Oliver",
+            username="agent6",
+            password_hash=make_password("demo-agent"),
+        )
+
+    # then that login works at once and nobody was e-mailed a link
+    assert (agent.user.username, agent.user.email) == ("agent6", "oliver@staff.example")
+    assert client.login(username="agent6", password="demo-agent")
+    assert mailoutbox == []
+
+
+def test_a_username_that_is_taken_is_refused(db):
+    create_login(email="a@staff.example", full_name="A", role=roles.AGENT, username="agent1")
+
+    with pytest.raises(ValidationError) as refused:
+        create_login(email="b@staff.example", full_name="B", role=roles.AGENT, username="agent1")
+
+    assert "username" in refused.value.message_dict
+
+
+SEEN_AT = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.frozen_time(SEEN_AT)
+def test_training_started_and_completed_in_the_past_completes_the_checklist_step_then(tenant, mailoutbox):
+    # given a tenant with its checklist, and two agents
+    onboarding.schedule_checklist(tenant)
+    anna, bea = factories.make_agent(), factories.make_agent()
+    started, completed = SEEN_AT - dt.timedelta(days=6), SEEN_AT - dt.timedelta(days=2)
+
+    # when both started and then completed training on days past, recorded as of those days
+    for agent in (anna, bea):
+        start_training(agent=agent, tenant=tenant, on=started.date(), now=started)
+    complete_training(agent=anna, tenant=tenant, on=completed.date(), now=completed)
+    complete_training(agent=bea, tenant=tenant, on=completed.date(), now=completed + dt.timedelta(hours=1))
+
+    # then the trainings have those days and the "two agents trained" step was done when the second finished
+    assert set(
+        Qualification.objects.filter(tenant=tenant).values_list("training_started_on", "training_completed_on")
+    ) == {(started.date(), completed.date())}
+    step = OnboardingItem.objects.for_tenant(tenant).get(key="agents_trained")
+    assert step.done_at == completed + dt.timedelta(hours=1)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import zoneinfo
 
 import pytest
 
+from tenants import hours as tenant_hours
 from tenants.hours import is_open
 from tenants.models import ServiceException, ServiceHours
 
@@ -137,3 +139,47 @@ def test_another_tenants_hours_do_not_open_this_tenant(tenant, other_tenant):
 
     assert not is_open(tenant, local(2026, 11, 23, 12, 0))
     assert is_open(other_tenant, local(2026, 11, 23, 12, 0))
+
+
+def open_at(stretches, moment):
+    return any(opened <= moment < closed for opened, closed in stretches)
+
+
+@pytest.mark.django_db
+def test_open_intervals_agree_with_is_open_across_midnight_holidays_and_a_dst_change(tenant):
+    # given overlapping and midnight-crossing ranges, a whole day, a holiday and a day of other hours,
+    # over the week the clocks go back in Helsinki (Sunday 2026-10-25, 04:00 → 03:00)
+    hours(tenant, MON, (8, 0), (22, 0))
+    hours(tenant, MON, (21, 0), (1, 0))
+    hours(tenant, TUE, (9, 0), (17, 0))
+    hours(tenant, WED, (0, 0), (0, 0))
+    hours(tenant, FRI, (18, 0), (2, 0))
+    hours(tenant, SAT, (10, 0), (16, 0))
+    hours(tenant, SUN, (12, 0), (18, 0))
+    ServiceException.objects.create(tenant=tenant, date=dt.date(2026, 10, 20), closed=True)
+    ServiceException.objects.create(
+        tenant=tenant, date=dt.date(2026, 10, 24), closed=False, opens=dt.time(11), closes=dt.time(13)
+    )
+    start, end = local(2026, 10, 19, 0, 0), local(2026, 10, 27, 0, 0)
+
+    # when
+    stretches = tenant_hours.open_intervals(tenant, start=start, end=end)
+
+    # then they are ordered and apart, and every quarter hour and every edge (and a second before it)
+    # reads the same as is_open
+    assert all(earlier[1] < later[0] for earlier, later in itertools.pairwise(stretches))
+    moments = [start.astimezone(UTC) + dt.timedelta(minutes=15 * step) for step in range(8 * 24 * 4 + 4)]
+    edges = [edge for stretch in stretches for edge in stretch]
+    moments += edges + [edge - dt.timedelta(seconds=1) for edge in edges]
+    wrong = [
+        moment for moment in moments if start <= moment < end and open_at(stretches, moment) != is_open(tenant, moment)
+    ]
+    assert len(moments) > 700
+    assert wrong == []
+    # and the window cuts them: nothing before its start or after its end
+    assert stretches[0][0] >= start and stretches[-1][1] <= end
+
+
+@pytest.mark.django_db
+def test_open_intervals_of_a_tenant_without_hours_are_none(tenant):
+    assert tenant_hours.open_intervals(tenant, start=local(2026, 11, 23, 0, 0), end=local(2026, 11, 30, 0, 0)) == []

@@ -59,21 +59,21 @@ class Command(BaseCommand):
                 _("Demo data already present (%(totals)s); nothing changed. Run with --reset to rebuild it.")
                 % {"totals": totals}
             )
-        site = settings.SITE_URL
+        site, team = settings.SITE_URL, demo.load().team
         self.stdout.write(
             _("Admin: %(url)s  user %(user)s / password %(password)s")
-            % {"url": f"{site}/admin/", "user": demo.MANAGER_USERNAME, "password": demo.MANAGER_PASSWORD}
+            % {"url": f"{site}/admin/", "user": team.manager_username, "password": team.manager_password}
         )
         self.stdout.write(
             _("Agent console: %(url)s  users %(users)s / password %(password)s")
-            % {"url": f"{site}/console/", "users": ", ".join(demo.agent_usernames()), "password": demo.AGENT_PASSWORD}
+            % {"url": f"{site}/console/", "users": ", ".join(demo.agent_usernames()), "password": team.agent_password}
         )
         self.stdout.write(
             _("Client dashboard: %(url)s  users %(users)s / password %(password)s")
             % {
                 "url": f"{site}/dashboard/",
                 "users": ", ".join(demo.client_usernames()),
-                "password": demo.CLIENT_PASSWORD,
+                "password": team.client_password,
             }
         )
 

@@ -1,0 +1,100 @@
+"""A history of visits written at once: visitors and the pages they opened, replayed or imported.
+
+The widget reports pages one at a time (``access.identify_visitor``, ``access.record_page_view``);
+a history (the demo's weeks of traffic, or one imported from another chat) comes in thousands.
+These write it in a few statements with the same rules: a page view is returning by
+``access.is_returning``, a visitor's last sighting never moves back, and the tenant's visitor tallies
+are recounted from its page views afterwards, so the KPIs read the same as if each page had come live.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Max, OuterRef, Subquery
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from conversations import visitor_tallies
+from conversations.access import is_returning
+from conversations.models import PageView, Visitor
+from tenants.models import Tenant
+
+BATCH_SIZE = 1000
+MAX_URL_LENGTH = 2000
+MAX_TITLE_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class PageOpened:
+    """One page of the client's site a visitor opened with the widget on it, and when."""
+
+    visitor: Visitor
+    url: str
+    title: str
+    at: dt.datetime
+
+
+@transaction.atomic
+def create_visitors(*, tenant: Tenant, first_seen: Sequence[dt.datetime]) -> list[Visitor]:
+    """Create one visitor of the tenant per moment they were first seen, in order."""
+    visitors = [Visitor(tenant=tenant, first_seen_at=moment, last_seen_at=moment) for moment in first_seen]
+    return Visitor.objects.bulk_create(visitors, batch_size=BATCH_SIZE)
+
+
+@transaction.atomic
+def record_page_views(*, tenant: Tenant, views: Iterable[PageOpened], now: dt.datetime | None = None) -> list[PageView]:
+    """Record many page views of the tenant's visitors at once, then recount the tenant's visitor tallies.
+
+    Each view is returning or not by the same rule as a live one, counting the visitor's views
+    recorded before; a view older than one recorded already is refused (ValueError: a history is
+    written forward). The recount (``visitor_tallies.rebuild`` as of ``now``) reads every page view
+    of the tenant, so write a history in few large batches, not visit by visit.
+    """
+    views = sorted(views, key=lambda view: (view.visitor.pk, view.at))
+    if any(view.visitor.tenant_id != tenant.pk for view in views):
+        raise ValueError("Every page view must be of a visitor of the tenant.")
+    latest = _latest_views(tenant=tenant, visitor_ids={view.visitor.pk for view in views})
+    rows = []
+    for view in views:
+        previous = latest.get(view.visitor.pk)
+        if previous is not None and view.at < previous.viewed_at:
+            raise ValueError(f"Visitor {view.visitor.pk} has a page view after {view.at.isoformat()} already.")
+        row = PageView(
+            tenant=tenant,
+            visitor=view.visitor,
+            url=view.url[:MAX_URL_LENGTH],
+            title=view.title[:MAX_TITLE_LENGTH],
+            viewed_at=view.at,
+            returning=is_returning(previous=previous, at=view.at),
+        )
+        rows.append(row)
+        latest[view.visitor.pk] = row
+    PageView.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    _move_last_seen(visitor_ids=set(latest))
+    visitor_tallies.rebuild([tenant], now=now or timezone.now())
+    return rows
+
+
+def _latest_views(*, tenant: Tenant, visitor_ids: set[int]) -> dict[int, PageView]:
+    """Return each of the visitors' latest page view recorded so far."""
+    latest: dict[int, PageView] = {}
+    recorded = PageView.objects.for_tenant(tenant).filter(visitor_id__in=visitor_ids).order_by("viewed_at", "pk")
+    for view in recorded.only("visitor_id", "viewed_at", "returning").iterator(chunk_size=BATCH_SIZE):
+        latest[view.visitor_id] = view
+    return latest
+
+
+def _move_last_seen(*, visitor_ids: set[int]) -> None:
+    """Move each visitor's last sighting to their latest page view, never back, in one statement."""
+    latest = (
+        PageView.objects.filter(visitor=OuterRef("pk"))
+        .order_by()
+        .values("visitor")
+        .annotate(latest=Max("viewed_at"))
+        .values("latest")
+    )
+    Visitor.objects.filter(pk__in=visitor_ids).update(last_seen_at=Greatest("last_seen_at", Subquery(latest)))
