@@ -139,6 +139,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_FRAME_BYTES = 16_384
+# Every number a frame carries names a row or a sequence number: it must fit PostgreSQL's bigint.
+MAX_NUMBER = 2**63 - 1
 
 
 class ProtocolError(Exception):
@@ -158,7 +160,7 @@ class Frame:
 def _int(value: Any, name: str, *, default: int | None = None, minimum: int = 0) -> int:
     if value is None and default is not None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_NUMBER:
         raise ProtocolError("bad_field", f"'{name}' must be a whole number of at least {minimum}.")
     return value
 
@@ -264,11 +266,16 @@ def _agent_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
 def _decode(text: str | None) -> tuple[str, dict[str, Any]]:
     if text is None:
         raise ProtocolError("bad_frame", "Frames must be JSON text.")
-    if len(text.encode()) > MAX_FRAME_BYTES:
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text carries one
+        raise ProtocolError("bad_frame", "Frames must be UTF-8 JSON text.") from None
+    if size > MAX_FRAME_BYTES:
         raise ProtocolError("frame_too_large", f"A frame can be at most {MAX_FRAME_BYTES} bytes.")
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nesting deeper than the parser goes (a few KB of "[") is malformed, not a crash.
         raise ProtocolError("bad_frame", "Frames must be JSON objects.") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise ProtocolError("bad_frame", "A frame is a JSON object with a 'type'.")
