@@ -55,6 +55,19 @@ class OpsUserAdmin(OpsPermissionsMixin, UserAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    # A login deactivated, deleted or given other roles: its open sockets check their access again.
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.logins_changed(user_ids=[obj.pk])
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        services.logins_changed(user_ids=[obj.pk])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        services.logins_changed(user_ids=list(queryset.values_list("pk", flat=True)))
+        super().delete_queryset(request, queryset)
+
 
 @admin.register(Group)
 class OpsGroupAdmin(OpsPermissionsMixin, GroupAdmin):
@@ -98,10 +111,8 @@ class QualificationFormSet(BaseInlineFormSet):
         return qualification
 
     def delete_existing(self, obj: Qualification, commit: bool = True) -> None:
-        tenant = obj.tenant
-        super().delete_existing(obj, commit=commit)
         if commit:
-            onboarding.refresh_checklist(tenant)
+            services.withdraw_training(qualification=obj)
 
 
 class QualificationInline(OpsTabularInline):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, override
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
 from conversations import routing
-from tenants import onboarding
+from tenants import onboarding, revocation
 from tenants.models import Tenant
 
 ERROR_EMAIL_TAKEN = gettext_lazy("A user with the e-mail %(email)s already exists.")
@@ -128,10 +128,25 @@ def save_qualification(*, qualification: Qualification, now: dt.datetime | None 
     qualification.full_clean()
     qualification.save()
     onboarding.refresh_checklist(qualification.tenant, now)
+    # Training withdrawn (or completed): the agent's open consoles hear only the queues they may take now.
+    revocation.logins_changed_on_commit(user_ids=[qualification.agent.user_id])
     completed = qualification.training_completed_on
     if completed is not None and completed <= timezone.localdate():
         route_waiting_chats_to(qualification.agent)
     return qualification
+
+
+@transaction.atomic
+def withdraw_training(*, qualification: Qualification, now: dt.datetime | None = None) -> None:
+    """Delete an agent's training for a tenant: their open consoles stop hearing its queue after commit."""
+    qualification.delete()
+    onboarding.refresh_checklist(qualification.tenant, now)
+    revocation.logins_changed_on_commit(user_ids=[qualification.agent.user_id])
+
+
+def logins_changed(*, user_ids: list[int]) -> None:
+    """Have the open sockets of these logins (deactivated, deleted, roles changed) check their access after commit."""
+    revocation.logins_changed_on_commit(user_ids=user_ids)
 
 
 @transaction.atomic

@@ -6,6 +6,8 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -151,6 +153,21 @@ def access_conversation_for_agent(*, agent: Agent, conversation_id: object) -> C
         return Conversation.objects.visible_to(agent).select_related("tenant").get(pk=int(conversation_id))
     except (Conversation.DoesNotExist, TypeError, ValueError):
         raise AccessDenied("not_found", ERROR_CONVERSATION_NOT_FOUND) from None
+
+
+def agent_still_allowed(*, agent_id: int) -> Agent | None:
+    """Return the agent read again, if their login is still active; None when it is not (or is gone)."""
+    return Agent.objects.select_related("user").filter(pk=agent_id, user__is_active=True).first()
+
+
+def login_read_again(user: AbstractBaseUser) -> AbstractBaseUser | None:
+    """Return the login as the database has it now (a socket's copy is as old as the socket); None if deleted."""
+    return get_user_model()._default_manager.filter(pk=user.pk).first()
+
+
+def visible_conversation_ids(*, agent: Agent, ids: set[int]) -> set[int]:
+    """Return those of the conversation ids that the agent may see now (their tenants' only)."""
+    return set(Conversation.objects.visible_to(agent).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def access_conversation_for_visitor(*, visitor: Visitor, conversation_id: object) -> Conversation:

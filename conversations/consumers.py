@@ -29,7 +29,7 @@ from conversations import access, aftercare, events, outcomes, protocol, routing
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
-from tenants import proactive
+from tenants import proactive, revocation
 from tenants.hours import is_open
 from tenants.models import Tenant
 
@@ -287,15 +287,28 @@ class VisitorConsumer(_JsonConsumer):
         self.page_view_id: int | None = None
         self.invited: set[int] = set()
         await self.accept()
-        key = self.scope["url_route"]["kwargs"].get("key", "")
+        self.key = self.scope["url_route"]["kwargs"].get("key", "")
+        if await self.admitted(WIDGET_TENANTS.get(self.key)):
+            await self.join(revocation.widget_sockets_group(self.tenant.pk))
+
+    async def admitted(self, tenant: Tenant | None) -> bool:
+        """Check the key (read again unless given), the tenant's status and the origin; else refuse and close."""
         try:
-            tenant = WIDGET_TENANTS.get(key) or WIDGET_TENANTS.put(
-                key, await database_sync_to_async(access.tenant_of_widget_key)(widget_key=key)
+            tenant = tenant or WIDGET_TENANTS.put(
+                self.key, await database_sync_to_async(access.tenant_of_widget_key)(widget_key=self.key)
             )
             self.tenant = access.check_widget_origin(tenant=tenant, origin=_header(self.scope, b"origin"))
         except access.AccessDenied as denied:
+            self.tenant = None  # no frame is read from here on
             await self.send_error(denied.code, denied.message)
             await self.close(code=CLOSE_FORBIDDEN)
+            return False
+        return True
+
+    async def access_changed(self, event: dict) -> None:
+        """The tenant's key, status or sites changed: check this socket again, from the database."""
+        WIDGET_TENANTS.forget(self.key)
+        await self.admitted(None)
 
     def ready(self) -> bool:
         return self.tenant is not None
@@ -329,9 +342,13 @@ class VisitorConsumer(_JsonConsumer):
 
     def _hello(self, token: str, url: str, title: str) -> tuple[dict[str, Any], int | None]:
         now = timezone.now()
-        self.visitor, token = services.open_widget_session(
+        if self.visitor is not None:
+            # One visitor per socket: a hello again (a resync) keeps it and is no new page view, whatever it says.
+            token, url, title = self.token, "", ""
+        self.visitor, self.token = services.open_widget_session(
             tenant=self.tenant, token=token, url=url, title=title, origin=_header(self.scope, b"origin"), now=now
         )
+        token = self.token
         self.conversation = None
         service_open = SERVICE_OPEN.get_or_read(
             (self.tenant.pk, now.replace(second=0, microsecond=0)), lambda: is_open(self.tenant, now)
@@ -536,9 +553,30 @@ class AgentConsumer(_JsonConsumer):
         await self.accept()
         self.start_task(self._watch())
         await self.join(events.agent_group(self.agent.pk))
-        tenant_ids = await database_sync_to_async(self._trained_tenant_ids)()
-        for tenant_id in tenant_ids:
-            await self.join(events.tenant_queue_group(tenant_id))
+        await self.join(revocation.user_sockets_group(self.agent.user_id))
+        await self.follow_queues()
+
+    async def follow_queues(self) -> None:
+        """Listen to the queues of the tenants the agent is trained for now, and to no others."""
+        wanted = {events.tenant_queue_group(pk) for pk in await database_sync_to_async(self._trained_tenant_ids)()}
+        for group in self.joined - wanted:
+            if events.is_tenant_queue_group(group):
+                await self.leave(group)
+        for group in wanted:
+            await self.join(group)
+
+    async def access_changed(self, event: dict) -> None:
+        """The agent's login or training changed: close a console no longer allowed, else narrow what it hears."""
+        self.agent = await database_sync_to_async(access.agent_still_allowed)(agent_id=self.agent.pk)
+        if self.agent is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.follow_queues()
+        followed = self.conversations_followed()
+        visible = await database_sync_to_async(access.visible_conversation_ids)(agent=self.agent, ids=followed)
+        for conversation_id in followed - visible:
+            await self.leave(events.conversation_group(conversation_id))
+        await self.send_frame({"type": "state", **await self._state()})
 
     def ready(self) -> bool:
         return getattr(self, "agent", None) is not None
@@ -747,6 +785,13 @@ class OperationsConsumer(_JsonConsumer):
         from conversations.timers import OPERATIONS_GROUP
 
         await self.join(OPERATIONS_GROUP)
+        await self.join(revocation.user_sockets_group(self.scope["user"].pk))
+
+    async def access_changed(self, event: dict) -> None:
+        """The manager's login changed: close the socket unless they are still an operations manager."""
+        user = await database_sync_to_async(access.login_read_again)(self.scope["user"])
+        if not await database_sync_to_async(_is_operations_manager)(user):
+            await self.close(code=CLOSE_FORBIDDEN)
 
     def ready(self) -> bool:
         return False  # managers only listen here

@@ -25,6 +25,7 @@ ERROR_EMPTY_MESSAGE = _("A message cannot be empty.")
 ERROR_MESSAGE_TOO_LONG = _("A message can be at most %(limit)d characters long.")
 ERROR_CONVERSATION_CLOSED = _("This conversation has ended.")
 ERROR_NOT_YOUR_CHAT = _("This chat is assigned to another agent.")
+ERROR_NOT_AVAILABLE = _("You cannot take this chat now: you are not online and on shift, or at your limit of chats.")
 
 
 def _clean_body(body: str) -> str:
@@ -334,7 +335,9 @@ def post_agent_reply(
     """Store an agent's message in a chat by its id, in one statement when the chat is theirs and running.
 
     Otherwise the chat is looked up through ``access`` (not found unless the agent is trained for its
-    tenant) and stored by ``post_agent_message``, which takes a waiting chat or says why not.
+    tenant); a waiting chat is taken first with the checks of ``routing.take_waiting`` (refused:
+    ValidationError "not_available"), and the message is stored by ``post_agent_message``, which says
+    why not when it cannot be.
     """
     body, client_msg_id, now = _clean_body(body), _clean_client_msg_id(client_msg_id), now or timezone.now()
     if isinstance(conversation_id, int):
@@ -351,6 +354,7 @@ def post_agent_reply(
             _publish_message(message, sender_channel=sender_channel)
             return message, True
     conversation = access.access_conversation_for_agent(agent=agent, conversation_id=conversation_id)
+    _take_before_replying(conversation=conversation, agent=agent, now=now)
     return post_agent_message(
         conversation=conversation,
         agent=agent,
@@ -359,6 +363,13 @@ def post_agent_reply(
         now=now,
         sender_channel=sender_channel,
     )
+
+
+def _take_before_replying(*, conversation: Conversation, agent: Agent, now: dt.datetime) -> None:
+    """Let a reply take a waiting chat only as ``take`` would: online, on shift, below the limit, not locked."""
+    waiting = conversation.status == Conversation.Status.WAITING and conversation.agent_id is None
+    if waiting and not routing.take_waiting(conversation=conversation, agent=agent, now=now):
+        raise ValidationError(ERROR_NOT_AVAILABLE, code="not_available")
 
 
 @transaction.atomic
