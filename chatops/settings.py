@@ -6,6 +6,7 @@ in the README's configuration table.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -198,6 +199,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 # The public address of the product, used in links sent by e-mail (invitations, reports).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# chatops' own origins (scheme://host[:port], exactly): their pages, such as the admin's widget preview,
+# may run any tenant's widget. Default: SITE_URL's origin, and with DEBUG the dev server's on either name.
+_site = urlsplit(SITE_URL)
+_dev_origins = [f"http://{host}:8000" for host in ("127.0.0.1", "localhost")] if DEBUG else []
+OWN_ORIGINS = env.list("OWN_ORIGINS", default=[f"{_site.scheme}://{_site.netloc}", *_dev_origins])
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en"

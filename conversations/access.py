@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.http.request import validate_host
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chatops.models import Agent
 from conversations import visitor_tallies
 from conversations.models import Conversation, PageView, Visitor
-from tenants.models import ChangeNotice, Tenant
+from tenants.models import ChangeNotice, Tenant, normalize_origin
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
 VISITOR_TOKEN_MAX_AGE = dt.timedelta(days=400)
@@ -40,14 +39,34 @@ class AccessDenied(Exception):
         self.code, self.message = code, str(message)
 
 
+def _normalized(origin: str) -> str | None:
+    try:
+        return normalize_origin(origin or "")
+    except (ValidationError, ValueError):  # ValueError: a port out of range
+        return None
+
+
 def is_own_origin(origin: str) -> bool:
-    """Say whether a page of this origin is served by chatops itself (its host is one of ALLOWED_HOSTS).
+    """Say whether a page of this origin is served by chatops itself: one of OWN_ORIGINS, scheme, host and port.
 
     Our own pages, such as the widget preview in the admin, may run any tenant's widget; they never
-    count as the widget being installed on the client's site.
+    count as the widget being installed on the client's site. ALLOWED_HOSTS says nothing here: a
+    wildcard there must not make every site ours.
     """
-    host = urlsplit(origin or "").hostname
-    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+    normalized = _normalized(origin)
+    return normalized is not None and normalized in {_normalized(own) for own in settings.OWN_ORIGINS}
+
+
+def page_origin(*, origin: str, fetch_site: str, own_origin: str) -> str:
+    """Return the origin of the page that made a request: its Origin header, or, for a same-origin request
+    that carries none (a browser's same-origin GET), the address the request was sent to.
+
+    Browsers set Sec-Fetch-Site on every request and no page can change it, so "same-origin" without an
+    Origin is a page of the server the request went to; anything else without an Origin has none.
+    """
+    if origin:
+        return origin
+    return own_origin if fetch_site == "same-origin" else ""
 
 
 def access_tenant_for_widget(*, widget_key: str, origin: str) -> Tenant:

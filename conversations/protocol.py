@@ -4,9 +4,10 @@ This docstring is the protocol: every frame both ways, and what a client does so
 nothing. Load clients and fault tests are built from it.
 
 Connections
-    /ws/widget/<widget key>/  the widget. The page's Origin must be one of the tenant's sites (or a
-        host of chatops' own); otherwise one error (unknown_key, origin_not_allowed, not_serving),
-        then close code 4403.
+    /ws/widget/<widget key>/  the widget. The page's Origin must be one of the tenant's sites (or one of
+        chatops' own, OWN_ORIGINS exactly); otherwise one error (unknown_key, origin_not_allowed,
+        not_serving), then close code 4403. The same error and close when the key is rotated, the tenant
+        ended or the site removed while the socket is open. One visitor per socket: a second hello keeps it.
     /ws/console/  the agent console: the session cookie of a logged-in agent, Origin one of
         ALLOWED_HOSTS; anyone else is closed with 4403 before accept. 4408: the server closed a
         console that went silent (below, Presence).
