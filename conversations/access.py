@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from chatops.models import Agent
 from conversations import visitor_tallies
 from conversations.models import Conversation, PageView, Visitor
+from conversations.safe_text import recorded_text
 from tenants.models import ChangeNotice, Tenant, normalize_origin
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
@@ -160,7 +161,12 @@ def record_page_view(
     with transaction.atomic():
         Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
         view = PageView.objects.create(
-            tenant=tenant, visitor=visitor, url=url[:2000], title=title[:300], viewed_at=now, returning=returning
+            tenant=tenant,
+            visitor=visitor,
+            url=recorded_text(url)[:2000],
+            title=recorded_text(title)[:300],
+            viewed_at=now,
+            returning=returning,
         )
         visitor_tallies.tally_page_view(tenant=tenant, view=view, previous=previous)
     return view

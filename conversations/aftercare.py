@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations import access
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
+from conversations.safe_text import checked_text
 from outbox import services as outbox
 from tenants.models import Tenant
 from tenants.proactive import is_invitation_line
@@ -67,7 +68,7 @@ def conversation_of_visitor(*, visitor: Visitor, conversation_id: int | None) ->
 def _clean_rating(rating: object, comment: object) -> tuple[int, str]:
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationError(ERROR_RATING_RANGE, code="bad_rating")
-    comment = (comment if isinstance(comment, str) else "").strip()
+    comment = checked_text((comment if isinstance(comment, str) else "").strip())
     if len(comment) > MAX_COMMENT_LENGTH:
         raise ValidationError(ERROR_COMMENT_TOO_LONG % {"limit": MAX_COMMENT_LENGTH}, code="too_long")
     return rating, comment

@@ -171,6 +171,8 @@ def _text(value: Any, name: str, *, default: str | None = None, max_length: int 
         return default
     if not isinstance(value, str):
         raise ProtocolError("bad_field", f"'{name}' must be text.")
+    if "\x00" in value:  # PostgreSQL stores no NUL: refused here, for every text a frame carries
+        raise ProtocolError("bad_field", f"'{name}' must not contain a NUL character.")
     return value[:max_length] if name in ("url", "title") else value
 
 

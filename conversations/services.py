@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from chatops.models import Agent, Qualification
 from conversations import access, events, limits, routing, timers
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
+from conversations.safe_text import checked_text
 from tenants.models import Tenant
 
 MAX_MESSAGE_LENGTH = 4000
@@ -33,11 +34,11 @@ def _clean_body(body: str) -> str:
         raise ValidationError(ERROR_EMPTY_MESSAGE, code="empty")
     if len(body) > MAX_MESSAGE_LENGTH:
         raise ValidationError(ERROR_MESSAGE_TOO_LONG % {"limit": MAX_MESSAGE_LENGTH}, code="too_long")
-    return body
+    return checked_text(body)
 
 
 def _clean_client_msg_id(client_msg_id: str) -> str:
-    client_msg_id = (client_msg_id or "").strip()
+    client_msg_id = checked_text((client_msg_id or "").strip())
     if len(client_msg_id) > MAX_CLIENT_MSG_ID_LENGTH:
         raise ValidationError(_("The message id is too long."), code="bad_id")
     return client_msg_id
