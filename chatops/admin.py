@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib import admin
@@ -256,3 +257,22 @@ class ShiftAdmin(OpsModelAdmin):
 @admin.register(OutgoingEmail)
 class OpsOutgoingEmailAdmin(ReadOnlyRows, OpsPermissionsMixin, OutgoingEmailAdmin):
     """Every e-mail chatops sends, for operations managers (the outbox app leaves the role check to us)."""
+
+
+# --- Login lockouts (django-axes) ----------------------------------------------------------------
+
+
+@admin.register(AccessAttempt)
+class LoginLockoutAdmin(OpsModelAdmin):
+    """Failed sign-ins per username and address; deleting a row unlocks that login at once."""
+
+    list_display = ("username", "ip_address", "failures_since_start", "attempt_time")
+    search_fields = ("username", "ip_address")
+    fields = ("username", "ip_address", "user_agent", "path_info", "failures_since_start", "attempt_time")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -5,6 +5,7 @@ layer, Celery tasks run inline and e-mail printed to the console. Every variable
 in the README's configuration table.
 """
 
+import datetime as dt
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    # django-axes: login throttling (failures per username and address, lockout, unlock in the admin)
+    "axes",
     "chatops",
     "outbox",
     "tenants",
@@ -59,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatops.urls"
@@ -195,6 +200,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out username and address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (/accounts/login/, /admin/login/): LOGIN_FAILURE_LIMIT wrong passwords for one username
+# from one address lock that pair for LOGIN_LOCKOUT_MINUTES (0: until an operations manager unlocks it in the
+# admin, "Axes: access attempts", by deleting the row); a success resets the count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES) if LOGIN_LOCKOUT_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "chatops.views.locked_out"
+# The admin pages for lockouts are chatops' own (operations managers only): chatops/admin.py.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 # The public address of the product, used in links sent by e-mail (invitations, reports).
