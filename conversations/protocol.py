@@ -52,7 +52,8 @@ Agent → server
     presence {presence: online | away | offline} → state.
     open {conversation, last_seq?}  follow a chat: → history with the messages after last_seq. It
         joins the chat's group before reading, as the widget's hello does.
-    message {conversation, body, client_msg_id}  → ack {conversation, client_msg_id, seq}.
+    message {conversation, body, client_msg_id}  → ack {conversation, client_msg_id, seq}. In a waiting
+        chat it takes the chat first, with take's checks (refused: error not_available, nothing stored).
     typing {conversation, active} · take {conversation} → state (error not_available first if
     refused) · colleagues {conversation} → colleagues {conversation, agents: [{id, name, load}]} ·
     transfer {conversation, to_agent, note?} → state · close {conversation, outcome, summary?,
