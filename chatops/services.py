@@ -21,8 +21,8 @@ from django.utils.translation import gettext_lazy, gettext_noop, override
 
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
-from outbox import services as outbox
 from conversations import routing
+from outbox import services as outbox
 from tenants import onboarding
 from tenants.models import Tenant
 

@@ -26,8 +26,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min, Q
 
 from chatops import demo, roles
-from chatops.demo import description
 from chatops.coverage import staffing_coverage
+from chatops.demo import description
 from chatops.models import Agent, Qualification, Shift
 from conversations import aftercare, events, offline
 from conversations import handoff as handoff_reports
