@@ -248,3 +248,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Staffing (chatops/staffing.py): the share of paid shift time not spent on chats (breaks, training,
+# meetings), added on top of the agents needed on the floor; and the highest occupancy planned for.
+STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.0)
+STAFFING_OCCUPANCY_CAP = env.float("STAFFING_OCCUPANCY_CAP", default=0.85)
