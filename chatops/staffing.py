@@ -287,12 +287,6 @@ def handle_history(
 # --- The multi-chat queue -------------------------------------------------------------------------
 
 
-def _floor_rate(chats: int, agents: int, model: ConcurrencyModel) -> float:
-    """Return the floor's speed (in solo chats) with ``chats`` spread evenly over ``agents``."""
-    each, more = divmod(chats, agents)
-    return (agents - more) * model.at(each) + more * model.at(each + 1)
-
-
 def waiting_probability(
     *, agents: int, arrivals_per_hour: float, handle_seconds: float, model: ConcurrencyModel
 ) -> float:
@@ -302,12 +296,17 @@ def waiting_probability(
         return 0.0
     if agents <= 0 or arrivals * handle_seconds >= agents * model.full_speed:
         return 1.0
-    rho = arrivals * handle_seconds / (agents * model.full_speed)
-    per_speed = arrivals * handle_seconds
+    work = arrivals * handle_seconds
+    rho = work / (agents * model.full_speed)
+    # n = level x N + r chats (r = 1 ... N) are spread evenly: N - r agents hold ``level``, r one more,
+    # so the floor's speed is N f(level) + r (f(level + 1) - f(level)).
+    factors = (0.0, *model.factors)
     blocking = 1.0
-    for chats in range(1, agents * model.limit + 1):
-        offered = per_speed / _floor_rate(chats, agents, model) * blocking
-        blocking = offered / (1 + offered)
+    for level in range(model.limit):
+        base, slope = agents * factors[level], factors[level + 1] - factors[level]
+        for more in range(1, agents + 1):
+            offered = work * blocking
+            blocking = offered / (base + more * slope + offered)
     return blocking / (1 - rho * (1 - blocking))
 
 
