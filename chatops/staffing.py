@@ -374,7 +374,8 @@ def default_policy(*, target_seconds: float, **changes: float) -> Policy:
 
 def policy_for(tenant: Tenant, **changes: float) -> Policy:
     """Return the tenant's policy: its first-response target, the settings' shrinkage and occupancy cap."""
-    return default_policy(target_seconds=tenant.first_response_target_seconds, **changes)
+    changes.setdefault("target_seconds", tenant.first_response_target_seconds)
+    return default_policy(**changes)
 
 
 @dataclass(frozen=True)
