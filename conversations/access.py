@@ -19,6 +19,7 @@ from conversations import visitor_tallies
 from conversations.models import Conversation, PageView, Visitor
 from conversations.safe_text import recorded_text
 from tenants.models import ChangeNotice, Tenant, normalize_origin
+from tenants.scoping import trained_tenant_ids
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
 VISITOR_TOKEN_MAX_AGE = dt.timedelta(days=400)
@@ -188,6 +189,11 @@ def agent_still_allowed(*, agent_id: int) -> Agent | None:
 def login_read_again(user: AbstractBaseUser) -> AbstractBaseUser | None:
     """Return the login as the database has it now (a socket's copy is as old as the socket); None if deleted."""
     return get_user_model()._default_manager.filter(pk=user.pk).first()
+
+
+def trained_tenant_id_list(*, agent: Agent) -> list[int]:
+    """Return the ids of the tenants the agent has completed training for (whose queues they may hear)."""
+    return [row["tenant_id"] for row in trained_tenant_ids(agent)]
 
 
 def visible_conversation_ids(*, agent: Agent, ids: set[int]) -> set[int]:

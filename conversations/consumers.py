@@ -168,6 +168,12 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     async def on_end(self) -> None:
         """Release what the subclass holds for its connection (presence, for instance)."""
 
+    async def shut(self) -> None:
+        """Leave every group, then close with 4403: access was taken away, nothing more may reach the socket."""
+        for group in list(self.joined):
+            await self.leave(group)
+        await self.close(code=CLOSE_FORBIDDEN)
+
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
@@ -301,7 +307,7 @@ class VisitorConsumer(_JsonConsumer):
         except access.AccessDenied as denied:
             self.tenant = None  # no frame is read from here on
             await self.send_error(denied.code, denied.message)
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.shut()
             return False
         return True
 
@@ -342,8 +348,7 @@ class VisitorConsumer(_JsonConsumer):
 
     def _hello(self, token: str, url: str, title: str) -> tuple[dict[str, Any], int | None]:
         now = timezone.now()
-        if self.visitor is not None:
-            # One visitor per socket: a hello again (a resync) keeps it and is no new page view, whatever it says.
+        if self.visitor is not None:  # one visitor per socket: a hello again keeps it and is no new page view
             token, url, title = self.token, "", ""
         self.visitor, self.token = services.open_widget_session(
             tenant=self.tenant, token=token, url=url, title=title, origin=_header(self.scope, b"origin"), now=now
@@ -558,19 +563,18 @@ class AgentConsumer(_JsonConsumer):
 
     async def follow_queues(self) -> None:
         """Listen to the queues of the tenants the agent is trained for now, and to no others."""
-        wanted = {events.tenant_queue_group(pk) for pk in await database_sync_to_async(self._trained_tenant_ids)()}
-        for group in self.joined - wanted:
-            if events.is_tenant_queue_group(group):
-                await self.leave(group)
+        tenant_ids = await database_sync_to_async(access.trained_tenant_id_list)(agent=self.agent)
+        wanted = {events.tenant_queue_group(tenant_id) for tenant_id in tenant_ids}
+        for group in {group for group in self.joined - wanted if events.is_tenant_queue_group(group)}:
+            await self.leave(group)
         for group in wanted:
             await self.join(group)
 
     async def access_changed(self, event: dict) -> None:
         """The agent's login or training changed: close a console no longer allowed, else narrow what it hears."""
         self.agent = await database_sync_to_async(access.agent_still_allowed)(agent_id=self.agent.pk)
-        if self.agent is None:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
+        if self.agent is None:  # no frame is read from here on
+            return await self.shut()
         await self.follow_queues()
         followed = self.conversations_followed()
         visible = await database_sync_to_async(access.visible_conversation_ids)(agent=self.agent, ids=followed)
@@ -593,11 +597,6 @@ class AgentConsumer(_JsonConsumer):
             if silent >= PROBE_AFTER and not probed:
                 await self.send_frame({"type": "probe"})
             probed = silent >= PROBE_AFTER
-
-    def _trained_tenant_ids(self) -> list[int]:
-        from tenants.scoping import trained_tenant_ids
-
-        return [row["tenant_id"] for row in trained_tenant_ids(self.agent)]
 
     def conversations_followed(self) -> set[int]:
         prefix = events.conversation_group(0)[:-1]
@@ -789,9 +788,9 @@ class OperationsConsumer(_JsonConsumer):
 
     async def access_changed(self, event: dict) -> None:
         """The manager's login changed: close the socket unless they are still an operations manager."""
-        user = await database_sync_to_async(access.login_read_again)(self.scope["user"])
-        if not await database_sync_to_async(_is_operations_manager)(user):
-            await self.close(code=CLOSE_FORBIDDEN)
+        still = database_sync_to_async(lambda user: _is_operations_manager(access.login_read_again(user)))
+        if not await still(self.scope["user"]):
+            await self.shut()
 
     def ready(self) -> bool:
         return False  # managers only listen here
