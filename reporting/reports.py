@@ -5,7 +5,7 @@
 and formats every number, date and time in the tenant's language and time zone. The e-mail
 (``reporting.emails``) and the admin preview render the same ``Report``.
 
-A monthly report also shows the staffing coverage of the month (``chatops.coverage``) when agents
+A monthly report also shows the staffing coverage of the month (``reporting.coverage``) when agents
 trained for the tenant had shifts in it: the share of live chats that came in hours with enough
 agents on shift, the hours that were short, and the figures per hour of the week as a CSV file.
 """
@@ -26,8 +26,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
-from chatops.coverage import StaffingCoverage, UnderstaffedRun, staffing_coverage
 from reporting import charts, kpis, selectors
+from reporting.coverage import StaffingCoverage, UnderstaffedRun, staffing_coverage
 from reporting.models import ReportDelivery
 from reporting.periods import Kind, Period
 from tenants.models import Tenant
@@ -614,7 +614,7 @@ CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | 
 ]
 
 
-# The staffing coverage figures of a monthly report (``chatops.coverage``), after the KPIs.
+# The staffing coverage figures of a monthly report (``reporting.coverage``), after the KPIs.
 CSV_STAFFING_FIGURES: list[tuple[str, Promise, Callable[[StaffingCoverage], float | int | None]]] = [
     (
         "staffing_covered_percent",

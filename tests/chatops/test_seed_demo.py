@@ -26,7 +26,6 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min, Q
 
 from chatops import demo, roles
-from chatops.coverage import staffing_coverage
 from chatops.models import Agent, Qualification, Shift
 from conversations import aftercare, events, offline
 from conversations import handoff as handoff_reports
@@ -44,6 +43,7 @@ from conversations.models import (
 )
 from conversations.offline import escalation_contacts
 from outbox.models import OutgoingEmail
+from reporting.coverage import staffing_coverage
 from reporting.models import ReportDelivery
 from reporting.periods import Kind, Period
 from reporting.reports import build_report
