@@ -17,7 +17,7 @@ migration = importlib.import_module("conversations.migrations.0011_first_respons
 
 
 def chat_with(tenant, *lines: tuple[str, int]) -> Conversation:
-    """Return a chat stored as the old services left it: its lines (sender, seconds from the start) and first moments."""
+    """Return a chat as the old services stored it: its lines (sender, seconds from the start), first moments."""
     visitor = Visitor.objects.create(tenant=tenant)
     first = {sender: START + dt.timedelta(seconds=at) for sender, at in reversed(lines)}
     chat = Conversation.objects.create(
