@@ -21,8 +21,9 @@ What "now" means for the live board
     The expected arrivals of the current hour are the chats (reactive and proactive; offline messages
     need nobody online) that started in the same local hour of the same weekday in each of the last
     ``WEEKS_OF_HISTORY`` weeks, averaged. The handle time is the tenant's mean over the chats started
-    in those weeks. Both come from one query each for all tenants; an agent trained for several
-    tenants counts as online for each of them (they are pooled).
+    in those weeks, as the KPIs define it: the caller (the live board, in ``reporting``) passes it in,
+    so staffing depends on no report code. The arrivals and the agents come from one query each for
+    all tenants; an agent trained for several tenants counts as online for each of them (they are pooled).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import datetime as dt
 import math
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import Avg, Count, Q
@@ -174,26 +175,6 @@ def expected_arrivals_per_hour(tenants: Iterable[Tenant], *, now: dt.datetime) -
     }
 
 
-def recent_handle_seconds(tenants: Iterable[Tenant], *, now: dt.datetime) -> dict[int, float]:
-    """Return each tenant's mean handle time over the chats of the last weeks (a default without any)."""
-    from reporting.kpis import HANDLED, Seconds
-
-    tenant_ids = [tenant.pk for tenant in tenants]
-    rows = (
-        Conversation.objects.filter(
-            HANDLED,
-            tenant_id__in=tenant_ids,
-            started_at__gte=now - dt.timedelta(weeks=WEEKS_OF_HISTORY),
-            started_at__lt=now,
-        )
-        .order_by()
-        .values("tenant_id")
-        .annotate(seconds=Avg(Seconds("closed_at", "assigned_at")))
-    )
-    found = {row["tenant_id"]: row["seconds"] for row in rows if row["seconds"]}
-    return {tenant_id: found.get(tenant_id, DEFAULT_HANDLE_SECONDS) for tenant_id in tenant_ids}
-
-
 @dataclass(frozen=True)
 class AgentCover:
     """The agents trained for a tenant, those of them working now, and their mean concurrency."""
@@ -247,11 +228,17 @@ class StaffingNow:
         return max(self.agents_needed - self.agents_online, 0)
 
 
-def staffing_now(tenants: Iterable[Tenant], *, now: dt.datetime) -> dict[int, StaffingNow]:
-    """Return each tenant's agents needed this hour (Erlang C) and working now; three queries in all."""
+def staffing_now(
+    tenants: Iterable[Tenant], *, now: dt.datetime, handle_seconds: Mapping[int, float | None]
+) -> dict[int, StaffingNow]:
+    """Return each tenant's agents needed this hour (Erlang C) and working now; two queries in all.
+
+    ``handle_seconds`` is each tenant's mean handle time of the last ``WEEKS_OF_HISTORY`` weeks by tenant
+    id; a tenant without one (None or missing) is planned with ``DEFAULT_HANDLE_SECONDS``.
+    """
     tenants = list(tenants)
     arrivals = expected_arrivals_per_hour(tenants, now=now)
-    handle = recent_handle_seconds(tenants, now=now)
+    handle = {tenant.pk: handle_seconds.get(tenant.pk) or DEFAULT_HANDLE_SECONDS for tenant in tenants}
     cover = agent_cover(tenants, now=now)
     return {
         tenant.pk: StaffingNow(

@@ -334,7 +334,7 @@ def test_last_months_report_shows_each_live_tenants_staffing_coverage(seeded):
         # few chats an hour need one agent (an agent takes two to four at once), so every hour was fully
         # staffed and no hour is listed as short
         assert report.staffing is not None, tenant.slug
-        coverage = staffing_coverage(tenant, period, handle_seconds=report.figures.average_handle_seconds)
+        coverage = staffing_coverage(tenant, period, figures=report.figures)
         assert coverage.live_chats > 300
         assert coverage.covered_share == 1.0
         assert report.staffing.rows == []

@@ -109,12 +109,12 @@ def test_resolution_and_escalation_rates_are_over_closed_chats_without_spam_or_v
     assert figures.resolution_rate == pytest.approx(0.625)
     assert figures.escalated_chats == 2
     assert figures.escalation_rate == pytest.approx(0.25)
-    assert figures.meets_resolution_target is False
+    assert figures.resolution_target.met is False
 
     # and with a target of 60 % it is met
     tenant.resolution_target_percent = 60
     tenant.save(update_fields=["resolution_target_percent"])
-    assert kpis_for_tenant(tenant, WEEK).meets_resolution_target is True
+    assert kpis_for_tenant(tenant, WEEK).resolution_target.met is True
 
 
 def test_csat_is_the_share_of_ratings_4_and_5_with_its_response_rate(tenant, other_tenant):
@@ -363,7 +363,7 @@ def test_an_empty_period_gives_none_not_zero(tenant, other_tenant):
         figures.share_outside_office_hours,
         figures.average_handle_seconds,
         figures.average_concurrent_chats,
-        figures.meets_resolution_target,
+        figures.resolution_target.met,
     ):
         assert rate is None
     assert figures.chats_by_weekday_hour == tuple((0,) * 24 for _ in range(7))
