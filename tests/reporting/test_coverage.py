@@ -241,6 +241,27 @@ def test_no_shift_time_of_a_trained_agent_in_the_period_gives_no_coverage(tenant
 
 
 @pytest.mark.django_db
+def test_agents_needed_answer_the_tenants_own_share_within_the_target(tenant):
+    # given Wednesday 14:00 with 12 live chats each time (12 an hour) and one agent on shift
+    for day in WEDNESDAYS:
+        for minute in range(12):
+            make_chat(tenant, local(2026, 10, day, 14, minute * 4))
+    one = agent(tenant)
+    set_concurrency(one, chats=1)
+    every(WEDNESDAYS, 14, 15, one)
+
+    # when the goal is the default 90 %, and then 60 %
+    default = staffing_coverage(tenant, OCTOBER)
+    tenant.first_response_goal_percent = 60
+    tenant.save(update_fields=["first_response_goal_percent"])
+    lower = staffing_coverage(tenant, OCTOBER)
+
+    # then 3 agents answer 91.5 % within 10 s (see above), but 2 already answer 67.8 %, enough for 60 %
+    assert (default.cell(WEDNESDAY, 14).needed, default.target_share) == (3, 0.9)
+    assert (lower.cell(WEDNESDAY, 14).needed, lower.target_share) == (2, 0.6)
+
+
+@pytest.mark.django_db
 def test_the_queries_do_not_grow_with_the_shifts_or_chats(tenant):
     # given one agent with one shift
     a = agent(tenant)
