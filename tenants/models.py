@@ -115,7 +115,7 @@ class Tenant(models.Model):
         _("first response target (seconds)"), default=10, validators=[MinValueValidator(1), MaxValueValidator(600)]
     )
     first_response_goal_percent = models.PositiveSmallIntegerField(
-        _("first response goal (% of chats within the target)"),
+        _("first response goal (per cent of chats within the target)"),
         default=90,
         # Staffing plans for this share; 100 % within a time cannot be planned for (Erlang C never reaches it).
         validators=[MinValueValidator(1), MaxValueValidator(99)],

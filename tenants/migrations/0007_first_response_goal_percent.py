@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tenant',
             name='first_response_goal_percent',
-            field=models.PositiveSmallIntegerField(default=90, help_text='The first response target counts as met when at least this share of live chats is answered within the target time.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(99)], verbose_name='first response goal (% of chats within the target)'),
+            field=models.PositiveSmallIntegerField(default=90, help_text='The first response target counts as met when at least this share of live chats is answered within the target time.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(99)], verbose_name='first response goal (per cent of chats within the target)'),
         ),
     ]
