@@ -5,8 +5,10 @@ change and delete every model registered here, so nobody has to keep permission 
 with the role groups. The role check lives once, in ``OpsPermissionsMixin``; every admin and
 inline of ours derives from ``OpsModelAdmin``, ``OpsTabularInline`` or ``OpsStackedInline``.
 
-This module is imported while Django loads its apps (it holds the admin's AppConfig), so it
-must not import models at module level; the role helpers are imported where they are used.
+It sits in the bottom layer (``accounts``) because every app's admin pages derive from these
+classes; the project installs the site (``OpsAdminConfig`` in ``INSTALLED_APPS``) and mounts it at
+/admin/. This module is imported while Django loads its apps, so it must not import models at
+module level (``accounts.roles`` imports none).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import is_operations_manager
+
 _CACHE_ATTRIBUTE = "_chatops_operations_manager"
 
 
@@ -26,8 +30,6 @@ def is_operations_manager_request(request: HttpRequest) -> bool:
 
     The answer is remembered on the request: the admin asks it dozens of times per page.
     """
-    from chatops.roles import is_operations_manager
-
     user = request.user
     cached = getattr(request, _CACHE_ATTRIBUTE, None)
     if cached is not None and cached[0] == user.pk:
@@ -110,7 +112,7 @@ class OpsAdminSite(admin.AdminSite):
                     found.append(
                         checks.Warning(
                             f"{admin_class.__module__}.{admin_class.__qualname__} does not derive from "
-                            "chatops.admin_site.OpsPermissionsMixin.",
+                            "accounts.admin_site.OpsPermissionsMixin.",
                             hint="Operations managers have no per-model permissions; derive from OpsModelAdmin, "
                             "OpsTabularInline or OpsStackedInline so they can use this page.",
                             obj=admin_class,
@@ -123,4 +125,4 @@ class OpsAdminSite(admin.AdminSite):
 class OpsAdminConfig(AdminConfig):
     """Django's admin app, serving OpsAdminSite as the default site."""
 
-    default_site = "chatops.admin_site.OpsAdminSite"
+    default_site = "accounts.admin_site.OpsAdminSite"

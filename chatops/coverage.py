@@ -40,12 +40,12 @@ from dataclasses import dataclass
 
 from django.db.models import Avg, Count, OuterRef, Subquery
 
-from chatops import staffing
-from chatops.models import Qualification, Shift
 from conversations.models import Conversation
 from reporting.kpis import LIVE, LocalHourOfWeek, ratio
 from reporting.periods import Kind, Period, local_midnight
 from tenants.models import Tenant
+from workforce import staffing
+from workforce.models import Qualification, Shift
 
 HOURS_IN_WEEK = 7 * 24
 HOUR = dt.timedelta(hours=1)

@@ -23,8 +23,7 @@ from django.db import close_old_connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from chatops import services as agent_services
-from chatops.models import Agent
+from accounts.roles import is_operations_manager
 from conversations import access, aftercare, events, outcomes, protocol, routing, selectors, services
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
@@ -32,6 +31,9 @@ from conversations.protocol import ProtocolError
 from tenants import proactive
 from tenants.hours import is_open
 from tenants.models import Tenant
+from tenants.scoping import trained_tenant_ids
+from workforce import services as agent_services
+from workforce.models import Agent
 
 logger = logging.getLogger(__name__)
 
@@ -557,9 +559,7 @@ class AgentConsumer(_JsonConsumer):
             probed = silent >= PROBE_AFTER
 
     def _trained_tenant_ids(self) -> list[int]:
-        from tenants.scoping import trained_tenant_ids
-
-        return [row["tenant_id"] for row in trained_tenant_ids(self.agent)]
+        return list(trained_tenant_ids(self.agent))
 
     def conversations_followed(self) -> set[int]:
         prefix = events.conversation_group(0)[:-1]
@@ -728,8 +728,6 @@ class AgentConsumer(_JsonConsumer):
 
 
 def _is_operations_manager(user) -> bool:
-    from chatops.roles import is_operations_manager
-
     return bool(user and user.is_authenticated and user.is_staff and is_operations_manager(user))
 
 

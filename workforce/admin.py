@@ -1,13 +1,17 @@
-"""Operations admin for the people who answer: logins, agents, their training and their shifts."""
+"""Operations admin for the people who answer: agents, their training and their shifts.
+
+The tenant's page (``tenants.admin.TenantAdmin``) lists the agents trained for the tenant too: the
+tenants app sits below the workforce and cannot name this inline, so this module registers the
+tenant's page again with it (``TenantTrainingAdmin``).
+"""
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group
 from django.db.models import Prefetch, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -17,62 +21,15 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from chatops import roles, services
-from chatops.admin_site import OpsModelAdmin, OpsPermissionsMixin, OpsTabularInline
-from chatops.models import Agent, Qualification, Shift
-from outbox.admin import OutgoingEmailAdmin, ReadOnlyRows
-from outbox.models import OutgoingEmail
+from accounts.admin_site import OpsModelAdmin, OpsTabularInline
 from tenants import onboarding
+from tenants.admin import ReportRecipientInline, TenantAdmin
 from tenants.forms import validate_email_free
 from tenants.models import Tenant
+from workforce import services
+from workforce.models import Agent, Qualification, Shift
 
 User = get_user_model()
-
-
-# --- Logins and roles ----------------------------------------------------------------------------
-
-admin.site.unregister(User)
-admin.site.unregister(Group)
-
-
-@admin.register(User)
-class OpsUserAdmin(OpsPermissionsMixin, UserAdmin):
-    """Logins; an operations manager who is not a superuser cannot hand out or touch superuser powers."""
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
-        readonly = tuple(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:
-            readonly += ("is_superuser", "user_permissions")
-        return readonly
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_delete_permission(request, obj)
-
-
-@admin.register(Group)
-class OpsGroupAdmin(OpsPermissionsMixin, GroupAdmin):
-    """Groups; the three role groups are looked up by name, so they keep it and cannot be deleted."""
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
-        readonly = tuple(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.name in roles.ROLES:
-            readonly += ("name",)
-        return readonly
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        if obj is not None and obj.name in roles.ROLES:
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Group]) -> None:
-        super().delete_queryset(request, queryset.exclude(name__in=roles.ROLES))
 
 
 # --- Training ------------------------------------------------------------------------------------
@@ -113,6 +70,23 @@ class QualificationInline(OpsTabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Qualification]:
         return super().get_queryset(request).select_related("agent", "tenant")
+
+
+class TenantQualificationInline(QualificationInline):
+    verbose_name_plural = _("agents trained for this tenant")
+
+
+admin.site.unregister(Tenant)
+
+
+@admin.register(Tenant)
+class TenantTrainingAdmin(TenantAdmin):
+    """The tenant's page with the agents trained for it, right after its report recipients."""
+
+    def section_inlines(self) -> list[type[InlineModelAdmin]]:
+        inlines = super().section_inlines()
+        after = inlines.index(ReportRecipientInline) + 1
+        return [*inlines[:after], TenantQualificationInline, *inlines[after:]]
 
 
 # --- Agents --------------------------------------------------------------------------------------
@@ -237,11 +211,3 @@ class ShiftAdmin(OpsModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Shift, form, change: bool) -> None:
         services.save_shift(shift=obj)
-
-
-# --- E-mail ----------------------------------------------------------------------------------------
-
-
-@admin.register(OutgoingEmail)
-class OpsOutgoingEmailAdmin(ReadOnlyRows, OpsPermissionsMixin, OutgoingEmailAdmin):
-    """Every e-mail chatops sends, for operations managers (the outbox app leaves the role check to us)."""

@@ -23,13 +23,13 @@ from django.db import connection
 
 from chatops.demo.description import MailFailure
 from chatops.demo.history import History, PlannedChat
-from chatops.models import Agent
 from conversations import access, aftercare, offline, outcomes, routing, services, visits, workspace
 from conversations.models import Conversation, Handoff, Message, Visitor, email_reference
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
 from tenants import proactive
 from tenants.models import ProactiveRule, Tenant
+from workforce.models import Agent
 
 NOWHERE = "django.core.mail.backends.dummy.EmailBackend"
 # Chats written between two refreshes of the database's planner statistics.

@@ -10,9 +10,7 @@ from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
 
-from chatops import roles
-from chatops.models import Agent, Qualification, Shift
-from chatops.services import plan_shift
+from accounts import roles
 from conversations.models import Conversation, Message, Visitor
 from tenants import onboarding
 from tenants.models import (
@@ -25,6 +23,8 @@ from tenants.models import (
     Tenant,
 )
 from tests import factories
+from workforce.models import Agent, Qualification, Shift
+from workforce.services import plan_shift
 
 UTC = dt.UTC
 OUR_APPS = {"chatops", "outbox", "tenants", "conversations", "reporting", "auth"}

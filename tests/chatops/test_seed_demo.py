@@ -27,7 +27,6 @@ from django.db.models import Count, F, Max, Min, Q
 
 from chatops import demo, roles
 from chatops.coverage import staffing_coverage
-from chatops.models import Agent, Qualification, Shift
 from conversations import aftercare, events, offline
 from conversations import handoff as handoff_reports
 from conversations.models import (
@@ -61,6 +60,7 @@ from tenants.models import (
     Tenant,
 )
 from tenants.services import rotate_widget_key
+from workforce.models import Agent, Qualification, Shift
 
 pytestmark = pytest.mark.django_db
 

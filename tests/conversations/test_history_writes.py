@@ -13,8 +13,6 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from chatops.models import Agent, Qualification
-from chatops.services import plan_shift
 from conversations import access, aftercare, events, offline, outcomes, routing, services, workspace
 from conversations.models import Conversation, Handoff, Message, Tag, Visitor, email_reference
 from outbox import services as outbox
@@ -22,6 +20,8 @@ from outbox.models import OutgoingEmail
 from tenants import proactive
 from tenants.models import ChangeNotice, ProactiveRule, ReportRecipient
 from tests import factories
+from workforce.models import Agent, Qualification
+from workforce.services import plan_shift
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 EARLIER = NOW - dt.timedelta(days=10)

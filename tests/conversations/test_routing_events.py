@@ -13,12 +13,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from chatops import services as agent_services
-from chatops.models import Agent, Qualification
 from conversations import routing
 from conversations.models import Conversation
 from tests import factories
 from tests.conversations.test_routing import new_chat, ready_agent
+from workforce import services as agent_services
+from workforce.models import Agent, Qualification
 
 pytestmark = pytest.mark.django_db
 

@@ -7,13 +7,13 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations import access, services
 from conversations.models import Conversation, Message, PageView, Visitor
 from tenants import proactive
 from tenants.models import ProactiveRule, ServiceHours
 from tests import factories
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 PAGE = "https://www.kahvila.example/pricing/coffee?plan=pro#faq"
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)  # a Monday

@@ -9,12 +9,12 @@ import zoneinfo
 import pytest
 from django.utils import timezone
 
-from chatops import staffing
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations.models import Conversation
 from tests import factories
 from tests.reporting.histories import make_chat
+from workforce import staffing
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 
