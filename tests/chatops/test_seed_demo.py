@@ -25,7 +25,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min, Q
 
-from chatops import demo, roles
+from accounts import roles
+from chatops import demo
 from chatops.coverage import staffing_coverage
 from conversations import aftercare, events, offline
 from conversations import handoff as handoff_reports

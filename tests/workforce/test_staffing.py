@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Conversation
+from reporting import demand
 from tests import factories
 from tests.reporting.histories import make_chat
 from workforce import staffing
@@ -86,7 +87,7 @@ def test_the_same_hour_of_past_weeks_is_counted_on_the_local_clock_across_a_cloc
     now = dt.datetime(2026, 11, 4, 14, 20, tzinfo=HELSINKI)
 
     # when
-    windows = staffing.same_hour_in_past_weeks(now, HELSINKI)
+    windows = demand.same_hour_in_past_weeks(now, HELSINKI)
 
     # then each window is 14:00-15:00 local time
     assert [start.astimezone(HELSINKI).strftime("%Y-%m-%d %H:%M") for start, _end in windows] == [
@@ -124,7 +125,7 @@ def test_expected_arrivals_average_the_same_hour_of_the_last_four_weeks_for_all_
 
     # when
     with django_assert_num_queries(1):
-        arrivals = staffing.expected_arrivals_per_hour([tenant, other_tenant], now=now)
+        arrivals = demand.expected_arrivals_per_hour([tenant, other_tenant], now=now)
 
     # then
     assert arrivals == {tenant.pk: 2.0, other_tenant.pk: 0.25}
