@@ -80,7 +80,7 @@ def test_raising_an_agents_limit_in_the_admin_routes_a_waiting_chat(
     # when an operations manager raises her limit on her page
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("admin:chatops_agent_change", args=[anna.pk]),
+            reverse("admin:workforce_agent_change", args=[anna.pk]),
             {
                 "display_name": "Anna",
                 "max_concurrent_chats": "2",
