@@ -35,7 +35,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "chatops.admin_site.OpsAdminConfig",
+    "accounts.admin_site.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,11 +45,14 @@ INSTALLED_APPS = [
     "channels",
     # django-axes: login throttling (failures per username and address, lockout, unlock in the admin)
     "axes",
-    "chatops",
+    # Ours, from the bottom layer up (docs/architecture.md): each imports only those listed before it.
+    "accounts",
     "outbox",
     "tenants",
+    "workforce",
     "conversations",
     "reporting",
+    "chatops",
 ]
 
 MIDDLEWARE = [

@@ -14,12 +14,12 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent
 from conversations import visitor_tallies
 from conversations.models import Conversation, PageView, Visitor
 from conversations.safe_text import recorded_text
 from tenants.models import ChangeNotice, Tenant, normalize_origin
 from tenants.scoping import trained_tenant_ids
+from workforce.models import Agent
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
 VISITOR_TOKEN_MAX_AGE = dt.timedelta(days=400)
@@ -193,7 +193,7 @@ def login_read_again(user: AbstractBaseUser) -> AbstractBaseUser | None:
 
 def trained_tenant_id_list(*, agent: Agent) -> list[int]:
     """Return the ids of the tenants the agent has completed training for (whose queues they may hear)."""
-    return [row["tenant_id"] for row in trained_tenant_ids(agent)]
+    return list(trained_tenant_ids(agent))
 
 
 def visible_conversation_ids(*, agent: Agent, ids: set[int]) -> set[int]:

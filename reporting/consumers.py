@@ -24,13 +24,13 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from accounts import revocation
 from conversations import access, events
 from conversations.consumers import CLOSE_FORBIDDEN, database_sync_to_async
 from conversations.protocol import error_frame
 from conversations.timers import OPERATIONS_GROUP
 from reporting import selectors
 from reporting.selectors import DashboardRefused
-from tenants import revocation
 from tenants.models import Tenant
 
 MIN_INTERVAL = 2.0

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from chatops import roles
+from accounts import roles
 from chatops.routing import websocket_urlpatterns
 from conversations.models import Conversation, Visitor
 from tenants.models import ChangeNotice

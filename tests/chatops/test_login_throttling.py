@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from chatops import roles
+from accounts import roles
 from tests import factories
 
 pytestmark = pytest.mark.django_db

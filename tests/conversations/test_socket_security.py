@@ -7,9 +7,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
-from chatops import services as agent_services
+from accounts import revocation
 from chatops.asgi import application
-from chatops.models import Qualification
 from conversations import services
 from conversations.consumers import CLOSE_FORBIDDEN
 from conversations.models import Conversation, Message, PageView, Visitor
@@ -26,6 +25,8 @@ from tests.conversations.sockets import (
     session_cookie,
     visitor_socket,
 )
+from workforce import services as agent_services
+from workforce.models import Qualification
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -179,7 +180,7 @@ async def test_a_new_widget_socket_with_the_rotated_key_is_refused_at_once(shop)
 def deactivate(user) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
-    agent_services.logins_changed(user_ids=[user.pk])
+    revocation.logins_changed_on_commit(user_ids=[user.pk])
 
 
 async def test_deactivating_an_agent_closes_their_console(shop):

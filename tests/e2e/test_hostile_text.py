@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatops import roles
+from accounts import roles
 from conversations.models import Message
 from tests import factories
 from tests.conftest import free_port

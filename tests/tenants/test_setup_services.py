@@ -9,7 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from chatops import roles
+from accounts import roles
 from tenants import onboarding, proactive, services
 from tenants.models import ChangeNotice, ClientUser, OnboardingItem, ServiceException, ServiceHours, Tenant
 from tests import factories
