@@ -10,7 +10,7 @@ group a process has members in. docs/performance.md says why this layer and not 
 
 A consumer may also give the layer the queue its WebSocket frames arrive in (``new_channel_into``):
 its events then go into that queue, and one task reads frames and events in the order they came
-(``OneQueueConsumer``). Channels runs a consumer as a loop waiting on two reading tasks, one on the
+(``conversations.inbox.OneQueueConsumer``). Channels runs a consumer as a loop waiting on two reading tasks, one on the
 server's queue of frames and one on the layer's queue of the consumer's channel; that second queue,
 the two tasks and the waiting cost an idle widget about 7 KiB, a fifth of its connection.
 """
@@ -21,9 +21,6 @@ import asyncio
 import uuid
 from collections.abc import Callable
 
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _wrap_close
 
@@ -98,39 +95,3 @@ class GroupPubSubChannelLayer(RedisPubSubChannelLayer):
     def forget_channel(self, channel: str) -> None:
         """Stop delivering to a channel made by ``new_channel_into``."""
         self._get_layer().forget_channel(channel)
-
-
-def frame_queue(receive: Callable) -> asyncio.Queue | None:
-    """Return the asyncio.Queue whose ``get`` the server's ``receive`` is, or None.
-
-    daphne hands each connection's frames to the application through such a queue, and so does
-    asgiref's communicator in tests; another server's receive is something else.
-    """
-    queue = getattr(receive, "__self__", None)
-    return queue if isinstance(queue, asyncio.Queue) and receive == queue.get else None
-
-
-class OneQueueConsumer(AsyncWebsocketConsumer):
-    """A WebSocket consumer that reads its frames and its channel's events from one queue, in one task.
-
-    With a server that hands frames from an asyncio.Queue and a layer that can put a channel's events
-    into it (this module's), events join the frames in the server's queue, in the order they came;
-    otherwise the consumer runs as Channels runs it. Either way it ends on StopConsumer (a disconnect)
-    and its channel is forgotten when it ends.
-    """
-
-    async def __call__(self, scope, receive, send) -> None:
-        queue = frame_queue(receive)
-        layer = get_channel_layer(self.channel_layer_alias)
-        if queue is None or not hasattr(layer, "new_channel_into"):
-            await super().__call__(scope, receive, send)
-            return
-        self.scope, self.channel_layer, self.base_send = scope, layer, send
-        self.channel_name = await layer.new_channel_into(queue.put_nowait)
-        try:
-            while True:
-                await self.dispatch(await queue.get())
-        except StopConsumer:
-            pass
-        finally:
-            layer.forget_channel(self.channel_name)

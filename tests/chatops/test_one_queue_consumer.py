@@ -1,9 +1,9 @@
 """A consumer reads its WebSocket frames and its channel's events from one queue, in one task.
 
 Channels runs a consumer as a loop over two reading tasks (frames, and the channel's events); with
-chatops' channel layer the events join the frames in the server's queue instead (chatops/channel_layer.py),
-which spares each idle widget a queue and two tasks. These tests hold it to what Channels' way gave:
-every frame and every event, in order, nothing left running when the connection ends.
+chatops' channel layer the events join the frames in the server's queue instead (chatops/channel_layer.py,
+conversations/inbox.py), which spares each idle widget a queue and two tasks. These tests hold it to
+what Channels' way gave: every frame and every event, in order, nothing left running when it ends.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from chatops.channel_layer import GroupPubSubChannelLayer, OneQueueConsumer, frame_queue
+from chatops.channel_layer import GroupPubSubChannelLayer
+from conversations.inbox import OneQueueConsumer, frame_queue
 
 pytestmark = pytest.mark.services
 
