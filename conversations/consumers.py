@@ -16,7 +16,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import is_operations_manager
 from conversations import access, aftercare, events, invitations, outcomes, protocol, routing, selectors, services
+from conversations.inbox import OneQueueConsumer
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
@@ -124,14 +124,16 @@ def _message_frames(messages) -> list[dict[str, Any]]:
     return [events.message_payload(message) for message in messages]
 
 
-class _JsonConsumer(AsyncWebsocketConsumer):
+class _JsonConsumer(OneQueueConsumer):
     """Shared plumbing: JSON frames out, typed errors out, group bookkeeping, and an end that always runs."""
 
     parse = staticmethod(protocol.parse_visitor_frame)
+    # The groups joined and the tasks started: none until the first (an idle widget has no tasks and
+    # thousands of them wait at once), so no empty set of each per connection.
+    joined: frozenset[str] = frozenset()
+    tasks: set[asyncio.Task] | frozenset[asyncio.Task] = frozenset()
 
     async def __call__(self, scope, receive, send) -> None:
-        self.joined: set[str] = set()
-        self.tasks: set[asyncio.Task] = set()
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -151,6 +153,8 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     def start_task(self, coroutine) -> asyncio.Task:
         """Run a coroutine beside the connection; it is cancelled when the connection ends."""
         task = asyncio.ensure_future(coroutine)
+        if not self.tasks:
+            self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -195,10 +199,10 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     async def join(self, group: str) -> None:
         if group not in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.add(group)
+            self.joined |= {group}
 
     async def leave(self, group: str) -> None:
-        self.joined.discard(group)
+        self.joined -= {group}
         try:
             await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name), LEAVE_TIMEOUT)
         except Exception:
@@ -279,14 +283,18 @@ class _JsonConsumer(AsyncWebsocketConsumer):
 class VisitorConsumer(_JsonConsumer):
     """The widget's connection: one visitor, their own conversation only."""
 
+    # What a connection holds, kept on the class until it is set (an idle widget sets few of them).
+    tenant: Tenant | None = None
+    visitor = None
+    conversation = None
+    # The conversation whose visitor presence this socket counts in (see services.visitor_arrived).
+    present_in: int | None = None
+    # The page view this connection's hello recorded (invitations are timed from it) and the
+    # invitations shown on it (which the visitor may then accept whatever has changed since).
+    page_view_id: int | None = None
+    invited: frozenset[int] = frozenset()
+
     async def connect(self) -> None:
-        self.tenant = self.visitor = self.conversation = None
-        # The conversation whose visitor presence this socket counts in (see services.visitor_arrived).
-        self.present_in: int | None = None
-        # The page view this connection's hello recorded (invitations are timed from it) and the
-        # invitations shown on it (which the visitor may then accept whatever has changed since).
-        self.page_view_id: int | None = None
-        self.invited: set[int] = set()
         await self.accept()
         key = self.scope["url_route"]["kwargs"].get("key", "")
         try:
@@ -309,7 +317,7 @@ class VisitorConsumer(_JsonConsumer):
             raise ProtocolError("hello_first", "Send a hello frame first.")
 
     async def on_end(self) -> None:
-        if getattr(self, "present_in", None) is not None:
+        if self.present_in is not None:
             conversation_id, self.present_in = self.present_in, None
             await database_sync_to_async(services.visitor_departed)(conversation_id=conversation_id)
 
@@ -388,7 +396,7 @@ class VisitorConsumer(_JsonConsumer):
         )
         if rule is None:
             return None
-        self.invited.add(rule.pk)
+        self.invited |= {rule.pk}
         return {"type": "invite", "rule": rule.pk, "message": rule.message}
 
     async def on_invite_accept(self, *, rule: int) -> None:
