@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "tenants",
     "conversations",
     "reporting",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,12 @@ CELERY_BEAT_SCHEDULE = {
     "live-chat-timers": {"task": "chatops.tasks.run_live_chat_timers", "schedule": 5.0, "options": {"expires": 10}},
     # E-mails whose first request to a worker was lost, their retries, and those whose worker died.
     "outbox-due": {"task": "outbox.tasks.deliver_due", "schedule": 15.0, "options": {"expires": 15}},
+    # Webhook deliveries whose first request to a worker was lost, their retries, and those whose worker died.
+    "webhooks-due": {
+        "task": "integrations.tasks.deliver_due_webhooks",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
     "onboarding-overdue-steps-daily": {
         "task": "tenants.tasks.email_overdue_onboarding_steps",
         "schedule": crontab(hour=7, minute=30),
@@ -191,6 +198,13 @@ EMAIL_OUTBOX_LEASE_SECONDS = env.int("EMAIL_OUTBOX_LEASE_SECONDS", default=300)
 EMAIL_OUTBOX_MAX_ATTEMPTS = env.int("EMAIL_OUTBOX_MAX_ATTEMPTS", default=8)
 EMAIL_OUTBOX_RETRY_SECONDS = env.int("EMAIL_OUTBOX_RETRY_SECONDS", default=30)
 EMAIL_OUTBOX_RETRY_MAX_SECONDS = env.int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", default=1800)
+
+# --- Webhooks (integrations) ----------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=86400)
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=86400)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
