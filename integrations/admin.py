@@ -32,6 +32,7 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(label=_("address"), max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         label=_("events"), choices=EventType.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
