@@ -14,8 +14,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chatops.admin_site import OpsModelAdmin
-from integrations import services
-from integrations.models import EventType, WebhookDelivery, WebhookEndpoint
+from integrations import api_tokens, services
+from integrations.models import ApiToken, EventType, WebhookDelivery, WebhookEndpoint
 from outbox.admin import ReadOnlyRows
 from outbox.selectors import when_text
 
@@ -183,4 +183,62 @@ class WebhookDeliveryAdmin(ReadOnlyRows, OpsModelAdmin):
             )
             % {"count": count},
             messages.SUCCESS if count else messages.WARNING,
+        )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(OpsModelAdmin):
+    """A tenant's keys to the REST API: made here (the key is shown once), revoked here."""
+
+    list_display = ("name", "tenant", "key_start", "created", "last_used", "revoked")
+    list_filter = ("tenant", ("revoked_at", admin.EmptyFieldListFilter))
+    actions = ("revoke",)
+
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("tenant", "name")
+        return ("tenant", "name", "key_start", "created", "last_used", "revoked")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return ("tenant", "key_start", "created", "last_used", "revoked")
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # revoked, never deleted: the list keeps who had access
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key = api_tokens.save_new_token(obj)
+        self.message_user(
+            request,
+            format_html(
+                "{} <code>{}</code>",
+                gettext("The token's key, shown this once (only its digest is stored); give it to the client:"),
+                key,
+            ),
+            messages.WARNING,
+        )
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, token: ApiToken) -> str:
+        return _when(token.created_at)
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, token: ApiToken) -> str:
+        return _when(token.last_used_at)
+
+    @admin.display(description=_("revoked"), ordering="revoked_at")
+    def revoked(self, token: ApiToken) -> str:
+        return _when(token.revoked_at)
+
+    @admin.action(description=_("Revoke (the token stops working at once)"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = api_tokens.revoke(tokens=queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count) % {"count": count},
+            messages.SUCCESS,
         )

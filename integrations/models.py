@@ -121,3 +121,28 @@ class WebhookDelivery(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+API_TOKEN_PREFIX = "chatops_"  # noqa: S105 (marks a token in logs and secret scanners; not a token)
+
+
+class ApiToken(TenantOwnedModel):
+    """A named key to the REST API, good for its tenant's data only; only its SHA-256 is stored.
+
+    The token has 256 random bits, so a fast hash is enough: nobody guesses it from the digest.
+    """
+
+    name = models.CharField(_("name"), max_length=80)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    key_start = models.CharField(_("starts with"), max_length=16, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["tenant__name", "name"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_start}…)"
