@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from chatops.admin_site import OpsModelAdmin
+from accounts.admin_site import OpsModelAdmin
 from integrations import api_tokens, services
 from integrations.models import ApiToken, EventType, WebhookDelivery, WebhookEndpoint
 from outbox.admin import ReadOnlyRows
