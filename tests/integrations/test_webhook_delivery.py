@@ -11,6 +11,7 @@ import urllib.request
 import uuid
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from conversations.access import issue_visitor_token
 from conversations.outcomes import close_with_outcome
 from integrations import services, signing
 from integrations.models import EventType, WebhookDelivery, WebhookEndpoint
+from tests.conftest import free_port
 from tests.integrations.conftest import LEAD, documented_python_verifier
 
 Status = WebhookDelivery.Status
@@ -246,8 +248,6 @@ def test_a_timeout_is_retried(running_chat, agent, endpoint, receiver, django_ca
 
 def test_a_refused_connection_is_retried(tenant, django_capture_on_commit_callbacks):
     # given: nothing listens there
-    from tests.conftest import free_port
-
     endpoint = WebhookEndpoint.objects.create(
         tenant=tenant, name="down", url=f"http://127.0.0.1:{free_port()}/", events=[EventType.RATING_GIVEN]
     )
@@ -371,3 +371,16 @@ def test_the_body_sent_is_the_body_stored(endpoint, receiver, tenant):
 
     assert receiver.received[0].body == delivery.body.encode()
     assert json.loads(delivery.body)["data"] == {"comment": "Hyvä ✓"}
+
+
+def test_the_embedded_defaults_clock_sends_the_webhooks_that_are_due(endpoint, receiver, tenant):
+    # given: a delivery whose request to a worker was lost (no beat runs on the embedded default)
+    [delivery] = services.record_event(tenant_id=tenant.pk, event_type=EventType.RATING_GIVEN, data=dict)
+
+    # when
+    call_command("live_timers", "--once")
+
+    # then
+    delivery.refresh_from_db()
+    assert delivery.status == Status.DELIVERED
+    assert [r.event["id"] for r in receiver.accepted()] == [str(delivery.event_id)]
