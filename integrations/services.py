@@ -251,13 +251,17 @@ def deliver(delivery_id: int, *, now: dt.datetime | None = None) -> WebhookDeliv
 
 
 def deliver_due(*, now: dt.datetime | None = None, limit: int = DUE_BATCH) -> int:
-    """Attempt every delivery that is due or whose worker died (the oldest first, at most ``limit``)."""
+    """Attempt every delivery that is due or whose worker died (the oldest first, at most ``limit``).
+
+    Retries to an endpoint made inactive wait until it is active again (a test ping goes anyway).
+    """
     now = now or timezone.now()
     due = (
         WebhookDelivery.objects.filter(
             Q(status=WebhookDelivery.Status.QUEUED, next_attempt_at__lte=now)
             | Q(status=WebhookDelivery.Status.SENDING, leased_until__lt=now)
         )
+        .filter(Q(endpoint__active=True) | Q(event_type=PING))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -384,3 +384,21 @@ def test_the_embedded_defaults_clock_sends_the_webhooks_that_are_due(endpoint, r
     delivery.refresh_from_db()
     assert delivery.status == Status.DELIVERED
     assert [r.event["id"] for r in receiver.accepted()] == [str(delivery.event_id)]
+
+
+def test_retries_to_an_endpoint_made_inactive_wait_until_it_is_active_again(endpoint, receiver, tenant):
+    # given: a delivery refused once, then the endpoint switched off
+    receiver.answers = [500]
+    [delivery] = services.record_event(tenant_id=tenant.pk, event_type=EventType.RATING_GIVEN, data=dict)
+    delivery = services.deliver(delivery.pk)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=False)
+
+    # when
+    swept_while_off = services.deliver_due(now=delivery.next_attempt_at)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=True)
+    swept_when_on = services.deliver_due(now=delivery.next_attempt_at)
+
+    # then
+    assert (swept_while_off, swept_when_on) == (0, 1)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.DELIVERED, 2)
