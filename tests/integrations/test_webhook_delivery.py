@@ -402,3 +402,14 @@ def test_retries_to_an_endpoint_made_inactive_wait_until_it_is_active_again(endp
     assert (swept_while_off, swept_when_on) == (0, 1)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Status.DELIVERED, 2)
+
+
+def test_an_event_of_a_tenant_without_endpoints_costs_one_query(tenant, django_assert_num_queries):
+    built = []
+
+    with django_assert_num_queries(1):
+        deliveries = services.record_event(
+            tenant_id=tenant.pk, event_type=EventType.LEAD_CREATED, data=lambda: built.append(1) or {}
+        )
+
+    assert (deliveries, built) == ([], [])
