@@ -21,7 +21,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from conversations import services
+from conversations import services, signals
 from conversations.models import Conversation, Handoff, Lead, Visitor
 from tenants.models import Tenant
 from workforce.models import Agent
@@ -283,6 +283,7 @@ def _record_lead(conversation: Conversation, details: LeadDetails, now: dt.datet
     )
     lead.full_clean()
     lead.save()
+    signals.lead_created.send(sender=Lead, lead=lead)
     return lead
 
 
@@ -319,6 +320,7 @@ def _record_handoff(
     # Composed now, with the transcript and the note just posted, and sent by the outbox after commit.
     # Without an escalation contact nothing is queued: the admin says so.
     handoff_reports.queue_report(handoff, now=now, send=send)
+    signals.handoff_created.send(sender=Handoff, handoff=handoff)
     return handoff
 
 
