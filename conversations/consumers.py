@@ -39,17 +39,12 @@ CLOSE_FORBIDDEN = 4403
 # The console stopped answering (frozen page, lost network): the server closes its socket.
 CLOSE_SILENT = 4408
 
-# A console that has not pinged for PROBE_AFTER seconds is asked to ping now (a background tab's timers
-# may be slowed to one a minute, but an arriving frame still runs its handler); one that has not pinged
-# for CLOSE_AFTER seconds is closed, whatever else it sends: its agent's presence rests on its pings.
-# Module attributes, so a test can shorten them.
-PROBE_AFTER = 20.0
-CLOSE_AFTER = 30.0
-WATCH_EVERY = 2.0
+# A console that has not pinged for settings.CHAT_CONSOLE_PROBE_AFTER seconds is asked to ping now (a
+# background tab's timers may be slowed to one a minute, but an arriving frame still runs its handler); one
+# that has not pinged for CHAT_CONSOLE_CLOSE_AFTER seconds is closed, whatever else it sends: its agent's
+# presence rests on its pings. A ping records the console as alive at most every CHAT_CONSOLE_TOUCH_EVERY.
 # Leaving groups when a connection ends must not hang on a Redis that is gone.
 LEAVE_TIMEOUT = 2.0
-# A ping records the agent's console as alive in the database at most this often.
-TOUCH_EVERY = 5.0
 
 ERROR_OVERLOADED = _("The chat is very busy right now; your message will be sent again in a moment.")
 
@@ -547,14 +542,15 @@ class AgentConsumer(_JsonConsumer):
         """Probe a console that has stopped pinging; close one that does not answer (it is frozen or gone)."""
         probed = False
         while True:
-            await asyncio.sleep(WATCH_EVERY)
+            await asyncio.sleep(settings.CHAT_CONSOLE_WATCH_EVERY)
             silent = time.monotonic() - self.pinged_at
-            if silent >= CLOSE_AFTER:
+            if silent >= settings.CHAT_CONSOLE_CLOSE_AFTER:
                 await self.close(code=CLOSE_SILENT)
                 return
-            if silent >= PROBE_AFTER and not probed:
+            probe = silent >= settings.CHAT_CONSOLE_PROBE_AFTER
+            if probe and not probed:
                 await self.send_frame({"type": "probe"})
-            probed = silent >= PROBE_AFTER
+            probed = probe
 
     def _trained_tenant_ids(self) -> list[int]:
         from tenants.scoping import trained_tenant_ids
@@ -585,7 +581,7 @@ class AgentConsumer(_JsonConsumer):
         await self.send_frame(pong)
 
     def _pong(self, followed: set[int]) -> dict[str, Any]:
-        if time.monotonic() - self.touched_at >= TOUCH_EVERY:
+        if time.monotonic() - self.touched_at >= settings.CHAT_CONSOLE_TOUCH_EVERY:
             self.touched_at = time.monotonic()
             agent_services.touch_agent(agent=self.agent)
         return {"type": "pong", **selectors.console_sync(agent=self.agent, followed=followed)}
