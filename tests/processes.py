@@ -176,6 +176,10 @@ def daphne_factory(transactional_db, settings) -> Iterator[Callable[..., DaphneS
     try:
         yield start
     finally:
+        # All at once: each may take seconds to shut down.
+        for server in servers:
+            if server.process.poll() is None:
+                server.process.terminate()
         for server in servers:
             server.stop()
         logs.cleanup()

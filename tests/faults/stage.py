@@ -73,6 +73,10 @@ class Stage:
         """Where a reconnecting client goes: the servers still running, as a load balancer would."""
         return [server.ws_url for server in self.servers if server.process.poll() is None]
 
+    def pinned(self, server: DaphneServer, *, only: bool = False) -> Callable[[], list[str]]:
+        """Send a client to this server while it runs, then to the others (`only`: never to another)."""
+        return lambda: [server.ws_url] if only or server.process.poll() is None else self.live_urls()
+
     def open_tenant(self) -> None:
         self.tenant = factories.make_tenant(name="Fault Oy", slug="fault", language="en", allowed_origins=SITE)
         # A slow first answer under attack must not send chats back to the queue: that is another clock.
