@@ -47,7 +47,7 @@ def test_killing_one_of_two_daphne_processes_mid_traffic_loses_nothing_and_leave
     # then every stored message shows on both sides, once, without gaps: the dead process's clients came back
     # on the survivor, and Cara's chats went to agents with a console
     stage.assert_all_delivered(within=40)
-    assert written >= 150
+    assert written >= 80
     assert doomed.process.returncode == -9 and survivor.process.poll() is None
     assert stage.loop.call(lambda: {w.server for w in widgets}) == {survivor.ws_url}
     # and Cara, whose console died with the process, is offline with no chats; nobody is online without a console

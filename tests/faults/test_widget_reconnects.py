@@ -49,7 +49,7 @@ def test_widgets_reconnecting_under_traffic_resume_without_losing_a_message(stag
 
     # then every stored message shows on both sides, once, without gaps
     stage.assert_all_delivered(within=20)
-    assert written >= 100 and drops >= 20
+    assert written >= 60 and drops >= 15
     assert stage.loop.call(lambda: sum(w.connects for w in widgets)) >= len(widgets) + drops
     # and no agent is online without a console
     assert stage.agents_online_without_a_console() == []
