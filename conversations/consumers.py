@@ -240,6 +240,16 @@ class _JsonConsumer(AsyncWebsocketConsumer):
         fields = {key: messages[0] for key, messages in invalid.message_dict.items() if messages}
         await self.send_error(code, invalid.messages[0], frame, fields)
 
+    async def publish_quietly(self, group: str, event: dict) -> None:
+        """Send what this socket says in passing (typing, a read receipt) to a group; lose it quietly if Redis is away.
+
+        Nothing is stored behind such an event and the next one replaces it; failing it must not end the socket.
+        """
+        try:
+            await self.channel_layer.group_send(group, event)
+        except Exception:
+            logger.warning("Could not publish %s to %s", event.get("type"), group, exc_info=True)
+
     def from_here(self, event: dict) -> bool:
         """Say whether this socket caused the event (it has its answer already and is not told again)."""
         return event.get("sender_channel") == self.channel_name
@@ -481,7 +491,7 @@ class VisitorConsumer(_JsonConsumer):
 
     async def on_typing(self, *, active: bool) -> None:
         if self.conversation is not None:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(self.conversation.pk),
                 {
                     "type": "chat.typing",
@@ -492,7 +502,7 @@ class VisitorConsumer(_JsonConsumer):
 
     async def on_ack(self, *, seq: int) -> None:
         if self.conversation is not None:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(self.conversation.pk),
                 {
                     "type": "chat.delivered",
@@ -666,7 +676,7 @@ class AgentConsumer(_JsonConsumer):
 
     async def on_typing(self, *, conversation: int, active: bool) -> None:
         if events.conversation_group(conversation) in self.joined:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(conversation),
                 {
                     "type": "chat.typing",
