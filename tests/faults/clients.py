@@ -105,6 +105,7 @@ class _Client:
         self.errors: Counter[str] = Counter()
         self.overloaded = 0
         self.server = ""
+        self.pinged_at = self.closed_at = 0.0
 
     def begin(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -117,7 +118,8 @@ class _Client:
         return self.socket is not None
 
     async def _run(self) -> None:
-        while not self.stopping:
+        # A frozen page runs no script: it does not reconnect either.
+        while not self.stopping and not self.frozen:
             self.server = random.choice(self.servers())
             try:
                 async with websockets.connect(
@@ -130,6 +132,7 @@ class _Client:
                 self.errors[f"socket: {type(error).__name__}"] += 1
             finally:
                 self.socket = None
+                self.closed_at = time.monotonic()
                 self.lost()
             await asyncio.sleep(random.uniform(*RECONNECT_AFTER))
 
@@ -146,8 +149,12 @@ class _Client:
     async def _ping_now_and_then(self) -> None:
         while True:
             await asyncio.sleep(self.ping_every)
-            if not self.frozen:
-                await self.send({"type": "ping"})
+            await self.ping()
+
+    async def ping(self) -> None:
+        if not self.frozen:
+            self.pinged_at = time.monotonic()
+            await self.send({"type": "ping"})
 
     async def send(self, frame: dict[str, Any]) -> None:
         if self.socket is not None and not self.frozen:
@@ -372,7 +379,7 @@ class Console(_Client):
         await self.send({"type": "hello"})
 
     async def on_probe(self, frame: dict[str, Any]) -> None:
-        await self.send({"type": "ping"})
+        await self.ping()
 
     async def on_welcome(self, frame: dict[str, Any]) -> None:
         await self.on_state(frame)
@@ -497,6 +504,3 @@ class Console(_Client):
                 {"type": "message", "conversation": item[0], "body": item[1], "client_msg_id": client_msg_id}
             )
 
-
-def now() -> float:
-    return time.monotonic()
