@@ -106,6 +106,7 @@ class _Client:
         self.overloaded = 0
         self.server = ""
         self.pinged_at = self.closed_at = 0.0
+        self.background: set[asyncio.Future] = set()
 
     def begin(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -162,7 +163,11 @@ class _Client:
                 await self.socket.send(json.dumps(frame))
 
     def later(self, seconds: float, coroutine_function: Callable[[], Coroutine]) -> None:
-        asyncio.get_running_loop().call_later(seconds, lambda: asyncio.ensure_future(coroutine_function()))
+        asyncio.get_running_loop().call_later(seconds, self.soon, coroutine_function)
+
+    def soon(self, coroutine_function: Callable[[], Coroutine]) -> None:
+        self.background.add(task := asyncio.ensure_future(coroutine_function()))
+        task.add_done_callback(self.background.discard)
 
     async def drop(self) -> None:
         """Lose the connection as a network failure does (no close handshake); the client reconnects."""
@@ -223,7 +228,8 @@ class Widget(_Client):
         client_msg_id = f"{self.name}-{next(_ids)}"
         self.outbox.append((client_msg_id, body))
         self.sent.add(client_msg_id)
-        asyncio.ensure_future(self._type_and_pump())
+        self.background.add(task := asyncio.ensure_future(self._type_and_pump()))
+        task.add_done_callback(self.background.discard)
         return client_msg_id
 
     async def _type_and_pump(self) -> None:
@@ -503,4 +509,3 @@ class Console(_Client):
             await self.send(
                 {"type": "message", "conversation": item[0], "body": item[1], "client_msg_id": client_msg_id}
             )
-

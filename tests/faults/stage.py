@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from concurrent.futures import Future
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from chatops.models import Agent
-from tests.faults.stage import agent_presence, chats_of, eventually
+from tests.faults.stage import agent_presence, chats_of
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,6 @@ import random
 
 import pytest
 
-
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
