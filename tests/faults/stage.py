@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -197,7 +198,11 @@ class Stage:
         try:
             eventually(settled, within=within, what="stored = shown on both sides")
         except AssertionError as error:
-            raise AssertionError(f"{error}:\n" + "\n".join(last[:30])) from None
+            errors = self.loop.call(lambda: sum((client.errors for client in self.all_clients()), Counter()))
+            crashes = "".join(server_crashes(server) for server in self.servers)
+            raise AssertionError(
+                f"{error}:\n" + "\n".join(last[:30]) + f"\nclients' errors: {errors}\n{crashes}"
+            ) from None
 
     def agents_online_without_a_console(self) -> list[str]:
         """Name the agents the database has online whose console is not connected."""
@@ -210,6 +215,13 @@ class Stage:
 
     def counted(self, attribute: str) -> int:
         return self.loop.call(lambda: sum(getattr(client, attribute) for client in self.all_clients()))
+
+
+def server_crashes(server: DaphneServer) -> str:
+    """Return the last traceback a daphne process logged (what ended a connection), or nothing."""
+    log = server.output()
+    start = log.rfind("Traceback")
+    return f"\n{server.url} logged:\n{log[start : start + 3000]}" if start >= 0 else ""
 
 
 def stored_messages(tenant) -> dict[int, dict[int, tuple[str, str, str]]]:
