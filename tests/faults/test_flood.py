@@ -2,8 +2,9 @@
 
 Sixty visitors write as fast as the widget lets them (the next message as soon as the last one is
 acknowledged) and six consoles answer each line, against one daphne process whose saturation point is
-lowered (CHAT_OVERLOAD_WAIT_MS 50 instead of 100) so that this load crosses it on any machine. A saturated process refuses a
-message with "overloaded" and a retry_after and stores nothing; the client keeps it and sends it again.
+lowered (CHAT_OVERLOAD_WAIT_MS 50 instead of 100) so that this load crosses it on any machine. A saturated
+process refuses a message with "overloaded" and a retry_after and stores nothing; the client keeps it and
+sends it again.
 """
 
 from __future__ import annotations
