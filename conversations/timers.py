@@ -17,10 +17,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chatops.models import Agent
 from conversations import events, routing, services
 from conversations.models import Conversation
 from tenants.models import Tenant
+from workforce.models import Agent
 
 OPERATIONS_GROUP = "operations"
 

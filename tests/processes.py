@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chatops import roles
+from accounts import roles
 from tests.plugins import missing_services, services_required, skip_or_fail
 
 BASE_DIR = Path(__file__).resolve().parent.parent

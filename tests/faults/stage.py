@@ -21,13 +21,13 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations.models import Conversation, Message
 from tenants.models import ServiceHours
 from tests import factories
 from tests.faults.clients import ClientLoop, Console, Widget
 from tests.processes import DaphneServer
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 SITE = "http://site.example"
 # Clocks for the processes a fault test starts (seconds; the defaults are 20, 30, 2, 5, 30, 60, 5 and 150).

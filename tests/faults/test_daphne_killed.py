@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from chatops.models import Agent
 from tests.faults.stage import agent_presence, chats_of
+from workforce.models import Agent
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from chatops.models import Agent
 from conversations.models import Conversation
 from tests.faults.stage import NO_VISITOR_LIMITS, agent_presence, chats_of, eventually
+from workforce.models import Agent
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 CLOSE_AFTER, WATCH_EVERY, GRACE, CLOCK_EVERY = 30, 2, 60, 5
