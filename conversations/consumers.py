@@ -40,17 +40,12 @@ CLOSE_FORBIDDEN = 4403
 # The console stopped answering (frozen page, lost network): the server closes its socket.
 CLOSE_SILENT = 4408
 
-# A console that has not pinged for PROBE_AFTER seconds is asked to ping now (a background tab's timers
-# may be slowed to one a minute, but an arriving frame still runs its handler); one that has not pinged
-# for CLOSE_AFTER seconds is closed, whatever else it sends: its agent's presence rests on its pings.
-# Module attributes, so a test can shorten them.
-PROBE_AFTER = 20.0
-CLOSE_AFTER = 30.0
-WATCH_EVERY = 2.0
+# A console that has not pinged for settings.CHAT_CONSOLE_PROBE_AFTER seconds is asked to ping now (a
+# background tab's timers may be slowed to one a minute, but an arriving frame still runs its handler); one
+# that has not pinged for CHAT_CONSOLE_CLOSE_AFTER seconds is closed, whatever else it sends: its agent's
+# presence rests on its pings. A ping records the console as alive at most every CHAT_CONSOLE_TOUCH_EVERY.
 # Leaving groups when a connection ends must not hang on a Redis that is gone.
 LEAVE_TIMEOUT = 2.0
-# A ping records the agent's console as alive in the database at most this often.
-TOUCH_EVERY = 5.0
 
 ERROR_OVERLOADED = _("The chat is very busy right now; your message will be sent again in a moment.")
 
@@ -249,6 +244,16 @@ class _JsonConsumer(OneQueueConsumer):
             return
         fields = {key: messages[0] for key, messages in invalid.message_dict.items() if messages}
         await self.send_error(code, invalid.messages[0], frame, fields)
+
+    async def publish_quietly(self, group: str, event: dict) -> None:
+        """Send what this socket says in passing (typing, a read receipt) to a group; lose it quietly if Redis is away.
+
+        Nothing is stored behind such an event and the next one replaces it; failing it must not end the socket.
+        """
+        try:
+            await self.channel_layer.group_send(group, event)
+        except Exception:
+            logger.warning("Could not publish %s to %s", event.get("type"), group, exc_info=True)
 
     def from_here(self, event: dict) -> bool:
         """Say whether this socket caused the event (it has its answer already and is not told again)."""
@@ -495,7 +500,7 @@ class VisitorConsumer(_JsonConsumer):
 
     async def on_typing(self, *, active: bool) -> None:
         if self.conversation is not None:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(self.conversation.pk),
                 {
                     "type": "chat.typing",
@@ -506,7 +511,7 @@ class VisitorConsumer(_JsonConsumer):
 
     async def on_ack(self, *, seq: int) -> None:
         if self.conversation is not None:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(self.conversation.pk),
                 {
                     "type": "chat.delivered",
@@ -556,14 +561,15 @@ class AgentConsumer(_JsonConsumer):
         """Probe a console that has stopped pinging; close one that does not answer (it is frozen or gone)."""
         probed = False
         while True:
-            await asyncio.sleep(WATCH_EVERY)
+            await asyncio.sleep(settings.CHAT_CONSOLE_WATCH_EVERY)
             silent = time.monotonic() - self.pinged_at
-            if silent >= CLOSE_AFTER:
+            if silent >= settings.CHAT_CONSOLE_CLOSE_AFTER:
                 await self.close(code=CLOSE_SILENT)
                 return
-            if silent >= PROBE_AFTER and not probed:
+            probe = silent >= settings.CHAT_CONSOLE_PROBE_AFTER
+            if probe and not probed:
                 await self.send_frame({"type": "probe"})
-            probed = silent >= PROBE_AFTER
+            probed = probe
 
     def _trained_tenant_ids(self) -> list[int]:
         return list(trained_tenant_ids(self.agent))
@@ -592,7 +598,7 @@ class AgentConsumer(_JsonConsumer):
         await self.send_frame(pong)
 
     def _pong(self, followed: set[int]) -> dict[str, Any]:
-        if time.monotonic() - self.touched_at >= TOUCH_EVERY:
+        if time.monotonic() - self.touched_at >= settings.CHAT_CONSOLE_TOUCH_EVERY:
             self.touched_at = time.monotonic()
             agent_services.touch_agent(agent=self.agent)
         return {"type": "pong", **selectors.console_sync(agent=self.agent, followed=followed)}
@@ -677,7 +683,7 @@ class AgentConsumer(_JsonConsumer):
 
     async def on_typing(self, *, conversation: int, active: bool) -> None:
         if events.conversation_group(conversation) in self.joined:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(conversation),
                 {
                     "type": "chat.typing",

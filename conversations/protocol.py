@@ -115,9 +115,11 @@ Overload
     to half as much again).
 
 Attacking it (fault tests)
-    Shorten the clocks through module attributes: conversations.consumers.PROBE_AFTER, CLOSE_AFTER,
-    WATCH_EVERY, TOUCH_EVERY; conversations.timers.AGENT_GRACE_PERIOD, VISITOR_SOCKET_SILENCE;
-    workforce.models.CONSOLE_ALIVE_WINDOW; the settings above. A killed daphne process: its widgets and
+    Shorten the clocks through the settings (environment variables of the processes a test starts):
+    CHAT_CONSOLE_PROBE_AFTER, CHAT_CONSOLE_CLOSE_AFTER, CHAT_CONSOLE_WATCH_EVERY, CHAT_CONSOLE_TOUCH_EVERY,
+    CHAT_CONSOLE_ALIVE_SECONDS, CHAT_AGENT_GRACE_SECONDS, CHAT_CLOCK_EVERY,
+    CHAT_VISITOR_SOCKET_SILENCE_SECONDS, and the overload ones above (tests/faults/ does). A killed
+    daphne process: its widgets and
     consoles reconnect with hello (widget: its token and last_seq; console: then open for each chat
     with its last_seq). A Redis restart: publishes fail and are logged (the data is committed and the
     sender has its ack), each process's pub/sub connection reconnects and subscribes again, and the

@@ -15,9 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 MAX_SHIFT_HOURS = 16
-# An agent is reachable only while a console of theirs has pinged within this window (it pings every
-# 10 s; the server closes a console that has not pinged for 30 s, conversations.consumers).
-CONSOLE_ALIVE_WINDOW = dt.timedelta(seconds=30)
 
 ERROR_SHIFT_OVERLAPS = _("%(agent)s already has a shift %(start)s–%(end)s that overlaps this one.")
 ERROR_SHIFT_TOO_LONG = _("A shift can last at most %(hours)d hours.")
@@ -32,8 +29,13 @@ def validate_languages(value: object) -> None:
 
 class AgentQuerySet(models.QuerySet):
     def reachable(self, now: dt.datetime) -> AgentQuerySet:
-        """Return the agents who are online with a live console: one that has pinged within the window."""
-        return self.filter(presence=Agent.Presence.ONLINE, last_seen_at__gte=now - CONSOLE_ALIVE_WINDOW)
+        """Return the agents who are online with a live console: one that has pinged within the window.
+
+        The window is settings.CHAT_CONSOLE_ALIVE_SECONDS (30 s): a console pings every 10 s, and the
+        server closes one that has not pinged for 30 s (conversations.consumers).
+        """
+        window = dt.timedelta(seconds=settings.CHAT_CONSOLE_ALIVE_SECONDS)
+        return self.filter(presence=Agent.Presence.ONLINE, last_seen_at__gte=now - window)
 
 
 class Agent(models.Model):
