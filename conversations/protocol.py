@@ -26,7 +26,7 @@ Visitor → server (the first frame must be hello; anything else gets error "hel
     resume {last_seq}  → history: the messages after last_seq.
     ping {}  every 20 s → pong.
     typing {active} · ack {seq} (the visitor has seen up to seq; the consoles get "delivered") ·
-    invite_check {rule} · invite_accept {rule} · rate {conversation?, rating, comment?} ·
+    invite_check {rule} · invite_accept {rule} · rate {conversation?, rating, comment?} (a star click alone: no comment, kept as it was) ·
     transcript {conversation?, email}  (rate and transcript without a conversation: the visitor's latest)
 Server → visitor
     welcome {token, service_open, conversation: state | null, messages: [message…],
@@ -218,7 +218,8 @@ def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         return {
             "conversation": _int(raw.get("conversation"), "conversation", default=0),
             "rating": _int(raw.get("rating"), "rating"),
-            "comment": _text(raw.get("comment"), "comment", default=""),
+            # absent (a star clicked alone): the comment stored before is kept
+            "comment": None if raw.get("comment") is None else _text(raw.get("comment"), "comment"),
         }
     if kind == "transcript":
         return {

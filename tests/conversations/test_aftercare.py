@@ -123,6 +123,41 @@ def test_a_second_rating_within_the_window_replaces_the_first_and_keeps_its_time
     assert conversation.rated_at == first_at
 
 
+def test_a_star_alone_is_a_rating_and_the_comment_that_follows_updates_the_same_rating(shop):
+    # given a closed chat
+    conversation = closed_conversation(shop)
+    clicked_at = timezone.now()
+
+    # when the visitor clicks four stars and nothing else
+    aftercare.rate_conversation(conversation=conversation, rating=4, now=clicked_at)
+
+    # then the rating is stored without a comment
+    conversation.refresh_from_db()
+    assert (conversation.rating, conversation.rating_comment, conversation.rated_at) == (4, "", clicked_at)
+
+    # when the comment follows a minute later
+    aftercare.rate_conversation(
+        conversation=conversation, rating=4, comment="Nopeaa!", now=clicked_at + dt.timedelta(minutes=1)
+    )
+
+    # then it is the same rating with the comment, dated at the click
+    conversation.refresh_from_db()
+    assert (conversation.rating, conversation.rating_comment, conversation.rated_at) == (4, "Nopeaa!", clicked_at)
+
+
+def test_another_star_clicked_after_the_comment_keeps_the_comment(shop):
+    # given a rating with a comment
+    conversation = closed_conversation(shop)
+    aftercare.rate_conversation(conversation=conversation, rating=2, comment="Hidas vastaus")
+
+    # when the visitor clicks another star (no comment in that frame)
+    aftercare.rate_conversation(conversation=conversation, rating=3)
+
+    # then the stars change and the comment stays
+    conversation.refresh_from_db()
+    assert (conversation.rating, conversation.rating_comment) == (3, "Hidas vastaus")
+
+
 def test_a_second_rating_after_the_window_is_refused(shop):
     # given
     conversation = closed_conversation(shop)
