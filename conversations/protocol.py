@@ -26,8 +26,9 @@ Visitor → server (the first frame must be hello; anything else gets error "hel
     resume {last_seq}  → history: the messages after last_seq.
     ping {}  every 20 s → pong.
     typing {active} · ack {seq} (the visitor has seen up to seq; the consoles get "delivered") ·
-    invite_check {rule} · invite_accept {rule} · rate {conversation?, rating, comment?} (a star click alone: no comment, kept as it was) ·
-    transcript {conversation?, email}  (rate and transcript without a conversation: the visitor's latest)
+    invite_check {rule} · invite_accept {rule} · rate {conversation?, rating, comment?} ·
+    transcript {conversation?, email}  (rate and transcript without a conversation: the visitor's latest;
+    rate without a comment, as a star click sends it, keeps the comment stored before)
 Server → visitor
     welcome {token, service_open, conversation: state | null, messages: [message…],
         invite: {rule, seconds, message} | null}  messages: those after hello's last_seq. The socket
