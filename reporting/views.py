@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 
 from chatops import staffing
@@ -34,10 +33,11 @@ def _refused(request: HttpRequest, *, title: str, message: str, status: int = 40
 def live_strings() -> dict[str, str]:
     """Return the words the pages' scripts show, in the active language."""
     return {
-        "connecting": _("Connecting…"),
-        "live": pgettext("live view", "Live"),
-        "offline": _("Not live: the figures are as of %(time)s. Reconnecting…"),
-        "ended": _("Not live: sign in again to follow the figures."),
+        # The badge is about this page's connection, not the client's chat being up: it says so.
+        "connecting": _("Live updates: connecting…"),
+        "live": _("Live updates on"),
+        "offline": _("Live updates paused: the figures are as of %(time)s. Reconnecting…"),
+        "ended": _("Live updates ended: sign in again to follow the figures."),
         "target_met": _("target met"),
         "target_missed": _("target missed"),
         "no_figure": selectors.NO_FIGURE,
