@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -391,3 +392,22 @@ def test_a_conversation_cannot_be_added_or_changed_in_the_admin(manager_client, 
     assert Conversation.objects.count() == 1
     a_bit_of_everything.refresh_from_db()
     assert a_bit_of_everything.summary == ""
+
+
+def test_the_agent_pickers_name_each_agent_by_full_name_and_username(manager_client, tenant):
+    # given two agents who both go by "Anna" in the chat
+    first = factories.make_agent(display_name="Anna")
+    second = factories.make_agent(display_name="Anna")
+    User.objects.filter(pk=first.user.pk).update(first_name="Anna", last_name="Virtanen")
+    User.objects.filter(pk=second.user.pk).update(first_name="Anna", last_name="Nowak")
+
+    # when the manager plans a shift and trains an agent on the tenant's page
+    shift_form = manager_client.get(admin_url(Shift, "add")).content.decode()
+    tenant_form = manager_client.get(admin_url(Tenant, "change", tenant.pk)).content.decode()
+
+    # then each picker names the person and their login, so the two Annas can be told apart
+    for page in (shift_form, tenant_form):
+        options = re.findall(r'<option value="\d+"[^>]*>([^<]*)</option>', page)
+        assert f"Anna Virtanen ({first.user.username})" in options
+        assert f"Anna Nowak ({second.user.username})" in options
+        assert "Anna" not in options
