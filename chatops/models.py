@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moments.formatting import show_moment
 from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 MAX_SHIFT_HOURS = 16
@@ -163,12 +164,11 @@ class Shift(models.Model):
             .first()
         )
         if clash is not None:
-            zone = timezone.get_current_timezone()
             raise ValidationError(
                 ERROR_SHIFT_OVERLAPS
                 % {
                     "agent": self.agent,
-                    "start": clash.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                    "end": clash.ends_at.astimezone(zone).strftime("%H:%M"),
+                    "start": show_moment(clash.starts_at, style="weekday"),
+                    "end": show_moment(clash.ends_at, style="time"),
                 }
             )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "moments",
     "chatops",
     "outbox",
     "tenants",
@@ -211,6 +212,8 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
+# Corrections to Django's date formats for our languages (moments/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["moments.formats"]
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -29,12 +29,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from conversations import access
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
+from moments.formatting import local_moment, show_moment
 from outbox import services as outbox
 from tenants.models import Tenant
 from tenants.proactive import is_invitation_line
@@ -187,11 +188,11 @@ def transcript_lines(*, conversation: Conversation) -> list[TranscriptLine]:
             who = tenant.name
         else:
             continue
-        local = timezone.localtime(message.created_at, tenant.zone)
-        # The date only where it changes: most chats fit in one day, some run past midnight.
-        when = formats.time_format(local, "H:i")
-        if previous_day is not None and local.date() != previous_day:
-            when = f"{formats.date_format(local, 'SHORT_DATE_FORMAT')} {when}"
+        local = local_moment(message.created_at, tenant.zone)
+        # The date only where it changes: most chats fit in one day, some run past midnight. The
+        # heading names the zone.
+        style = "short" if previous_day is not None and local.date() != previous_day else "time"
+        when = show_moment(message.created_at, tenant.zone, style=style, label=False)
         previous_day = local.date()
         lines.append(
             TranscriptLine(when=when, who=who, body=message.body, from_visitor=message.sender == Message.Sender.VISITOR)
@@ -216,14 +217,14 @@ def transcript_email(*, request: TranscriptRequest) -> EmailMultiAlternatives:
     conversation = request.conversation
     tenant: Tenant = conversation.tenant
     with translation.override(tenant.language):
-        started = timezone.localtime(conversation.started_at, tenant.zone)
         context = {
             "tenant": tenant,
             "language": tenant.language,
             "colour": tenant.widget_colour,
             "ink": _ink_on(tenant.widget_colour),
+            # the zone's name follows the time in the e-mail
             "started": gettext("Started %(time)s")
-            % {"time": f"{formats.date_format(started, 'DATE_FORMAT')} {formats.time_format(started, 'H:i')}"},
+            % {"time": show_moment(conversation.started_at, tenant.zone, style="long", label=False)},
             "time_zone": tenant.time_zone,
             "lines": transcript_lines(conversation=conversation),
         }

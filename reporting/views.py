@@ -71,7 +71,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "watching": watching,
                 "figures": selectors.dashboard_figures(tenant=tenant, now=now),
                 "history": selectors.dashboard_history(tenant=tenant, now=now),
-                "live_config": {"socket_path": DASHBOARD_SOCKET_PATH + query, "now": now.isoformat()},
+                # the zone the page's times are in (and labelled with): the client's
+                "live_config": {
+                    "socket_path": DASHBOARD_SOCKET_PATH + query,
+                    "now": now.isoformat(),
+                    "zone": tenant.time_zone,
+                },
                 "live_strings": live_strings(),
             },
         )
@@ -101,6 +106,7 @@ def operations_board(request: HttpRequest) -> HttpResponse:
             "live_config": {
                 "socket_path": BOARD_SOCKET_PATH + "?" + urlencode({"lang": language}),
                 "now": now.isoformat(),
+                "zone": timezone.get_current_timezone_name(),
             },
             "live_strings": live_strings(),
         },

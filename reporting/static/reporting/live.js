@@ -73,7 +73,14 @@ window.chatopsLive = (function () {
   }
 
   /* Show the connection state in the element #connection-text and as data-connection on `holder`. */
-  function showState(holder, strings) {
+  /* Write the time of day in the page's language on the clock of `zone`, with the zone's name ("14.05 EET"). */
+  function clockTime(moment, zone) {
+    const language = document.documentElement.lang || undefined;
+    return new Intl.DateTimeFormat(language, { hour: "numeric", minute: "2-digit", timeZone: zone, timeZoneName: "short" })
+      .format(moment);
+  }
+
+  function showState(holder, strings, zone) {
     let updatedAt = new Date();
     return {
       updated: function () { updatedAt = new Date(); },
@@ -83,7 +90,7 @@ window.chatopsLive = (function () {
         if (!text) return;
         if (state === "live") text.textContent = strings.live;
         else if (state === "ended") text.textContent = strings.ended;
-        else if (state === "offline") text.textContent = format(strings.offline, { time: updatedAt.toLocaleTimeString() });
+        else if (state === "offline") text.textContent = format(strings.offline, { time: clockTime(updatedAt, zone) });
         else text.textContent = strings.connecting;
       },
     };
@@ -93,6 +100,6 @@ window.chatopsLive = (function () {
 
   return {
     readJson: readJson, setServerNow: setServerNow, serverNow: serverNow, clock: clock, tick: tick,
-    format: format, connect: connect, showState: showState,
+    format: format, connect: connect, showState: showState, clockTime: clockTime,
   };
 })();
