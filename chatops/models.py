@@ -146,7 +146,8 @@ class Shift(models.Model):
         indexes = [models.Index(fields=["agent", "starts_at"]), models.Index(fields=["starts_at", "ends_at"])]
 
     def __str__(self) -> str:
-        return f"{self.agent} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+        # On the current clock (the server's in the admin), labelled.
+        return f"{self.agent} {show_moment(self.starts_at, style='weekday')}–{show_moment(self.ends_at, style='time')}"
 
     def clean(self) -> None:
         if self.starts_at is None or self.ends_at is None:

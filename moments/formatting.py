@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format, time_format
 
 # short: 7.12.2026 6.40 EET · long: 7. joulukuuta 2026 6.40 EET · weekday: ma 7.12.2026 6.40 EET ·
 # time: 6.40 EET · date: 7.12.2026 (the local day; a date needs no zone label)
 STYLES = ("short", "long", "weekday", "time", "date")
+# Languages whose weekday names are common nouns, written small inside a sentence or a line (Django's
+# catalogues capitalise them, as names stand alone in a calendar).
+LOWERCASE_WEEKDAYS = frozenset({"fi", "pl"})
 
 
 def _zone(zone: dt.tzinfo | str | None) -> dt.tzinfo:
@@ -24,6 +27,12 @@ def _zone(zone: dt.tzinfo | str | None) -> dt.tzinfo:
 def local_moment(moment: dt.datetime, zone: dt.tzinfo | str | None = None) -> dt.datetime:
     """Return the moment on the clock of the zone (the current zone when none is given)."""
     return timezone.localtime(moment, _zone(zone))
+
+
+def weekday_name(local: dt.datetime | dt.date, form: str = "l") -> str:
+    """Return the day's weekday name in the active language, short ("D") or in full ("l"), as a sentence has it."""
+    name = date_format(local, form)
+    return name.lower() if translation.get_language() in LOWERCASE_WEEKDAYS else name
 
 
 def show_moment(
@@ -52,5 +61,5 @@ def show_moment(
     if style == "time":
         return clock
     if style == "weekday":
-        return f"{date_format(local, 'D')} {day} {clock}"
+        return f"{weekday_name(local, 'D')} {day} {clock}"
     return f"{day} {clock}"

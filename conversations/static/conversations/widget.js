@@ -49,7 +49,7 @@
   }
   const $ = (sel) => ui.root.querySelector(sel);
   const send = (frame) => ws && ws.readyState === 1 && ws.send(JSON.stringify(frame));
-  const clock = (iso) => new Date(iso || Date.now()).toLocaleTimeString(cfg.language, { hour: "numeric", minute: "2-digit" });
+  const clock = (iso) => new Date(iso || Date.now()).toLocaleTimeString(cfg.language, { timeStyle: "short" });
   const icon = (path, stroke) => `<svg${stroke ? ' class="sk"' : ""} viewBox="0 0 24 24"><path d="${path}"/></svg>`;
   const CHAT = "M5 3h14a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3h-7l-5 4v-4H5a3 3 0 0 1-3-3V6a3 3 0 0 1 3-3z";
   const CLOSE = "M6 6l12 12M18 6 6 18";

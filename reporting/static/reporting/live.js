@@ -73,11 +73,13 @@ window.chatopsLive = (function () {
   }
 
   /* Show the connection state in the element #connection-text and as data-connection on `holder`. */
-  /* Write the time of day in the page's language on the clock of `zone`, with the zone's name ("14.05 EET"). */
+  /* Write the time of day as the page's language does, on the clock of `zone`, with the zone's name ("14.05 UTC+2"). */
   function clockTime(moment, zone) {
     const language = document.documentElement.lang || undefined;
-    return new Intl.DateTimeFormat(language, { hour: "numeric", minute: "2-digit", timeZone: zone, timeZoneName: "short" })
-      .format(moment);
+    const time = new Intl.DateTimeFormat(language, { timeStyle: "short", timeZone: zone }).format(moment);
+    const parts = new Intl.DateTimeFormat(language, { timeZoneName: "short", timeZone: zone }).formatToParts(moment);
+    const name = parts.find(function (part) { return part.type === "timeZoneName"; });
+    return name ? time + " " + name.value : time;
   }
 
   function showState(holder, strings, zone) {

@@ -39,7 +39,7 @@ export function pageLanguage() {
 
 /** Write the time of day in the page's language, hours and minutes, on the agent's own clock. */
 export function formatClockTime(ms, language = pageLanguage(), timeZone = undefined) {
-  return new Intl.DateTimeFormat(language, { hour: "numeric", minute: "2-digit", timeZone }).format(ms);
+  return new Intl.DateTimeFormat(language, { timeStyle: "short", timeZone }).format(ms);
 }
 
 /** Write a moment: the time alone when it is today, else the date and the time (the page's language). */
