@@ -13,8 +13,10 @@ Agents needed
     The live chats (reactive and proactive; offline messages need nobody online) that started in
     the cell, divided by its occurrences, are the cell's arrivals per hour. With the period's mean
     handle time (the KPI ``average_handle_seconds``, or ``staffing.DEFAULT_HANDLE_SECONDS`` without
-    one), the tenant's first-response target and the mean concurrency of the agents trained for the
-    tenant, Erlang C (``staffing.agents_needed``) gives the agents needed in that hour.
+    one), the tenant's first-response target and the mean chat limit of the agents trained for the
+    tenant, the staffing model (``staffing.agents_to_schedule``: Erlang C for agents whose speed per
+    chat falls with the chats they hold, with the shrinkage and occupancy cap of the settings) gives
+    the agents needed in that hour.
 
 Agents on shift ("scheduled")
     The agent-hours on shift in the cell over the period, divided by its occurrences: the mean
@@ -304,7 +306,7 @@ def staffing_coverage(
         times = counts[cell]
         live = chats.get(cell, 0)
         needed = (
-            staffing.agents_needed(
+            staffing.agents_to_schedule(
                 arrivals_per_hour=live / times, handle_seconds=handle, target_seconds=target, concurrency=concurrency
             )
             if times
