@@ -21,11 +21,11 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent
 from conversations import services
 from conversations.models import Conversation, Handoff, Lead, Visitor
 from moments.formatting import local_moment, weekday_name
 from tenants.models import Tenant
+from workforce.models import Agent
 
 Outcome = Conversation.Outcome
 # What an agent may close a chat with: "visitor left" is the clock's alone (conversations.timers), so a

@@ -13,10 +13,11 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent, Qualification
 from conversations import access, events, limits, routing, timers
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
 from tenants.models import Tenant
+from tenants.services import record_widget_seen
+from workforce.models import Agent, Qualification
 
 MAX_MESSAGE_LENGTH = 4000
 MAX_CLIENT_MSG_ID_LENGTH = 64
@@ -160,6 +161,9 @@ def _store_in_one_go(
     """
     conversations, messages = Conversation._meta.db_table, Message._meta.db_table
     first = "first_visitor_message_at" if agent is None else "first_agent_reply_at"
+    # The first response is the first agent message after the visitor's first one: a greeting sent
+    # before the visitor wrote leaves it unset (see ``reporting.kpis``, first response).
+    first_value = "%s" if agent is None else "CASE WHEN first_visitor_message_at IS NULL THEN NULL ELSE %s END"
     if agent is None:
         condition, condition_params = "status <> %s", [Conversation.Status.CLOSED]
     else:
@@ -170,7 +174,7 @@ def _store_in_one_go(
         )
         condition_params = [agent.pk, Conversation.Status.ACTIVE, agent.pk]
     bump = (
-        f"UPDATE {conversations} SET last_seq = last_seq + 1, {first} = COALESCE({first}, %s) "  # noqa: S608
+        f"UPDATE {conversations} SET last_seq = last_seq + 1, {first} = COALESCE({first}, {first_value}) "  # noqa: S608
         f"WHERE id = %s AND {condition} AND NOT EXISTS (SELECT 1 FROM {messages} "
         "WHERE conversation_id = %s AND client_msg_id = %s AND client_msg_id <> '') "
         "RETURNING id, tenant_id, last_seq, status"
@@ -386,7 +390,7 @@ def post_agent_message(
         if locked.agent_id is None:
             locked.agent, locked.status, locked.assigned_at = agent, Conversation.Status.ACTIVE, now
             changed += ["agent", "status", "assigned_at"]
-        if locked.first_agent_reply_at is None:
+        if locked.first_agent_reply_at is None and locked.first_visitor_message_at is not None:
             locked.first_agent_reply_at = now
             changed.append("first_agent_reply_at")
         locked.save(update_fields=changed)
@@ -549,8 +553,6 @@ def open_widget_session(
     *, tenant: Tenant, token: str | None, url: str, title: str, origin: str, now: dt.datetime | None = None
 ) -> tuple[Visitor, str]:
     """Identify the visitor (new, or by their token), record the page view and note the widget as seen."""
-    from tenants.services import record_widget_seen
-
     now = now or timezone.now()
     visitor, token = access.identify_visitor(tenant=tenant, token=token, now=now)
     if url:

@@ -16,11 +16,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from chatops import staffing
-from chatops.admin_site import is_operations_manager_request
-from chatops.models import Agent
-from reporting import selectors
+from accounts.admin_site import is_operations_manager_request
+from reporting import formatting, selectors
 from reporting.selectors import DashboardRefused
+from workforce import staffing
+from workforce.models import Agent
 
 DASHBOARD_SOCKET_PATH = "/ws/dashboard/"
 BOARD_SOCKET_PATH = "/ws/operations/board/"
@@ -40,7 +40,7 @@ def live_strings() -> dict[str, str]:
         "ended": _("Live updates ended: sign in again to follow the figures."),
         "target_met": _("target met"),
         "target_missed": _("target missed"),
-        "no_figure": selectors.NO_FIGURE,
+        "no_figure": formatting.NO_FIGURE,
         "seconds_ago": str(selectors.SECONDS_AGO),
         "minutes_ago": str(selectors.MINUTES_AGO),
         "minutes_from_seconds": selectors.MINUTES_FROM_SECONDS,

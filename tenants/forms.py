@@ -10,8 +10,7 @@ from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from conversations import retention
-from tenants import onboarding
+from tenants import onboarding, retention
 from tenants.models import ClientUser, OnboardingItem, Tenant
 
 ERROR_GO_LIVE_THROUGH_ACTION = _("Use “Mark live” to put a tenant live: it checks the onboarding steps first.")
@@ -39,7 +38,8 @@ class TenantForm(forms.ModelForm):
         model = Tenant
         fields = [
             "name", "slug", "status", "contract_signed_on", "go_live_target", "time_zone", "language",
-            "tone", "style_notes", "goals", "first_response_target_seconds", "resolution_target_percent",
+            "tone", "style_notes", "goals", "first_response_target_seconds", "first_response_goal_percent",
+            "resolution_target_percent",
             "abandoned_after_minutes", "allowed_origins", "widget_colour", "greeting", "retention_days",
             "encrypt_messages",
         ]  # fmt: skip

@@ -15,8 +15,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from chatops.models import Shift
-from chatops.services import plan_shift
 from conversations import aftercare, handoff, offline, services
 from conversations.models import Conversation, Handoff, Lead, TranscriptRequest, Visitor
 from moments.formatting import show_moment
@@ -25,6 +23,8 @@ from outbox.models import OutgoingEmail
 from tenants import onboarding
 from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, OnboardingItem, ReportRecipient, Tenant
 from tests import factories
+from workforce.models import Shift
+from workforce.services import plan_shift
 
 MOMENT = dt.datetime(2026, 12, 7, 4, 40, tzinfo=dt.UTC)
 LATER = MOMENT + dt.timedelta(days=3, hours=4, minutes=20)  # 11.00 in Helsinki
