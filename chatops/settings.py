@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     # Ours, from the bottom layer up (docs/architecture.md): each imports only those listed before it.
+    "moments",
     "accounts",
     "outbox",
     "tenants",
@@ -264,6 +265,8 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
+# Corrections to Django's date formats for our languages (moments/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["moments.formats"]
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -482,10 +482,10 @@ class VisitorConsumer(_JsonConsumer):
             self._be_present()
         return ended, selectors.visitor_conversation_state(conversation=current)
 
-    async def on_rate(self, *, conversation: int, rating: int, comment: str) -> None:
+    async def on_rate(self, *, conversation: int, rating: int, comment: str | None) -> None:
         await self.send_frame(await database_sync_to_async(self._rate)(conversation, rating, comment))
 
-    def _rate(self, conversation_id: int, rating: int, comment: str) -> dict[str, Any]:
+    def _rate(self, conversation_id: int, rating: int, comment: str | None) -> dict[str, Any]:
         conversation = aftercare.conversation_of_visitor(visitor=self.visitor, conversation_id=conversation_id)
         rated = aftercare.rate_conversation(conversation=conversation, rating=rating, comment=comment)
         return {"type": "rated", "conversation": rated.pk, "rating": rated.rating, "comment": rated.rating_comment}

@@ -173,7 +173,7 @@ def _email_body(*, message: Message, tenant: Tenant) -> tuple[str, str]:
                 "tenant": tenant,
                 "visitor": visitor,
                 "question": message.body,
-                "sent_at": timezone.localtime(message.created_at, tenant.zone),
+                "sent_at": message.created_at,
                 "page_url": page.url if page else "",
                 "conversation": conversation,
             },

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations import services, signals
 from conversations.models import Conversation, Handoff, Lead, Visitor
+from moments.formatting import local_moment, weekday_name
 from tenants.models import Tenant
 from workforce.models import Agent
 
@@ -222,19 +223,13 @@ def _clean_handoff(
     )
 
 
-# Languages that write weekday names in lower case inside a sentence.
-LOWERCASE_WEEKDAYS = frozenset({"fi", "pl"})
-
-
 def format_promised_by(moment: dt.datetime, *, tenant: Tenant) -> str:
     """Return the promised moment in the active language and the tenant's zone, with its weekday.
 
     A promise by the end of a day reads as the day alone.
     """
-    local = timezone.localtime(moment, tenant.zone)
-    weekday = formats.date_format(local, "l")
-    if translation.get_language() in LOWERCASE_WEEKDAYS:
-        weekday = weekday.lower()  # Django's catalogues capitalise them, as names stand alone in a calendar
+    local = local_moment(moment, tenant.zone)
+    weekday = weekday_name(local)
     if local.time().replace(microsecond=0) == END_OF_DAY:
         date = formats.date_format(local, "DATE_FORMAT")
     else:

@@ -27,7 +27,8 @@ Visitor → server (the first frame must be hello; anything else gets error "hel
     ping {}  every 20 s → pong.
     typing {active} · ack {seq} (the visitor has seen up to seq; the consoles get "delivered") ·
     invite_check {rule} · invite_accept {rule} · rate {conversation?, rating, comment?} ·
-    transcript {conversation?, email}  (rate and transcript without a conversation: the visitor's latest)
+    transcript {conversation?, email}  (rate and transcript without a conversation: the visitor's latest;
+    rate without a comment, as a star click sends it, keeps the comment stored before)
 Server → visitor
     welcome {token, service_open, conversation: state | null, messages: [message…],
         invite: {rule, seconds, message} | null}  messages: those after hello's last_seq. The socket
@@ -220,7 +221,8 @@ def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         return {
             "conversation": _int(raw.get("conversation"), "conversation", default=0),
             "rating": _int(raw.get("rating"), "rating"),
-            "comment": _text(raw.get("comment"), "comment", default=""),
+            # absent (a star clicked alone): the comment stored before is kept
+            "comment": None if raw.get("comment") is None else _text(raw.get("comment"), "comment"),
         }
     if kind == "transcript":
         return {

@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moments.formatting import show_moment
 from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 MAX_SHIFT_HOURS = 16
@@ -147,7 +148,8 @@ class Shift(models.Model):
         indexes = [models.Index(fields=["agent", "starts_at"]), models.Index(fields=["starts_at", "ends_at"])]
 
     def __str__(self) -> str:
-        return f"{self.agent} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+        # On the current clock (the server's in the admin), labelled.
+        return f"{self.agent} {show_moment(self.starts_at, style='weekday')}–{show_moment(self.ends_at, style='time')}"
 
     def clean(self) -> None:
         if self.starts_at is None or self.ends_at is None:
@@ -165,12 +167,11 @@ class Shift(models.Model):
             .first()
         )
         if clash is not None:
-            zone = timezone.get_current_timezone()
             raise ValidationError(
                 ERROR_SHIFT_OVERLAPS
                 % {
                     "agent": self.agent,
-                    "start": clash.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                    "end": clash.ends_at.astimezone(zone).strftime("%H:%M"),
+                    "start": show_moment(clash.starts_at, style="weekday"),
+                    "end": show_moment(clash.ends_at, style="time"),
                 }
             )
