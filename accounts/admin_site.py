@@ -66,7 +66,28 @@ class OpsPermissionsMixin:
         return is_operations_manager_request(request)
 
 
-class OpsModelAdmin(OpsPermissionsMixin, admin.ModelAdmin):
+def agent_choice_label(agent) -> str:
+    """Return how an agent is named in the admin's pickers: full name and username, not the first name alone.
+
+    Visitors see an agent's display name ("Anna"); several agents may share it, so a manager choosing one
+    needs the person's full name and login.
+    """
+    full_name = agent.user.get_full_name() or agent.display_name
+    return f"{full_name} ({agent.user.get_username()})"
+
+
+class AgentChoicesMixin:
+    """Name agents by full name and username in every agent picker of the page (and its inlines)."""
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and db_field.related_model._meta.model_name == "agent":
+            field.queryset = field.queryset.select_related("user")
+            field.label_from_instance = agent_choice_label
+        return field
+
+
+class OpsModelAdmin(AgentChoicesMixin, OpsPermissionsMixin, admin.ModelAdmin):
     """A model page of the operations admin."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
@@ -80,11 +101,11 @@ class OpsModelAdmin(OpsPermissionsMixin, admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class OpsTabularInline(OpsPermissionsMixin, admin.TabularInline):
+class OpsTabularInline(AgentChoicesMixin, OpsPermissionsMixin, admin.TabularInline):
     """A table of related rows on an operations admin page."""
 
 
-class OpsStackedInline(OpsPermissionsMixin, admin.StackedInline):
+class OpsStackedInline(AgentChoicesMixin, OpsPermissionsMixin, admin.StackedInline):
     """A stack of related forms on an operations admin page."""
 
 

@@ -1,9 +1,10 @@
-"""The entry page: send each role where it works; the answer to a locked-out login."""
+"""The entry page: send each role where it works; the favicon; the answer to a locked-out login."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from accounts import roles
 
@@ -24,3 +25,8 @@ def locked_out(request: HttpRequest, original_response: HttpResponse | None = No
     """Answer a sign-in while its username and address are locked out (django-axes calls this)."""
     context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "lockout_minutes": settings.LOGIN_LOCKOUT_MINUTES}
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Send a browser that asks for /favicon.ico by habit to the icon in the static files."""
+    return redirect(static("chatops/favicon.ico"), permanent=True)

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, services
+from conversations import access, services, signals
 from conversations.models import Conversation, Message, PageView, email_reference
 from conversations.safe_text import BIDI_CONTROLS, NUL, nul_error
 from outbox import services as outbox
@@ -134,6 +134,7 @@ def leave_offline_message(
     )
     if created:
         _forward(message=message, now=now, send=send_email)
+        signals.offline_message_left.send(sender=Message, message=message)
     return LeftMessage(conversation=conversation, message=message, token=token)
 
 
@@ -176,7 +177,7 @@ def _email_body(*, message: Message, tenant: Tenant) -> tuple[str, str]:
                 "tenant": tenant,
                 "visitor": visitor,
                 "question": message.body,
-                "sent_at": timezone.localtime(message.created_at, tenant.zone),
+                "sent_at": message.created_at,
                 "page_url": page.url if page else "",
                 "conversation": conversation,
             },

@@ -13,7 +13,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, events, limits, routing, timers
+from conversations import access, events, limits, routing, signals, timers
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
 from conversations.safe_text import checked_text
 from tenants.models import Tenant
@@ -461,6 +461,7 @@ def close_conversation(
 def _close_locked(locked: Conversation, *, outcome: str, summary: str, now: dt.datetime) -> Conversation:
     locked.status, locked.outcome, locked.summary, locked.closed_at = Conversation.Status.CLOSED, outcome, summary, now
     locked.save(update_fields=["status", "outcome", "summary", "closed_at"])
+    signals.conversation_closed.send(sender=Conversation, conversation=locked)
     _announce_closed(locked)
     return locked
 
