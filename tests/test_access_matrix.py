@@ -70,6 +70,12 @@ EXPECTED_HTTP = {
     "dashboard/": DASHBOARD,
     "operations/board/": MANAGER,
     "console/fame/": AGENT,
+    "favicon.ico": PUBLIC,
+    # The clients' systems' API answers an API token, never a session: no role here gets in.
+    "api/v1/leads/": NOBODY,
+    "api/v1/leads/<int:pk>/": NOBODY,
+    "api/v1/conversations/": NOBODY,
+    "api/v1/conversations/<int:pk>/": NOBODY,
 }
 ADMIN_PUBLIC = {"admin/login/", "admin/logout/", "admin/r/<int:content_type_id>/<path:object_id>/"}
 EXPECTED_WEBSOCKET = {
