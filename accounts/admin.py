@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -9,8 +10,8 @@ from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts import roles
-from accounts.admin_site import OpsPermissionsMixin
+from accounts import revocation, roles
+from accounts.admin_site import OpsModelAdmin, OpsPermissionsMixin
 
 User = get_user_model()
 
@@ -39,6 +40,19 @@ class OpsUserAdmin(OpsPermissionsMixin, UserAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    # A login deactivated, deleted or given other roles: its open sockets check their access again.
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        revocation.logins_changed_on_commit(user_ids=[obj.pk])
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        revocation.logins_changed_on_commit(user_ids=[obj.pk])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        revocation.logins_changed_on_commit(user_ids=list(queryset.values_list("pk", flat=True)))
+        super().delete_queryset(request, queryset)
+
 
 @admin.register(Group)
 class OpsGroupAdmin(OpsPermissionsMixin, GroupAdmin):
@@ -57,3 +71,19 @@ class OpsGroupAdmin(OpsPermissionsMixin, GroupAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Group]) -> None:
         super().delete_queryset(request, queryset.exclude(name__in=roles.ROLES))
+
+
+@admin.register(AccessAttempt)
+class LoginLockoutAdmin(OpsModelAdmin):
+    """Failed sign-ins per username and address (django-axes); deleting a row unlocks that login at once."""
+
+    list_display = ("username", "ip_address", "failures_since_start", "attempt_time")
+    search_fields = ("username", "ip_address")
+    fields = ("username", "ip_address", "user_agent", "path_info", "failures_since_start", "attempt_time")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -241,7 +241,8 @@ class Product(Target):
                 agent=agent, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=8)
             )
             session = SessionStore()
-            session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), settings.AUTHENTICATION_BACKENDS[0]
+            # The backend that loads users (the first one, django-axes', only refuses locked-out sign-ins).
+            session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), settings.AUTHENTICATION_BACKENDS[-1]
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             self.cookies.append(f"sessionid={session.session_key}")

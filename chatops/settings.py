@@ -5,7 +5,9 @@ layer, Celery tasks run inline and e-mail printed to the console. Every variable
 in the README's configuration table.
 """
 
+import datetime as dt
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -41,6 +43,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    # django-axes: login throttling (failures per username and address, lockout, unlock in the admin)
+    "axes",
     "rest_framework",
     # Ours, from the bottom layer up (docs/architecture.md): each imports only those listed before it.
     "moments",
@@ -64,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatops.urls"
@@ -248,10 +254,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out username and address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (/accounts/login/, /admin/login/): LOGIN_FAILURE_LIMIT wrong passwords for one username
+# from one address lock that pair for LOGIN_LOCKOUT_MINUTES (0: until an operations manager unlocks it in the
+# admin, "Axes: access attempts", by deleting the row); a success resets the count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES) if LOGIN_LOCKOUT_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "chatops.views.locked_out"
+# The admin pages for lockouts are chatops' own (operations managers only): chatops/admin.py.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 # The public address of the product, used in links sent by e-mail (invitations, reports).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# chatops' own origins (scheme://host[:port], exactly): their pages, such as the admin's widget preview,
+# may run any tenant's widget. Default: SITE_URL's origin, and with DEBUG the dev server's on either name.
+_site = urlsplit(SITE_URL)
+_dev_origins = [f"http://{host}:8000" for host in ("127.0.0.1", "localhost")] if DEBUG else []
+OWN_ORIGINS = env.list("OWN_ORIGINS", default=[f"{_site.scheme}://{_site.netloc}", *_dev_origins])
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -303,6 +332,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs every successful sign-in at INFO; its warnings (lockouts) are what matters.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Staffing (chatops/staffing.py): the share of paid shift time not spent on chats (breaks, training,

@@ -1,5 +1,6 @@
-"""The entry page: send each role where it works."""
+"""The entry page: send each role where it works; the favicon; the answer to a locked-out login."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if hasattr(request.user, "client_profile"):
         return redirect("dashboard")
     return render(request, "home.html", {"is_client_user": False})
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials=None) -> HttpResponse:
+    """Answer a sign-in while its username and address are locked out (django-axes calls this)."""
+    context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "lockout_minutes": settings.LOGIN_LOCKOUT_MINUTES}
+    return render(request, "registration/locked_out.html", context, status=429)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

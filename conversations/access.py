@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.http.request import validate_host
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from conversations import visitor_tallies
 from conversations.models import Conversation, PageView, Visitor
-from tenants.models import ChangeNotice, Tenant
+from conversations.safe_text import recorded_text
+from tenants.models import ChangeNotice, Tenant, normalize_origin
+from tenants.scoping import trained_tenant_ids
 from workforce.models import Agent
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
@@ -38,14 +41,34 @@ class AccessDenied(Exception):
         self.code, self.message = code, str(message)
 
 
+def _normalized(origin: str) -> str | None:
+    try:
+        return normalize_origin(origin or "")
+    except (ValidationError, ValueError):  # ValueError: a port out of range
+        return None
+
+
 def is_own_origin(origin: str) -> bool:
-    """Say whether a page of this origin is served by chatops itself (its host is one of ALLOWED_HOSTS).
+    """Say whether a page of this origin is served by chatops itself: one of OWN_ORIGINS, scheme, host and port.
 
     Our own pages, such as the widget preview in the admin, may run any tenant's widget; they never
-    count as the widget being installed on the client's site.
+    count as the widget being installed on the client's site. ALLOWED_HOSTS says nothing here: a
+    wildcard there must not make every site ours.
     """
-    host = urlsplit(origin or "").hostname
-    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+    normalized = _normalized(origin)
+    return normalized is not None and normalized in {_normalized(own) for own in settings.OWN_ORIGINS}
+
+
+def page_origin(*, origin: str, fetch_site: str, own_origin: str) -> str:
+    """Return the origin of the page that made a request: its Origin header, or, for a same-origin request
+    that carries none (a browser's same-origin GET), the address the request was sent to.
+
+    Browsers set Sec-Fetch-Site on every request and no page can change it, so "same-origin" without an
+    Origin is a page of the server the request went to; anything else without an Origin has none.
+    """
+    if origin:
+        return origin
+    return own_origin if fetch_site == "same-origin" else ""
 
 
 def access_tenant_for_widget(*, widget_key: str, origin: str) -> Tenant:
@@ -139,7 +162,12 @@ def record_page_view(
     with transaction.atomic():
         Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
         view = PageView.objects.create(
-            tenant=tenant, visitor=visitor, url=url[:2000], title=title[:300], viewed_at=now, returning=returning
+            tenant=tenant,
+            visitor=visitor,
+            url=recorded_text(url)[:2000],
+            title=recorded_text(title)[:300],
+            viewed_at=now,
+            returning=returning,
         )
         visitor_tallies.tally_page_view(tenant=tenant, view=view, previous=previous)
     return view
@@ -151,6 +179,26 @@ def access_conversation_for_agent(*, agent: Agent, conversation_id: object) -> C
         return Conversation.objects.visible_to(agent).select_related("tenant").get(pk=int(conversation_id))
     except (Conversation.DoesNotExist, TypeError, ValueError):
         raise AccessDenied("not_found", ERROR_CONVERSATION_NOT_FOUND) from None
+
+
+def agent_still_allowed(*, agent_id: int) -> Agent | None:
+    """Return the agent read again, if their login is still active; None when it is not (or is gone)."""
+    return Agent.objects.select_related("user").filter(pk=agent_id, user__is_active=True).first()
+
+
+def login_read_again(user: AbstractBaseUser) -> AbstractBaseUser | None:
+    """Return the login as the database has it now (a socket's copy is as old as the socket); None if deleted."""
+    return get_user_model()._default_manager.filter(pk=user.pk).first()
+
+
+def trained_tenant_id_list(*, agent: Agent) -> list[int]:
+    """Return the ids of the tenants the agent has completed training for (whose queues they may hear)."""
+    return list(trained_tenant_ids(agent))
+
+
+def visible_conversation_ids(*, agent: Agent, ids: set[int]) -> set[int]:
+    """Return those of the conversation ids that the agent may see now (their tenants' only)."""
+    return set(Conversation.objects.visible_to(agent).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def access_conversation_for_visitor(*, visitor: Visitor, conversation_id: object) -> Conversation:

@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from conversations import access, signals
 from conversations.invitations import is_invitation_line
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
+from conversations.safe_text import checked_text
 from moments.formatting import local_moment, show_moment
 from outbox import services as outbox
 from tenants.models import Tenant
@@ -71,7 +72,7 @@ def _clean_rating(rating: object, comment: object) -> tuple[int, str | None]:
         raise ValidationError(ERROR_RATING_RANGE, code="bad_rating")
     if comment is None:
         return rating, None
-    comment = (comment if isinstance(comment, str) else "").strip()
+    comment = checked_text((comment if isinstance(comment, str) else "").strip())
     if len(comment) > MAX_COMMENT_LENGTH:
         raise ValidationError(ERROR_COMMENT_TOO_LONG % {"limit": MAX_COMMENT_LENGTH}, code="too_long")
     return rating, comment

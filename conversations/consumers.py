@@ -22,6 +22,7 @@ from django.db import close_old_connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts import revocation
 from accounts.roles import is_operations_manager
 from conversations import access, aftercare, events, invitations, outcomes, protocol, routing, selectors, services
 from conversations.inbox import OneQueueConsumer
@@ -30,7 +31,6 @@ from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
 from tenants.hours import is_open
 from tenants.models import Tenant
-from tenants.scoping import trained_tenant_ids
 from workforce import services as agent_services
 from workforce.models import Agent
 
@@ -168,6 +168,12 @@ class _JsonConsumer(OneQueueConsumer):
     async def on_end(self) -> None:
         """Release what the subclass holds for its connection (presence, for instance)."""
 
+    async def shut(self) -> None:
+        """Leave every group, then close with 4403: access was taken away, nothing more may reach the socket."""
+        for group in list(self.joined):
+            await self.leave(group)
+        await self.close(code=CLOSE_FORBIDDEN)
+
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
@@ -301,15 +307,28 @@ class VisitorConsumer(_JsonConsumer):
 
     async def connect(self) -> None:
         await self.accept()
-        key = self.scope["url_route"]["kwargs"].get("key", "")
+        self.key = self.scope["url_route"]["kwargs"].get("key", "")
+        if await self.admitted(WIDGET_TENANTS.get(self.key)):
+            await self.join(revocation.widget_sockets_group(self.tenant.pk))
+
+    async def admitted(self, tenant: Tenant | None) -> bool:
+        """Check the key (read again unless given), the tenant's status and the origin; else refuse and close."""
         try:
-            tenant = WIDGET_TENANTS.get(key) or WIDGET_TENANTS.put(
-                key, await database_sync_to_async(access.tenant_of_widget_key)(widget_key=key)
+            tenant = tenant or WIDGET_TENANTS.put(
+                self.key, await database_sync_to_async(access.tenant_of_widget_key)(widget_key=self.key)
             )
             self.tenant = access.check_widget_origin(tenant=tenant, origin=_header(self.scope, b"origin"))
         except access.AccessDenied as denied:
+            self.tenant = None  # no frame is read from here on
             await self.send_error(denied.code, denied.message)
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.shut()
+            return False
+        return True
+
+    async def access_changed(self, event: dict) -> None:
+        """The tenant's key, status or sites changed: check this socket again, from the database."""
+        WIDGET_TENANTS.forget(self.key)
+        await self.admitted(None)
 
     def ready(self) -> bool:
         return self.tenant is not None
@@ -343,9 +362,12 @@ class VisitorConsumer(_JsonConsumer):
 
     def _hello(self, token: str, url: str, title: str) -> tuple[dict[str, Any], int | None]:
         now = timezone.now()
-        self.visitor, token = services.open_widget_session(
+        if self.visitor is not None:  # one visitor per socket: a hello again keeps it and is no new page view
+            token, url, title = self.token, "", ""
+        self.visitor, self.token = services.open_widget_session(
             tenant=self.tenant, token=token, url=url, title=title, origin=_header(self.scope, b"origin"), now=now
         )
+        token = self.token
         self.conversation = None
         service_open = SERVICE_OPEN.get_or_read(
             (self.tenant.pk, now.replace(second=0, microsecond=0)), lambda: is_open(self.tenant, now)
@@ -550,9 +572,29 @@ class AgentConsumer(_JsonConsumer):
         await self.accept()
         self.start_task(self._watch())
         await self.join(events.agent_group(self.agent.pk))
-        tenant_ids = await database_sync_to_async(self._trained_tenant_ids)()
-        for tenant_id in tenant_ids:
-            await self.join(events.tenant_queue_group(tenant_id))
+        await self.join(revocation.user_sockets_group(self.agent.user_id))
+        await self.follow_queues()
+
+    async def follow_queues(self) -> None:
+        """Listen to the queues of the tenants the agent is trained for now, and to no others."""
+        tenant_ids = await database_sync_to_async(access.trained_tenant_id_list)(agent=self.agent)
+        wanted = {events.tenant_queue_group(tenant_id) for tenant_id in tenant_ids}
+        for group in {group for group in self.joined - wanted if events.is_tenant_queue_group(group)}:
+            await self.leave(group)
+        for group in wanted:
+            await self.join(group)
+
+    async def access_changed(self, event: dict) -> None:
+        """The agent's login or training changed: close a console no longer allowed, else narrow what it hears."""
+        self.agent = await database_sync_to_async(access.agent_still_allowed)(agent_id=self.agent.pk)
+        if self.agent is None:  # no frame is read from here on
+            return await self.shut()
+        await self.follow_queues()
+        followed = self.conversations_followed()
+        visible = await database_sync_to_async(access.visible_conversation_ids)(agent=self.agent, ids=followed)
+        for conversation_id in followed - visible:
+            await self.leave(events.conversation_group(conversation_id))
+        await self.send_frame({"type": "state", **await self._state()})
 
     def ready(self) -> bool:
         return getattr(self, "agent", None) is not None
@@ -570,9 +612,6 @@ class AgentConsumer(_JsonConsumer):
             if probe and not probed:
                 await self.send_frame({"type": "probe"})
             probed = probe
-
-    def _trained_tenant_ids(self) -> list[int]:
-        return list(trained_tenant_ids(self.agent))
 
     def conversations_followed(self) -> set[int]:
         prefix = events.conversation_group(0)[:-1]
@@ -758,6 +797,13 @@ class OperationsConsumer(_JsonConsumer):
         from conversations.timers import OPERATIONS_GROUP
 
         await self.join(OPERATIONS_GROUP)
+        await self.join(revocation.user_sockets_group(self.scope["user"].pk))
+
+    async def access_changed(self, event: dict) -> None:
+        """The manager's login changed: close the socket unless they are still an operations manager."""
+        still = database_sync_to_async(lambda user: _is_operations_manager(access.login_read_again(user)))
+        if not await still(self.scope["user"]):
+            await self.shut()
 
     def ready(self) -> bool:
         return False  # managers only listen here

@@ -27,6 +27,11 @@ def tenant_queue_group(tenant_id: int) -> str:
     return f"tenant.{tenant_id}.queue"
 
 
+def is_tenant_queue_group(group: str) -> bool:
+    """Say whether a group name is one of ``tenant_queue_group``'s."""
+    return group.startswith("tenant.") and group.endswith(".queue")
+
+
 def agent_group(agent_id: int) -> str:
     """Return the group of one agent's open consoles."""
     return f"agent.{agent_id}"

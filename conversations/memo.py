@@ -44,6 +44,10 @@ class ProcessMemo(Generic[T]):
             return kept[1]
         return self.put(key, read())
 
+    def forget(self, key: Hashable) -> None:
+        """Drop what is kept for the key: the next read asks again."""
+        self._values.pop(key, None)
+
     def clear(self) -> None:
         self._values.clear()
 

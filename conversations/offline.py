@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations import access, services, signals
 from conversations.models import Conversation, Message, PageView, email_reference
+from conversations.safe_text import BIDI_CONTROLS, NUL, nul_error
 from outbox import services as outbox
 from tenants.models import ReportRecipient, Tenant
 
@@ -55,7 +56,10 @@ def _text_field(value: object, field: str, errors: dict[str, ValidationError]) -
     if not isinstance(value, str):
         errors[field] = ValidationError(ERROR_NOT_TEXT, code="not_text")
         return ""
-    return value
+    if NUL in value:
+        errors[field] = nul_error()
+        return ""
+    return BIDI_CONTROLS.sub("", value)
 
 
 def clean_offline_message(*, name: object, email: object, question: object) -> tuple[str, str, str]:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations import services, signals
 from conversations.models import Conversation, Handoff, Lead, Visitor
+from conversations.safe_text import BIDI_CONTROLS, ERROR_NUL, NUL
 from moments.formatting import local_moment, weekday_name
 from tenants.models import Tenant
 from workforce.models import Agent
@@ -117,6 +118,10 @@ def _text(raw: Mapping | None, name: str, key: str, errors: _Errors, *, limit: i
     if not isinstance(value, str):
         errors.add(key, ERROR_NOT_TEXT, "not_text")
         return ""
+    if NUL in value:
+        errors.add(key, ERROR_NUL, "nul")
+        return ""
+    value = BIDI_CONTROLS.sub("", value)
     # Names end up in e-mail subjects and headers: one line, no control characters.
     value = " ".join(value.split()) if one_line else value.strip()
     if len(value) > limit:

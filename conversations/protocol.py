@@ -4,9 +4,10 @@ This docstring is the protocol: every frame both ways, and what a client does so
 nothing. Load clients and fault tests are built from it.
 
 Connections
-    /ws/widget/<widget key>/  the widget. The page's Origin must be one of the tenant's sites (or a
-        host of chatops' own); otherwise one error (unknown_key, origin_not_allowed, not_serving),
-        then close code 4403.
+    /ws/widget/<widget key>/  the widget. The page's Origin must be one of the tenant's sites (or one of
+        chatops' own, OWN_ORIGINS exactly); otherwise one error (unknown_key, origin_not_allowed,
+        not_serving), then close code 4403. The same error and close when the key is rotated, the tenant
+        ended or the site removed while the socket is open. One visitor per socket: a second hello keeps it.
     /ws/console/  the agent console: the session cookie of a logged-in agent, Origin one of
         ALLOWED_HOSTS; anyone else is closed with 4403 before accept. 4408: the server closed a
         console that went silent (below, Presence).
@@ -52,7 +53,8 @@ Agent → server
     presence {presence: online | away | offline} → state.
     open {conversation, last_seq?}  follow a chat: → history with the messages after last_seq. It
         joins the chat's group before reading, as the widget's hello does.
-    message {conversation, body, client_msg_id}  → ack {conversation, client_msg_id, seq}.
+    message {conversation, body, client_msg_id}  → ack {conversation, client_msg_id, seq}. In a waiting
+        chat it takes the chat first, with take's checks (refused: error not_available, nothing stored).
     typing {conversation, active} · take {conversation} → state (error not_available first if
     refused) · colleagues {conversation} → colleagues {conversation, agents: [{id, name, load}]} ·
     transfer {conversation, to_agent, note?} → state · close {conversation, outcome, summary?,
@@ -142,6 +144,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_FRAME_BYTES = 16_384
+# Every number a frame carries names a row or a sequence number: it must fit PostgreSQL's bigint.
+MAX_NUMBER = 2**63 - 1
 
 
 class ProtocolError(Exception):
@@ -161,7 +165,7 @@ class Frame:
 def _int(value: Any, name: str, *, default: int | None = None, minimum: int = 0) -> int:
     if value is None and default is not None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_NUMBER:
         raise ProtocolError("bad_field", f"'{name}' must be a whole number of at least {minimum}.")
     return value
 
@@ -171,6 +175,8 @@ def _text(value: Any, name: str, *, default: str | None = None, max_length: int 
         return default
     if not isinstance(value, str):
         raise ProtocolError("bad_field", f"'{name}' must be text.")
+    if "\x00" in value:  # PostgreSQL stores no NUL: refused here, for every text a frame carries
+        raise ProtocolError("bad_field", f"'{name}' must not contain a NUL character.")
     return value[:max_length] if name in ("url", "title") else value
 
 
@@ -268,11 +274,16 @@ def _agent_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
 def _decode(text: str | None) -> tuple[str, dict[str, Any]]:
     if text is None:
         raise ProtocolError("bad_frame", "Frames must be JSON text.")
-    if len(text.encode()) > MAX_FRAME_BYTES:
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text carries one
+        raise ProtocolError("bad_frame", "Frames must be UTF-8 JSON text.") from None
+    if size > MAX_FRAME_BYTES:
         raise ProtocolError("frame_too_large", f"A frame can be at most {MAX_FRAME_BYTES} bytes.")
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nesting deeper than the parser goes (a few KB of "[") is malformed, not a crash.
         raise ProtocolError("bad_frame", "Frames must be JSON objects.") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise ProtocolError("bad_frame", "A frame is a JSON object with a 'type'.")

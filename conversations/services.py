@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations import access, events, limits, routing, signals, timers
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
+from conversations.safe_text import checked_text
 from tenants.models import Tenant
 from tenants.services import record_widget_seen
 from workforce.models import Agent, Qualification
@@ -26,6 +27,7 @@ ERROR_EMPTY_MESSAGE = _("A message cannot be empty.")
 ERROR_MESSAGE_TOO_LONG = _("A message can be at most %(limit)d characters long.")
 ERROR_CONVERSATION_CLOSED = _("This conversation has ended.")
 ERROR_NOT_YOUR_CHAT = _("This chat is assigned to another agent.")
+ERROR_NOT_AVAILABLE = _("You cannot take this chat now: you are not online and on shift, or at your limit of chats.")
 
 
 def _clean_body(body: str) -> str:
@@ -33,11 +35,11 @@ def _clean_body(body: str) -> str:
         raise ValidationError(ERROR_EMPTY_MESSAGE, code="empty")
     if len(body) > MAX_MESSAGE_LENGTH:
         raise ValidationError(ERROR_MESSAGE_TOO_LONG % {"limit": MAX_MESSAGE_LENGTH}, code="too_long")
-    return body
+    return checked_text(body)
 
 
 def _clean_client_msg_id(client_msg_id: str) -> str:
-    client_msg_id = (client_msg_id or "").strip()
+    client_msg_id = checked_text((client_msg_id or "").strip())
     if len(client_msg_id) > MAX_CLIENT_MSG_ID_LENGTH:
         raise ValidationError(_("The message id is too long."), code="bad_id")
     return client_msg_id
@@ -338,7 +340,9 @@ def post_agent_reply(
     """Store an agent's message in a chat by its id, in one statement when the chat is theirs and running.
 
     Otherwise the chat is looked up through ``access`` (not found unless the agent is trained for its
-    tenant) and stored by ``post_agent_message``, which takes a waiting chat or says why not.
+    tenant); a waiting chat is taken first with the checks of ``routing.take_waiting`` (refused:
+    ValidationError "not_available"), and the message is stored by ``post_agent_message``, which says
+    why not when it cannot be.
     """
     body, client_msg_id, now = _clean_body(body), _clean_client_msg_id(client_msg_id), now or timezone.now()
     if isinstance(conversation_id, int):
@@ -355,6 +359,7 @@ def post_agent_reply(
             _publish_message(message, sender_channel=sender_channel)
             return message, True
     conversation = access.access_conversation_for_agent(agent=agent, conversation_id=conversation_id)
+    _take_before_replying(conversation=conversation, agent=agent, now=now)
     return post_agent_message(
         conversation=conversation,
         agent=agent,
@@ -363,6 +368,13 @@ def post_agent_reply(
         now=now,
         sender_channel=sender_channel,
     )
+
+
+def _take_before_replying(*, conversation: Conversation, agent: Agent, now: dt.datetime) -> None:
+    """Let a reply take a waiting chat only as ``take`` would: online, on shift, below the limit, not locked."""
+    waiting = conversation.status == Conversation.Status.WAITING and conversation.agent_id is None
+    if waiting and not routing.take_waiting(conversation=conversation, agent=agent, now=now):
+        raise ValidationError(ERROR_NOT_AVAILABLE, code="not_available")
 
 
 @transaction.atomic

@@ -90,8 +90,12 @@ def _json_error(code: str, message: object, status: int, **extra: object) -> Jso
     return JsonResponse({"error": {"code": code, "message": str(message), **extra}}, status=status)
 
 
-def _denied(denied: access.AccessDenied) -> JsonResponse:
-    return _json_error(denied.code, denied.message, 404 if denied.code == "unknown_key" else 403)
+def _denied(request: HttpRequest, denied: access.AccessDenied) -> JsonResponse:
+    # Readable by the asking page (the refusal tells it nothing it may not know), so that the widget can say
+    # in the browser's console why there is no chat, instead of a bare CORS failure.
+    return _allow_asking_page(
+        _json_error(denied.code, denied.message, 404 if denied.code == "unknown_key" else 403), request
+    )
 
 
 def _allow_origin(response: HttpResponse, origin: str) -> HttpResponse:
@@ -105,8 +109,23 @@ def _vary(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _origin(request: HttpRequest) -> str:
+    """Return the asking page's origin (chatops' own for a same-origin request, which carries no Origin)."""
+    return access.page_origin(
+        origin=request.headers.get("Origin", ""),
+        fetch_site=request.headers.get("Sec-Fetch-Site", ""),
+        own_origin=f"{request.scheme}://{request.get_host()}",
+    )
+
+
 def _tenant(request: HttpRequest, key: str) -> Tenant:
-    return access.access_tenant_for_widget(widget_key=key, origin=request.headers.get("Origin", ""))
+    return access.access_tenant_for_widget(widget_key=key, origin=_origin(request))
+
+
+def _allow_asking_page(response: HttpResponse, request: HttpRequest) -> HttpResponse:
+    # A same-origin request needs no CORS header.
+    origin = request.headers.get("Origin", "")
+    return _allow_origin(response, origin) if origin else response
 
 
 @functools.lru_cache(maxsize=4)
@@ -156,9 +175,9 @@ def widget_config(request: HttpRequest, key: str) -> JsonResponse:
     try:
         tenant = _tenant(request, key)
     except access.AccessDenied as denied:
-        response = _denied(denied)
+        response = _denied(request, denied)
     else:
-        response = _allow_origin(JsonResponse(widget_settings(tenant=tenant)), request.headers["Origin"])
+        response = _allow_asking_page(JsonResponse(widget_settings(tenant=tenant)), request)
         patch_cache_control(response, private=True, max_age=CONFIG_MAX_AGE)
     return _vary(response)
 
@@ -206,13 +225,12 @@ def offline_message(request: HttpRequest, key: str) -> HttpResponse:
     try:
         tenant = _tenant(request, key)
     except access.AccessDenied as denied:
-        return _vary(_denied(denied))
-    origin = request.headers["Origin"]
+        return _vary(_denied(request, denied))
     if request.method == "OPTIONS":
-        return _vary(_preflight(origin))
+        return _vary(_preflight(request.headers.get("Origin", "")))
     with translation.override(tenant.language):
         response = _leave_message(request, tenant)
-    return _vary(_allow_origin(response, origin))
+    return _vary(_allow_asking_page(response, request))
 
 
 def _leave_message(request: HttpRequest, tenant: Tenant) -> JsonResponse:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Conversation, Note, Tag
+from conversations.safe_text import checked_text
 from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, Tenant
 from workforce.models import Agent
 
@@ -37,7 +38,7 @@ def _field_error(field: str, message: str, code: str) -> ValidationError:
 
 def add_note(*, conversation: Conversation, agent: Agent, body: str, now: dt.datetime | None = None) -> Note:
     """Add an agent's private note to a chat; it is never shown to the visitor."""
-    body = (body or "").strip() if isinstance(body, str) else ""
+    body = checked_text((body or "").strip(), field="body") if isinstance(body, str) else ""
     if not body:
         raise _field_error("body", ERROR_EMPTY_NOTE, "empty")
     if len(body) > MAX_NOTE_LENGTH:
@@ -58,7 +59,7 @@ def clean_tag_names(names: object) -> list[str]:
     cleaned: list[str] = []
     seen: set[str] = set()
     for raw in names:
-        name = _SPACES.sub(" ", raw).strip().lstrip("#").strip()
+        name = _SPACES.sub(" ", checked_text(raw, field="tags")).strip().lstrip("#").strip()
         if not name or name.casefold() in seen:
             continue
         if len(name) > MAX_TAG_LENGTH:

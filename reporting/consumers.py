@@ -24,7 +24,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from conversations import events
+from accounts import revocation
+from conversations import access, events
 from conversations.consumers import CLOSE_FORBIDDEN, database_sync_to_async
 from conversations.protocol import error_frame
 from conversations.timers import OPERATIONS_GROUP
@@ -87,8 +88,14 @@ class _LiveFiguresConsumer(AsyncWebsocketConsumer):
 
     async def start(self) -> None:
         """Send the figures now, then keep them fresh."""
+        await self.join(revocation.user_sockets_group(self.user.pk))
         await self.refresh(fresh_since=time.monotonic() - MIN_INTERVAL)
         self.ticker = asyncio.create_task(self._tick())
+
+    async def access_changed(self, event: dict) -> None:
+        """The login's access changed: read it again and refresh now (every refresh checks access first)."""
+        self.user = await database_sync_to_async(access.login_read_again)(self.user)
+        await self.refresh(fresh_since=time.monotonic())
 
     async def join(self, group: str) -> None:
         if group not in self.joined:

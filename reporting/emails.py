@@ -72,9 +72,12 @@ def _inline_image(chart: Chart, content_id: str) -> MIMEImage:
 
 
 def render_text(report: Report) -> str:
-    """Return the plain-text part."""
+    """Return the plain-text part: plain text, never marked safe, so any HTML page that shows it escapes it.
+
+    (The template renders with autoescape off, as text must; Django still marks its output safe.)
+    """
     with tenant_locale(report.tenant):
-        return render_to_string("reporting/email/report.txt", {"report": report})
+        return str.__str__(render_to_string("reporting/email/report.txt", {"report": report}))
 
 
 def render_html(report: Report, *, image_source: Callable[[Chart], str]) -> str:

@@ -615,6 +615,12 @@ class ClientUserAdmin(OpsModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
 
+    def delete_model(self, request: HttpRequest, obj: ClientUser) -> None:
+        services.remove_client_users(client_users=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ClientUser]) -> None:
+        services.remove_client_users(client_users=list(queryset))
+
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         if change:
             super().save_related(request, form, formsets, change)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import roles
+from accounts import revocation, roles
 from accounts.services import create_login
 from outbox import services as outbox
 from tenants import onboarding
@@ -38,7 +38,11 @@ def save_tenant(*, tenant: Tenant) -> Tenant:
     from tenants.tasks import build_onboarding_checklist
 
     tenant.full_clean()
+    before = Tenant.objects.filter(pk=tenant.pk).values("status", "allowed_origins").first()
     tenant.save()
+    if before is not None and (before["status"], before["allowed_origins"]) != (tenant.status, tenant.allowed_origins):
+        # Ended, or a site taken off the list: open widgets check again and those no longer allowed close.
+        revocation.widgets_changed_on_commit(tenant_id=tenant.pk)
     transaction.on_commit(lambda: build_onboarding_checklist.delay(tenant.pk))
     return tenant
 
@@ -62,9 +66,10 @@ def create_tenant(*, now: dt.datetime | None = None, **fields: Any) -> Tenant:
 
 
 def rotate_widget_key(*, tenant: Tenant) -> str:
-    """Give the tenant a new widget key; pages embedding the old key stop working."""
+    """Give the tenant a new widget key; pages embedding the old key stop working, open widgets too."""
     tenant.widget_key = new_widget_key()
     tenant.save(update_fields=["widget_key"])
+    revocation.widgets_changed_on_commit(tenant_id=tenant.pk)
     return tenant.widget_key
 
 
@@ -99,6 +104,14 @@ def record_widget_seen(*, tenant: Tenant, origin: str, now: dt.datetime | None =
             tenant.widget_first_seen_at = seen_at
             onboarding.refresh_checklist(tenant, now)
     return True
+
+
+@transaction.atomic
+def remove_client_users(*, client_users: Iterable[ClientUser]) -> None:
+    """Take the logins' access to their tenant away; their open dashboards close after commit."""
+    client_users = list(client_users)
+    ClientUser.objects.filter(pk__in=[client_user.pk for client_user in client_users]).delete()
+    revocation.logins_changed_on_commit(user_ids=[client_user.user_id for client_user in client_users])
 
 
 def invite_client_user(*, tenant: Tenant, email: str, full_name: str) -> ClientUser:

@@ -54,10 +54,8 @@ class QualificationFormSet(BaseInlineFormSet):
         return qualification
 
     def delete_existing(self, obj: Qualification, commit: bool = True) -> None:
-        tenant = obj.tenant
-        super().delete_existing(obj, commit=commit)
         if commit:
-            onboarding.refresh_checklist(tenant)
+            services.withdraw_training(qualification=obj)
 
 
 class QualificationInline(OpsTabularInline):

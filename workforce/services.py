@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import roles
+from accounts import revocation, roles
 from accounts.services import create_login
 from outbox import services as outbox
 from tenants import onboarding
@@ -70,10 +70,20 @@ def save_qualification(*, qualification: Qualification, now: dt.datetime | None 
     qualification.full_clean()
     qualification.save()
     onboarding.refresh_checklist(qualification.tenant, now)
+    # Training withdrawn (or completed): the agent's open consoles hear only the queues they may take now.
+    revocation.logins_changed_on_commit(user_ids=[qualification.agent.user_id])
     completed = qualification.training_completed_on
     if completed is not None and completed <= timezone.localdate():
         route_waiting_chats_to(qualification.agent)
     return qualification
+
+
+@transaction.atomic
+def withdraw_training(*, qualification: Qualification, now: dt.datetime | None = None) -> None:
+    """Delete an agent's training for a tenant: their open consoles stop hearing its queue after commit."""
+    qualification.delete()
+    onboarding.refresh_checklist(qualification.tenant, now)
+    revocation.logins_changed_on_commit(user_ids=[qualification.agent.user_id])
 
 
 @transaction.atomic

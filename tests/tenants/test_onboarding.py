@@ -244,7 +244,7 @@ def test_chatops_own_pages_may_run_the_widget_but_never_count_as_installed(new_t
     from conversations.access import access_tenant_for_widget
 
     # given chatops is served as chat.example.com
-    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    settings.OWN_ORIGINS = ["https://chat.example.com"]
 
     # when the widget runs on a page of chatops itself (the admin's preview)
     tenant = access_tenant_for_widget(widget_key=new_tenant.widget_key, origin="https://chat.example.com")

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from accounts import roles
 from tenants import onboarding, proactive, services
@@ -122,7 +123,7 @@ def test_a_client_login_with_a_known_password_needs_no_invitation(
         invited = services.invite_client_user(tenant=signed, email="kari@verkkokauppa.example", full_name="Kari")
 
     # then the first logs in at once, only the second was e-mailed a link, and both see only this tenant
-    assert client.login(username="client-verkkokauppa", password="demo-client")
+    assert client.login(request=HttpRequest(), username="client-verkkokauppa", password="demo-client")
     assert [message.to for message in mailoutbox] == [["kari@verkkokauppa.example"]]
     assert {row.user for row in ClientUser.objects.for_tenant(signed)} == {known.user, invited.user}
     assert roles.has_role(known.user, roles.CLIENT_USER)

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from accounts import roles
 from accounts.services import create_login
@@ -105,7 +106,7 @@ def test_an_agent_with_a_known_password_and_username_can_log_in_and_gets_no_invi
 
     # then that login works at once and nobody was e-mailed a link
     assert (agent.user.username, agent.user.email) == ("agent6", "oliver@staff.example")
-    assert client.login(username="agent6", password="demo-agent")
+    assert client.login(request=HttpRequest(), username="agent6", password="demo-agent")
     assert mailoutbox == []
 
 

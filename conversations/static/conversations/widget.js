@@ -552,8 +552,10 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     },
   };
 
+  // A refusal (unknown key, a site not allowed) is JSON the page may read: say in the console why there is no chat.
+  const refused = (r) => r.json().then((b) => Promise.reject(b.error), () => Promise.reject(r.status));
   fetch(api + "config")
-    .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+    .then((response) => (response.ok ? response.json() : refused(response)))
     .then((config) => {
       cfg = config;
       S = config.strings;
@@ -561,5 +563,5 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
       if (d.body) build();
       else d.addEventListener("DOMContentLoaded", build);
     })
-    .catch((reason) => console.warn("chatops: the chat is not available on this site", reason));
+    .catch((e) => console.warn("chatops: the chat is not available on this site:", (e && e.message) || e, (e && e.code) || ""));
 })();
