@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import json
 import logging
-import threading
 import time
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +25,7 @@ from conversations.inbox import OneQueueConsumer
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
+from conversations.threads import database_sync_to_async, database_wait
 from tenants.hours import is_open
 from tenants.models import Tenant
 from workforce import services as agent_services
@@ -53,54 +50,6 @@ ERROR_OVERLOADED = _("The chat is very busy right now; your message will be sent
 # a little while (a change to a tenant reaches new widget connections within this time).
 WIDGET_TENANTS: ProcessMemo[Tenant] = ProcessMemo(seconds=30)
 SERVICE_OPEN: ProcessMemo[bool] = ProcessMemo(seconds=60)
-
-
-class _WaitingCalls:
-    """The database calls of this process handed to the thread pool and not started yet, oldest first."""
-
-    lock = threading.Lock()
-    since: dict[int, float] = {}
-    numbers = itertools.count()
-
-
-def database_sync_to_async(func):
-    """Run ORM work on the thread pool: one consumer's calls stay in order (each is awaited), while
-    many consumers' calls run side by side instead of queueing on a single thread per process.
-
-    Channels' own wrapper does not recycle connections on this path, so do it here, in the worker
-    thread: connections past CONN_MAX_AGE are closed before and after each call. How long calls wait
-    for a thread says whether the process is saturated (``database_wait``).
-    """
-
-    def run(number, *args, **kwargs):
-        with _WaitingCalls.lock:
-            _WaitingCalls.since.pop(number, None)
-        close_old_connections()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            close_old_connections()
-
-    call = sync_to_async(run, thread_sensitive=False)
-
-    async def queued(*args, **kwargs):
-        number = next(_WaitingCalls.numbers)
-        with _WaitingCalls.lock:
-            _WaitingCalls.since[number] = time.monotonic()
-        try:
-            return await call(number, *args, **kwargs)
-        finally:
-            with _WaitingCalls.lock:  # cancelled before a thread took it
-                _WaitingCalls.since.pop(number, None)
-
-    return queued
-
-
-def database_wait() -> float:
-    """Return how long (seconds) the oldest database call still waiting for a thread has waited; 0 if none."""
-    with _WaitingCalls.lock:
-        oldest = next(iter(_WaitingCalls.since.values()), None)
-    return 0.0 if oldest is None else time.monotonic() - oldest
 
 
 def _header(scope: dict, name: bytes) -> str:
