@@ -27,8 +27,8 @@ from django.utils import timezone, translation
 from accounts import revocation
 from conversations import access, events
 from conversations.consumers import CLOSE_FORBIDDEN
-from conversations.threads import database_sync_to_async
 from conversations.protocol import error_frame
+from conversations.threads import database_sync_to_async
 from conversations.timers import OPERATIONS_GROUP
 from reporting import selectors
 from reporting.selectors import DashboardRefused
