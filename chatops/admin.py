@@ -22,9 +22,7 @@ from chatops.admin_site import OpsModelAdmin, OpsPermissionsMixin, OpsTabularInl
 from chatops.models import Agent, Qualification, Shift
 from outbox.admin import OutgoingEmailAdmin, ReadOnlyRows
 from outbox.models import OutgoingEmail
-from tenants import onboarding
 from tenants.forms import validate_email_free
-from tenants.models import Tenant
 
 User = get_user_model()
 
@@ -87,21 +85,11 @@ class QualificationFormSet(BaseInlineFormSet):
 
     def save_existing(self, form, obj, commit: bool = True) -> Qualification:
         qualification = super().save_existing(form, obj, commit=False)
-        if not commit:
-            return qualification
-        services.save_qualification(qualification=qualification)
-        if "tenant" in form.changed_data:
-            # The training moved to another tenant; the one it left may lose its "agents trained" step.
-            previous = Tenant.objects.filter(pk=form.initial.get("tenant")).first()
-            if previous is not None:
-                onboarding.refresh_checklist(previous)
-        return qualification
+        return services.save_qualification(qualification=qualification) if commit else qualification
 
     def delete_existing(self, obj: Qualification, commit: bool = True) -> None:
-        tenant = obj.tenant
-        super().delete_existing(obj, commit=commit)
         if commit:
-            onboarding.refresh_checklist(tenant)
+            services.delete_qualification(qualification=obj)
 
 
 class QualificationInline(OpsTabularInline):

@@ -126,12 +126,28 @@ def save_qualification(*, qualification: Qualification, now: dt.datetime | None 
     Training completed by today lets the agent take the tenant's waiting chats at once (after commit).
     """
     qualification.full_clean()
+    moved_from = (
+        Qualification.objects.filter(pk=qualification.pk).exclude(tenant_id=qualification.tenant_id).first()
+        if qualification.pk
+        else None
+    )
     qualification.save()
     onboarding.refresh_checklist(qualification.tenant, now)
+    if moved_from is not None:
+        # The training moved to another tenant; the one it left may lose its "agents trained" step.
+        onboarding.refresh_checklist(moved_from.tenant, now)
     completed = qualification.training_completed_on
     if completed is not None and completed <= timezone.localdate():
         route_waiting_chats_to(qualification.agent)
     return qualification
+
+
+@transaction.atomic
+def delete_qualification(*, qualification: Qualification, now: dt.datetime | None = None) -> None:
+    """Delete an agent's training for a tenant; the tenant's "agents trained" step may reopen."""
+    tenant = qualification.tenant
+    qualification.delete()
+    onboarding.refresh_checklist(tenant, now)
 
 
 @transaction.atomic
