@@ -22,7 +22,7 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from chatops.models import Agent
-from conversations import services
+from conversations import access, routing, services
 from conversations.models import Conversation, Handoff, Lead, Visitor
 from tenants.models import Tenant
 
@@ -367,3 +367,21 @@ def close_with_outcome(
         summary = summary or handoff_details.summary
         _record_handoff(locked, agent, handoff_details, now, send=send_report)
     return services.close_conversation(conversation=locked, outcome=outcome, summary=summary, now=now)
+
+
+def close_by_agent(
+    *,
+    agent: Agent,
+    conversation_id: object,
+    outcome: str,
+    summary: str = "",
+    lead: Mapping[str, str] | None = None,
+    handoff: Mapping[str, str] | None = None,
+) -> Conversation:
+    """Close the agent's chat (by id) from their console; their free slot takes the oldest waiting chat."""
+    conversation = access.access_conversation_for_agent(agent=agent, conversation_id=conversation_id)
+    closed = close_with_outcome(
+        conversation=conversation, agent=agent, outcome=outcome, summary=summary, lead=lead, handoff=handoff
+    )
+    routing.drain_queue_for(agent=agent)
+    return closed

@@ -11,7 +11,7 @@ Periods and time
 Visitors and chats
     visitors              distinct visitors with a page view in the period
     returning_visitors    distinct visitors with a page view in the period marked "returning"
-                          (a new visit after a pause, ``conversations.access.record_page_view``)
+                          (a new visit after a pause, ``conversations.visits.record_page_view``)
     chats                 conversations started in the period, every origin
     reactive_chats, proactive_chats, offline_messages
                           chats by origin: visitor started / invitation accepted / message left
@@ -119,6 +119,7 @@ from django.db.models.lookups import LessThanOrEqual
 
 from conversations import visitor_tallies
 from conversations.models import Conversation, Lead, PageView, VisitorSpan
+from conversations.sql import is_postgresql, seconds_sql
 from reporting.periods import Kind, Period
 from tenants.models import Tenant
 
@@ -128,20 +129,6 @@ OFFICE_HOURS = (9, 17)
 MEDIAN, P90 = 0.5, 0.9
 
 # --- SQL building blocks --------------------------------------------------------------------------
-
-
-# The seconds from one moment to a later one, per database. SQLite reads moments to the millisecond.
-SECONDS_SQL = {
-    "postgresql": "date_part('epoch', {later} - {earlier})",
-    "sqlite": "ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)",
-}
-
-
-def seconds_sql(vendor: str, *, later: str, earlier: str) -> str:
-    """Return SQL for the seconds from ``earlier`` to ``later`` (two SQL expressions of moments)."""
-    if vendor not in SECONDS_SQL:
-        raise NotSupportedError(f"The KPIs are written for PostgreSQL and SQLite, not {vendor}.")
-    return SECONDS_SQL[vendor].format(later=later, earlier=earlier)
 
 
 class Seconds(Func):
@@ -302,7 +289,7 @@ def _local(
 
 
 def _percentiles_in_database() -> bool:
-    return connection.vendor == "postgresql"
+    return is_postgresql()
 
 
 # --- Results --------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from chatops.models import Agent
 from chatops.services import plan_shift
-from conversations import access, services
+from conversations import services, visits
 from conversations.models import Conversation, Message, PageView, Visitor
 from tenants import proactive
 from tenants.models import ProactiveRule, ServiceHours
@@ -159,12 +159,12 @@ def test_a_visitor_counts_as_returning_after_a_pause_of_half_an_hour(tenant):
     # given a visitor's first page view two hours ago
     rule(tenant, returning_only=True)
     visitor = Visitor.objects.create(tenant=tenant)
-    access.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW - dt.timedelta(hours=2))
+    visits.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW - dt.timedelta(hours=2))
     first = proactive.current_page_view(visitor=visitor)
     assert rule_for(first) is None
 
     # when they come back now
-    access.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW)
+    visits.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW)
 
     # then
     assert rule_for(proactive.current_page_view(visitor=visitor)) is not None
