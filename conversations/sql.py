@@ -129,19 +129,14 @@ def update_then_insert(
     """
     if not connection.features.can_return_columns_from_insert:
         return None
-    if is_postgresql():
-        return _update_then_insert_in_one_statement(update, update_params, table, columns, copied, values)
-    return _update_then_insert_in_two_statements(update, update_params, table, columns, copied, values)
-
-
-def _update_then_insert_in_one_statement(
-    update: str,
-    update_params: Sequence[Any],
-    table: str,
-    columns: Sequence[str],
-    copied: Sequence[str],
-    values: Sequence[tuple[Any, str]],
-) -> tuple | None:
+    params = [value for value, _sql_type in values]
+    if not is_postgresql():
+        placeholders = ", ".join(["%s"] * len(columns))
+        insert = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
+            "ON CONFLICT DO NOTHING RETURNING id"
+        )
+        return _update_then_insert_in_two_statements(update, list(update_params), insert, copied, params)
     # Cast each value: in an INSERT … SELECT PostgreSQL cannot tell a parameter's type from its column.
     selected = [*copied, *(f"CAST(%s AS {sql_type})" for _value, sql_type in values)]
     statement = (
@@ -153,7 +148,7 @@ def _update_then_insert_in_one_statement(
         # Inside a transaction a failed statement would spoil it: let it fail in a savepoint of its own.
         savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
         with savepoint, connection.cursor() as cursor:
-            cursor.execute(statement, [*update_params, *(value for value, _sql_type in values)])
+            cursor.execute(statement, [*update_params, *params])
             row = cursor.fetchone()
     except IntegrityError:
         return None  # a twin that raced this one: stored once, by the other
@@ -161,25 +156,15 @@ def _update_then_insert_in_one_statement(
 
 
 def _update_then_insert_in_two_statements(
-    update: str,
-    update_params: Sequence[Any],
-    table: str,
-    columns: Sequence[str],
-    copied: Sequence[str],
-    values: Sequence[tuple[Any, str]],
+    update: str, update_params: list[Any], insert: str, copied: Sequence[str], params: list[Any]
 ) -> tuple | None:
-    placeholders = ", ".join(["%s"] * len(columns))
-    insert = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
-        "ON CONFLICT DO NOTHING RETURNING id"
-    )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(update, list(update_params))
+        cursor.execute(update, update_params)
         updated = cursor.fetchone()
         if updated is None:
             return None
         by_name = dict(zip((column[0] for column in cursor.description), updated, strict=True))
-        cursor.execute(insert, [*(by_name[name] for name in copied), *(value for value, _sql_type in values)])
+        cursor.execute(insert, [*(by_name[name] for name in copied), *params])
         inserted = cursor.fetchone()
         if inserted is None:
             transaction.set_rollback(True)
