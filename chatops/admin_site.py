@@ -94,6 +94,17 @@ class OpsAdminSite(admin.AdminSite):
         """Let in active staff users who are superusers or in the operations manager group."""
         return is_operations_manager_request(request)
 
+    def get_urls(self) -> list:
+        """Add the week plan page (operations managers only, through ``admin_view``)."""
+        from django.urls import path
+
+        from chatops.staffing_admin import week_plan_view
+
+        def week_plan(request: HttpRequest) -> HttpResponse:
+            return week_plan_view(request, admin_site=self)
+
+        return [path("staffing/week/", self.admin_view(week_plan), name="staffing-week"), *super().get_urls()]
+
     def register(self, model_or_iterable, admin_class=None, **options) -> None:
         """Register models; without an admin class, use the role-based OpsModelAdmin."""
         super().register(model_or_iterable, admin_class or OpsModelAdmin, **options)

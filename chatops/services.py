@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,16 +17,18 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, override
+from django.utils.translation import gettext_lazy, gettext_noop, override
 
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
 from conversations import routing
+from outbox import services as outbox
 from tenants import onboarding
 from tenants.models import Tenant
 
 ERROR_EMAIL_TAKEN = gettext_lazy("A user with the e-mail %(email)s already exists.")
 ERROR_USERNAME_TAKEN = gettext_lazy("A user named %(username)s already exists.")
+INVITATION_KIND = gettext_noop("invitation")
 
 
 def password_setup_link(user: AbstractBaseUser) -> str:
@@ -67,20 +69,23 @@ def create_login(
     user.save()
     roles.grant_role(user, role)
     if not password_hash:
-        transaction.on_commit(lambda: send_invitation(user=user, language=language))
+        send_invitation(user=user, language=language)
     return user
 
 
 def send_invitation(*, user: AbstractBaseUser, language: str = "en") -> None:
-    """E-mail the user the link to choose their password, in their language."""
+    """Queue the e-mail with the link to choose a password, in the user's language, in the outbox.
+
+    Its text is kept out of the admin: the link lets whoever holds it set the password.
+    """
     with override(language):
         context = {"user": user, "link": password_setup_link(user), "site_url": settings.SITE_URL}
-        send_mail(
+        message = EmailMessage(
             subject=_("Your chatops account"),
-            message=render_to_string("chatops/email/invitation.txt", context),
-            from_email=None,
-            recipient_list=[user.email],
+            body=render_to_string("chatops/email/invitation.txt", context),
+            to=[user.email],
         )
+    outbox.queue_email(message=message, kind=INVITATION_KIND, reference=f"user:{user.pk}", text_hidden=True)
 
 
 @transaction.atomic

@@ -147,6 +147,11 @@ CELERY_BEAT_SCHEDULE = {
     # Each run sends the weekly (Monday) and monthly (1st) reports whose tenant's local clock has passed
     # 07:00; a report already recorded is never queued again, so the runs may overlap or repeat.
     "reports-due": {"task": "reporting.tasks.queue_due_reports", "schedule": crontab(minute="*/15")},
+    # The coming week's short-staffed hours, to the operations managers.
+    "staffing-short-hours-daily": {
+        "task": "chatops.tasks.email_short_staffed_hours",
+        "schedule": crontab(hour=7, minute=45),
+    },
     # Visitor marks are needed only while their day, week or month takes page views.
     "visitor-marks-pruned": {
         "task": "conversations.tasks.prune_visitor_marks",
@@ -248,3 +253,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Staffing (chatops/staffing.py): the share of paid shift time not spent on chats (breaks, training,
+# meetings), added on top of the agents needed on the floor; and the highest occupancy planned for.
+STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.0)
+STAFFING_OCCUPANCY_CAP = env.float("STAFFING_OCCUPANCY_CAP", default=0.85)
+STAFFING_PLANNING_ZONE = env.str("STAFFING_PLANNING_ZONE", default="Europe/Helsinki")

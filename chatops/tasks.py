@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
+from chatops.staffing_services import email_short_hours
 from conversations.services import run_live_chat_clock
 
 
@@ -19,3 +21,9 @@ def run_live_chat_timers() -> dict[str, int]:
         "chats_requeued": result.chats_requeued,
         "waits_alerted": result.waits_alerted,
     }
+
+
+@shared_task(ignore_result=True)
+def email_short_staffed_hours() -> int:
+    """E-mail the operations managers the coming week's short-staffed hours (daily)."""
+    return email_short_hours(now=timezone.now())

@@ -113,6 +113,8 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("text"))
     def text(self, email: OutgoingEmail) -> str:
+        if email.text_hidden:
+            return gettext("Not shown: it holds a personal sign-in link.")
         parsed = message_from_bytes(bytes(email.message), policy=policy.default)
         body = parsed.get_body(preferencelist=("plain",))
         return format_html('<div style="white-space: pre-wrap">{}</div>', body.get_content() if body else "")

@@ -52,6 +52,11 @@ class OutgoingEmail(models.Model):
     crashed_after_handover_at = models.DateTimeField(_("worker died after handing it over"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     refused_recipients = models.TextField(_("refused by the mail server"), blank=True)
+    text_hidden = models.BooleanField(
+        _("text hidden"),
+        default=False,
+        help_text=_("The admin does not show the text: it holds a personal sign-in link."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     requested_by = models.ForeignKey(

@@ -93,8 +93,11 @@ def queue_email(
     max_attempts: int | None = None,
     requested_by: AbstractBaseUser | None = None,
     now: dt.datetime | None = None,
+    text_hidden: bool = False,
 ) -> OutgoingEmail:
     """Store a composed e-mail in the outbox, in the caller's transaction; return its row.
+
+    ``text_hidden`` keeps the text out of the admin (a message holding a personal sign-in link).
 
     The message is rendered now, whole (subject, parts, inline images, attachments), with a
     Message-ID of its own that every attempt keeps. A rolled-back transaction leaves no row and
@@ -105,6 +108,7 @@ def queue_email(
     email = outgoing_email(message=message, kind=kind, reference=reference, now=now)
     email.max_attempts = max_attempts or settings.EMAIL_OUTBOX_MAX_ATTEMPTS
     email.requested_by = requested_by
+    email.text_hidden = text_hidden
     email.save()
     if send is AFTER_COMMIT:
         _send_after_commit([email.pk])

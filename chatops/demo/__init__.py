@@ -88,15 +88,22 @@ def delete_demo_data() -> None:
     inventory.delete_demo_data(load())
 
 
-def seed_demo(*, reset: bool = False, now: dt.datetime | None = None, progress: Progress | None = None) -> SeedResult:
+def seed_demo(
+    *,
+    reset: bool = False,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+    data: description.Demo | None = None,
+) -> SeedResult:
     """Create the demo data unless it is all there already; with ``reset``, delete and rebuild it.
 
+    ``data`` is the description to build (default: ``data/*.toml``); a test may pass a shorter one.
     Raise DemoDataConflict, changing nothing, if a tenant or user that is not demo data uses a demo name.
     The whole seeding is one transaction, so a failure leaves no half-built demo behind.
     """
     now = now or timezone.now()
     say = progress or (lambda _line: None)
-    demo = load()
+    demo = data or load()
     problems = inventory.find_conflicts(demo)
     if problems:
         raise DemoDataConflict(" ".join(str(problem) for problem in problems))

@@ -12,8 +12,9 @@ from django.urls import reverse
 
 from chatops import roles
 from chatops.models import Agent, Qualification, Shift
-from chatops.services import plan_shift
+from chatops.services import create_agent, plan_shift
 from conversations.models import Conversation, Message, Visitor
+from outbox.models import OutgoingEmail
 from tenants import onboarding
 from tenants.models import (
     CannedResponse,
@@ -191,6 +192,28 @@ def test_adding_an_agent_creates_their_login_and_emails_the_invitation(
     [mail] = mailoutbox
     assert mail.to == ["maija@staff.example"]
     assert "/accounts/reset/" in mail.body
+    # and the invitation went through the outbox like every e-mail, recorded as sent under its Message-ID
+    [sent] = OutgoingEmail.objects.filter(kind="invitation")
+    assert sent.status == OutgoingEmail.Status.SENT
+    assert mail.message()["Message-ID"] == sent.message_id
+
+
+def test_the_outbox_page_of_an_invitation_does_not_show_its_sign_in_link(
+    manager_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    # given an invitation sent to a new agent
+    with django_capture_on_commit_callbacks(execute=True):
+        create_agent(email="new@staff.example", display_name="New")
+    [mail] = mailoutbox
+    link = next(line for line in mail.body.splitlines() if "/accounts/reset/" in line).strip()
+    [sent] = OutgoingEmail.objects.filter(kind="invitation")
+
+    # when an operations manager opens it in the admin
+    page = manager_client.get(admin_url(OutgoingEmail, "change", sent.pk)).content.decode()
+
+    # then they see that it went and to whom, but not the link that sets the agent's password
+    assert "new@staff.example" in page
+    assert link not in page and "/accounts/reset/" not in page
 
 
 def test_an_agent_with_a_taken_email_is_refused_on_the_form(manager_client, agent, mailoutbox):

@@ -54,19 +54,9 @@ def test_the_call_centre_textbook_example_needs_14_agents_for_80_percent_in_20_s
     assert staffing.servers_needed(arrivals_per_hour=200, handle_seconds=180, target_seconds=20, target_share=0.8) == 14
 
 
-def test_an_agent_with_concurrency_c_counts_as_c_servers():
-    # The 14 servers of the textbook example, with agents holding 3 chats each: ceil(14 / 3) = 5 agents;
-    # holding 2: 7; holding 1: 14.
-    def needed(concurrency: int) -> int:
-        return staffing.agents_needed(
-            arrivals_per_hour=200, handle_seconds=180, target_seconds=20, target_share=0.8, concurrency=concurrency
-        )
-
-    assert (needed(1), needed(2), needed(3)) == (14, 7, 5)
-
-
 def test_no_traffic_needs_nobody_and_too_few_servers_never_answer_in_time():
-    assert staffing.agents_needed(arrivals_per_hour=0, handle_seconds=300, target_seconds=10) == 0
+    one = staffing.industry_model(1)
+    assert staffing.agents_needed(arrivals_per_hour=0, handle_seconds=300, target_seconds=10, model=one) == 0
     assert staffing.erlang_c(servers=2, traffic=2) == 1
     assert staffing.service_level(servers=2, traffic=3, handle_seconds=300, target_seconds=10) == 0
 
@@ -75,7 +65,11 @@ def test_nonsense_input_is_refused():
     with pytest.raises(ValueError):
         staffing.servers_needed(arrivals_per_hour=10, handle_seconds=300, target_seconds=10, target_share=1)
     with pytest.raises(ValueError):
-        staffing.agents_needed(arrivals_per_hour=10, handle_seconds=300, target_seconds=10, concurrency=0)
+        staffing.industry_model(2).__class__(factors=(0.5, 1.0))
+    with pytest.raises(ValueError):
+        staffing.Policy(target_seconds=10, shrinkage=1)
+    with pytest.raises(ValueError):
+        staffing.Policy(target_seconds=10, occupancy_cap=0)
     with pytest.raises(ValueError):
         staffing.erlang_c(servers=-1, traffic=1)
 
@@ -155,3 +149,36 @@ def test_agents_online_are_trained_online_and_on_shift_now(tenant, other_tenant)
     # then
     assert cover[tenant.pk] == staffing.AgentCover(trained=3, online=1, concurrency=2)
     assert cover[other_tenant.pk] == staffing.AgentCover(trained=1, online=1, concurrency=4)
+
+
+@pytest.mark.django_db
+def test_the_live_board_needs_follow_the_handle_time_fitted_from_history_in_three_queries(
+    tenant, django_assert_num_queries
+):
+    # given Wednesday 4 November 2026 14:20 Helsinki; 30 chats in 14:00-15:00 of each of the last four
+    # Wednesdays (30 an hour), each handled alone by one agent holding up to 2 chats in 120 s
+    now = dt.datetime(2026, 11, 4, 14, 20, tzinfo=HELSINKI)
+    worker = factories.make_agent(trained_for=[tenant], max_concurrent_chats=2)
+    for day in (28, 21, 14, 7):
+        for minute in range(30):
+            make_chat(
+                tenant,
+                dt.datetime(2026, 10, day, 14, minute * 2, tzinfo=HELSINKI),
+                assigned=1,
+                closed=121,
+                agent=worker,
+            )
+
+    # when
+    with django_assert_num_queries(3):
+        now_figures = staffing.staffing_now([tenant], now=now)[tenant.pk]
+
+    # then the solo handle time is 120 s (120 closes at one chat); two chats at once take the industry's 1.7
+    assert now_figures.handle_seconds == pytest.approx(120)
+    assert now_figures.model == staffing.ConcurrencyModel(factors=(1.0, 1.7), fitted=(True, False))
+    assert now_figures.expected_arrivals_per_hour == 30
+    assert now_figures.agents_needed == staffing.agents_needed(
+        arrivals_per_hour=30, handle_seconds=120, target_seconds=10, model=now_figures.model
+    )
+    assert now_figures.agents_needed == 2  # one agent answers only 61 % within 10 s
+    assert now_figures.share_within_target == 0
