@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "chatops.admin_site.OpsAdminConfig",
+    "accounts.admin_site.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,11 +41,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
-    "chatops",
+    "rest_framework",
+    # Ours, from the bottom layer up (docs/architecture.md): each imports only those listed before it.
+    "accounts",
     "outbox",
     "tenants",
+    "workforce",
     "conversations",
     "reporting",
+    "integrations",
+    "chatops",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +145,12 @@ CELERY_BEAT_SCHEDULE = {
     "live-chat-timers": {"task": "chatops.tasks.run_live_chat_timers", "schedule": 5.0, "options": {"expires": 10}},
     # E-mails whose first request to a worker was lost, their retries, and those whose worker died.
     "outbox-due": {"task": "outbox.tasks.deliver_due", "schedule": 15.0, "options": {"expires": 15}},
+    # Webhook deliveries whose first request to a worker was lost, their retries, and those whose worker died.
+    "webhooks-due": {
+        "task": "integrations.tasks.deliver_due_webhooks",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
     "onboarding-overdue-steps-daily": {
         "task": "tenants.tasks.email_overdue_onboarding_steps",
         "schedule": crontab(hour=7, minute=30),
@@ -191,6 +202,23 @@ EMAIL_OUTBOX_LEASE_SECONDS = env.int("EMAIL_OUTBOX_LEASE_SECONDS", default=300)
 EMAIL_OUTBOX_MAX_ATTEMPTS = env.int("EMAIL_OUTBOX_MAX_ATTEMPTS", default=8)
 EMAIL_OUTBOX_RETRY_SECONDS = env.int("EMAIL_OUTBOX_RETRY_SECONDS", default=30)
 EMAIL_OUTBOX_RETRY_MAX_SECONDS = env.int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", default=1800)
+
+# --- REST API (integrations) ----------------------------------------------------------------------
+# Read-only, JSON only, authenticated by a tenant's API token (integrations/api_auth.py); no sessions.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["integrations.api_auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["integrations.api_auth.HasTenantToken"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Webhooks (integrations) ----------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=86400)
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=86400)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

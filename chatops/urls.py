@@ -10,4 +10,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("conversations.urls")),
     path("", include("reporting.urls")),
+    path("api/v1/", include("integrations.urls")),
 ]

@@ -15,9 +15,9 @@ from django.db.models import OuterRef, Subquery
 from django.http.request import validate_host
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent
 from conversations.models import Conversation, Visitor
 from tenants.models import ChangeNotice, Tenant
+from workforce.models import Agent
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
 VISITOR_TOKEN_MAX_AGE = dt.timedelta(days=400)

@@ -32,11 +32,11 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access
+from conversations import access, signals
+from conversations.invitations import is_invitation_line
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
 from outbox import services as outbox
 from tenants.models import Tenant
-from tenants.proactive import is_invitation_line
 
 RATING_CHANGE_WINDOW = dt.timedelta(minutes=10)
 MAX_COMMENT_LENGTH = 2000
@@ -91,6 +91,7 @@ def rate_conversation(
     locked.rating, locked.rating_comment = rating, comment
     locked.rated_at = locked.rated_at or now
     locked.save(update_fields=["rating", "rating_comment", "rated_at"])
+    signals.rating_given.send(sender=Conversation, conversation=locked)
     return locked
 
 

@@ -16,21 +16,21 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from chatops import services as agent_services
-from conversations import access, aftercare, events, outcomes, protocol, routing, selectors, services
+from accounts.roles import is_operations_manager
+from conversations import access, aftercare, events, invitations, outcomes, protocol, routing, selectors, services
+from conversations.inbox import OneQueueConsumer
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
-from tenants import proactive
 from tenants.hours import is_open
 from tenants.models import Tenant
+from workforce import services as agent_services
 
 logger = logging.getLogger(__name__)
 
@@ -122,14 +122,16 @@ def _message_frames(messages) -> list[dict[str, Any]]:
     return [events.message_payload(message) for message in messages]
 
 
-class _JsonConsumer(AsyncWebsocketConsumer):
+class _JsonConsumer(OneQueueConsumer):
     """Shared plumbing: JSON frames out, typed errors out, group bookkeeping, and an end that always runs."""
 
     parse = staticmethod(protocol.parse_visitor_frame)
+    # The groups joined and the tasks started: none until the first (an idle widget has no tasks and
+    # thousands of them wait at once), so no empty set of each per connection.
+    joined: frozenset[str] = frozenset()
+    tasks: set[asyncio.Task] | frozenset[asyncio.Task] = frozenset()
 
     async def __call__(self, scope, receive, send) -> None:
-        self.joined: set[str] = set()
-        self.tasks: set[asyncio.Task] = set()
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -149,6 +151,8 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     def start_task(self, coroutine) -> asyncio.Task:
         """Run a coroutine beside the connection; it is cancelled when the connection ends."""
         task = asyncio.ensure_future(coroutine)
+        if not self.tasks:
+            self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -193,10 +197,10 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     async def join(self, group: str) -> None:
         if group not in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.add(group)
+            self.joined |= {group}
 
     async def leave(self, group: str) -> None:
-        self.joined.discard(group)
+        self.joined -= {group}
         try:
             await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name), LEAVE_TIMEOUT)
         except Exception:
@@ -277,14 +281,18 @@ class _JsonConsumer(AsyncWebsocketConsumer):
 class VisitorConsumer(_JsonConsumer):
     """The widget's connection: one visitor, their own conversation only."""
 
+    # What a connection holds, kept on the class until it is set (an idle widget sets few of them).
+    tenant: Tenant | None = None
+    visitor = None
+    conversation = None
+    # The conversation whose visitor presence this socket counts in (see services.visitor_arrived).
+    present_in: int | None = None
+    # The page view this connection's hello recorded (invitations are timed from it) and the
+    # invitations shown on it (which the visitor may then accept whatever has changed since).
+    page_view_id: int | None = None
+    invited: frozenset[int] = frozenset()
+
     async def connect(self) -> None:
-        self.tenant = self.visitor = self.conversation = None
-        # The conversation whose visitor presence this socket counts in (see services.visitor_arrived).
-        self.present_in: int | None = None
-        # The page view this connection's hello recorded (invitations are timed from it) and the
-        # invitations shown on it (which the visitor may then accept whatever has changed since).
-        self.page_view_id: int | None = None
-        self.invited: set[int] = set()
         await self.accept()
         key = self.scope["url_route"]["kwargs"].get("key", "")
         try:
@@ -307,7 +315,7 @@ class VisitorConsumer(_JsonConsumer):
             raise ProtocolError("hello_first", "Send a hello frame first.")
 
     async def on_end(self) -> None:
-        if getattr(self, "present_in", None) is not None:
+        if self.present_in is not None:
             conversation_id, self.present_in = self.present_in, None
             await database_sync_to_async(services.visitor_departed)(conversation_id=conversation_id)
 
@@ -363,14 +371,14 @@ class VisitorConsumer(_JsonConsumer):
             services.visitor_arrived(conversation=self.conversation)
 
     def _page_view(self) -> PageView | None:
-        return proactive.current_page_view(visitor=self.visitor, page_view_id=self.page_view_id)
+        return invitations.current_page_view(visitor=self.visitor, page_view_id=self.page_view_id)
 
     def _candidate_invitation(self, *, now: dt.datetime) -> dict[str, Any] | None:
         """Return the invitation rule that may apply to the page this hello recorded, with its seconds."""
-        page_view = proactive.current_page_view(visitor=self.visitor)
+        page_view = invitations.current_page_view(visitor=self.visitor)
         if page_view is not None:
             self.page_view_id = page_view.pk
-        rule = proactive.rule_for_page(tenant=self.tenant, visitor=self.visitor, page_view=page_view, now=now)
+        rule = invitations.rule_for_page(tenant=self.tenant, visitor=self.visitor, page_view=page_view, now=now)
         if rule is None:
             return None
         return {"rule": rule.pk, "seconds": rule.seconds_on_page, "message": rule.message}
@@ -381,12 +389,12 @@ class VisitorConsumer(_JsonConsumer):
             await self.send_frame(invitation)
 
     def _invite_check(self, rule_id: int) -> dict[str, Any] | None:
-        rule = proactive.invitation_due(
+        rule = invitations.invitation_due(
             tenant=self.tenant, visitor=self.visitor, rule_id=rule_id, page_view=self._page_view()
         )
         if rule is None:
             return None
-        self.invited.add(rule.pk)
+        self.invited |= {rule.pk}
         return {"type": "invite", "rule": rule.pk, "message": rule.message}
 
     async def on_invite_accept(self, *, rule: int) -> None:
@@ -397,7 +405,7 @@ class VisitorConsumer(_JsonConsumer):
             await self.send_frame({"type": "message", **events.message_payload(line)})
 
     def _invite_accept(self, rule_id: int) -> tuple[dict | None, Message | None]:
-        self.conversation, line = proactive.accept_invitation(
+        self.conversation, line = invitations.accept_invitation(
             tenant=self.tenant,
             visitor=self.visitor,
             rule_id=rule_id,
@@ -691,8 +699,6 @@ class AgentConsumer(_JsonConsumer):
 
 
 def _is_operations_manager(user) -> bool:
-    from chatops.roles import is_operations_manager
-
     return bool(user and user.is_authenticated and user.is_staff and is_operations_manager(user))
 
 

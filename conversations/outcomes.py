@@ -21,10 +21,10 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent
-from conversations import access, routing, services
+from conversations import access, routing, services, signals
 from conversations.models import Conversation, Handoff, Lead, Visitor
 from tenants.models import Tenant
+from workforce.models import Agent
 
 Outcome = Conversation.Outcome
 # What an agent may close a chat with: "visitor left" is the clock's alone (conversations.timers), so a
@@ -283,6 +283,7 @@ def _record_lead(conversation: Conversation, details: LeadDetails, now: dt.datet
     )
     lead.full_clean()
     lead.save()
+    signals.lead_created.send(sender=Lead, lead=lead)
     return lead
 
 
@@ -319,6 +320,7 @@ def _record_handoff(
     # Composed now, with the transcript and the note just posted, and sent by the outbox after commit.
     # Without an escalation contact nothing is queued: the admin says so.
     handoff_reports.queue_report(handoff, now=now, send=send)
+    signals.handoff_created.send(sender=Handoff, handoff=handoff)
     return handoff
 
 

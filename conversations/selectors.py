@@ -10,12 +10,12 @@ from typing import Any
 from django.db.models import Avg, Count, F, Q, Sum
 from django.utils import timezone
 
-from chatops.models import Agent, Qualification, Shift
 from conversations import access, events, routing
 from conversations.models import ClockRun, Conversation, Message, Note, PageView, Tag, Visitor
 from conversations.visits import NEW_VISIT_AFTER
 from tenants.models import Tenant
 from tenants.scoping import trained_tenant_ids
+from workforce.models import Agent, Qualification, Shift
 
 DEFAULT_HANDLE_SECONDS = 300
 HANDLE_TIME_WINDOW = dt.timedelta(days=14)
@@ -39,7 +39,7 @@ def open_conversation_by_id(*, visitor: Visitor, conversation_id: int) -> Conver
 
 def queue_tenant_ids(*, agent: Agent) -> list[int]:
     """Return the ids of the tenants whose queues the agent's console follows (those they are trained for)."""
-    return [row["tenant_id"] for row in trained_tenant_ids(agent)]
+    return list(trained_tenant_ids(agent))
 
 
 def transfer_colleagues(*, agent: Agent, conversation_id: object) -> list[dict[str, Any]]:

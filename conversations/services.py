@@ -13,11 +13,12 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chatops import services as agent_services
-from chatops.models import Agent, Qualification
-from conversations import access, events, limits, routing, sql, timers, visits
+from conversations import access, events, limits, routing, signals, sql, timers, visits
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
 from tenants.models import Tenant
+from tenants.services import record_widget_seen
+from workforce import services as agent_services
+from workforce.models import Agent, Qualification
 
 MAX_MESSAGE_LENGTH = 4000
 MAX_CLIENT_MSG_ID_LENGTH = 64
@@ -410,6 +411,7 @@ def close_conversation(
 def _close_locked(locked: Conversation, *, outcome: str, summary: str, now: dt.datetime) -> Conversation:
     locked.status, locked.outcome, locked.summary, locked.closed_at = Conversation.Status.CLOSED, outcome, summary, now
     locked.save(update_fields=["status", "outcome", "summary", "closed_at"])
+    signals.conversation_closed.send(sender=Conversation, conversation=locked)
     _announce_closed(locked)
     return locked
 
@@ -514,8 +516,6 @@ def open_widget_session(
     *, tenant: Tenant, token: str | None, url: str, title: str, origin: str, now: dt.datetime | None = None
 ) -> tuple[Visitor, str]:
     """Identify the visitor (new, or by their token), record the page view and note the widget as seen."""
-    from tenants.services import record_widget_seen
-
     now = now or timezone.now()
     visitor, token = visits.identify_visitor(tenant=tenant, token=token, now=now)
     if url:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from chatops import services as agent_services
 from tenants import onboarding, services
 from tenants.models import OnboardingItem, ServiceHours, Tenant
 from tests import factories
+from workforce import services as agent_services
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]

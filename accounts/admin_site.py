@@ -5,18 +5,25 @@ change and delete every model registered here, so nobody has to keep permission 
 with the role groups. The role check lives once, in ``OpsPermissionsMixin``; every admin and
 inline of ours derives from ``OpsModelAdmin``, ``OpsTabularInline`` or ``OpsStackedInline``.
 
-This module is imported while Django loads its apps (it holds the admin's AppConfig), so it
-must not import models at module level; the role helpers are imported where they are used.
+It sits in the bottom layer (``accounts``) because every app's admin pages derive from these
+classes; the project installs the site (``OpsAdminConfig`` in ``INSTALLED_APPS``) and mounts it at
+/admin/. This module is imported while Django loads its apps, so it must not import models at
+module level (``accounts.roles`` imports none).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import is_operations_manager
 
 _CACHE_ATTRIBUTE = "_chatops_operations_manager"
 
@@ -26,8 +33,6 @@ def is_operations_manager_request(request: HttpRequest) -> bool:
 
     The answer is remembered on the request: the admin asks it dozens of times per page.
     """
-    from chatops.roles import is_operations_manager
-
     user = request.user
     cached = getattr(request, _CACHE_ATTRIBUTE, None)
     if cached is not None and cached[0] == user.pk:
@@ -94,16 +99,26 @@ class OpsAdminSite(admin.AdminSite):
         """Let in active staff users who are superusers or in the operations manager group."""
         return is_operations_manager_request(request)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[tuple[str, Callable[..., HttpResponse], str]] = []
+
+    def add_page(self, route: str, view: Callable[..., HttpResponse], *, name: str) -> None:
+        """Add a page of a layer above under the admin, for operations managers only (``admin:<name>``).
+
+        ``view(request, admin_site=...)`` renders it with the site's context.
+        """
+        self._pages.append((route, view, name))
+
     def get_urls(self) -> list:
-        """Add the week plan page (operations managers only, through ``admin_view``)."""
-        from django.urls import path
+        """Return the pages added with ``add_page`` (through ``admin_view``), then the models' pages."""
+        return [*(self._page_url(route, view, name) for route, view, name in self._pages), *super().get_urls()]
 
-        from chatops.staffing_admin import week_plan_view
+    def _page_url(self, route: str, view: Callable[..., HttpResponse], name: str):
+        def page(request: HttpRequest) -> HttpResponse:
+            return view(request, admin_site=self)
 
-        def week_plan(request: HttpRequest) -> HttpResponse:
-            return week_plan_view(request, admin_site=self)
-
-        return [path("staffing/week/", self.admin_view(week_plan), name="staffing-week"), *super().get_urls()]
+        return path(route, self.admin_view(page), name=name)
 
     def register(self, model_or_iterable, admin_class=None, **options) -> None:
         """Register models; without an admin class, use the role-based OpsModelAdmin."""
@@ -121,7 +136,7 @@ class OpsAdminSite(admin.AdminSite):
                     found.append(
                         checks.Warning(
                             f"{admin_class.__module__}.{admin_class.__qualname__} does not derive from "
-                            "chatops.admin_site.OpsPermissionsMixin.",
+                            "accounts.admin_site.OpsPermissionsMixin.",
                             hint="Operations managers have no per-model permissions; derive from OpsModelAdmin, "
                             "OpsTabularInline or OpsStackedInline so they can use this page.",
                             obj=admin_class,
@@ -134,4 +149,4 @@ class OpsAdminSite(admin.AdminSite):
 class OpsAdminConfig(AdminConfig):
     """Django's admin app, serving OpsAdminSite as the default site."""
 
-    default_site = "chatops.admin_site.OpsAdminSite"
+    default_site = "accounts.admin_site.OpsAdminSite"
