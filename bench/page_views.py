@@ -2,7 +2,7 @@
 
 Records the same stream of page views twice on a fresh tenant each time: ``--visitors`` visitors
 over ``--days`` days, each coming back a few times a day for a few pages. Once as the product does
-(``access.record_page_view``, which also tallies the visitor per local day, week and month) and once
+(``visits.record_page_view``, which also tallies the visitor per local day, week and month) and once
 with the tallying switched off, and prints the mean, p50 and p99 per page view and how many
 statements each made. Talks only to PostgreSQL on 127.0.0.1.
 
@@ -58,7 +58,7 @@ def record_all(views: list[tuple[int, dt.datetime]], visitors: int, *, tally: bo
     """Record the stream on a fresh tenant; return the seconds per view and the statements per view."""
     from django.db import connection
 
-    from conversations import access
+    from conversations import visits
     from conversations.models import Visitor
     from tenants.models import Tenant
 
@@ -75,7 +75,7 @@ def record_all(views: list[tuple[int, dt.datetime]], visitors: int, *, tally: bo
     with tallying(tally), connection.execute_wrapper(counted):
         for number, moment in views:
             began = time.perf_counter()
-            access.record_page_view(tenant=tenant, visitor=people[number], url="https://shop.example/", now=moment)
+            visits.record_page_view(tenant=tenant, visitor=people[number], url="https://shop.example/", now=moment)
             seconds.append(time.perf_counter() - began)
     return seconds, statements / len(views)
 

@@ -1,4 +1,7 @@
-"""The only ways in by key, token or id. "Not found" is the same answer for missing and not yours."""
+"""The only ways in by key, token or id. "Not found" is the same answer for missing and not yours.
+
+Everything here only reads: a new visitor or a page view is written by ``conversations.visits``.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +9,26 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from conversations import visitor_tallies
-from conversations.models import Conversation, PageView, Visitor
-from conversations.safe_text import recorded_text
+from conversations.models import Conversation, Visitor
 from tenants.models import ChangeNotice, Tenant, normalize_origin
 from tenants.scoping import trained_tenant_ids
 from workforce.models import Agent
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
 VISITOR_TOKEN_MAX_AGE = dt.timedelta(days=400)
-# A page view this long after the previous one starts a new visit.
-NEW_VISIT_AFTER = dt.timedelta(minutes=30)
 
 ERROR_UNKNOWN_KEY = _("This chat is not available: unknown widget key.")
 ERROR_ORIGIN_NOT_ALLOWED = _("This chat is not available on this site.")
 ERROR_TENANT_NOT_SERVING = _("This chat is not available right now.")
 ERROR_CONVERSATION_NOT_FOUND = _("Conversation not found.")
 ERROR_NOTICE_NOT_FOUND = _("Change notice not found.")
+ERROR_AGENT_NOT_FOUND = "Agent not found."
 
 
 class AccessDenied(Exception):
@@ -112,12 +110,7 @@ def visitor_from_token(*, tenant: Tenant, token: str | None) -> Visitor | None:
         return None
     if not isinstance(data, dict) or data.get("t") != tenant.pk:
         return None
-    open_conversations = (
-        Conversation.objects.filter(visitor=OuterRef("pk"))
-        .exclude(status=Conversation.Status.CLOSED)
-        .order_by("-started_at")
-        .values("pk")[:1]
-    )
+    open_conversations = Conversation.objects.for_tenant(tenant).open_of(OuterRef("pk")).values("pk")[:1]
     visitor = (
         Visitor.objects.for_tenant(tenant)
         .filter(public_id=data.get("v"))
@@ -127,50 +120,6 @@ def visitor_from_token(*, tenant: Tenant, token: str | None) -> Visitor | None:
     if visitor is not None:
         visitor.tenant = tenant  # known already: no query when it is asked for
     return visitor
-
-
-def identify_visitor(*, tenant: Tenant, token: str | None, now: dt.datetime | None = None) -> tuple[Visitor, str]:
-    """Return the token's visitor (with ``open_conversation_id``), or a new one, with the token to keep."""
-    now = now or timezone.now()
-    visitor = visitor_from_token(tenant=tenant, token=token)
-    if visitor is None:
-        visitor = Visitor.objects.create(tenant=tenant, first_seen_at=now, last_seen_at=now)
-        visitor.open_conversation_id = None
-        return visitor, issue_visitor_token(visitor)
-    return visitor, token
-
-
-def is_returning(*, previous: PageView | None, at: dt.datetime) -> bool:
-    """Say whether a page view at ``at`` is a returning visitor's, given their previous one (None: a first visit).
-
-    A view that starts a new visit after a pause is returning; the later views of a visit are as its first.
-    """
-    if previous is None:
-        return False
-    if at - previous.viewed_at >= NEW_VISIT_AFTER:
-        return True
-    return previous.returning
-
-
-def record_page_view(
-    *, tenant: Tenant, visitor: Visitor, url: str, title: str = "", now: dt.datetime | None = None
-) -> PageView:
-    """Record a page of the client's site opened with the widget; a new visit after a pause is 'returning'."""
-    now = now or timezone.now()
-    previous = PageView.objects.for_tenant(tenant).filter(visitor=visitor).order_by("-viewed_at").first()
-    returning = is_returning(previous=previous, at=now)
-    with transaction.atomic():
-        Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
-        view = PageView.objects.create(
-            tenant=tenant,
-            visitor=visitor,
-            url=recorded_text(url)[:2000],
-            title=recorded_text(title)[:300],
-            viewed_at=now,
-            returning=returning,
-        )
-        visitor_tallies.tally_page_view(tenant=tenant, view=view, previous=previous)
-    return view
 
 
 def access_conversation_for_agent(*, agent: Agent, conversation_id: object) -> Conversation:
@@ -215,3 +164,18 @@ def access_notice_for_agent(*, agent: Agent, notice_id: object) -> ChangeNotice:
         return ChangeNotice.objects.visible_to(agent).select_related("tenant").get(pk=int(notice_id))
     except (ChangeNotice.DoesNotExist, TypeError, ValueError):
         raise AccessDenied("not_found", ERROR_NOTICE_NOT_FOUND) from None
+
+
+def agent_of_user(user: AbstractBaseUser | AnonymousUser | None) -> Agent | None:
+    """Return the agent profile of an active, signed-in user; None for anyone else."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return None
+    return Agent.objects.filter(user=user).first()
+
+
+def access_agent(*, agent_id: object) -> Agent:
+    """Return the agent of that id (a colleague to hand a chat to), or raise AccessDenied("not_found")."""
+    try:
+        return Agent.objects.get(pk=int(agent_id))
+    except (Agent.DoesNotExist, TypeError, ValueError):
+        raise AccessDenied("not_found", ERROR_AGENT_NOT_FOUND) from None

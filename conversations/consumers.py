@@ -29,7 +29,6 @@ from conversations.threads import database_sync_to_async, database_wait
 from tenants.hours import is_open
 from tenants.models import Tenant
 from workforce import services as agent_services
-from workforce.models import Agent
 
 logger = logging.getLogger(__name__)
 
@@ -497,23 +496,13 @@ class VisitorConsumer(_JsonConsumer):
         await super().chat_closed(event)
 
 
-def _agent_of(user) -> Agent | None:
-    if not user or not user.is_authenticated or not user.is_active:
-        return None
-    agent = Agent.objects.filter(user=user).first()
-    if agent is not None:
-        # A console that connects is alive: its agent may be routed to at once.
-        agent_services.touch_agent(agent=agent)
-    return agent
-
-
 class AgentConsumer(_JsonConsumer):
     """The console's connection: one agent, the tenants they are trained for."""
 
     parse = staticmethod(protocol.parse_agent_frame)
 
     async def connect(self) -> None:
-        self.agent = await database_sync_to_async(_agent_of)(self.scope.get("user"))
+        self.agent = await database_sync_to_async(services.connect_console)(user=self.scope.get("user"))
         if self.agent is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -592,14 +581,8 @@ class AgentConsumer(_JsonConsumer):
         return {"type": "pong", **selectors.console_sync(agent=self.agent, followed=followed)}
 
     async def on_presence(self, *, presence: str) -> None:
-        await database_sync_to_async(self._presence)(presence)
+        await database_sync_to_async(services.set_console_presence)(agent=self.agent, presence=presence)
         await self.send_frame({"type": "state", **await self._state()})
-
-    def _presence(self, presence: str) -> None:
-        agent_services.set_presence(agent=self.agent, presence=presence)
-        if presence == Agent.Presence.ONLINE:
-            agent_services.touch_agent(agent=self.agent)
-            routing.drain_queue_for(agent=self.agent)
 
     async def on_open(self, *, conversation: int, last_seq: int) -> None:
         # Check access, join the chat's group, and only then read the history: a message stored in
@@ -628,26 +611,16 @@ class AgentConsumer(_JsonConsumer):
         return routing.take_waiting(conversation=conversation, agent=self.agent)
 
     async def on_colleagues(self, *, conversation: int) -> None:
-        agents = await database_sync_to_async(self._colleagues)(conversation)
+        agents = await database_sync_to_async(selectors.transfer_colleagues)(
+            agent=self.agent, conversation_id=conversation
+        )
         await self.send_frame({"type": "colleagues", "conversation": conversation, "agents": agents})
 
-    def _colleagues(self, conversation_id: int) -> list[dict[str, Any]]:
-        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
-        return [
-            {"id": colleague.pk, "name": colleague.display_name, "load": colleague.load}
-            for colleague in routing.eligible_agents(tenant=conversation.tenant).exclude(pk=self.agent.pk)
-        ]
-
     async def on_transfer(self, *, conversation: int, to_agent: int, note: str) -> None:
-        await database_sync_to_async(self._transfer)(conversation, to_agent, note)
+        await database_sync_to_async(services.transfer_chat)(
+            agent=self.agent, conversation_id=conversation, to_agent_id=to_agent, note=note
+        )
         await self.send_frame({"type": "state", **await self._state()})
-
-    def _transfer(self, conversation_id: int, to_agent_id: int, note: str) -> None:
-        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
-        colleague = Agent.objects.filter(pk=to_agent_id).first()
-        if colleague is None:
-            raise access.AccessDenied("not_found", "Agent not found.")
-        routing.transfer(conversation=conversation, from_agent=self.agent, to_agent=colleague, note=note)
 
     async def on_message(self, *, conversation: int, body: str, client_msg_id: str) -> None:
         ack = await database_sync_to_async(self._message)(conversation, body, client_msg_id)
@@ -688,15 +661,10 @@ class AgentConsumer(_JsonConsumer):
     async def on_close(
         self, *, conversation: int, outcome: str, summary: str, lead: dict | None, handoff: dict | None
     ) -> None:
-        await database_sync_to_async(self._close)(conversation, outcome, summary, lead, handoff)
-        await self.send_frame({"type": "state", **await self._state()})
-
-    def _close(self, conversation_id: int, outcome: str, summary: str, lead: dict | None, handoff: dict | None) -> None:
-        conversation = access.access_conversation_for_agent(agent=self.agent, conversation_id=conversation_id)
-        outcomes.close_with_outcome(
-            conversation=conversation, agent=self.agent, outcome=outcome, summary=summary, lead=lead, handoff=handoff
+        await database_sync_to_async(outcomes.close_by_agent)(
+            agent=self.agent, conversation_id=conversation, outcome=outcome, summary=summary, lead=lead, handoff=handoff
         )
-        routing.drain_queue_for(agent=self.agent)
+        await self.send_frame({"type": "state", **await self._state()})
 
     # Events only consoles receive.
     async def chat_assigned(self, event: dict) -> None:

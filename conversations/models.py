@@ -6,13 +6,13 @@ import uuid
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from moments.formatting import show_moment
 from outbox.models import outgoing_email_link
-from tenants.scoping import TenantOwnedModel
+from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 
 class Visitor(TenantOwnedModel):
@@ -115,6 +115,21 @@ class VisitorMark(TenantOwnedModel):
         return f"{self.visitor_id} {self.span} {self.first_day:%Y-%m-%d}"
 
 
+class ConversationQuerySet(TenantQuerySet):
+    """Conversations, with the rules about which of them are still open written once."""
+
+    def open(self) -> ConversationQuerySet:
+        """Return the conversations that have not been closed (waiting or active)."""
+        return self.exclude(status=Conversation.Status.CLOSED)
+
+    def open_of(self, visitor: Visitor | OuterRef) -> ConversationQuerySet:
+        """Return the visitor's open conversation first (a visitor has at most one; the latest counts).
+
+        ``visitor`` may be an expression such as ``OuterRef("pk")`` for a subquery.
+        """
+        return self.filter(visitor=visitor).open().order_by("-started_at")
+
+
 class Conversation(TenantOwnedModel):
     """One chat between a visitor and the team, with the moments the KPIs are measured from."""
 
@@ -189,6 +204,8 @@ class Conversation(TenantOwnedModel):
     visitor_left_at = models.DateTimeField(
         _("visitor left"), null=True, blank=True, default=timezone.now, editable=False
     )
+
+    objects = ConversationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]

@@ -21,7 +21,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from conversations import services, signals
+from conversations import access, routing, services, signals
 from conversations.models import Conversation, Handoff, Lead, Visitor
 from conversations.safe_text import BIDI_CONTROLS, ERROR_NUL, NUL
 from moments.formatting import local_moment, weekday_name
@@ -369,3 +369,21 @@ def close_with_outcome(
         summary = summary or handoff_details.summary
         _record_handoff(locked, agent, handoff_details, now, send=send_report)
     return services.close_conversation(conversation=locked, outcome=outcome, summary=summary, now=now)
+
+
+def close_by_agent(
+    *,
+    agent: Agent,
+    conversation_id: object,
+    outcome: str,
+    summary: str = "",
+    lead: Mapping[str, str] | None = None,
+    handoff: Mapping[str, str] | None = None,
+) -> Conversation:
+    """Close the agent's chat (by id) from their console; their free slot takes the oldest waiting chat."""
+    conversation = access.access_conversation_for_agent(agent=agent, conversation_id=conversation_id)
+    closed = close_with_outcome(
+        conversation=conversation, agent=agent, outcome=outcome, summary=summary, lead=lead, handoff=handoff
+    )
+    routing.drain_queue_for(agent=agent)
+    return closed

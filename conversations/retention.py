@@ -27,7 +27,7 @@ How
     deletes child tables before their parent with one statement each. The number of statements
     grows with the batches, never with the conversations in a batch. Batches continue after the
     last id of the previous one, so each pass reads on from where the last stopped. On SQLite a
-    batch is at most ``MAX_SQLITE_BATCH`` rows, its limit of parameters in one statement.
+    batch is at most as many rows as it binds parameters in one statement (``sql.batch_size_for``).
     Safe to run at any time and twice: a second run finds nothing.
 """
 
@@ -41,6 +41,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from conversations import sql
 from conversations.models import (
     Conversation,
     Handoff,
@@ -59,8 +60,6 @@ from tenants.models import Tenant
 from tenants.retention import cutoff_for
 
 DEFAULT_BATCH_SIZE = 2000
-# Django's limit of parameters per statement on SQLite, less the few a batch's other conditions use.
-MAX_SQLITE_BATCH = 990
 
 # Every table with a foreign key to a conversation, deleted before it (tests check none is missing).
 CONVERSATION_PARTS: tuple[type[Model], ...] = (
@@ -120,8 +119,7 @@ def purge_expired(
     now = now or timezone.now()
     if batch_size < 1:
         raise ValueError("The batch size must be at least 1.")
-    if connection.vendor == "sqlite":
-        batch_size = min(batch_size, MAX_SQLITE_BATCH)
+    batch_size = sql.batch_size_for(values_per_row=1, wanted=batch_size)
     chosen = Tenant.objects.order_by("pk") if tenants is None else sorted(tenants, key=lambda one: one.pk)
     result = PurgeResult(now=now, dry_run=dry_run)
     for tenant in chosen:

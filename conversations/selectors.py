@@ -10,9 +10,9 @@ from typing import Any
 from django.db.models import Avg, Count, F, Q, Sum
 from django.utils import timezone
 
-from conversations import events, routing
-from conversations.access import NEW_VISIT_AFTER
+from conversations import access, events, routing
 from conversations.models import ClockRun, Conversation, Message, Note, PageView, Tag, Visitor
+from conversations.visits import NEW_VISIT_AFTER
 from tenants.models import Tenant
 from tenants.scoping import trained_tenant_ids
 from workforce.models import Agent, Qualification, Shift
@@ -23,25 +23,32 @@ HANDLE_TIME_WINDOW = dt.timedelta(days=14)
 
 def open_conversation_of(*, visitor: Visitor) -> Conversation | None:
     """Return the visitor's conversation that has not been closed, if any."""
-    return (
-        Conversation.objects.for_tenant(visitor.tenant)
-        .filter(visitor=visitor)
-        .exclude(status=Conversation.Status.CLOSED)
-        .select_related("agent", "tenant")
-        .order_by("-started_at")
-        .first()
-    )
+    return Conversation.objects.for_tenant(visitor.tenant).open_of(visitor).select_related("agent", "tenant").first()
 
 
 def open_conversation_by_id(*, visitor: Visitor, conversation_id: int) -> Conversation | None:
     """Return the visitor's conversation of that id if it has not been closed."""
     return (
         Conversation.objects.for_tenant(visitor.tenant)
-        .filter(pk=conversation_id, visitor=visitor)
-        .exclude(status=Conversation.Status.CLOSED)
+        .open_of(visitor)
+        .filter(pk=conversation_id)
         .select_related("agent", "tenant")
         .first()
     )
+
+
+def queue_tenant_ids(*, agent: Agent) -> list[int]:
+    """Return the ids of the tenants whose queues the agent's console follows (those they are trained for)."""
+    return list(trained_tenant_ids(agent))
+
+
+def transfer_colleagues(*, agent: Agent, conversation_id: object) -> list[dict[str, Any]]:
+    """Return the colleagues who could take the agent's chat now (best first), with their load."""
+    conversation = access.access_conversation_for_agent(agent=agent, conversation_id=conversation_id)
+    return [
+        {"id": colleague.pk, "name": colleague.display_name, "load": colleague.load}
+        for colleague in routing.eligible_agents(tenant=conversation.tenant).exclude(pk=agent.pk)
+    ]
 
 
 def reloaded(conversation: Conversation) -> Conversation:
@@ -176,7 +183,7 @@ def _page_payload(view: PageView) -> dict[str, Any]:
 def current_visit(*, visitor: Visitor) -> list[PageView]:
     """Return the pages of the visitor's latest visit, newest first.
 
-    A visit is the run of page views with less than access.NEW_VISIT_AFTER between one and the next.
+    A visit is the run of page views with less than visits.NEW_VISIT_AFTER between one and the next.
     """
     views = list(
         PageView.objects.for_tenant(visitor.tenant)

@@ -3,21 +3,22 @@ anyone is told of it, and a client-made message id makes a resend idempotent."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, events, limits, routing, signals, timers
+from conversations import access, events, limits, routing, signals, sql, timers, visits
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
 from conversations.safe_text import checked_text
 from tenants.models import Tenant
 from tenants.services import record_widget_seen
+from workforce import services as agent_services
 from workforce.models import Agent, Qualification
 
 MAX_MESSAGE_LENGTH = 4000
@@ -62,13 +63,7 @@ def start_conversation(
     """
     now = now or timezone.now()
     Visitor.objects.select_for_update().get(pk=visitor.pk)
-    open_one = (
-        Conversation.objects.for_tenant(tenant)
-        .filter(visitor=visitor)
-        .exclude(status=Conversation.Status.CLOSED)
-        .order_by("-started_at")
-        .first()
-    )
+    open_one = Conversation.objects.for_tenant(tenant).open_of(visitor).first()
     if open_one is not None:
         return open_one
     limits.check_conversation_rate(ip_address=ip_address, now=now)
@@ -145,6 +140,11 @@ def _db_value(model, name: str, value):
     return model._meta.get_field(name).get_db_prep_save(value, connection)
 
 
+def _typed(model, name: str, value) -> tuple:
+    """Return a value as the column stores it, with the column's SQL type."""
+    return _db_value(model, name, value), model._meta.get_field(name).db_type(connection)
+
+
 def _store_in_one_go(
     *, conversation_id: int, sender: str, body: str, client_msg_id: str, agent: Agent | None, now: dt.datetime
 ) -> tuple[Message, str] | None:
@@ -154,12 +154,9 @@ def _store_in_one_go(
     they are trained for; the client id is new. Otherwise return None and store nothing: the caller
     takes the slow path, which says why (closed, not yours) or returns the stored resend.
 
-    The sequence bump (``UPDATE … RETURNING``) and the insert happen together or not at all. On
-    PostgreSQL they are one statement (a data-modifying WITH, atomic by itself, so no BEGIN or COMMIT
-    outside a transaction); on SQLite (no data-modifying WITH) two in a transaction, the insert made
-    idempotent by the unique constraint (``ON CONFLICT DO NOTHING``), rolled back with the bump on a
-    conflict. A client id stored already bumps nothing; two resends racing each other meet the same
-    constraint, and the loser stores nothing.
+    The sequence bump (``UPDATE … RETURNING``) and the insert happen together or not at all
+    (``sql.update_then_insert``: one statement on PostgreSQL). A client id stored already bumps nothing;
+    two resends racing each other meet the unique constraint, and the loser stores nothing.
     """
     conversations, messages = Conversation._meta.db_table, Message._meta.db_table
     first = "first_visitor_message_at" if agent is None else "first_agent_reply_at"
@@ -183,24 +180,23 @@ def _store_in_one_go(
     )
     bump_params = [_db_value(Conversation, first, now), conversation_id, *condition_params]
     bump_params += [conversation_id, client_msg_id]
-    columns = "tenant_id, conversation_id, seq, sender, agent_id, body, client_msg_id, created_at"
-    row_params = [
-        sender,
-        agent.pk if agent else None,
-        _db_value(Message, "body", body),
-        client_msg_id,
-        _db_value(Message, "created_at", now),
-    ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            row = _store_with_one_statement(cursor, bump, bump_params, columns, row_params)
-        elif connection.features.can_return_columns_from_insert:
-            row = _store_with_two_statements(cursor, bump, bump_params, columns, row_params)
-        else:
-            row = None
+    row = sql.update_then_insert(
+        update=bump,
+        update_params=bump_params,
+        table=messages,
+        columns=["tenant_id", "conversation_id", "seq", "sender", "agent_id", "body", "client_msg_id", "created_at"],
+        copied=["tenant_id", "id", "last_seq"],
+        values=[
+            _typed(Message, "sender", sender),
+            _typed(Message, "agent", agent.pk if agent else None),
+            _typed(Message, "body", body),
+            _typed(Message, "client_msg_id", client_msg_id),
+            _typed(Message, "created_at", now),
+        ],
+    )
     if row is None:
         return None
-    message_id, tenant_id, seq, status = row
+    message_id, _conversation_id, tenant_id, seq, status = row
     message = Message(
         pk=message_id,
         tenant_id=tenant_id,
@@ -214,40 +210,6 @@ def _store_in_one_go(
     )
     message._state.adding, message._state.db = False, connection.alias
     return message, status
-
-
-def _store_with_one_statement(cursor, bump: str, bump_params: list, columns: str, row_params: list) -> tuple | None:
-    statement = (
-        f"WITH bumped AS ({bump}), stored AS (INSERT INTO {Message._meta.db_table} ({columns}) "  # noqa: S608
-        "SELECT tenant_id, id, last_seq, %s, CAST(%s AS bigint), %s, %s, %s FROM bumped RETURNING id) "
-        "SELECT stored.id, bumped.tenant_id, bumped.last_seq, bumped.status FROM stored CROSS JOIN bumped"
-    )
-    try:
-        # Inside a transaction a failed statement would spoil it: let it fail in a savepoint of its own.
-        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            cursor.execute(statement, [*bump_params, *row_params])
-            return cursor.fetchone()
-    except IntegrityError:
-        return None  # a resend that raced its twin: stored once, by the other
-
-
-def _store_with_two_statements(cursor, bump: str, bump_params: list, columns: str, row_params: list) -> tuple | None:
-    insert = (
-        f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-        "ON CONFLICT DO NOTHING RETURNING id"
-    )
-    with transaction.atomic():
-        cursor.execute(bump, bump_params)
-        bumped = cursor.fetchone()
-        if bumped is None:
-            return None
-        conversation_id, tenant_id, seq, status = bumped
-        cursor.execute(insert, [tenant_id, conversation_id, seq, *row_params])
-        stored = cursor.fetchone()
-        if stored is None:
-            transaction.set_rollback(True)
-            return None
-    return stored[0], tenant_id, seq, status
 
 
 def _stored_message(*, conversation_id: int, client_msg_id: str) -> Message | None:
@@ -507,7 +469,7 @@ def _publish_visitor_presence(conversation_id: int, *, present: bool) -> None:
 
 
 def _open(conversation_id: int):
-    return Conversation.objects.filter(pk=conversation_id).exclude(status=Conversation.Status.CLOSED)
+    return Conversation.objects.filter(pk=conversation_id).open()
 
 
 def visitor_arrived(*, conversation: Conversation, now: dt.datetime | None = None) -> None:
@@ -567,11 +529,38 @@ def open_widget_session(
 ) -> tuple[Visitor, str]:
     """Identify the visitor (new, or by their token), record the page view and note the widget as seen."""
     now = now or timezone.now()
-    visitor, token = access.identify_visitor(tenant=tenant, token=token, now=now)
+    visitor, token = visits.identify_visitor(tenant=tenant, token=token, now=now)
     if url:
-        access.record_page_view(tenant=tenant, visitor=visitor, url=url, title=title, now=now)
+        visits.record_page_view(tenant=tenant, visitor=visitor, url=url, title=title, now=now)
     record_widget_seen(tenant=tenant, origin=origin, now=now)
     return visitor, token
+
+
+# --- The agent's console: what its socket asks for -------------------------------------------------
+
+
+def connect_console(*, user: AbstractBaseUser | AnonymousUser | None) -> Agent | None:
+    """Return the user's agent profile, counted alive at once (a console that connects answers); else None."""
+    agent = access.agent_of_user(user)
+    if agent is not None:
+        agent_services.touch_agent(agent=agent)
+    return agent
+
+
+def set_console_presence(*, agent: Agent, presence: str) -> Agent:
+    """Set the agent's presence from their console; going online gives them waiting chats at once."""
+    agent_services.set_presence(agent=agent, presence=presence)
+    if presence == Agent.Presence.ONLINE:
+        agent_services.touch_agent(agent=agent)
+        routing.drain_queue_for(agent=agent)
+    return agent
+
+
+def transfer_chat(*, agent: Agent, conversation_id: object, to_agent_id: object, note: str) -> None:
+    """Hand a chat of the agent's (by id) to a colleague (by id) with a note; see ``routing.transfer``."""
+    conversation = access.access_conversation_for_agent(agent=agent, conversation_id=conversation_id)
+    colleague = access.access_agent(agent_id=to_agent_id)
+    routing.transfer(conversation=conversation, from_agent=agent, to_agent=colleague, note=note)
 
 
 # --- The clock ------------------------------------------------------------------------------------

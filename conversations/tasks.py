@@ -5,13 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from conversations import retention, visitor_tallies
-from tenants.models import Tenant
+from tenants.selectors import tenant_by_id
 
 
 @shared_task
 def rebuild_visitor_tallies(tenant_id: int) -> int:
     """Recount one tenant's visitor tallies from its page views (after its time zone changed); return the tallies."""
-    return visitor_tallies.rebuild(Tenant.objects.filter(pk=tenant_id)).tallies
+    tenant = tenant_by_id(tenant_id)
+    return visitor_tallies.rebuild([tenant]).tallies if tenant is not None else 0
 
 
 @shared_task

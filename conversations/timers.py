@@ -88,7 +88,7 @@ def _away_too_long(*, now: dt.datetime) -> Q:
 def forget_vanished_visitors(*, now: dt.datetime) -> int:
     """Count no widget socket for open chats whose widgets stopped pinging (their daphne process died)."""
     silent = (
-        Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+        Conversation.objects.open()
         .filter(visitor_sockets__gt=0, visitor_seen_at__lt=now - visitor_socket_silence())
         .values_list("pk", "visitor_seen_at")
     )
@@ -102,7 +102,7 @@ def close_abandoned_chats(*, now: dt.datetime) -> int:
     slot a chat freed gets the oldest waiting chats at once.
     """
     abandoned = (
-        Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+        Conversation.objects.open()
         .exclude(origin=Conversation.Origin.OFFLINE_MESSAGE)
         .filter(visitor_sockets=0)
         .filter(_away_too_long(now=now))

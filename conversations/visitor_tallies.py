@@ -45,6 +45,7 @@ from django.db.models import Count, DateField, Q, QuerySet
 from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from conversations import sql
 from conversations.models import PageView, VisitorMark, VisitorSpan, VisitorTally
 from tenants.models import Tenant
 
@@ -155,10 +156,10 @@ def _locked_state(tenant_id: int) -> tuple[str, dt.datetime] | None:
     lies before the new start, in periods that are counted from page views anyway.
     """
     table = connection.ops.quote_name(Tenant._meta.db_table)
-    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT time_zone, visitors_tallied_in, visitors_tallied_since FROM {table} WHERE id = %s{lock}",  # noqa: S608
+            f"SELECT time_zone, visitors_tallied_in, visitors_tallied_since FROM {table} WHERE id = %s"  # noqa: S608
+            + sql.share_lock(),
             [tenant_id],
         )
         row = cursor.fetchone()
@@ -195,14 +196,8 @@ def _insert_marks(
         for returning in kinds
     ]
     table, columns = _quoted(VisitorMark, "tenant_id", "zone", "span", "first_day", "returning", "visitor_id")
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "  # noqa: S608
-        f"ON CONFLICT DO NOTHING RETURNING {columns[2]}, {columns[4]}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
-        return [(span, bool(returning)) for span, returning in cursor.fetchall()]
+    inserted = sql.insert_ignoring_conflicts(table=table, columns=columns, rows=rows, returning=columns[2:5:2])
+    return [(span, bool(returning)) for span, returning in inserted]
 
 
 def _add_to_tallies(
@@ -218,15 +213,7 @@ def _add_to_tallies(
         (tenant_id, zone, span, first_days[span], plain, returning) for span, (plain, returning) in increments.items()
     ]
     table, columns = _quoted(VisitorTally, "tenant_id", "zone", "span", "first_day", "visitors", "returning_visitors")
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-    key, counts = columns[:4], columns[4:]
-    sql = (
-        f"INSERT INTO {table} AS tally ({', '.join(columns)}) VALUES {values} "  # noqa: S608
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
-        + ", ".join(f"{count} = tally.{count} + excluded.{count}" for count in counts)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
+    sql.insert_or_add(table=table, columns=columns, key=columns[:4], rows=rows)
 
 
 def _quoted(model: type, *columns: str) -> tuple[str, list[str]]:

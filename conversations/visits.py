@@ -1,10 +1,10 @@
-"""A history of visits written at once: visitors and the pages they opened, replayed or imported.
+"""Visitors and the pages they open: one at a time as the widget reports them, or a history at once.
 
-The widget reports pages one at a time (``access.identify_visitor``, ``access.record_page_view``);
-a history (the demo's weeks of traffic, or one imported from another chat) comes in thousands.
-These write it in a few statements with the same rules: a page view is returning by
-``access.is_returning``, a visitor's last sighting never moves back, and the tenant's visitor tallies
-are recounted from its page views afterwards, so the KPIs read the same as if each page had come live.
+The widget reports pages one by one (``identify_visitor``, ``record_page_view``); a history (the demo's
+weeks of traffic, or one imported from another chat) comes in thousands, and ``create_visitors`` and
+``record_page_views`` write it in a few statements with the same rules: a page view is returning by
+``is_returning``, a visitor's last sighting never moves back, and the tenant's visitor tallies are
+recounted from its page views afterwards, so the KPIs read the same as if each page had come live.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ from django.db.models import Max, OuterRef, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from conversations import visitor_tallies
-from conversations.access import is_returning
+from conversations import access, visitor_tallies
 from conversations.models import PageView, Visitor
+from conversations.safe_text import recorded_text
 from tenants.models import Tenant
 
 BATCH_SIZE = 1000
 MAX_URL_LENGTH = 2000
 MAX_TITLE_LENGTH = 300
+# A page view this long after the previous one starts a new visit.
+NEW_VISIT_AFTER = dt.timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,56 @@ class PageOpened:
     url: str
     title: str
     at: dt.datetime
+
+
+def is_returning(*, previous: PageView | None, at: dt.datetime) -> bool:
+    """Say whether a page view at ``at`` is a returning visitor's, given their previous one (None: a first visit).
+
+    A view that starts a new visit after a pause is returning; the later views of a visit are as its first.
+    """
+    if previous is None:
+        return False
+    if at - previous.viewed_at >= NEW_VISIT_AFTER:
+        return True
+    return previous.returning
+
+
+# --- Live: one visitor, one page at a time -------------------------------------------------------------
+
+
+@transaction.atomic
+def identify_visitor(*, tenant: Tenant, token: str | None, now: dt.datetime | None = None) -> tuple[Visitor, str]:
+    """Return the token's visitor (with ``open_conversation_id``), or a new one, with the token to keep."""
+    visitor = access.visitor_from_token(tenant=tenant, token=token)
+    if visitor is not None:
+        return visitor, token
+    now = now or timezone.now()
+    visitor = Visitor.objects.create(tenant=tenant, first_seen_at=now, last_seen_at=now)
+    visitor.open_conversation_id = None
+    return visitor, access.issue_visitor_token(visitor)
+
+
+@transaction.atomic
+def record_page_view(
+    *, tenant: Tenant, visitor: Visitor, url: str, title: str = "", now: dt.datetime | None = None
+) -> PageView:
+    """Record a page of the client's site opened with the widget; a new visit after a pause is 'returning'."""
+    now = now or timezone.now()
+    previous = PageView.objects.for_tenant(tenant).filter(visitor=visitor).order_by("-viewed_at").first()
+    Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
+    view = PageView.objects.create(
+        tenant=tenant,
+        visitor=visitor,
+        url=recorded_text(url)[:MAX_URL_LENGTH],
+        title=recorded_text(title)[:MAX_TITLE_LENGTH],
+        viewed_at=now,
+        returning=is_returning(previous=previous, at=now),
+    )
+    visitor_tallies.tally_page_view(tenant=tenant, view=view, previous=previous)
+    return view
+
+
+# --- A history: many visitors and pages at once --------------------------------------------------------
 
 
 @transaction.atomic
@@ -66,8 +118,8 @@ def record_page_views(*, tenant: Tenant, views: Iterable[PageOpened], now: dt.da
         row = PageView(
             tenant=tenant,
             visitor=view.visitor,
-            url=view.url[:MAX_URL_LENGTH],
-            title=view.title[:MAX_TITLE_LENGTH],
+            url=recorded_text(view.url)[:MAX_URL_LENGTH],
+            title=recorded_text(view.title)[:MAX_TITLE_LENGTH],
             viewed_at=view.at,
             returning=is_returning(previous=previous, at=view.at),
         )

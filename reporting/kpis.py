@@ -11,7 +11,7 @@ Periods and time
 Visitors and chats
     visitors              distinct visitors with a page view in the period
     returning_visitors    distinct visitors with a page view in the period marked "returning"
-                          (a new visit after a pause, ``conversations.access.record_page_view``)
+                          (a new visit after a pause, ``conversations.visits.record_page_view``)
     chats                 conversations started in the period, every origin
     reactive_chats, proactive_chats, offline_messages
                           chats by origin: visitor started / invitation accepted / message left
@@ -147,6 +147,7 @@ from django.db.models.lookups import LessThanOrEqual
 
 from conversations import visitor_tallies
 from conversations.models import Conversation, Lead, PageView, VisitorSpan
+from conversations.sql import is_postgresql
 from reporting.periods import Kind, Period
 from reporting.sql import LocalHourOfWeek, PercentileCont, Seconds, percentile, seconds_sql
 from tenants.models import Tenant
@@ -254,7 +255,7 @@ def _local(
 
 
 def _percentiles_in_database() -> bool:
-    return connection.vendor == "postgresql"
+    return is_postgresql()
 
 
 # --- Results --------------------------------------------------------------------------------------

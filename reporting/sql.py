@@ -1,5 +1,7 @@
 """SQL building blocks of the KPIs, one per vendor where PostgreSQL and SQLite differ.
 
+They build on ``conversations.sql`` (the SQL the two databases write differently, for every app).
+
 The KPIs are written for PostgreSQL (production and CI) and SQLite (the embedded default). Each helper
 here says how it reads on both; ``tests/reporting/test_sql.py`` checks each on the database the suite
 runs on, and the KPI tests run again on SQLite.
@@ -17,18 +19,8 @@ from django.db.models import FloatField, Func, IntegerField, Q
 from django.db.models.aggregates import Aggregate
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
-# The seconds from one moment to a later one, per database. SQLite reads moments to the millisecond.
-SECONDS_SQL = {
-    "postgresql": "date_part('epoch', {later} - {earlier})",
-    "sqlite": "ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)",
-}
-
-
-def seconds_sql(vendor: str, *, later: str, earlier: str) -> str:
-    """Return SQL for the seconds from ``earlier`` to ``later`` (two SQL expressions of moments)."""
-    if vendor not in SECONDS_SQL:
-        raise NotSupportedError(f"The KPIs are written for PostgreSQL and SQLite, not {vendor}.")
-    return SECONDS_SQL[vendor].format(later=later, earlier=earlier)
+# The vendor's SQL text for the seconds between two moments is written once, in conversations.sql.
+from conversations.sql import seconds_sql
 
 
 class Seconds(Func):

@@ -308,12 +308,10 @@ class TenantAdmin(OpsModelAdmin):
         if isinstance(formset, ChecklistFormSet):
             formset.save_ticks(by=request.user)
         else:
-            super().save_formset(request, form, formset, change)
-
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        # New hours, recipients or articles may complete (or reopen) automatic steps.
-        onboarding.refresh_checklist(form.instance)
+            # New hours, recipients or articles may complete (or reopen) automatic steps: the service sees to it.
+            rows = formset.save(commit=False)
+            services.save_tenant_content(saved=rows, deleted=formset.deleted_objects)
+            formset.save_m2m()
 
     # --- rotating the key and going live: list actions and buttons on the tenant page ---
 
@@ -411,19 +409,13 @@ class TenantContentAdmin(OpsModelAdmin):
         return (*readonly, "tenant") if obj is not None else readonly
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        onboarding.refresh_checklist(obj.tenant)
+        services.save_tenant_content(saved=[obj])
 
     def delete_model(self, request: HttpRequest, obj) -> None:
-        tenant = obj.tenant
-        super().delete_model(request, obj)
-        onboarding.refresh_checklist(tenant)
+        services.save_tenant_content(deleted=[obj])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        tenants = list(Tenant.objects.filter(pk__in=queryset.values("tenant")))
-        super().delete_queryset(request, queryset)
-        for tenant in tenants:
-            onboarding.refresh_checklist(tenant)
+        services.save_tenant_content(deleted=list(queryset.select_related("tenant")))
 
 
 @admin.register(KnowledgeArticle)

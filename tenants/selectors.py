@@ -24,6 +24,11 @@ from tenants.models import (
 )
 
 
+def tenant_by_id(tenant_id: int) -> Tenant | None:
+    """Return the tenant of that id, or None if there is none (any more)."""
+    return Tenant.objects.filter(pk=tenant_id).first()
+
+
 def with_checklist(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
     """Return the tenants with their onboarding steps fetched in one more query, not one per tenant."""
     return tenants.prefetch_related(

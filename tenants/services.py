@@ -27,6 +27,7 @@ from tenants.models import (
     Tenant,
     new_widget_key,
 )
+from tenants.scoping import TenantOwnedModel
 
 
 class GoLiveRefused(ValidationError):
@@ -143,6 +144,26 @@ def _saved(row):
     row.full_clean()
     row.save()
     return row
+
+
+@transaction.atomic
+def save_tenant_content(
+    *,
+    saved: Iterable[TenantOwnedModel] = (),
+    deleted: Iterable[TenantOwnedModel] = (),
+    now: dt.datetime | None = None,
+) -> None:
+    """Save and delete rows that belong to tenants (articles, canned responses, hours, recipients, notices…)
+    as edited in the admin, then bring each tenant's onboarding checklist up to date as of ``now``."""
+    tenants: dict[int, Tenant] = {}
+    for row in deleted:
+        tenants[row.tenant_id] = row.tenant
+        row.delete()
+    for row in saved:
+        _saved(row)
+        tenants[row.tenant_id] = row.tenant
+    for tenant in tenants.values():
+        onboarding.refresh_checklist(tenant, now)
 
 
 @transaction.atomic

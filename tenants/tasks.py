@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenants import notifications, onboarding
-from tenants.models import Tenant
+from tenants import notifications, onboarding, selectors
 
 
 @shared_task
 def build_onboarding_checklist(tenant_id: int) -> int:
     """Create or reschedule the tenant's checklist and complete what the system can see."""
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    tenant = selectors.tenant_by_id(tenant_id)
     if tenant is None:
         return 0
     onboarding.schedule_checklist(tenant)

@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_site import OpsModelAdmin, OpsTabularInline
 from moments.formatting import local_moment, show_moment
-from tenants import onboarding
 from tenants.admin import ReportRecipientInline, TenantAdmin
 from tenants.forms import validate_email_free
 from tenants.models import Tenant
@@ -43,15 +42,7 @@ class QualificationFormSet(BaseInlineFormSet):
 
     def save_existing(self, form, obj, commit: bool = True) -> Qualification:
         qualification = super().save_existing(form, obj, commit=False)
-        if not commit:
-            return qualification
-        services.save_qualification(qualification=qualification)
-        if "tenant" in form.changed_data:
-            # The training moved to another tenant; the one it left may lose its "agents trained" step.
-            previous = Tenant.objects.filter(pk=form.initial.get("tenant")).first()
-            if previous is not None:
-                onboarding.refresh_checklist(previous)
-        return qualification
+        return services.save_qualification(qualification=qualification) if commit else qualification
 
     def delete_existing(self, obj: Qualification, commit: bool = True) -> None:
         if commit:
@@ -84,6 +75,12 @@ class TenantTrainingAdmin(TenantAdmin):
         inlines = super().section_inlines()
         after = inlines.index(ReportRecipientInline) + 1
         return [*inlines[:after], TenantQualificationInline, *inlines[after:]]
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if isinstance(formset, QualificationFormSet):
+            formset.save()  # each row through save_qualification / withdraw_training
+        else:
+            super().save_formset(request, form, formset, change)
 
 
 # --- Agents --------------------------------------------------------------------------------------

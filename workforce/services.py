@@ -68,8 +68,16 @@ def save_qualification(*, qualification: Qualification, now: dt.datetime | None 
     Training completed by today lets the agent take the tenant's waiting chats at once (after commit).
     """
     qualification.full_clean()
+    moved_from = (
+        Qualification.objects.filter(pk=qualification.pk).exclude(tenant_id=qualification.tenant_id).first()
+        if qualification.pk
+        else None
+    )
     qualification.save()
     onboarding.refresh_checklist(qualification.tenant, now)
+    if moved_from is not None:
+        # The training moved to another tenant; the one it left may lose its "agents trained" step.
+        onboarding.refresh_checklist(moved_from.tenant, now)
     # Training withdrawn (or completed): the agent's open consoles hear only the queues they may take now.
     revocation.logins_changed_on_commit(user_ids=[qualification.agent.user_id])
     completed = qualification.training_completed_on
@@ -80,10 +88,12 @@ def save_qualification(*, qualification: Qualification, now: dt.datetime | None 
 
 @transaction.atomic
 def withdraw_training(*, qualification: Qualification, now: dt.datetime | None = None) -> None:
-    """Delete an agent's training for a tenant: their open consoles stop hearing its queue after commit."""
+    """Delete an agent's training for a tenant: the tenant's "agents trained" step may reopen, and the
+    agent's open consoles stop hearing its queue after commit."""
+    tenant, user_id = qualification.tenant, qualification.agent.user_id
     qualification.delete()
-    onboarding.refresh_checklist(qualification.tenant, now)
-    revocation.logins_changed_on_commit(user_ids=[qualification.agent.user_id])
+    onboarding.refresh_checklist(tenant, now)
+    revocation.logins_changed_on_commit(user_ids=[user_id])
 
 
 @transaction.atomic

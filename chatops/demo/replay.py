@@ -23,7 +23,7 @@ from django.db import connection
 
 from chatops.demo.description import MailFailure
 from chatops.demo.history import History, PlannedChat
-from conversations import access, aftercare, invitations, offline, outcomes, routing, services, visits, workspace
+from conversations import access, aftercare, invitations, offline, outcomes, routing, services, sql, visits, workspace
 from conversations.models import Conversation, Handoff, Message, Visitor, email_reference
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
@@ -163,11 +163,7 @@ def refresh_statistics(*models) -> None:
     The seeding writes thousands of rows in one transaction, which autovacuum never sees; planned with
     the statistics of empty tables, a lookup by visitor or conversation may scan a whole table.
     """
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    sql.analyze(connection.ops.quote_name(model._meta.db_table) for model in models)
 
 
 def replay_history(*, tenant: Tenant, history: History, agents: dict[str, Agent], now: dt.datetime) -> None:

@@ -11,7 +11,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.messages import WARNING
 from django.urls import reverse
 
-from conversations import access, services
+from conversations import services, visits
 from conversations.models import Handoff, Lead, Note, Tag, Visitor
 from conversations.outcomes import close_with_outcome
 from outbox import services as outbox
@@ -47,8 +47,8 @@ def escalation_contacts(tenant, other_tenant):
 def conversation(tenant, agent):
     visitor = Visitor.objects.create(tenant=tenant)
     earlier = NOW - dt.timedelta(minutes=5)
-    access.record_page_view(tenant=tenant, visitor=visitor, url="https://kahvila.example/huolto", now=earlier)
-    access.record_page_view(tenant=tenant, visitor=visitor, url="https://kahvila.example/keittimet", now=NOW)
+    visits.record_page_view(tenant=tenant, visitor=visitor, url="https://kahvila.example/huolto", now=earlier)
+    visits.record_page_view(tenant=tenant, visitor=visitor, url="https://kahvila.example/keittimet", now=NOW)
     conversation = services.start_conversation(tenant=tenant, visitor=visitor, now=NOW)
     services.post_visitor_message(
         conversation=conversation, body="Hei, <b>kahvinkeitin</b> on rikki.\nTilaus 1234.", now=NOW

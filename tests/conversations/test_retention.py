@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from conversations import access, retention
+from conversations import retention, visits
 from conversations.models import (
     Conversation,
     Handoff,
@@ -287,9 +287,9 @@ def purged_august(kahvila):
     kahvila.refresh_from_db()
     first, second, third = (Visitor.objects.create(tenant=kahvila) for _ in range(3))
     for by, moment in ((first, at(2026, 8, 3, 10)), (second, at(2026, 8, 5, 10)), (third, at(2026, 8, 10, 10))):
-        access.record_page_view(tenant=kahvila, visitor=by, url="https://kahvila.example/", now=moment)
+        visits.record_page_view(tenant=kahvila, visitor=by, url="https://kahvila.example/", now=moment)
     # A second visit fifteen days later: returning (a new visit after 30 minutes).
-    access.record_page_view(tenant=kahvila, visitor=second, url="https://kahvila.example/", now=at(2026, 8, 20, 10))
+    visits.record_page_view(tenant=kahvila, visitor=second, url="https://kahvila.example/", now=at(2026, 8, 20, 10))
     Visitor.objects.filter(tenant=kahvila).update(last_seen_at=at(2026, 8, 20, 10))
     chat(kahvila, at(2026, 8, 5, 10), by=second)
     august = Period.month(2026, 8, zone=HELSINKI)

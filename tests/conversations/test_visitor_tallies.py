@@ -1,6 +1,6 @@
 """Visitor tallies: kept as page views arrive, the same figures as counting page views, and really read.
 
-The tests record page views through ``access.record_page_view`` as the widget does. A tally covers
+The tests record page views through ``visits.record_page_view`` as the widget does. A tally covers
 the periods that begin once it has begun; ``begin_tally`` dates that before the test's page views, as
 for a tenant created before any of them.
 """
@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from conversations import access, visitor_tallies
+from conversations import visitor_tallies, visits
 from conversations.models import PageView, Visitor, VisitorMark, VisitorTally
 from reporting import kpis
 from reporting.periods import Period
@@ -45,7 +45,7 @@ def begin_tally(tenant: Tenant, since: dt.datetime) -> Tenant:
 
 
 def view(tenant: Tenant, visitor: Visitor, moment: dt.datetime) -> PageView:
-    return access.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=moment)
+    return visits.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=moment)
 
 
 def tally(tenant: Tenant, span: str, first_day: dt.date) -> tuple[int, int]:

@@ -1,10 +1,13 @@
-"""A history of visits written at once reads the same as the same pages coming live, one by one."""
+"""Visits: the widget's visitor and pages written live by the services, and a history written at once,
+which reads the same as the same pages coming live, one by one."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conversations import access, visitor_tallies, visits
 from conversations.models import PageView, Visitor, VisitorTally
@@ -41,7 +44,7 @@ def test_a_batch_of_page_views_gives_the_flags_last_sightings_and_figures_of_the
     live_visitors = [Visitor.objects.create(tenant=live, first_seen_at=START, last_seen_at=START) for _i in PAGES]
     for index, visitor in enumerate(live_visitors):
         for url, at in pages_of(index):
-            access.record_page_view(tenant=live, visitor=visitor, url=url, now=at)
+            visits.record_page_view(tenant=live, visitor=visitor, url=url, now=at)
 
     # when they are written at once, visitors first, at another
     batch = history_tenant("batch")
@@ -81,7 +84,7 @@ def test_a_batch_continues_from_the_views_recorded_before_and_never_moves_a_sigh
     # given a visitor seen live a while ago, whose last sighting is later than their last page (they chatted)
     tenant = history_tenant("shop")
     visitor = Visitor.objects.create(tenant=tenant, first_seen_at=START, last_seen_at=START)
-    access.record_page_view(tenant=tenant, visitor=visitor, url="https://shop.example/", now=START)
+    visits.record_page_view(tenant=tenant, visitor=visitor, url="https://shop.example/", now=START)
     Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=START + dt.timedelta(hours=3))
 
     # when a page of theirs ten minutes after the first is recorded in a batch
@@ -105,7 +108,7 @@ def test_a_batch_refuses_a_view_older_than_one_recorded_and_a_visitor_of_another
     # given a visitor with a page view recorded
     tenant = history_tenant("shop")
     visitor = Visitor.objects.create(tenant=tenant)
-    access.record_page_view(tenant=tenant, visitor=visitor, url="https://shop.example/", now=START)
+    visits.record_page_view(tenant=tenant, visitor=visitor, url="https://shop.example/", now=START)
     stranger = Visitor.objects.create(tenant=other_tenant)
 
     # when / then a page from before it, or a visitor of another tenant, is refused and nothing is written
@@ -115,3 +118,57 @@ def test_a_batch_refuses_a_view_older_than_one_recorded_and_a_visitor_of_another
                 tenant=tenant, views=[visits.PageOpened(visitor=who, url="https://shop.example/b", title="", at=at)]
             )
     assert PageView.objects.for_tenant(tenant).count() == 1
+
+
+# --- Live: the widget's visitor and page, written by the visits services, read by access -------------------
+
+
+def test_a_visitor_without_a_token_is_created_by_the_service_with_a_token_that_finds_them_again(tenant):
+    # given a page with no token yet
+    # when the widget session identifies its visitor
+    visitor, token = visits.identify_visitor(tenant=tenant, token="", now=START)
+
+    # then a visitor is stored, first seen now, and the token read back finds the same visitor
+    assert Visitor.objects.for_tenant(tenant).get().pk == visitor.pk
+    assert visitor.first_seen_at == START
+    assert access.visitor_from_token(tenant=tenant, token=token).pk == visitor.pk
+    # and the same token again identifies them without a new row
+    again, same_token = visits.identify_visitor(tenant=tenant, token=token, now=NOW)
+    assert (again.pk, same_token) == (visitor.pk, token)
+    assert Visitor.objects.for_tenant(tenant).count() == 1
+
+
+def test_reading_a_visitor_by_token_writes_nothing(tenant, other_tenant):
+    # given a visitor of the tenant and their token, and tokens that name nobody here
+    visitor, token = visits.identify_visitor(tenant=tenant, token="", now=START)
+    _stranger, strangers_token = visits.identify_visitor(tenant=other_tenant, token="", now=START)
+
+    # when access reads each of them
+    with CaptureQueriesContext(connection) as queries:
+        found = access.visitor_from_token(tenant=tenant, token=token)
+        foreign = access.visitor_from_token(tenant=tenant, token=strangers_token)
+        forged = access.visitor_from_token(tenant=tenant, token="not-a-token")
+
+    # then it finds the visitor, nobody for the others, and every statement only read
+    assert (found.pk, foreign, forged) == (visitor.pk, None, None)
+    assert queries.captured_queries
+    assert all(query["sql"].lstrip().upper().startswith("SELECT") for query in queries.captured_queries)
+    assert Visitor.objects.count() == 2
+
+
+def test_a_live_page_view_moves_the_last_sighting_and_marks_a_new_visit_after_a_pause_as_returning(tenant):
+    # given a visitor who opened a page at START
+    visitor, _token = visits.identify_visitor(tenant=tenant, token="", now=START)
+    first = visits.record_page_view(tenant=tenant, visitor=visitor, url="https://shop.example/", now=START)
+
+    # when they open one a minute later and another after a pause of a new visit
+    same_visit = visits.record_page_view(
+        tenant=tenant, visitor=visitor, url="https://shop.example/a", now=START + dt.timedelta(minutes=1)
+    )
+    later = START + dt.timedelta(minutes=1) + visits.NEW_VISIT_AFTER
+    new_visit = visits.record_page_view(tenant=tenant, visitor=visitor, url="https://shop.example/b", now=later)
+
+    # then only the view after the pause is returning, and the visitor was last seen then
+    assert [first.returning, same_visit.returning, new_visit.returning] == [False, False, True]
+    visitor.refresh_from_db()
+    assert visitor.last_seen_at == later

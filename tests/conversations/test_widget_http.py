@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone, translation
 
-from conversations import access, offline, widget_views
+from conversations import access, offline, visits, widget_views
 from conversations.models import Conversation, Message, Visitor, email_reference
 from outbox import services as outbox
 from outbox import tasks as outbox_tasks
@@ -311,7 +311,7 @@ def test_message_form_with_a_token_continues_as_the_same_visitor(
     client, shop, smtp_server, django_capture_on_commit_callbacks
 ):
     # given a visitor who opened the widget before
-    visitor, token = access.identify_visitor(tenant=shop, token="")
+    visitor, token = visits.identify_visitor(tenant=shop, token="")
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
@@ -429,7 +429,7 @@ def test_message_form_token_of_another_tenant_makes_a_new_visitor(
     client, shop, gym, django_capture_on_commit_callbacks
 ):
     # given a visitor of the gym
-    gym_visitor, gym_token = access.identify_visitor(tenant=gym, token="")
+    gym_visitor, gym_token = visits.identify_visitor(tenant=gym, token="")
 
     # when the token is sent to the shop's form
     with django_capture_on_commit_callbacks(execute=True):

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from conversations import access, invitations, services
+from conversations import invitations, services, visits
 from conversations.models import Conversation, Message, PageView, Visitor
 from tenants import proactive
 from tenants.models import ProactiveRule, ServiceHours
@@ -159,12 +159,12 @@ def test_a_visitor_counts_as_returning_after_a_pause_of_half_an_hour(tenant):
     # given a visitor's first page view two hours ago
     rule(tenant, returning_only=True)
     visitor = Visitor.objects.create(tenant=tenant)
-    access.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW - dt.timedelta(hours=2))
+    visits.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW - dt.timedelta(hours=2))
     first = invitations.current_page_view(visitor=visitor)
     assert rule_for(first) is None
 
     # when they come back now
-    access.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW)
+    visits.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW)
 
     # then
     assert rule_for(invitations.current_page_view(visitor=visitor)) is not None
