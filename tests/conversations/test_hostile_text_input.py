@@ -7,8 +7,8 @@ from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 
 from conversations import aftercare, offline, services, workspace
-from conversations.access import record_page_view
 from conversations.models import Conversation, Message, Note, PageView, Visitor
+from conversations.visits import record_page_view
 from tests.conversations.sockets import (
     close_consumer_thread_connections,  # noqa: F401 (an autouse fixture)
     hello,
