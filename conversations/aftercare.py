@@ -32,7 +32,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access
+from conversations import access, protection
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
 from outbox import services as outbox
 from tenants.models import Tenant
@@ -88,7 +88,7 @@ def rate_conversation(
         raise ValidationError(ERROR_NOT_CLOSED, code="not_closed")
     if locked.rated_at is not None and now - locked.rated_at > RATING_CHANGE_WINDOW:
         raise ValidationError(ERROR_ALREADY_RATED, code="already_rated")
-    locked.rating, locked.rating_comment = rating, comment
+    locked.rating, locked.rating_comment = rating, protection.protect_for(locked.tenant, comment)
     locked.rated_at = locked.rated_at or now
     locked.save(update_fields=["rating", "rating_comment", "rated_at"])
     return locked
@@ -143,7 +143,10 @@ def request_transcript(
             _queue_transcript(existing, now=now, send=send_email)
         return existing
     request = TranscriptRequest.objects.create(
-        tenant_id=locked.tenant_id, conversation=locked, email=email, requested_at=now or timezone.now()
+        tenant_id=locked.tenant_id,
+        conversation=locked,
+        email=protection.seal_for(locked.tenant, email),
+        requested_at=now or timezone.now(),
     )
     _queue_transcript(request, now=now, send=send_email)
     return request

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, services
+from conversations import access, protection, services
 from conversations.models import Conversation, Message, PageView, email_reference
 from outbox import services as outbox
 from tenants.models import ReportRecipient, Tenant
@@ -114,8 +114,8 @@ def leave_offline_message(
     name, email, question = clean_offline_message(name=name, email=email, question=question)
     now = now or timezone.now()
     visitor, token = access.identify_visitor(tenant=tenant, token=token, now=now)
-    visitor.email, visitor.last_seen_at = email, now
-    visitor.name = name or visitor.name
+    visitor.email, visitor.last_seen_at = protection.seal_for(tenant, email), now
+    visitor.name = protection.seal_for(tenant, name) if name else visitor.name
     visitor.save(update_fields=["name", "email", "last_seen_at"])
     conversation = services.start_conversation(
         tenant=tenant,

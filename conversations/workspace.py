@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chatops.models import Agent
+from conversations import protection
 from conversations.models import Conversation, Note, Tag
 from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, Tenant
 
@@ -46,7 +47,7 @@ def add_note(*, conversation: Conversation, agent: Agent, body: str, now: dt.dat
         tenant_id=conversation.tenant_id,
         conversation=conversation,
         agent=agent,
-        body=body,
+        body=protection.protect_for(conversation.tenant, body),
         created_at=now or timezone.now(),
     )
 
