@@ -17,6 +17,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import AuditEntryAdmin
+from audit.models import AuditEntry
 from chatops import roles, services
 from chatops.admin_site import OpsModelAdmin, OpsPermissionsMixin, OpsTabularInline
 from chatops.models import Agent, Qualification, Shift
@@ -245,3 +247,11 @@ class ShiftAdmin(OpsModelAdmin):
 @admin.register(OutgoingEmail)
 class OpsOutgoingEmailAdmin(ReadOnlyRows, OpsPermissionsMixin, OutgoingEmailAdmin):
     """Every e-mail chatops sends, for operations managers (the outbox app leaves the role check to us)."""
+
+
+@admin.register(AuditEntry)
+class OpsAuditEntryAdmin(ReadOnlyRows, OpsPermissionsMixin, AuditEntryAdmin):
+    """The audit log: operations managers read it; nobody adds, changes or deletes a line."""
+
+    # Reading the log is not itself logged: the log would only grow by being read.
+    audited = False

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "chatops",
     "outbox",
     "tenants",
+    "audit",
     "conversations",
     "reporting",
 ]
@@ -151,6 +152,12 @@ CELERY_BEAT_SCHEDULE = {
     "staffing-short-hours-daily": {
         "task": "chatops.tasks.email_short_staffed_hours",
         "schedule": crontab(hour=7, minute=45),
+    },
+    # Tenants that turned "encrypt messages" on or off get their stored conversations converted.
+    "encryption-converted": {
+        "task": "conversations.tasks.convert_encryption",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
     # Visitor marks are needed only while their day, week or month takes page views.
     "visitor-marks-pruned": {

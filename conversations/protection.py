@@ -48,13 +48,17 @@ def protect(text: str, *, policy: TextPolicy) -> Protected:
 
 
 def protect_for(tenant: Tenant, text: str) -> str:
-    """Return a tenant's free text (masked, sealed if it encrypts) as it is to be stored."""
-    return protect(text, policy=TextPolicy.of(tenant)).text
+    """Return a tenant's free text (masked, sealed if it encrypts) as it is to be stored.
+
+    The policy is the remembered one (a few seconds old at most), not the tenant object's, which a
+    socket may have held since long before the flag changed.
+    """
+    return protect(text, policy=policy_for_tenant_id(tenant.pk)).text
 
 
 def seal_for(tenant: Tenant, value: str) -> str:
     """Return a contact detail (a name, an address, a phone number) as the tenant stores it."""
-    return sealing.sealed_if(value, tenant.encrypt_messages)
+    return sealing.sealed_if(value, policy_for_tenant_id(tenant.pk).encrypt)
 
 
 def _policy_of_row(row: dict | None) -> TextPolicy:

@@ -116,7 +116,7 @@ def _append(
         seq=locked.last_seq,
         sender=sender,
         agent=agent,
-        body=protection.protect_for(locked.tenant, body),
+        body=protection.protect(body, policy=protection.TextPolicy.of(locked.tenant)).text,
         client_msg_id=client_msg_id,
         created_at=now,
     )

@@ -156,6 +156,10 @@ class Tenant(models.Model):
             "Changing this converts the stored conversations in the background."
         ),
     )
+    # What the stored conversations are in (conversations.rekeying converts them after the flag changes,
+    # once writers' remembered policies have expired), and when the flag last changed.
+    stored_encrypted = models.BooleanField(_("stored encrypted"), default=False, editable=False)
+    encryption_changed_at = models.DateTimeField(_("encryption changed"), null=True, blank=True, editable=False)
     # Card numbers are masked for every tenant; these two are a tenant's choice (conversations.redaction).
     mask_ibans = models.BooleanField(
         _("mask bank account numbers (IBAN)"),

@@ -30,11 +30,18 @@ class GoLiveRefused(ValidationError):
     """The tenant cannot go live while required onboarding steps are open."""
 
 
-def save_tenant(*, tenant: Tenant) -> Tenant:
-    """Save a tenant and, after commit, (re)build its onboarding checklist from the contract date."""
+def save_tenant(*, tenant: Tenant, now: dt.datetime | None = None) -> Tenant:
+    """Save a tenant and, after commit, (re)build its onboarding checklist from the contract date.
+
+    A change of "encrypt messages" is timed: the stored conversations are converted in the background
+    (``conversations.tasks.convert_encryption``) once the writers have seen it.
+    """
     from tenants.tasks import build_onboarding_checklist
 
     tenant.full_clean()
+    stored = Tenant.objects.filter(pk=tenant.pk).values_list("encrypt_messages", flat=True).first()
+    if tenant.pk is not None and stored is not None and stored != tenant.encrypt_messages:
+        tenant.encryption_changed_at = now or timezone.now()
     tenant.save()
     transaction.on_commit(lambda: build_onboarding_checklist.delay(tenant.pk))
     return tenant
