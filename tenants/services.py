@@ -39,12 +39,28 @@ def save_tenant(*, tenant: Tenant, now: dt.datetime | None = None) -> Tenant:
     from tenants.tasks import build_onboarding_checklist
 
     tenant.full_clean()
-    stored = Tenant.objects.filter(pk=tenant.pk).values_list("encrypt_messages", flat=True).first()
-    if tenant.pk is not None and stored is not None and stored != tenant.encrypt_messages:
-        tenant.encryption_changed_at = now or timezone.now()
-    tenant.save()
+    with transaction.atomic():
+        _keep_encryption_state(tenant, now=now or timezone.now())
+        tenant.save()
     transaction.on_commit(lambda: build_onboarding_checklist.delay(tenant.pk))
     return tenant
+
+
+def _keep_encryption_state(tenant: Tenant, *, now: dt.datetime) -> None:
+    """Carry over what the stored chats are in (the form's copy may be stale) and time a change of the flag."""
+    if tenant.pk is None:
+        return
+    stored = (
+        Tenant.objects.select_for_update()
+        .filter(pk=tenant.pk)
+        .values("encrypt_messages", "stored_encrypted", "encryption_changed_at")
+        .first()
+    )
+    if stored is None:
+        return
+    tenant.stored_encrypted, tenant.encryption_changed_at = stored["stored_encrypted"], stored["encryption_changed_at"]
+    if stored["encrypt_messages"] != tenant.encrypt_messages:
+        tenant.encryption_changed_at = now
 
 
 @transaction.atomic
