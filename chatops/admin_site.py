@@ -143,15 +143,23 @@ class OpsAdminSite(admin.AdminSite):
         return is_operations_manager_request(request)
 
     def get_urls(self) -> list:
-        """Add the week plan page (operations managers only, through ``admin_view``)."""
+        """Add the week plan and visitor's data pages (operations managers only, through ``admin_view``)."""
         from django.urls import path
 
         from chatops.staffing_admin import week_plan_view
+        from conversations.rights_admin import visitor_data_view
 
         def week_plan(request: HttpRequest) -> HttpResponse:
             return week_plan_view(request, admin_site=self)
 
-        return [path("staffing/week/", self.admin_view(week_plan), name="staffing-week"), *super().get_urls()]
+        def visitor_data(request: HttpRequest) -> HttpResponse:
+            return visitor_data_view(request, admin_site=self)
+
+        return [
+            path("staffing/week/", self.admin_view(week_plan), name="staffing-week"),
+            path("privacy/visitor/", self.admin_view(visitor_data), name="visitor-data"),
+            *super().get_urls(),
+        ]
 
     def register(self, model_or_iterable, admin_class=None, **options) -> None:
         """Register models; without an admin class, use the role-based OpsModelAdmin."""

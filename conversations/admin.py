@@ -24,12 +24,11 @@ from conversations import aftercare
 from conversations import handoff as handoff_reports
 from conversations.models import Conversation, Handoff, Lead, Message, Note, TranscriptRequest, email_reference
 from conversations.offline import escalation_contacts
-from conversations.outcomes import PHONE_CHARACTERS
+from conversations.rights import spreadsheet_safe
 from outbox import selectors as outbox_selectors
 from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 
 # Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _in_tenant_zone(moment: dt.datetime | None, tenant) -> str:
@@ -289,14 +288,6 @@ class HandoffAdmin(_SendingRecordAdmin):
             )
 
 
-def _spreadsheet_safe(value: object) -> str:
-    """Return a cell's text so a spreadsheet shows it instead of running it (a phone number stays as it is)."""
-    text = str(value)
-    if text.startswith(FORMULA_STARTS) and not PHONE_CHARACTERS.match(text):
-        return "'" + text
-    return text
-
-
 @admin.register(Lead)
 class LeadAdmin(OpsModelAdmin):
     """Visitors who want something a client sells, one row each, ready to export for the client."""
@@ -360,7 +351,7 @@ class LeadAdmin(OpsModelAdmin):
                 lead.conversation_id,
                 self.agent(lead),
             ]
-            writer.writerow([_spreadsheet_safe(value) for value in row])
+            writer.writerow([spreadsheet_safe(value) for value in row])
         return response
 
 
