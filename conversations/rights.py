@@ -139,9 +139,12 @@ def _plain(value: object) -> object:
     return value if value is None or isinstance(value, bool | int) else str(value)
 
 
-def _rows(queryset: models.QuerySet, columns: tuple[str, ...]) -> list[dict]:
-    names = [column if column != "visitor" and column != "conversation" else f"{column}_id" for column in columns]
-    names = ["tenant__name" if name == "tenant" else name for name in names]
+# Columns read under another name: the keys of related rows, the tenant by its name.
+_READ_AS = {"visitor": "visitor_id", "conversation": "conversation_id", "tenant": "tenant__name"}
+
+
+def _rows(queryset: models.QuerySet, columns: tuple[str, ...], **read_as: str) -> list[dict]:
+    names = [read_as.get(column) or _READ_AS.get(column, column) for column in columns]
     return [
         {column: _plain(value) for column, value in zip(columns, row, strict=True)}
         for row in queryset.values_list(*names)
@@ -162,7 +165,9 @@ def visitor_data(visitors: list[Visitor]) -> dict[str, list[dict]]:
         "conversations": _rows(conversations, EXPORTED["conversations"]),
         "messages": _rows(Message.objects.filter(**in_chats).order_by("conversation", "seq"), EXPORTED["messages"]),
         "ratings": _rows(
-            Conversation.objects.filter(pk__in=chat_ids, rating__isnull=False).order_by("pk"), EXPORTED["ratings"]
+            Conversation.objects.filter(pk__in=chat_ids, rating__isnull=False).order_by("pk"),
+            EXPORTED["ratings"],
+            conversation="pk",
         ),
         "leads": _rows(Lead.objects.filter(**in_chats).order_by("pk"), EXPORTED["leads"]),
         "handoffs": _rows(Handoff.objects.filter(**in_chats).order_by("pk"), EXPORTED["handoffs"]),
