@@ -28,7 +28,7 @@ from tenants.models import (
 from tests import factories
 
 UTC = dt.UTC
-OUR_APPS = {"chatops", "outbox", "tenants", "conversations", "reporting", "auth"}
+OUR_APPS = {"chatops", "outbox", "tenants", "audit", "conversations", "reporting", "auth"}
 # What an operations manager creates in the admin (conversations, by contrast, only start in the widget).
 ADDED_HERE = {Tenant, KnowledgeArticle, CannedResponse, ChangeNotice, ClientUser, Agent, Shift}
 # Rows the admin keeps from deletion on purpose (tested on their own).
