@@ -373,8 +373,9 @@ def default_policy(*, target_seconds: float, **changes: float) -> Policy:
 
 
 def policy_for(tenant: Tenant, **changes: float) -> Policy:
-    """Return the tenant's policy: its first-response target, the settings' shrinkage and occupancy cap."""
+    """Return the tenant's policy: its first-response target and goal, the settings' shrinkage and occupancy cap."""
     changes.setdefault("target_seconds", tenant.first_response_target_seconds)
+    changes.setdefault("target_share", tenant.first_response_goal_percent / 100)
     return default_policy(**changes)
 
 
@@ -488,7 +489,12 @@ def agents_needed(
 # --- The figures from the database ----------------------------------------------------------------
 
 # Chats an agent handled to the end (the KPIs' "handled", without importing reporting).
-HANDLED = Q(status=Conversation.Status.CLOSED, agent__isnull=False, assigned_at__isnull=False, closed_at__isnull=False)
+# Chats an agent handled live: offline messages (answered by e-mail) and spam take no chat time, as in the KPIs.
+HANDLED = (
+    Q(status=Conversation.Status.CLOSED, agent__isnull=False, assigned_at__isnull=False, closed_at__isnull=False)
+    & ~Q(origin=Conversation.Origin.OFFLINE_MESSAGE)
+    & ~Q(outcome=Conversation.Outcome.SPAM)
+)
 
 
 def same_hour_in_past_weeks(
@@ -652,13 +658,19 @@ def staffing_now(tenants: Sequence[Tenant], *, now: dt.datetime) -> dict[int, St
 
 
 def agents_to_schedule(
-    *, arrivals_per_hour: float, handle_seconds: float, target_seconds: float, concurrency: float | ConcurrencyModel
+    *,
+    arrivals_per_hour: float,
+    handle_seconds: float,
+    target_seconds: float,
+    concurrency: float | ConcurrencyModel,
+    target_share: float = TARGET_SHARE,
 ) -> int:
     """Return the agents to have on shift for an hour, with the settings' shrinkage and occupancy cap.
 
-    ``concurrency`` is a fitted model, or the agents' mean chat limit for the industry's factors.
+    ``concurrency`` is a fitted model, or the agents' mean chat limit for the industry's factors;
+    ``target_share`` the share of chats to answer within ``target_seconds``.
     """
     model = concurrency if isinstance(concurrency, ConcurrencyModel) else industry_model(concurrency)
-    policy = default_policy(target_seconds=target_seconds)
+    policy = default_policy(target_seconds=target_seconds, target_share=target_share)
     load = Load(arrivals_per_hour=arrivals_per_hour, handle_seconds=handle_seconds, model=model)
     return policy.scheduled(agents_on_floor_needed(load, policy))

@@ -178,6 +178,9 @@ def _store_in_one_go(
     """
     conversations, messages = Conversation._meta.db_table, Message._meta.db_table
     first = "first_visitor_message_at" if agent is None else "first_agent_reply_at"
+    # The first response is the first agent message after the visitor's first one: a greeting sent
+    # before the visitor wrote leaves it unset (see ``reporting.kpis``, first response).
+    first_value = "%s" if agent is None else "CASE WHEN first_visitor_message_at IS NULL THEN NULL ELSE %s END"
     if agent is None:
         condition, condition_params = "status <> %s", [Conversation.Status.CLOSED]
     else:
@@ -188,7 +191,7 @@ def _store_in_one_go(
         )
         condition_params = [agent.pk, Conversation.Status.ACTIVE, agent.pk]
     bump = (
-        f"UPDATE {conversations} SET last_seq = last_seq + 1, {first} = COALESCE({first}, %s) "  # noqa: S608
+        f"UPDATE {conversations} SET last_seq = last_seq + 1, {first} = COALESCE({first}, {first_value}) "  # noqa: S608
         f"WHERE id = %s AND {condition} AND NOT EXISTS (SELECT 1 FROM {messages} "
         "WHERE conversation_id = %s AND client_msg_id = %s AND client_msg_id <> '') "
         f"AND tenant_id IN (SELECT id FROM {Tenant._meta.db_table} WHERE encrypt_messages = %s) "
@@ -422,7 +425,7 @@ def post_agent_message(
         if locked.agent_id is None:
             locked.agent, locked.status, locked.assigned_at = agent, Conversation.Status.ACTIVE, now
             changed += ["agent", "status", "assigned_at"]
-        if locked.first_agent_reply_at is None:
+        if locked.first_agent_reply_at is None and locked.first_visitor_message_at is not None:
             locked.first_agent_reply_at = now
             changed.append("first_agent_reply_at")
         locked.save(update_fields=changed)

@@ -16,13 +16,21 @@ Visitors and chats
     reactive_chats, proactive_chats, offline_messages
                           chats by origin: visitor started / invitation accepted / message left
                           outside service hours
-    chat_rate             chats / visitors
+    chatting_visitors     visitors (above) who started a conversation of any origin in the period
+    chat_rate             chatting_visitors / visitors: the share of visitors who chatted. It cannot
+                          pass 100 %: a visitor with three chats counts once, and a chat whose
+                          visitor had no page view in the period (a page opened the day before)
+                          does not count, as that visitor is not among the visitors either
+    open_days             the local days of the period from the tenant's go-live day on (every day
+                          when it has none yet); the day counts that a partial period is compared by
 
 First response (live chats only: reactive and proactive; an offline message is answered later by
 the next shift, so it is neither answered nor missed here)
-    answered_chats        live chats where the visitor wrote and the first agent message came at or
-                          after the visitor's first message (an agent's greeting before the visitor
-                          wrote is not a response: such a chat has no first response time)
+    first response        the first agent message at or after the visitor's first message
+                          (``Conversation.first_agent_reply_at``, which the services set only once the
+                          visitor has written): an agent's greeting before the visitor wrote is not a
+                          response, and a visitor who then waits 60 s for an answer waited 60 s
+    answered_chats        live chats where the visitor wrote and an agent answered (as above)
     first response time   first_agent_reply_at - first_visitor_message_at of an answered chat
     first_response_median, first_response_p90
                           the 50th and 90th percentile of those times, interpolated continuously
@@ -32,6 +40,12 @@ the next shift, so it is neither answered nor missed here)
     answered_within_target, share_within_target
                           answered chats whose first response time is at most the tenant's
                           ``first_response_target_seconds``; that count / answered_chats
+    first response target met (``TenantKpis.first_response_target``)
+                          when share_within_target reaches the tenant's ``first_response_goal_percent``
+                          (default 90 %, the share staffing plans for): answered_within_target * 100
+                          >= goal * answered_chats, in whole numbers. Never judged on the median,
+                          which is shown beside it with the p90. 76 of 100 within 10 s: missed,
+                          whatever the median
     missed_chats          live chats where the visitor wrote, closed without any agent message, and
                           not marked spam nor closed as visitor left
     visitor_left_chats    chats the live-chat clock closed because their visitor had no page with
@@ -39,15 +53,23 @@ the next shift, so it is neither answered nor missed here)
                           ``conversations.timers``), answered or not; counted apart from every
                           figure below and from the missed chats
 
-Outcomes (over closed_chats: conversations closed with any outcome but spam and visitor left)
-    resolved_chats, resolution_rate
-                          outcome resolved, lead, booking or sale; / closed_chats. The tenant's
-                          ``resolution_target_percent`` is met when the rate * 100 reaches it
+Outcomes (closed: conversations closed with any outcome but spam and visitor left)
+    closed_chats          closed conversations, live chats and offline messages
+    closed_live_chats, resolved_chats, resolution_rate
+                          closed live chats; those with the outcome resolved, lead, booking or sale;
+                          resolved_chats / closed_live_chats. Offline messages are answered by the
+                          next shift and do not count here. Target met (``TenantKpis.resolution_target``)
+                          when resolved_chats * 100 >= ``resolution_target_percent`` * closed_live_chats
+    closed_offline_messages, resolved_offline_messages, offline_resolution_rate
+                          the same for offline messages, reported apart and without a target
     escalated_chats, escalation_rate
                           outcome escalated; / closed_chats
-    rated_chats, satisfied_ratings, csat, csat_response_rate
-                          closed chats with a rating (1-5); those rated 4 or 5; csat = satisfied /
-                          rated; csat_response_rate = rated / closed_chats
+    rated_chats, satisfied_ratings, csat
+                          closed chats with a rating (1-5); those rated 4 or 5; csat = satisfied / rated
+    ratable_chats, ratable_chats_rated, csat_response_rate
+                          closed live chats that were answered (a visitor can only rate a chat an
+                          agent answered: offline messages and missed chats are not ratable); those of
+                          them with a rating; csat_response_rate = ratable_chats_rated / ratable_chats
     leads                 chats with the lead outcome whose lead has an e-mail address or a phone
 
 Time of day and workload
@@ -58,8 +80,10 @@ Time of day and workload
     chats_outside_office_hours, share_outside_office_hours
                           chats started before 09:00 or from 17:00 local, any weekday; / chats
     handled_chats, average_handle_seconds
-                          closed chats that had been assigned (any origin and outcome); the mean of
-                          closed_at - assigned_at
+                          closed live chats that had been assigned, any outcome but spam; the mean
+                          of closed_at - assigned_at. Offline messages (assigned at night, closed by
+                          the next shift) and spam would lengthen it and the agents staffing plans
+                          for; ``average_handle_seconds_of`` gives the same figure over any moments
     average_concurrent_chats
                           time-weighted average number of the tenant's chats an agent had open at
                           once while they had at least one open: the summed handle time of the
@@ -68,7 +92,13 @@ Time of day and workload
                           [assigned_at, closed_at). Chats 10:00-10:10 and 10:05-10:20 of one agent:
                           25 min over 20 min busy = 1.25. Only the tenant's own chats count, so no
                           tenant's figure depends on, or reveals, another tenant's traffic
+    live_chats_by_weekday_hour
+                          the same matrix over live chats only (the staffing coverage reads it)
     daily                 every local day of the period with its chats and first response median
+    first_response_bands  (``first_response_bands``) answered chats by first response time in bands
+                          whose bounds include the tenant's target, so no band straddles it
+
+Rounding and comparing: ``reporting.formatting`` (every page and e-mail shows figures through it).
 
 Queries
     The figures of any number of tenants, each in its own local period, take ``QUERIES`` queries on
@@ -87,131 +117,44 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import NotSupportedError, connection
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
     Count,
     DateField,
+    Exists,
     Expression,
     F,
-    FloatField,
-    Func,
     IntegerField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
     Value,
     When,
     Window,
 )
-from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import RowRange
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import TruncDate
 from django.db.models.lookups import LessThanOrEqual
 
 from conversations import visitor_tallies
 from conversations.models import Conversation, Lead, PageView, VisitorSpan
 from reporting.periods import Kind, Period
+from reporting.sql import LocalHourOfWeek, PercentileCont, Seconds, percentile, seconds_sql
 from tenants.models import Tenant
 
 QUERIES = 5
 SPAN_OF_KIND = {Kind.DAY: VisitorSpan.DAY, Kind.WEEK: VisitorSpan.WEEK, Kind.MONTH: VisitorSpan.MONTH}
 OFFICE_HOURS = (9, 17)
 MEDIAN, P90 = 0.5, 0.9
-
-# --- SQL building blocks --------------------------------------------------------------------------
-
-
-# The seconds from one moment to a later one, per database. SQLite reads moments to the millisecond.
-SECONDS_SQL = {
-    "postgresql": "date_part('epoch', {later} - {earlier})",
-    "sqlite": "ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)",
-}
-
-
-def seconds_sql(vendor: str, *, later: str, earlier: str) -> str:
-    """Return SQL for the seconds from ``earlier`` to ``later`` (two SQL expressions of moments)."""
-    if vendor not in SECONDS_SQL:
-        raise NotSupportedError(f"The KPIs are written for PostgreSQL and SQLite, not {vendor}.")
-    return SECONDS_SQL[vendor].format(later=later, earlier=earlier)
-
-
-class Seconds(Func):
-    """The seconds from ``earlier`` to ``later`` as a float; NULL when either is."""
-
-    output_field = FloatField()
-    arity = 2
-
-    def __init__(self, later: Any, earlier: Any) -> None:
-        super().__init__(later, earlier)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        later, earlier = self.get_source_expressions()
-        later_sql, later_params = compiler.compile(later)
-        earlier_sql, earlier_params = compiler.compile(earlier)
-        sql = seconds_sql(connection.vendor, later=later_sql, earlier=earlier_sql)
-        return sql, (*later_params, *earlier_params)
-
-
-class LocalHourOfWeek(Func):
-    """The hour of the week (0 = Monday 00:00-00:59 ... 167 = Sunday 23:xx) of a moment in a zone."""
-
-    output_field = IntegerField()
-    arity = 1
-
-    def __init__(self, expression: Any, *, zone: zoneinfo.ZoneInfo) -> None:
-        self.zone = zone
-        super().__init__(expression)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        # Elsewhere (SQLite) Django's own functions convert the moment twice, which is fine there.
-        (expression,) = self.get_source_expressions()
-        weekday = ExtractIsoWeekDay(expression, tzinfo=self.zone)
-        hour = ExtractHour(expression, tzinfo=self.zone)
-        return compiler.compile(((weekday - 1) * 24 + hour).resolve_expression(compiler.query))
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        # One conversion per row: whole local hours since 1970-01-01 00:00, a Thursday (72 h after Monday).
-        (expression,) = self.get_source_expressions()
-        sql, params = compiler.compile(expression)
-        template = "mod(floor(date_part('epoch', {} AT TIME ZONE %s) / 3600)::bigint + 72, 168)::integer"
-        return template.format(sql), (*params, self.zone.key)
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's continuous percentile of a numeric expression (linear interpolation)."""
-
-    function = "percentile_cont"
-    name = "PercentileCont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, *, fraction: float, filter: Q | None = None) -> None:
-        if not 0 <= fraction <= 1:
-            raise ValueError("A percentile is a fraction from 0 to 1.")
-        super().__init__(expression, filter=filter, fraction=repr(float(fraction)))
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        raise NotSupportedError("SQLite has no percentile_cont; fetch the values and use percentile().")
-
-
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Return the continuous percentile of the values, as PostgreSQL's percentile_cont; None if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    lower = math.floor(position)
-    upper = min(lower + 1, len(ordered) - 1)
-    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
 def ratio(part: int | float, whole: int | float) -> float | None:
@@ -224,7 +167,8 @@ def ratio(part: int | float, whole: int | float) -> float | None:
 Origin, Outcome, Status = Conversation.Origin, Conversation.Outcome, Conversation.Status
 
 FIRST_RESPONSE = Seconds("first_agent_reply_at", "first_visitor_message_at")
-LIVE = ~Q(origin=Origin.OFFLINE_MESSAGE)
+OFFLINE = Q(origin=Origin.OFFLINE_MESSAGE)
+LIVE = ~OFFLINE
 VISITOR_WROTE = Q(first_visitor_message_at__isnull=False)
 ANSWERED = LIVE & VISITOR_WROTE & Q(first_agent_reply_at__gte=F("first_visitor_message_at"))
 # Closed, but not in the outcome figures: spam, and the chats whose visitor left (counted apart).
@@ -236,8 +180,10 @@ RESOLVED = CLOSED & Q(outcome__in=Conversation.RESOLVED_OUTCOMES)
 ESCALATED = CLOSED & Q(outcome=Outcome.ESCALATED)
 RATED = CLOSED & Q(rating__isnull=False)
 SATISFIED = RATED & Q(rating__gte=4)
+RATABLE = CLOSED & ANSWERED
 WITH_CONTACT = Q(email__gt="") | Q(phone__gt="")
-HANDLED = Q(status=Status.CLOSED, assigned_at__isnull=False, closed_at__isnull=False)
+HANDLED = LIVE & Q(status=Status.CLOSED, assigned_at__isnull=False, closed_at__isnull=False) & ~Q(outcome=Outcome.SPAM)
+HANDLE_TIME = Seconds("closed_at", "assigned_at")
 
 
 def _within_target(tenants: Iterable[Tenant]) -> Q:
@@ -252,6 +198,12 @@ def _within_target(tenants: Iterable[Tenant]) -> Q:
     for target, tenant_ids in tenants_by_target.items():
         condition |= Q(tenant_id__in=tenant_ids) & Q(LessThanOrEqual(FIRST_RESPONSE, Value(float(target))))
     return ANSWERED & condition
+
+
+def _chatting_visitor(periods: Mapping[int, Period]) -> Q:
+    """Chats whose visitor viewed a page in the tenant's period, i.e. is one of the period's visitors."""
+    viewed = PageView.objects.filter(_in_periods("viewed_at", periods), visitor_id=OuterRef("visitor_id"))
+    return Q(Exists(viewed))
 
 
 def _leads(tenant_ids: Iterable[int]) -> Q:
@@ -318,16 +270,43 @@ class DayFigures:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A figure held against its goal: ``part`` of ``whole`` must reach ``goal_percent`` per cent.
+
+    The one place a target is judged: in whole numbers (``part * 100 >= goal_percent * whole``), so no
+    rounding decides it; None when there is nothing to judge (``whole`` is 0).
+    """
+
+    figure: str
+    part: int
+    whole: int
+    goal_percent: int
+
+    @property
+    def share(self) -> float | None:
+        return ratio(self.part, self.whole)
+
+    @property
+    def met(self) -> bool | None:
+        if not self.whole:
+            return None
+        return self.part * 100 >= self.goal_percent * self.whole
+
+
+@dataclass(frozen=True)
 class TenantKpis:
     """Every KPI of one tenant for one period; the module docstring defines each figure."""
 
     tenant_id: int
     period: Period
     first_response_target_seconds: int
+    first_response_goal_percent: int
     resolution_target_percent: int
+    open_days: int
     visitors: int
     returning_visitors: int
     chats: int
+    chatting_visitors: int
     chat_rate: float | None
     reactive_chats: int
     proactive_chats: int
@@ -340,16 +319,23 @@ class TenantKpis:
     missed_chats: int
     visitor_left_chats: int
     closed_chats: int
+    closed_live_chats: int
     resolved_chats: int
     resolution_rate: float | None
+    closed_offline_messages: int
+    resolved_offline_messages: int
+    offline_resolution_rate: float | None
     escalated_chats: int
     escalation_rate: float | None
     rated_chats: int
     satisfied_ratings: int
     csat: float | None
+    ratable_chats: int
+    ratable_chats_rated: int
     csat_response_rate: float | None
     leads: int
     chats_by_weekday_hour: tuple[tuple[int, ...], ...]
+    live_chats_by_weekday_hour: tuple[tuple[int, ...], ...]
     chats_outside_office_hours: int
     share_outside_office_hours: float | None
     handled_chats: int
@@ -368,11 +354,16 @@ class TenantKpis:
         return tuple(sum(row) for row in self.chats_by_weekday_hour)
 
     @property
-    def meets_resolution_target(self) -> bool | None:
-        """Say whether the resolution rate reaches the tenant's target; None without closed chats."""
-        if self.resolution_rate is None:
-            return None
-        return self.resolution_rate * 100 >= self.resolution_target_percent
+    def first_response_target(self) -> Target:
+        """Return the first response target: the share answered within the target time against the goal."""
+        return Target(
+            "share_within_target", self.answered_within_target, self.answered_chats, self.first_response_goal_percent
+        )
+
+    @property
+    def resolution_target(self) -> Target:
+        """Return the resolution target: closed live chats resolved in the chat against the tenant's target."""
+        return Target("resolution_rate", self.resolved_chats, self.closed_live_chats, self.resolution_target_percent)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the figures as JSON-ready values (dates and moments in ISO 8601, the zone by name)."""
@@ -386,13 +377,15 @@ class TenantKpis:
             "end": self.period.end.isoformat(),
         }
         figures["chats_by_weekday_hour"] = [list(row) for row in self.chats_by_weekday_hour]
+        figures["live_chats_by_weekday_hour"] = [list(row) for row in self.live_chats_by_weekday_hour]
         figures["daily"] = [
             {"day": day.day.isoformat(), "chats": day.chats, "first_response_median": day.first_response_median}
             for day in self.daily
         ]
         figures["chats_by_hour"] = list(self.chats_by_hour)
         figures["chats_by_weekday"] = list(self.chats_by_weekday)
-        figures["meets_resolution_target"] = self.meets_resolution_target
+        figures["meets_first_response_target"] = self.first_response_target.met
+        figures["meets_resolution_target"] = self.resolution_target.met
         return figures
 
 
@@ -421,7 +414,7 @@ def kpis_for_tenants(
     conversations = Conversation.objects.filter(_in_periods("started_at", periods)).order_by()
 
     audience = _audience(tenants, periods, tallies=tallies)
-    totals = _conversation_totals(conversations, tenants)
+    totals = _conversation_totals(conversations, tenants, periods)
     matrices = _weekday_hour_matrices(conversations, periods)
     days = _daily(conversations, periods)
     concurrency = _concurrency(conversations)
@@ -434,7 +427,7 @@ def kpis_for_tenants(
             period=periods[tenant.pk],
             audience=audience.get(tenant.pk, {}),
             totals=totals.get(tenant.pk, {}),
-            matrix=matrices.get(tenant.pk),
+            matrices=matrices.get(tenant.pk),
             days=days.get(tenant.pk, {}),
             concurrency=concurrency.get(tenant.pk),
         )
@@ -482,10 +475,13 @@ def _tally_covers(tenant: Tenant, period: Period) -> bool:
     return span is not None and visitor_tallies.covers(tenant, span=span, zone=period.zone, start=period.start)
 
 
-def _conversation_totals(conversations: QuerySet, tenants: Sequence[Tenant]) -> dict[int, dict[str, Any]]:
+def _conversation_totals(
+    conversations: QuerySet, tenants: Sequence[Tenant], periods: Mapping[int, Period]
+) -> dict[int, dict[str, Any]]:
     """Query 2: every count, rate part, percentile and mean over the period's conversations, per tenant."""
     aggregates: dict[str, Any] = {
         "chats": Count("pk"),
+        "chatting_visitors": Count("visitor_id", distinct=True, filter=_chatting_visitor(periods)),
         "reactive_chats": Count("pk", filter=Q(origin=Origin.REACTIVE)),
         "proactive_chats": Count("pk", filter=Q(origin=Origin.PROACTIVE)),
         "offline_messages": Count("pk", filter=Q(origin=Origin.OFFLINE_MESSAGE)),
@@ -494,13 +490,18 @@ def _conversation_totals(conversations: QuerySet, tenants: Sequence[Tenant]) -> 
         "missed_chats": Count("pk", filter=MISSED),
         "visitor_left_chats": Count("pk", filter=VISITOR_LEFT),
         "closed_chats": Count("pk", filter=CLOSED),
-        "resolved_chats": Count("pk", filter=RESOLVED),
+        "closed_live_chats": Count("pk", filter=CLOSED & LIVE),
+        "resolved_chats": Count("pk", filter=RESOLVED & LIVE),
+        "closed_offline_messages": Count("pk", filter=CLOSED & OFFLINE),
+        "resolved_offline_messages": Count("pk", filter=RESOLVED & OFFLINE),
         "escalated_chats": Count("pk", filter=ESCALATED),
         "rated_chats": Count("pk", filter=RATED),
         "satisfied_ratings": Count("pk", filter=SATISFIED),
+        "ratable_chats": Count("pk", filter=RATABLE),
+        "ratable_chats_rated": Count("pk", filter=RATABLE & Q(rating__isnull=False)),
         "leads": Count("pk", filter=_leads(tenant.pk for tenant in tenants)),
         "handled_chats": Count("pk", filter=HANDLED),
-        "average_handle_seconds": Avg(Seconds("closed_at", "assigned_at"), filter=HANDLED),
+        "average_handle_seconds": Avg(HANDLE_TIME, filter=HANDLED),
     }
     if _percentiles_in_database():
         aggregates["first_response_median"] = PercentileCont(FIRST_RESPONSE, fraction=MEDIAN, filter=ANSWERED)
@@ -509,17 +510,24 @@ def _conversation_totals(conversations: QuerySet, tenants: Sequence[Tenant]) -> 
     return {row.pop("tenant_id"): row for row in rows}
 
 
-def _weekday_hour_matrices(
-    conversations: QuerySet, periods: Mapping[int, Period]
-) -> dict[int, tuple[tuple[int, ...], ...]]:
-    """Query 3: chats per tenant, local weekday and local hour of their start."""
+Matrix = tuple[tuple[int, ...], ...]
+EMPTY_MATRIX: Matrix = tuple(tuple(0 for _hour in range(24)) for _day in range(7))
+
+
+def _weekday_hour_matrices(conversations: QuerySet, periods: Mapping[int, Period]) -> dict[int, tuple[Matrix, Matrix]]:
+    """Query 3: all chats and live chats per tenant, local weekday and local hour of their start."""
     hour_of_week = _local(periods, lambda zone: LocalHourOfWeek("started_at", zone=zone), IntegerField())
     rows = conversations.annotate(local_hour_of_week=hour_of_week).values("tenant_id", "local_hour_of_week")
-    cells: dict[int, list[list[int]]] = defaultdict(lambda: [[0] * 24 for _ in range(7)])
-    for row in rows.annotate(chats=Count("pk")):
+    every: dict[int, list[list[int]]] = defaultdict(lambda: [[0] * 24 for _ in range(7)])
+    live: dict[int, list[list[int]]] = defaultdict(lambda: [[0] * 24 for _ in range(7)])
+    for row in rows.annotate(chats=Count("pk"), live_chats=Count("pk", filter=LIVE)):
         weekday, hour = divmod(row["local_hour_of_week"], 24)
-        cells[row["tenant_id"]][weekday][hour] += row["chats"]
-    return {tenant_id: tuple(tuple(day) for day in matrix) for tenant_id, matrix in cells.items()}
+        every[row["tenant_id"]][weekday][hour] += row["chats"]
+        live[row["tenant_id"]][weekday][hour] += row["live_chats"]
+    return {
+        tenant_id: (tuple(map(tuple, matrix)), tuple(map(tuple, live[tenant_id])))
+        for tenant_id, matrix in every.items()
+    }
 
 
 def _local_day(periods: Mapping[int, Period]) -> Expression:
@@ -613,19 +621,20 @@ def _assemble(
     period: Period,
     audience: Mapping[str, int],
     totals: Mapping[str, Any],
-    matrix: tuple[tuple[int, ...], ...] | None,
+    matrices: tuple[Matrix, Matrix] | None,
     days: Mapping[dt.date, Mapping[str, Any]],
     concurrency: float | None,
 ) -> TenantKpis:
     def count(name: str) -> int:
         return totals.get(name) or 0
 
-    matrix = matrix or tuple(tuple(0 for _hour in range(24)) for _day in range(7))
+    matrix, live_matrix = matrices or (EMPTY_MATRIX, EMPTY_MATRIX)
     opens, closes = OFFICE_HOURS
     outside = sum(row[hour] for row in matrix for hour in range(24) if not opens <= hour < closes)
     visitors = audience.get("visitors", 0)
     chats, answered = count("chats"), count("answered_chats")
     closed, rated = count("closed_chats"), count("rated_chats")
+    closed_live, closed_offline = count("closed_live_chats"), count("closed_offline_messages")
     daily = tuple(
         DayFigures(
             day=day,
@@ -638,11 +647,14 @@ def _assemble(
         tenant_id=tenant.pk,
         period=period,
         first_response_target_seconds=tenant.first_response_target_seconds,
+        first_response_goal_percent=tenant.first_response_goal_percent,
         resolution_target_percent=tenant.resolution_target_percent,
+        open_days=open_days(tenant, period),
         visitors=visitors,
         returning_visitors=audience.get("returning_visitors", 0),
         chats=chats,
-        chat_rate=ratio(chats, visitors),
+        chatting_visitors=count("chatting_visitors"),
+        chat_rate=ratio(count("chatting_visitors"), visitors),
         reactive_chats=count("reactive_chats"),
         proactive_chats=count("proactive_chats"),
         offline_messages=count("offline_messages"),
@@ -654,16 +666,23 @@ def _assemble(
         missed_chats=count("missed_chats"),
         visitor_left_chats=count("visitor_left_chats"),
         closed_chats=closed,
+        closed_live_chats=closed_live,
         resolved_chats=count("resolved_chats"),
-        resolution_rate=ratio(count("resolved_chats"), closed),
+        resolution_rate=ratio(count("resolved_chats"), closed_live),
+        closed_offline_messages=closed_offline,
+        resolved_offline_messages=count("resolved_offline_messages"),
+        offline_resolution_rate=ratio(count("resolved_offline_messages"), closed_offline),
         escalated_chats=count("escalated_chats"),
         escalation_rate=ratio(count("escalated_chats"), closed),
         rated_chats=rated,
         satisfied_ratings=count("satisfied_ratings"),
         csat=ratio(count("satisfied_ratings"), rated),
-        csat_response_rate=ratio(rated, closed),
+        ratable_chats=count("ratable_chats"),
+        ratable_chats_rated=count("ratable_chats_rated"),
+        csat_response_rate=ratio(count("ratable_chats_rated"), count("ratable_chats")),
         leads=count("leads"),
         chats_by_weekday_hour=matrix,
+        live_chats_by_weekday_hour=live_matrix,
         chats_outside_office_hours=outside,
         share_outside_office_hours=ratio(outside, chats),
         handled_chats=count("handled_chats"),
@@ -673,13 +692,103 @@ def _assemble(
     )
 
 
+# --- Open days, first response bands and handle time over any moments -----------------------------
+
+
+def served_part(tenant: Tenant, period: Period) -> Period | None:
+    """Return the days of the period from the tenant's go-live day on; None if it went live after the period.
+
+    A tenant that has not gone live (no ``went_live_at``) is served the whole period.
+    """
+    if tenant.went_live_at is None:
+        return period
+    live_from = tenant.went_live_at.astimezone(period.zone).date()
+    if live_from <= period.first_day:
+        return period
+    if live_from >= period.end_day:
+        return None
+    return Period(live_from, period.end_day, period.zone, Kind.DAYS)
+
+
+def open_days(tenant: Tenant, period: Period) -> int:
+    """Return the number of local days of the period from the tenant's go-live day on."""
+    served = served_part(tenant, period)
+    return 0 if served is None else (served.end_day - served.first_day).days
+
+
+# Upper bounds of the first-response bands, in seconds; the tenant's target is added as a bound.
+FIRST_RESPONSE_BOUNDS = (5, 10, 20, 30, 60, 120)
+
+
+@dataclass(frozen=True)
+class Band:
+    """Answered chats whose first response took more than ``above`` and at most ``up_to`` seconds."""
+
+    above: int | None
+    up_to: int | None
+    chats: int
+    within_target: bool
+
+
+def first_response_bounds(target_seconds: int) -> tuple[int, ...]:
+    """Return the band bounds, the tenant's target among them so a band never straddles it."""
+    return tuple(sorted({*FIRST_RESPONSE_BOUNDS, target_seconds}))
+
+
+def first_response_bands(tenant: Tenant, period: Period) -> list[Band]:
+    """Return the period's answered chats per first-response band, in one query; the last band is open-ended."""
+    bounds = first_response_bounds(tenant.first_response_target_seconds)
+    lows: Sequence[int | None] = (None, *bounds)
+    highs: Sequence[int | None] = (*bounds, None)
+    aggregates = {}
+    for index, (low, high) in enumerate(zip(lows, highs, strict=True)):
+        condition = Q()
+        if low is not None:
+            condition &= Q(first_response__gt=low)
+        if high is not None:
+            condition &= Q(first_response__lte=high)
+        aggregates[f"band_{index}"] = Count("pk", filter=condition)
+    counts = (
+        Conversation.objects.for_tenant(tenant)
+        .filter(ANSWERED, started_at__gte=period.start, started_at__lt=period.end)
+        .annotate(first_response=FIRST_RESPONSE)
+        .aggregate(**aggregates)
+    )
+    target = tenant.first_response_target_seconds
+    return [
+        Band(above=low, up_to=high, chats=counts[f"band_{index}"], within_target=high is not None and high <= target)
+        for index, (low, high) in enumerate(zip(lows, highs, strict=True))
+    ]
+
+
+def average_handle_seconds_of(
+    tenants: Iterable[Tenant], *, start: dt.datetime, end: dt.datetime
+) -> dict[int, float | None]:
+    """Return each tenant's ``average_handle_seconds`` over the chats started in [start, end), in one query."""
+    tenant_ids = [tenant.pk for tenant in tenants]
+    rows = (
+        Conversation.objects.filter(HANDLED, tenant_id__in=tenant_ids, started_at__gte=start, started_at__lt=end)
+        .order_by()
+        .values("tenant_id")
+        .annotate(seconds=Avg(HANDLE_TIME))
+    )
+    found = {row["tenant_id"]: row["seconds"] for row in rows}
+    return {tenant_id: found.get(tenant_id) for tenant_id in tenant_ids}
+
+
 __all__ = [
     "QUERIES",
+    "Band",
     "DayFigures",
     "Period",
+    "Target",
     "TenantKpis",
+    "average_handle_seconds_of",
+    "first_response_bands",
     "kpis_for_tenant",
     "kpis_for_tenants",
+    "open_days",
     "percentile",
     "ratio",
+    "served_part",
 ]

@@ -5,7 +5,7 @@
 and formats every number, date and time in the tenant's language and time zone. The e-mail
 (``reporting.emails``) and the admin preview render the same ``Report``.
 
-A monthly report also shows the staffing coverage of the month (``chatops.coverage``) when agents
+A monthly report also shows the staffing coverage of the month (``reporting.coverage``) when agents
 trained for the tenant had shifts in it: the share of live chats that came in hours with enough
 agents on shift, the hours that were short, and the figures per hour of the week as a CSV file.
 """
@@ -24,10 +24,12 @@ from django.utils.formats import date_format, number_format
 from django.utils.functional import Promise
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext_lazy, ngettext
 
-from chatops.coverage import StaffingCoverage, UnderstaffedRun, staffing_coverage
 from reporting import charts, kpis, selectors
+from reporting.coverage import StaffingCoverage, UnderstaffedRun, staffing_coverage
+from reporting.formatting import NO_FIGURE, count, percent, seconds, whole_seconds
+from reporting.headlines import Headline, comparison_text, headlines
 from reporting.models import ReportDelivery
 from reporting.periods import Kind, Period
 from tenants.models import Tenant
@@ -37,7 +39,6 @@ PERIOD_KINDS = {ReportKind.WEEKLY: Kind.WEEK, ReportKind.MONTHLY: Kind.MONTH}
 LIST_LIMIT = 50
 STAFFING_LIST_LIMIT = 5
 TEXT_LIMIT = 300
-NO_FIGURE = "–"
 
 
 # --- Periods of a report --------------------------------------------------------------------------
@@ -64,85 +65,7 @@ def tenant_locale(tenant: Tenant) -> Iterator[None]:
         yield
 
 
-# --- Formatting (in the active language) ----------------------------------------------------------
-
-
-def count(value: int | None) -> str:
-    return NO_FIGURE if value is None else number_format(value, 0, force_grouping=True)
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return NO_FIGURE
-    return _("%(seconds)s s") % {"seconds": number_format(round(value, 1), 1)}
-
-
-def whole_seconds(value: int) -> str:
-    return _("%(seconds)s s") % {"seconds": number_format(value, 0)}
-
-
-def percent(fraction: float | None) -> str:
-    if fraction is None:
-        return NO_FIGURE
-    return _("%(percent)s %%") % {"percent": number_format(round(fraction * 100), 0)}
-
-
-def _signed(number: str, value: float) -> str:
-    return ("+" if value > 0 else "\N{MINUS SIGN}" if value < 0 else "±") + number
-
-
-def count_change(now: int, before: int) -> str:
-    """Return e.g. "+12 (+8 %)"; without a previous figure only the difference."""
-    difference = now - before
-    text = _signed(number_format(abs(difference), 0, force_grouping=True), difference)
-    if before:
-        relative = round(difference / before * 100)
-        text += " (" + _signed(_("%(percent)s %%") % {"percent": number_format(abs(relative), 0)}, relative) + ")"
-    return text
-
-
-def seconds_change(now: float | None, before: float | None) -> str:
-    if now is None or before is None:
-        return NO_FIGURE
-    difference = round(now - before, 1)
-    return _signed(_("%(seconds)s s") % {"seconds": number_format(abs(difference), 1)}, difference)
-
-
-def points_change(now: float | None, before: float | None) -> str:
-    """Return the change of a rate in percentage points, e.g. "+3 pp"."""
-    if now is None or before is None:
-        return NO_FIGURE
-    difference = round((now - before) * 100)
-    # Translators: a change in percentage points, e.g. "+3 pp".
-    return _signed(
-        pgettext("percentage points", "%(points)s pp") % {"points": number_format(abs(difference), 0)}, difference
-    )
-
-
-def _joined(*changes: str) -> str:
-    return ", ".join(change for change in changes if change != NO_FIGURE) or NO_FIGURE
-
-
-def verdict(met: bool | None) -> str:
-    if met is None:
-        return ""
-    return _("target met") if met else _("target missed")
-
-
 # --- The report -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Headline:
-    """One headline figure: this period, the previous one, the change and the verdict on the target."""
-
-    key: str
-    label: str
-    value: str
-    previous: str
-    change: str
-    verdict: str = ""
-    met: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +149,7 @@ class Report:
     title: str
     period_label: str
     previous_label: str
+    comparison: str
     headlines: list[Headline]
     charts: list[ChartBlock]
     wall_of_fame: list[FameEntry]
@@ -240,131 +164,6 @@ class Report:
     @property
     def is_monthly(self) -> bool:
         return self.kind == ReportKind.MONTHLY
-
-
-def first_response_target_met(figures: kpis.TenantKpis) -> bool | None:
-    """Say whether the median first response is within the tenant's target; None without answered chats."""
-    if figures.first_response_median is None:
-        return None
-    return figures.first_response_median <= figures.first_response_target_seconds
-
-
-def _first_response_value(figures: kpis.TenantKpis) -> str:
-    if figures.first_response_median is None:
-        return _("no answered chats")
-    return _("%(median)s median, %(share)s within %(target)s") % {
-        "median": seconds(figures.first_response_median),
-        "share": percent(figures.share_within_target),
-        "target": whole_seconds(figures.first_response_target_seconds),
-    }
-
-
-def _resolution_value(figures: kpis.TenantKpis) -> str:
-    if figures.resolution_rate is None:
-        return _("no closed chats")
-    return _("%(rate)s of %(closed)s closed chats (target %(target)s)") % {
-        "rate": percent(figures.resolution_rate),
-        "closed": count(figures.closed_chats),
-        "target": _("%(percent)s %%") % {"percent": number_format(figures.resolution_target_percent, 0)},
-    }
-
-
-def _csat_value(figures: kpis.TenantKpis) -> str:
-    if figures.csat is None:
-        return _("no ratings")
-    return ngettext(
-        "%(csat)s satisfied, %(ratings)s rating (%(response)s of closed chats)",
-        "%(csat)s satisfied, %(ratings)s ratings (%(response)s of closed chats)",
-        figures.rated_chats,
-    ) % {
-        "csat": percent(figures.csat),
-        "ratings": count(figures.rated_chats),
-        "response": percent(figures.csat_response_rate),
-    }
-
-
-def _chats_value(figures: kpis.TenantKpis) -> str:
-    if figures.chat_rate is None:
-        return count(figures.chats)
-    return _("%(chats)s (%(rate)s of visitors)") % {"chats": count(figures.chats), "rate": percent(figures.chat_rate)}
-
-
-def _escalations_value(figures: kpis.TenantKpis) -> str:
-    if figures.escalation_rate is None:
-        return count(figures.escalated_chats)
-    return _("%(count)s (%(rate)s of closed chats)") % {
-        "count": count(figures.escalated_chats),
-        "rate": percent(figures.escalation_rate),
-    }
-
-
-def headlines(now: kpis.TenantKpis, before: kpis.TenantKpis) -> list[Headline]:
-    """Return the headline figures of a period set against the previous one and the tenant's targets."""
-    return [
-        Headline(
-            key="first_response",
-            label=_("First response"),
-            value=_first_response_value(now),
-            previous=_first_response_value(before),
-            change=_joined(
-                seconds_change(now.first_response_median, before.first_response_median),
-                points_change(now.share_within_target, before.share_within_target),
-            ),
-            verdict=verdict(first_response_target_met(now)),
-            met=first_response_target_met(now),
-        ),
-        Headline(
-            key="resolution",
-            label=_("Resolved in the chat"),
-            value=_resolution_value(now),
-            previous=_resolution_value(before),
-            change=points_change(now.resolution_rate, before.resolution_rate),
-            verdict=verdict(now.meets_resolution_target),
-            met=now.meets_resolution_target,
-        ),
-        Headline(
-            key="csat",
-            label=_("Customer satisfaction"),
-            value=_csat_value(now),
-            previous=_csat_value(before),
-            change=points_change(now.csat, before.csat),
-        ),
-        Headline(
-            key="chats",
-            label=_("Chats"),
-            value=_chats_value(now),
-            previous=_chats_value(before),
-            change=count_change(now.chats, before.chats),
-        ),
-        Headline(
-            key="visitors",
-            label=_("Visitors"),
-            value=count(now.visitors),
-            previous=count(before.visitors),
-            change=count_change(now.visitors, before.visitors),
-        ),
-        Headline(
-            key="leads",
-            label=_("Leads"),
-            value=count(now.leads),
-            previous=count(before.leads),
-            change=count_change(now.leads, before.leads),
-        ),
-        Headline(
-            key="escalations",
-            label=_("Escalations to you"),
-            value=_escalations_value(now),
-            previous=_escalations_value(before),
-            change=count_change(now.escalated_chats, before.escalated_chats),
-        ),
-        Headline(
-            key="missed",
-            label=_("Missed chats"),
-            value=count(now.missed_chats),
-            previous=count(before.missed_chats),
-            change=count_change(now.missed_chats, before.missed_chats),
-        ),
-    ]
 
 
 # --- Charts ---------------------------------------------------------------------------------------
@@ -409,7 +208,7 @@ def _heat_map_chart(figures: kpis.TenantKpis, zone_name: str) -> ChartBlock:
     return ChartBlock(title=_("Chats by weekday and hour"), note=note, chart=chart)
 
 
-def _band_label(band: selectors.Band) -> str:
+def _band_label(band: kpis.Band) -> str:
     if band.above is None:
         return f"0–{band.up_to}"
     if band.up_to is None:
@@ -418,7 +217,7 @@ def _band_label(band: selectors.Band) -> str:
 
 
 def _first_response_chart(tenant: Tenant, period: Period, figures: kpis.TenantKpis) -> ChartBlock:
-    bands = selectors.first_response_distribution(tenant=tenant, period=period)
+    bands = kpis.first_response_bands(tenant, period)
     labels = [_band_label(band) for band in bands]
     alt = (
         _("First response times in seconds")
@@ -576,9 +375,11 @@ def _daily_rows(figures: kpis.TenantKpis) -> list[DayRow]:
 
 # The figures a spreadsheet gets: stable column keys (for formulas and imports) and a translated name.
 CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | None]]] = [
+    ("open_days", gettext_lazy("Open days (from go-live)"), lambda f: f.open_days),
     ("visitors", gettext_lazy("Visitors"), lambda f: f.visitors),
     ("returning_visitors", gettext_lazy("Returning visitors"), lambda f: f.returning_visitors),
     ("chats", gettext_lazy("Chats"), lambda f: f.chats),
+    ("chatting_visitors", gettext_lazy("Visitors who chatted"), lambda f: f.chatting_visitors),
     ("chat_rate_percent", gettext_lazy("Chat rate (%)"), lambda f: f.chat_rate),
     ("reactive_chats", gettext_lazy("Chats started by the visitor"), lambda f: f.reactive_chats),
     ("proactive_chats", gettext_lazy("Chats from an invitation"), lambda f: f.proactive_chats),
@@ -592,16 +393,30 @@ CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | 
         lambda f: f.first_response_target_seconds,
     ),
     ("within_target_percent", gettext_lazy("Answered within the target (%)"), lambda f: f.share_within_target),
+    (
+        "first_response_goal_percent",
+        gettext_lazy("First response goal: answered within the target (%)"),
+        lambda f: f.first_response_goal_percent,
+    ),
     ("missed_chats", gettext_lazy("Missed chats"), lambda f: f.missed_chats),
     ("visitor_left_chats", gettext_lazy("Chats the visitor left"), lambda f: f.visitor_left_chats),
     ("closed_chats", gettext_lazy("Closed chats"), lambda f: f.closed_chats),
-    ("resolved_chats", gettext_lazy("Resolved chats"), lambda f: f.resolved_chats),
+    ("closed_live_chats", gettext_lazy("Closed live chats"), lambda f: f.closed_live_chats),
+    ("resolved_chats", gettext_lazy("Resolved live chats"), lambda f: f.resolved_chats),
     ("resolution_rate_percent", gettext_lazy("Resolution rate (%)"), lambda f: f.resolution_rate),
     ("resolution_target_percent", gettext_lazy("Resolution target (%)"), lambda f: f.resolution_target_percent),
+    ("closed_offline_messages", gettext_lazy("Closed offline messages"), lambda f: f.closed_offline_messages),
+    ("resolved_offline_messages", gettext_lazy("Resolved offline messages"), lambda f: f.resolved_offline_messages),
+    (
+        "offline_resolution_rate_percent",
+        gettext_lazy("Offline messages resolved (%)"),
+        lambda f: f.offline_resolution_rate,
+    ),
     ("escalated_chats", gettext_lazy("Escalations"), lambda f: f.escalated_chats),
     ("escalation_rate_percent", gettext_lazy("Escalation rate (%)"), lambda f: f.escalation_rate),
     ("rated_chats", gettext_lazy("Rated chats"), lambda f: f.rated_chats),
     ("csat_percent", gettext_lazy("Customer satisfaction (%)"), lambda f: f.csat),
+    ("ratable_chats", gettext_lazy("Chats that could be rated"), lambda f: f.ratable_chats),
     ("csat_response_rate_percent", gettext_lazy("Rating response rate (%)"), lambda f: f.csat_response_rate),
     ("leads", gettext_lazy("Leads"), lambda f: f.leads),
     ("outside_office_hours_percent", gettext_lazy("Chats outside 9–17 (%)"), lambda f: f.share_outside_office_hours),
@@ -614,7 +429,7 @@ CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | 
 ]
 
 
-# The staffing coverage figures of a monthly report (``chatops.coverage``), after the KPIs.
+# The staffing coverage figures of a monthly report (``reporting.coverage``), after the KPIs.
 CSV_STAFFING_FIGURES: list[tuple[str, Promise, Callable[[StaffingCoverage], float | int | None]]] = [
     (
         "staffing_covered_percent",
@@ -739,11 +554,12 @@ def build_report(*, tenant: Tenant, kind: str, period: Period) -> Report:
     before_figures = kpis.kpis_for_tenant(tenant, previous)
     coverage = previous_coverage = None
     if kind == ReportKind.MONTHLY:
-        coverage = staffing_coverage(tenant, period, handle_seconds=now_figures.average_handle_seconds)
+        coverage = staffing_coverage(tenant, period, figures=now_figures)
     if coverage is not None:
-        previous_coverage = staffing_coverage(tenant, previous, handle_seconds=before_figures.average_handle_seconds)
+        previous_coverage = staffing_coverage(tenant, previous, figures=before_figures)
     with tenant_locale(tenant):
         period_label = _period_label(kind, period)
+        previous_label = _("previous month") if kind == ReportKind.MONTHLY else _("previous week")
         escalations = _escalations(tenant, period)
         leads = _leads(tenant, period)
         slug = f"{tenant.slug}-{period.first_day.isoformat()}"
@@ -771,7 +587,8 @@ def build_report(*, tenant: Tenant, kind: str, period: Period) -> Report:
             subject=_subject(tenant, kind, period_label),
             title=_("Monthly chat report") if kind == ReportKind.MONTHLY else _("Weekly chat report"),
             period_label=period_label,
-            previous_label=_("previous month") if kind == ReportKind.MONTHLY else _("previous week"),
+            previous_label=previous_label,
+            comparison=comparison_text(now_figures, before_figures, previous_label=previous_label),
             headlines=headlines(now_figures, before_figures),
             charts=chart_blocks,
             wall_of_fame=_fame(tenant, period),

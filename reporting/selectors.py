@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Q, QuerySet
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -28,7 +28,7 @@ from chatops.models import Agent
 from conversations.models import LIVE_CHAT_CLOCK, Conversation, Lead
 from conversations.selectors import clock_last_ran
 from outbox.selectors import OutboxHealth, outbox_health
-from reporting import kpis
+from reporting import formatting, kpis
 from reporting.kpis import TenantKpis, kpis_for_tenant, kpis_for_tenants
 from reporting.models import ReportDelivery
 from reporting.periods import Period
@@ -38,7 +38,6 @@ from tenants.scoping import trained_tenant_ids
 HISTORY_DAYS = 30
 WALL_OF_FAME_SIZE = 5
 BEST_RATINGS = (5, 4)
-NO_FIGURE = "–"
 
 ERROR_NOT_A_CLIENT = gettext_lazy("The dashboard is for the contacts of our client companies.")
 ERROR_UNKNOWN_TENANT = gettext_lazy("There is no client with that short name.")
@@ -133,34 +132,6 @@ def queues_of(tenants: Iterable[Tenant]) -> dict[int, Queue]:
     return {tenant_id: found.get(tenant_id, Queue()) for tenant_id in tenant_ids}
 
 
-# --- Formatting in the active language ------------------------------------------------------------
-
-
-def count_text(value: int) -> str:
-    return number_format(value, 0, force_grouping=True)
-
-
-def seconds_text(value: float | None) -> str:
-    if value is None:
-        return NO_FIGURE
-    return _("%(seconds)s s") % {"seconds": number_format(round(value, 1), 1)}
-
-
-def percent_text(fraction: float | None) -> str:
-    if fraction is None:
-        return NO_FIGURE
-    return _("%(percent)s %%") % {"percent": number_format(round(fraction * 100), 0)}
-
-
-def clock_text(seconds: int | None) -> str:
-    """Return a wait as m:ss (h:mm:ss from an hour); the page's script counts on in the same format."""
-    if seconds is None:
-        return NO_FIGURE
-    hours, rest = divmod(max(int(seconds), 0), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 # --- The client dashboard -------------------------------------------------------------------------
 
 
@@ -176,9 +147,7 @@ class Figure:
 
     @property
     def verdict(self) -> str:
-        if self.met is None:
-            return ""
-        return _("target met") if self.met else _("target missed")
+        return formatting.verdict(self.met)
 
 
 @dataclass(frozen=True)
@@ -221,55 +190,55 @@ class DashboardFigures:
         }
 
 
-def first_response_met(figures: TenantKpis) -> bool | None:
-    """Say whether the median first response is within the tenant's target; None without answered chats."""
-    if figures.first_response_median is None:
-        return None
-    return figures.first_response_median <= figures.first_response_target_seconds
-
-
 def _period_figures(figures: TenantKpis) -> list[Figure]:
-    target = figures.first_response_target_seconds
+    first_response, resolution = figures.first_response_target, figures.resolution_target
     return [
-        Figure("chats", _("Chats"), count_text(figures.chats)),
-        Figure(
-            "first_response_median",
-            _("First response (median)"),
-            seconds_text(figures.first_response_median),
-            _("target %(seconds)s s") % {"seconds": count_text(target)},
-            first_response_met(figures),
-        ),
+        Figure("chats", _("Chats"), formatting.count(figures.chats)),
         Figure(
             "share_within_target",
             _("Answered within target"),
-            percent_text(figures.share_within_target),
+            formatting.target_percent(first_response),
             ngettext(
-                "of %(count)s answered chat, within %(seconds)s s",
-                "of %(count)s answered chats, within %(seconds)s s",
+                "of %(count)s answered chat, within %(seconds)s; target %(goal)s",
+                "of %(count)s answered chats, within %(seconds)s; target %(goal)s",
                 figures.answered_chats,
             )
-            % {"count": count_text(figures.answered_chats), "seconds": count_text(target)},
+            % {
+                "count": formatting.count(figures.answered_chats),
+                "seconds": formatting.whole_seconds(figures.first_response_target_seconds),
+                "goal": formatting.whole_percent(first_response.goal_percent),
+            },
+            first_response.met,
+        ),
+        Figure(
+            "first_response_median",
+            _("First response (median)"),
+            formatting.seconds(figures.first_response_median),
+            _("90th percentile %(seconds)s") % {"seconds": formatting.seconds(figures.first_response_p90)},
         ),
         Figure(
             "resolution_rate",
             _("Resolved in the chat"),
-            percent_text(figures.resolution_rate),
+            formatting.target_percent(resolution),
             ngettext(
-                "of %(count)s closed chat; target %(percent)s %%",
-                "of %(count)s closed chats; target %(percent)s %%",
-                figures.closed_chats,
+                "of %(count)s closed live chat; target %(percent)s",
+                "of %(count)s closed live chats; target %(percent)s",
+                figures.closed_live_chats,
             )
-            % {"count": count_text(figures.closed_chats), "percent": count_text(figures.resolution_target_percent)},
-            figures.meets_resolution_target,
+            % {
+                "count": formatting.count(figures.closed_live_chats),
+                "percent": formatting.whole_percent(resolution.goal_percent),
+            },
+            resolution.met,
         ),
         Figure(
             "csat",
             _("Satisfied visitors"),
-            percent_text(figures.csat),
+            formatting.percent(figures.csat),
             ngettext("%(count)s rating", "%(count)s ratings", figures.rated_chats)
-            % {"count": count_text(figures.rated_chats)},
+            % {"count": formatting.count(figures.rated_chats)},
         ),
-        Figure("leads", _("Leads"), count_text(figures.leads)),
+        Figure("leads", _("Leads"), formatting.count(figures.leads)),
     ]
 
 
@@ -277,17 +246,17 @@ def _live_figures(tenant: Tenant, queue: Queue, now: dt.datetime) -> list[Figure
     waited = queue.longest_wait_seconds(now)
     target = tenant.first_response_target_seconds
     messages = (
-        _("and %(count)s messages left for the next shift") % {"count": count_text(queue.messages_left)}
+        _("and %(count)s messages left for the next shift") % {"count": formatting.count(queue.messages_left)}
         if queue.messages_left
         else ""
     )
     return [
-        Figure("waiting", _("Waiting now"), count_text(queue.waiting), messages),
+        Figure("waiting", _("Waiting now"), formatting.count(queue.waiting), messages),
         Figure(
             "longest_wait",
             _("Longest wait now"),
-            clock_text(waited),
-            _("target %(seconds)s s") % {"seconds": count_text(target)},
+            formatting.clock(waited),
+            _("target %(seconds)s s") % {"seconds": formatting.count(target)},
             None if waited is None else waited <= target,
         ),
     ]
@@ -367,11 +336,11 @@ class BoardRow:
 
     @property
     def longest_wait_text(self) -> str:
-        return clock_text(self.longest_wait_seconds)
+        return formatting.clock(self.longest_wait_seconds)
 
     @property
     def share_within_target_text(self) -> str:
-        return percent_text(self.today.share_within_target)
+        return formatting.target_percent(self.today.first_response_target)
 
     def sort_key(self) -> tuple:
         """Problems first: a wait past target or too few agents, then anyone waiting, longest wait first."""
@@ -388,6 +357,7 @@ def operations_board(*, now: dt.datetime) -> list[BoardRow]:
     """Return every live tenant's queue, agents online against needed and today's figures, problems first.
 
     A fixed number of queries (tenants, queues, three for staffing, ``kpis.QUERIES``), however many tenants.
+    Staffing fits each tenant's solo handle time and concurrency from the last weeks' live chats.
     """
     tenants = list(Tenant.objects.filter(status=Tenant.Status.LIVE).order_by("name"))
     queues = queues_of(tenants)
@@ -439,7 +409,7 @@ class BackgroundHealth:
 
     @property
     def clock_ago_text(self) -> str:
-        return NO_FIGURE if self.clock_seconds_ago is None else ago_text(self.clock_seconds_ago)
+        return formatting.NO_FIGURE if self.clock_seconds_ago is None else ago_text(self.clock_seconds_ago)
 
     @property
     def late_after_seconds(self) -> int:
@@ -506,8 +476,6 @@ def wall_of_fame_for_agent(
 # ---- reads of the report e-mails: the lists beside the figures, using kpis' definitions so they agree
 
 BEST_RATING = 4
-# Upper bounds of the first-response bands, in seconds; the tenant's target is added as a bound.
-FIRST_RESPONSE_BOUNDS = (5, 10, 20, 30, 60, 120)
 
 
 def _started_in(tenant: Tenant, period: Period) -> QuerySet[Conversation]:
@@ -537,47 +505,6 @@ def leads(*, tenant: Tenant, period: Period) -> list[Lead]:
         .select_related("conversation")
         .order_by("conversation__started_at", "pk")
     )
-
-
-@dataclass(frozen=True)
-class Band:
-    """Answered chats whose first response took more than ``above`` and at most ``up_to`` seconds."""
-
-    above: int | None
-    up_to: int | None
-    chats: int
-    within_target: bool
-
-
-def first_response_bounds(target_seconds: int) -> tuple[int, ...]:
-    """Return the band bounds, the tenant's target among them so a band never straddles it."""
-    return tuple(sorted({*FIRST_RESPONSE_BOUNDS, target_seconds}))
-
-
-def first_response_distribution(*, tenant: Tenant, period: Period) -> list[Band]:
-    """Return the period's answered chats per first-response band; the last band is open-ended."""
-    bounds = first_response_bounds(tenant.first_response_target_seconds)
-    lows: Sequence[int | None] = (None, *bounds)
-    highs: Sequence[int | None] = (*bounds, None)
-    aggregates = {}
-    for index, (low, high) in enumerate(zip(lows, highs, strict=True)):
-        condition = Q()
-        if low is not None:
-            condition &= Q(first_response__gt=low)
-        if high is not None:
-            condition &= Q(first_response__lte=high)
-        aggregates[f"band_{index}"] = Count("pk", filter=condition)
-    counts = (
-        _started_in(tenant, period)
-        .filter(kpis.ANSWERED)
-        .annotate(first_response=kpis.FIRST_RESPONSE)
-        .aggregate(**aggregates)
-    )
-    target = tenant.first_response_target_seconds
-    return [
-        Band(above=low, up_to=high, chats=counts[f"band_{index}"], within_target=high is not None and high <= target)
-        for index, (low, high) in enumerate(zip(lows, highs, strict=True))
-    ]
 
 
 def recipients_for(*, tenant: Tenant, kind: str) -> list[str]:

@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from chatops import staffing
 from chatops.admin_site import is_operations_manager_request
 from chatops.models import Agent
-from reporting import selectors
+from reporting import formatting, selectors
 from reporting.selectors import DashboardRefused
 
 DASHBOARD_SOCKET_PATH = "/ws/dashboard/"
@@ -40,7 +40,7 @@ def live_strings() -> dict[str, str]:
         "ended": _("Not live: sign in again to follow the figures."),
         "target_met": _("target met"),
         "target_missed": _("target missed"),
-        "no_figure": selectors.NO_FIGURE,
+        "no_figure": formatting.NO_FIGURE,
         "seconds_ago": str(selectors.SECONDS_AGO),
         "minutes_ago": str(selectors.MINUTES_AGO),
         "minutes_from_seconds": selectors.MINUTES_FROM_SECONDS,

@@ -200,7 +200,12 @@ class TenantQualificationInline(QualificationInline):
 
 CONTRACT_FIELDS = ("name", "slug", "status", "contract_signed_on", "go_live_target", "time_zone", "language")
 VOICE_FIELDS = ("tone", "style_notes", "goals")
-TARGET_FIELDS = ("first_response_target_seconds", "resolution_target_percent", "abandoned_after_minutes")
+TARGET_FIELDS = (
+    "first_response_target_seconds",
+    "first_response_goal_percent",
+    "resolution_target_percent",
+    "abandoned_after_minutes",
+)
 DATA_FIELDS = ("retention_days", "encrypt_messages", "mask_ibans", "mask_personal_ids")
 
 

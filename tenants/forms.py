@@ -39,7 +39,8 @@ class TenantForm(forms.ModelForm):
         model = Tenant
         fields = [
             "name", "slug", "status", "contract_signed_on", "go_live_target", "time_zone", "language",
-            "tone", "style_notes", "goals", "first_response_target_seconds", "resolution_target_percent",
+            "tone", "style_notes", "goals", "first_response_target_seconds", "first_response_goal_percent",
+            "resolution_target_percent",
             "abandoned_after_minutes", "allowed_origins", "widget_colour", "greeting", "retention_days",
             "encrypt_messages", "mask_ibans", "mask_personal_ids",
         ]  # fmt: skip

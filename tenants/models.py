@@ -114,6 +114,16 @@ class Tenant(models.Model):
     first_response_target_seconds = models.PositiveSmallIntegerField(
         _("first response target (seconds)"), default=10, validators=[MinValueValidator(1), MaxValueValidator(600)]
     )
+    first_response_goal_percent = models.PositiveSmallIntegerField(
+        _("first response goal (per cent of chats within the target)"),
+        default=90,
+        # Staffing plans for this share; 100 % within a time cannot be planned for (Erlang C never reaches it).
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text=_(
+            "The first response target counts as met when at least this share of live chats is answered "
+            "within the target time."
+        ),
+    )
     resolution_target_percent = models.PositiveSmallIntegerField(
         _("resolution target (%)"), default=90, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tenants', '0007_privacy_options'),
+        ('tenants', '0008_privacy_options'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -26,7 +26,6 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min, Q
 
 from chatops import demo, roles
-from chatops.coverage import staffing_coverage
 from chatops.demo import description
 from chatops.models import Agent, Qualification, Shift
 from conversations import aftercare, events, offline
@@ -45,6 +44,7 @@ from conversations.models import (
 )
 from conversations.offline import escalation_contacts
 from outbox.models import OutgoingEmail
+from reporting.coverage import staffing_coverage
 from reporting.models import ReportDelivery
 from reporting.periods import Kind, Period
 from reporting.reports import build_report
@@ -349,7 +349,7 @@ def test_last_months_report_shows_each_live_tenants_staffing_coverage(seeded):
         # few chats an hour need one agent (an agent takes two to four at once), so every hour was fully
         # staffed and no hour is listed as short
         assert report.staffing is not None, tenant.slug
-        coverage = staffing_coverage(tenant, period, handle_seconds=report.figures.average_handle_seconds)
+        coverage = staffing_coverage(tenant, period, figures=report.figures)
         assert coverage.live_chats > 300
         assert coverage.covered_share == 1.0
         assert report.staffing.rows == []

@@ -37,6 +37,28 @@ def test_messages_are_numbered_one_after_another_and_timestamps_recorded(convers
     assert (conversation.agent, conversation.status) == (agent, Conversation.Status.ACTIVE)
 
 
+@pytest.mark.parametrize("path", ["one statement", "under lock"])
+def test_a_greeting_before_the_visitor_writes_is_not_the_first_response(conversation, agent, path):
+    # given an agent who greets before the visitor has written (the chat becomes theirs)
+    services.post_agent_message(conversation=conversation, agent=agent, body="Hei!", now=NOW)
+    conversation.refresh_from_db()
+    assert conversation.first_agent_reply_at is None
+
+    # when the visitor writes 20 s later and the agent answers 60 s after that
+    services.post_visitor_message(conversation=conversation, body="Toimitusaika?", now=NOW + dt.timedelta(seconds=20))
+    answered_at = NOW + dt.timedelta(seconds=80)
+    if path == "one statement":
+        services.post_agent_reply(agent=agent, conversation_id=conversation.pk, body="Kaksi päivää.", now=answered_at)
+    else:
+        services.post_agent_message(conversation=conversation, agent=agent, body="Kaksi päivää.", now=answered_at)
+
+    # then the first response is the answer after the visitor's first message: 60 s
+    conversation.refresh_from_db()
+    assert conversation.first_visitor_message_at == NOW + dt.timedelta(seconds=20)
+    assert conversation.first_agent_reply_at == answered_at
+    assert conversation.first_agent_reply_at - conversation.first_visitor_message_at == dt.timedelta(seconds=60)
+
+
 def test_a_resent_message_with_the_same_client_id_is_stored_once(conversation):
     first, created_first = services.post_visitor_message(conversation=conversation, body="Hello", client_msg_id="c-1")
     second, created_second = services.post_visitor_message(conversation=conversation, body="Hello", client_msg_id="c-1")

@@ -215,19 +215,20 @@ def test_the_page_shows_today_and_this_week_against_the_targets(client, frozen_n
     # then right now: one chat waiting since 13:59, i.e. 1:00 at 14:00, past the 10 s target
     assert figures["now.waiting"]["value"] == "1"
     assert figures["now.longest_wait"] == {"met": "no", "value": "1:00", "verdict": ""}
-    # today: 3 chats; first responses 6 and 12 s: median 9 s within the 10 s target, 1 of 2 within it;
+    # today: 3 chats; first responses 6 and 12 s: 1 of 2 within the 10 s target, 50 % against the goal
+    # of 90 %: missed, though the median of 9 s is within the target (shown, never judged);
     # 2 closed, both resolved (resolved, lead): 100 % against 90 %; ratings 5 and 3: 50 %; 1 lead
     assert figures["today.chats"]["value"] == "3"
-    assert figures["today.first_response_median"] == {"met": "yes", "value": "9.0 s", "verdict": "target met"}
-    assert figures["today.share_within_target"]["value"] == "50 %"
+    assert figures["today.share_within_target"] == {"met": "no", "value": "50 %", "verdict": "target missed"}
+    assert figures["today.first_response_median"] == {"met": "", "value": "9.0 s", "verdict": ""}
     assert figures["today.resolution_rate"] == {"met": "yes", "value": "100 %", "verdict": "target met"}
     assert figures["today.csat"]["value"] == "50 %"
     assert figures["today.leads"]["value"] == "1"
     # this week adds Monday's chat: 4 chats; 6, 12, 20 s: median 12 s, past the target, 1 of 3 within;
     # 3 closed, 2 resolved: 67 % below 90 %; ratings 5, 3, 4: 2 of 3 satisfied; still 1 lead
     assert figures["week.chats"]["value"] == "4"
-    assert figures["week.first_response_median"] == {"met": "no", "value": "12.0 s", "verdict": "target missed"}
-    assert figures["week.share_within_target"]["value"] == "33 %"
+    assert figures["week.share_within_target"] == {"met": "no", "value": "33 %", "verdict": "target missed"}
+    assert figures["week.first_response_median"] == {"met": "", "value": "12.0 s", "verdict": ""}
     assert figures["week.resolution_rate"] == {"met": "no", "value": "67 %", "verdict": "target missed"}
     assert figures["week.csat"]["value"] == "67 %"
     assert figures["week.leads"]["value"] == "1"

@@ -109,12 +109,12 @@ def test_resolution_and_escalation_rates_are_over_closed_chats_without_spam_or_v
     assert figures.resolution_rate == pytest.approx(0.625)
     assert figures.escalated_chats == 2
     assert figures.escalation_rate == pytest.approx(0.25)
-    assert figures.meets_resolution_target is False
+    assert figures.resolution_target.met is False
 
     # and with a target of 60 % it is met
     tenant.resolution_target_percent = 60
     tenant.save(update_fields=["resolution_target_percent"])
-    assert kpis_for_tenant(tenant, WEEK).meets_resolution_target is True
+    assert kpis_for_tenant(tenant, WEEK).resolution_target.met is True
 
 
 def test_csat_is_the_share_of_ratings_4_and_5_with_its_response_rate(tenant, other_tenant):
@@ -363,7 +363,7 @@ def test_an_empty_period_gives_none_not_zero(tenant, other_tenant):
         figures.share_outside_office_hours,
         figures.average_handle_seconds,
         figures.average_concurrent_chats,
-        figures.meets_resolution_target,
+        figures.resolution_target.met,
     ):
         assert rate is None
     assert figures.chats_by_weekday_hour == tuple((0,) * 24 for _ in range(7))
@@ -437,3 +437,161 @@ def test_every_figure_holds_on_the_embedded_sqlite_default(tmp_path):
 
     # then every test passes there too
     assert_all_passed(run)
+
+
+# --- Issue 14: definitions that must not flatter ---------------------------------------------------
+
+
+def test_the_first_response_target_is_judged_on_the_share_within_it_against_the_goal(tenant):
+    # given 10 answered chats: 7 within 10 s (4 s each) and 3 slower (30 s): the median is 4 s
+    for first_response in [4] * 7 + [30] * 3:
+        make_chat(tenant, helsinki(2026, 11, 3, 10), replied=first_response, assigned=1, closed=CLOSE)
+
+    # when
+    figures = kpis_for_tenant(tenant, WEEK)
+
+    # then 7 of 10 (70 %) is short of the default goal of 90 %: missed, whatever the median
+    assert figures.first_response_median == pytest.approx(4)
+    target = figures.first_response_target
+    assert (target.part, target.whole, target.goal_percent) == (7, 10, 90)
+    assert target.met is False
+
+    # and with a goal of 70 % it is met exactly (7 * 100 >= 70 * 10), and missed at 71 %
+    for goal, met in ((70, True), (71, False)):
+        tenant.first_response_goal_percent = goal
+        tenant.save(update_fields=["first_response_goal_percent"])
+        assert kpis_for_tenant(tenant, WEEK).first_response_target.met is met
+
+
+def test_a_greeting_before_the_visitor_wrote_leaves_the_chat_waiting_for_its_first_response(tenant):
+    # given a greeted chat as the services store it now: the visitor wrote at 20 s, answered 60 s later
+    make_chat(tenant, helsinki(2026, 11, 3, 10), wrote=20, replied=60, assigned=0, closed=CLOSE)
+    # and a greeted chat whose visitor wrote and was never answered (no first agent reply stored)
+    make_chat(tenant, helsinki(2026, 11, 3, 11), wrote=20, assigned=0, closed=CLOSE)
+
+    # when
+    figures = kpis_for_tenant(tenant, WEEK)
+
+    # then the first is answered in 60 s (outside the 10 s target), the second is missed
+    assert (figures.answered_chats, figures.answered_within_target, figures.missed_chats) == (1, 0, 1)
+    assert figures.first_response_median == pytest.approx(60)
+
+
+def test_resolution_counts_live_chats_and_offline_messages_apart(tenant):
+    # given 10 closed live chats, 8 resolved (80 %), and 10 closed offline messages, all resolved
+    for outcome in [Outcome.RESOLVED] * 8 + [Outcome.ESCALATED] * 2:
+        make_chat(tenant, helsinki(2026, 11, 4, 12), replied=5, assigned=1, closed=CLOSE, outcome=outcome)
+    for _ in range(10):
+        make_chat(
+            tenant,
+            helsinki(2026, 11, 4, 3),
+            origin=Origin.OFFLINE_MESSAGE,
+            replied=7200,
+            closed=7300,
+            outcome="resolved",
+        )
+
+    # when
+    figures = kpis_for_tenant(tenant, WEEK)
+
+    # then the target (90 %) is judged on the live chats only: 8 of 10, missed (all together 18 of 20
+    # would have read 90 %, met)
+    assert (figures.resolved_chats, figures.closed_live_chats, figures.resolution_rate) == (8, 10, 0.8)
+    assert figures.resolution_target.met is False
+    assert (figures.resolved_offline_messages, figures.closed_offline_messages) == (10, 10)
+    assert figures.offline_resolution_rate == 1.0
+    # and escalations stay over every closed chat: 2 of 20
+    assert (figures.closed_chats, figures.escalation_rate) == (20, 0.1)
+
+
+def test_handle_time_leaves_out_offline_messages_and_spam(tenant):
+    # given two live chats handled in 200 and 220 s, an offline message assigned at night and closed
+    # the next morning (8 h), a spam chat of 1000 s and a chat the visitor left after 300 s
+    for length in (200, 220):
+        make_chat(tenant, helsinki(2026, 11, 3, 10), replied=2, assigned=0, closed=length, outcome=Outcome.RESOLVED)
+    make_chat(tenant, helsinki(2026, 11, 3, 1), origin=Origin.OFFLINE_MESSAGE, assigned=0, closed=8 * 3600)
+    make_chat(tenant, helsinki(2026, 11, 3, 11), replied=2, assigned=0, closed=1000, outcome=Outcome.SPAM)
+    make_chat(tenant, helsinki(2026, 11, 3, 12), replied=2, assigned=0, closed=300, outcome=Outcome.VISITOR_LEFT)
+
+    # when
+    figures = kpis_for_tenant(tenant, WEEK)
+
+    # then (200 + 220 + 300) / 3 = 240 s over the three live chats that took an agent's time
+    assert figures.handled_chats == 3
+    assert figures.average_handle_seconds == pytest.approx(240, abs=0.01)
+    # and the same definition over any moments (the live board's staffing reads it)
+    handle = kpis.average_handle_seconds_of([tenant], start=WEEK.start, end=WEEK.end)
+    assert handle == {tenant.pk: pytest.approx(240, abs=0.01)}
+
+
+def test_the_rating_response_rate_is_over_chats_that_could_be_rated(tenant):
+    # given 4 closed answered live chats, 3 rated; a missed chat, an offline message and a spam chat
+    for rating in (5, 4, 2, None):
+        make_chat(tenant, helsinki(2026, 11, 5, 9), replied=4, closed=CLOSE, outcome=Outcome.RESOLVED, rating=rating)
+    make_chat(tenant, helsinki(2026, 11, 5, 10), closed=CLOSE)
+    make_chat(tenant, helsinki(2026, 11, 5, 3), origin=Origin.OFFLINE_MESSAGE, replied=9000, closed=9100)
+    make_chat(tenant, helsinki(2026, 11, 5, 11), replied=4, closed=CLOSE, outcome=Outcome.SPAM)
+
+    # when
+    figures = kpis_for_tenant(tenant, WEEK)
+
+    # then 3 of the 4 ratable chats were rated (75 %), not 3 of the 6 closed (50 %)
+    assert (figures.ratable_chats, figures.ratable_chats_rated) == (4, 3)
+    assert figures.csat_response_rate == pytest.approx(0.75)
+    assert figures.csat == pytest.approx(2 / 3)
+
+
+def test_the_chat_rate_is_the_share_of_visitors_who_chatted_and_cannot_pass_100_percent(tenant):
+    # given two visitors of the week: one chatted three times, one did not chat
+    chatty = make_visitor(tenant, seen=helsinki(2026, 11, 2, 9))
+    make_visitor(tenant, seen=helsinki(2026, 11, 2, 10))
+    for hour in (9, 12, 15):
+        make_chat(tenant, helsinki(2026, 11, 2, hour, 5), visitor=chatty, replied=3, closed=CLOSE)
+    # and a visitor whose only page view was the Sunday before, who chatted just after midnight
+    late = make_visitor(tenant, seen=helsinki(2026, 11, 1, 23, 58))
+    make_chat(tenant, helsinki(2026, 11, 2, 0, 1), visitor=late, replied=3, closed=CLOSE)
+
+    # when
+    figures = kpis_for_tenant(tenant, WEEK)
+
+    # then 4 chats by 2 visitors of the week, but only 1 of them chatted: 50 % (chats / visitors: 200 %)
+    assert (figures.chats, figures.visitors, figures.chatting_visitors) == (4, 2, 1)
+    assert figures.chat_rate == pytest.approx(0.5)
+
+
+def test_open_days_count_from_the_go_live_day_in_the_tenants_zone(tenant):
+    # given a tenant that went live on 15 October 2026 at 23:30 UTC, 16 October 02:30 in Helsinki
+    tenant.went_live_at = utc(2026, 10, 15, 23, 30)
+    tenant.save(update_fields=["went_live_at"])
+    october, november = Period.month(2026, 10, zone=HELSINKI), Period.month(2026, 11, zone=HELSINKI)
+
+    # then October has 16 open days (16th-31st), November all 30, and September none
+    assert kpis_for_tenant(tenant, october).open_days == 16
+    assert kpis.served_part(tenant, october) == Period.days(dt.date(2026, 10, 16), dt.date(2026, 10, 31), zone=HELSINKI)
+    assert kpis_for_tenant(tenant, november).open_days == 30
+    assert kpis.open_days(tenant, october.previous()) == 0
+    assert kpis.served_part(tenant, october.previous()) is None
+
+
+def test_first_response_bands_put_the_target_on_a_bound(tenant, other_tenant):
+    # given first responses of 3, 5, 7, 12, 12 and 200 s, and a target of 7 s
+    tenant.first_response_target_seconds = 7
+    tenant.save(update_fields=["first_response_target_seconds"])
+    for first_response in (3, 5, 7, 12, 12, 200):
+        make_chat(tenant, helsinki(2026, 11, 3, 10), replied=first_response, closed=CLOSE)
+    make_chat(other_tenant, helsinki(2026, 11, 3, 10), replied=1, closed=CLOSE)
+
+    # when
+    bands = kpis.first_response_bands(tenant, WEEK)
+
+    # then 0-5: 2, 5-7: 1 (within), 7-10: 0, 10-20: 2, ..., > 120: 1
+    assert [(band.above, band.up_to, band.chats, band.within_target) for band in bands] == [
+        (None, 5, 2, True),
+        (5, 7, 1, True),
+        (7, 10, 0, False),
+        (10, 20, 2, False),
+        (20, 30, 0, False),
+        (30, 60, 0, False),
+        (60, 120, 0, False),
+        (120, None, 1, False),
+    ]

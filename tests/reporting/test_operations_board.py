@@ -24,7 +24,7 @@ from conversations import services as conversation_services
 from conversations.models import LIVE_CHAT_CLOCK, Conversation
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
-from reporting import selectors
+from reporting import formatting, selectors
 from reporting.consumers import board_frame
 from tenants.models import Tenant
 from tests import factories
@@ -118,7 +118,7 @@ def test_todays_share_within_target_and_chats(board_tenants):
     assert rows["Gamma"].today.chats == 2
     assert rows["Gamma"].share_within_target_text == "50 %"
     # Alpha's only chat is unanswered: no share; Beta had no chat today
-    assert rows["Alpha"].share_within_target_text == selectors.NO_FIGURE
+    assert rows["Alpha"].share_within_target_text == formatting.NO_FIGURE
     assert rows["Beta"].today.chats == 0
 
 

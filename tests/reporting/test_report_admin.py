@@ -67,7 +67,13 @@ def test_preview_shows_any_weeks_report_as_recipients_see_it_without_sending(man
     assert 'srcdoc="&lt;!DOCTYPE html&gt;' in page
     srcdoc = html.unescape(page.split('srcdoc="', 1)[1].split('"', 1)[0])
     assert (
-        in_finnish("%(median)s median, %(share)s within %(target)s", median="8,0 s", share="60 %", target="10 s")
+        in_finnish(
+            "%(share)s within %(target)s (median %(median)s, 90th percentile %(p90)s)",
+            share="60 %",
+            target="10 s",
+            median="8,0 s",
+            p90="22,8 s",
+        )
         in srcdoc
     )
     assert srcdoc.count('src="data:image/png;base64,') == 3

@@ -11,12 +11,14 @@ Occurrences
 
 Agents needed
     The live chats (reactive and proactive; offline messages need nobody online) that started in
-    the cell, divided by its occurrences, are the cell's arrivals per hour. With the period's mean
-    handle time (the KPI ``average_handle_seconds``, or ``staffing.DEFAULT_HANDLE_SECONDS`` without
-    one), the tenant's first-response target and the mean chat limit of the agents trained for the
-    tenant, the staffing model (``staffing.agents_to_schedule``: Erlang C for agents whose speed per
-    chat falls with the chats they hold, with the shrinkage and occupancy cap of the settings) gives
-    the agents needed in that hour.
+    the cell (the KPI ``live_chats_by_weekday_hour``), divided by its occurrences, are the cell's
+    arrivals per hour. With the period's mean handle time (the KPI ``average_handle_seconds``, or
+    ``staffing.DEFAULT_HANDLE_SECONDS`` without one), the tenant's first-response target and goal
+    (``first_response_goal_percent``: the share to answer within the target) and the mean chat limit of
+    the agents trained for the tenant, the staffing model (``staffing.agents_to_schedule``: Erlang C for
+    agents whose speed per chat falls with the chats they hold, with the shrinkage and occupancy cap of
+    the settings) gives the agents needed in that hour. Every count comes from ``reporting.kpis``;
+    staffing gets only the numbers.
 
 Agents on shift ("scheduled")
     The agent-hours on shift in the cell over the period, divided by its occurrences: the mean
@@ -30,8 +32,9 @@ A cell is covered when its agents on shift reach its agents needed; ``covered_sh
 of the period's live chats that started in covered cells. Both sides are monthly means per hour:
 a cell where one week had too few agents and another too many can still read as covered.
 
-Queries: three (shifts, live chats per cell, concurrency) however many shifts and chats; two when
-there are no shifts, in which case there is no coverage to show (None).
+Queries: two (shifts, concurrency) with the period's KPIs given, however many shifts and chats; one
+when there are no shifts, in which case there is no coverage to show (None). Without the KPIs (or in
+the month the tenant went live, whose served days differ from the report's) they are computed too.
 """
 
 from __future__ import annotations
@@ -40,13 +43,13 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count, OuterRef, Subquery
+from django.db.models import Avg, OuterRef, Subquery
 
 from chatops import staffing
 from chatops.models import Qualification, Shift
-from conversations.models import Conversation
-from reporting.kpis import LIVE, LocalHourOfWeek, ratio
-from reporting.periods import Kind, Period, local_midnight
+from reporting import kpis
+from reporting.kpis import ratio
+from reporting.periods import Period, local_midnight
 from tenants.models import Tenant
 
 HOURS_IN_WEEK = 7 * 24
@@ -238,18 +241,6 @@ def _trained_shifts(tenant: Tenant, period: Period) -> list[tuple[dt.datetime, d
     return windows
 
 
-def _live_chats_by_hour_of_week(tenant: Tenant, period: Period) -> dict[int, int]:
-    rows = (
-        Conversation.objects.for_tenant(tenant)
-        .filter(LIVE, started_at__gte=period.start, started_at__lt=period.end)
-        .order_by()
-        .annotate(hour_of_week=LocalHourOfWeek("started_at", zone=period.zone))
-        .values("hour_of_week")
-        .annotate(chats=Count("pk"))
-    )
-    return {row["hour_of_week"]: row["chats"] for row in rows}
-
-
 def _concurrency(tenant: Tenant, period: Period) -> float:
     """Return the mean concurrency of the agents trained for the tenant by the end of the period."""
     found = (
@@ -270,49 +261,51 @@ def served_part(tenant: Tenant, period: Period) -> Period:
     month, the days before go-live (no chats, no shifts) would halve the agents on shift per hour
     while any chat at all still needs one agent, and a fully staffed month would read as short.
     """
-    if tenant.went_live_at is None:
-        return period
-    live_from = tenant.went_live_at.astimezone(period.zone).date()
-    if not period.first_day < live_from < period.end_day:
-        return period
-    return Period(live_from, period.end_day, period.zone, Kind.DAYS)
+    return kpis.served_part(tenant, period) or period
 
 
 def staffing_coverage(
-    tenant: Tenant, period: Period, *, handle_seconds: float | None = None
+    tenant: Tenant, period: Period, *, figures: kpis.TenantKpis | None = None
 ) -> StaffingCoverage | None:
     """Return the tenant's staffing coverage per local hour of the week, or None without any shift time.
 
-    ``handle_seconds`` is the period's mean handle time (``TenantKpis.average_handle_seconds``);
-    without it the default of the live board is used. Three queries at most. In the month the tenant
-    went live only the days from go-live count (``served_part``); the result's ``period`` says which.
+    ``figures`` are the period's KPIs if the caller has them (the report does): their live chats per
+    hour of the week and mean handle time (without one, the default of the live board) are used. In
+    the month the tenant went live only the days from go-live count (``served_part``), and the KPIs
+    of those days are computed; the result's ``period`` says which.
     """
     period = served_part(tenant, period)
     windows = _trained_shifts(tenant, period)
     if not windows:
         return None
+    if figures is None or figures.period != period:
+        figures = kpis.kpis_for_tenant(tenant, period)
     cells = hours_of_period(period)
     counts = occurrences(period)
     agent_hours = [0.0] * HOURS_IN_WEEK
     for start, end in windows:
         spread_over_hours(start, end, period=period, cells=cells, into=agent_hours)
-    chats = _live_chats_by_hour_of_week(tenant, period)
     concurrency = _concurrency(tenant, period)
-    handle = handle_seconds or staffing.DEFAULT_HANDLE_SECONDS
+    handle = figures.average_handle_seconds or staffing.DEFAULT_HANDLE_SECONDS
     target = tenant.first_response_target_seconds
+    target_share = tenant.first_response_goal_percent / 100
 
     hours = []
     for cell in range(HOURS_IN_WEEK):
         times = counts[cell]
-        live = chats.get(cell, 0)
+        weekday, hour = divmod(cell, 24)
+        live = figures.live_chats_by_weekday_hour[weekday][hour]
         needed = (
             staffing.agents_to_schedule(
-                arrivals_per_hour=live / times, handle_seconds=handle, target_seconds=target, concurrency=concurrency
+                arrivals_per_hour=live / times,
+                handle_seconds=handle,
+                target_seconds=target,
+                concurrency=concurrency,
+                target_share=target_share,
             )
             if times
             else 0
         )
-        weekday, hour = divmod(cell, 24)
         hours.append(
             HourCoverage(
                 weekday=weekday,
@@ -328,7 +321,7 @@ def staffing_coverage(
         period=period,
         handle_seconds=handle,
         target_seconds=target,
-        target_share=staffing.TARGET_SHARE,
+        target_share=target_share,
         concurrency=concurrency,
         hours=tuple(hours),
     )

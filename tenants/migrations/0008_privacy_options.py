@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0006_settable_moments'),
+        ('tenants', '0007_first_response_goal_percent'),
     ]
 
     operations = [
