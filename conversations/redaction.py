@@ -7,6 +7,7 @@ A number is masked only when its check digit holds, so order numbers and phone n
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MASK = "•"
@@ -101,17 +102,22 @@ def _mask_cards_in_run(run: str) -> tuple[str, int]:
     return "".join(pieces), found
 
 
-def mask_card_numbers(text: str) -> tuple[str, int]:
-    """Mask Luhn-valid card numbers (13–19 digits, spaces or dashes allowed), keeping the last four digits."""
+def _substitute(pattern: re.Pattern, text: str, mask: Callable[[str], tuple[str, int]]) -> tuple[str, int]:
+    """Replace each match by what ``mask`` makes of it; return the text and how many it masked."""
     count = 0
 
     def replace(match: re.Match) -> str:
         nonlocal count
-        masked, found = _mask_cards_in_run(match.group())
+        masked, found = mask(match.group())
         count += found
         return masked
 
-    return _DIGIT_RUN.sub(replace, text), count
+    return pattern.sub(replace, text), count
+
+
+def mask_card_numbers(text: str) -> tuple[str, int]:
+    """Mask Luhn-valid card numbers (13–19 digits, spaces or dashes allowed), keeping the last four digits."""
+    return _substitute(_DIGIT_RUN, text, _mask_cards_in_run)
 
 
 def iban_valid(candidate: str) -> bool:
@@ -141,46 +147,34 @@ def pesel_valid(digits: str) -> bool:
     return (10 - total % 10) % 10 == int(digits[10])
 
 
-def _mask_matches(pattern: re.Pattern, text: str, valid, *, keep: int) -> tuple[str, int]:
-    count = 0
+def _mask_valid(pattern: re.Pattern, text: str, valid: Callable[[re.Match], bool], *, keep: int) -> tuple[str, int]:
+    def mask(candidate: str) -> tuple[str, int]:
+        if not valid(pattern.fullmatch(candidate)):
+            return candidate, 0
+        return _mask_digits(candidate, keep=keep), 1
 
-    def replace(match: re.Match) -> str:
-        nonlocal count
-        if not valid(match):
-            return match.group()
-        count += 1
-        return _mask_digits(match.group(), keep=keep)
-
-    return pattern.sub(replace, text), count
+    return _substitute(pattern, text, mask)
 
 
-def _mask_iban(candidate: str) -> tuple[str, bool]:
+def _mask_iban(candidate: str) -> tuple[str, int]:
     """Mask the longest valid IBAN the candidate starts with (a capitalised word may follow it)."""
     words = candidate.split(" ")
     for count in range(len(words), 0, -1):
         head = " ".join(words[:count])
         if iban_valid(head):
-            return _mask_digits(head) + candidate[len(head) :], True
-    return candidate, False
+            return _mask_digits(head) + candidate[len(head) :], 1
+    return candidate, 0
 
 
 def mask_ibans(text: str) -> tuple[str, int]:
     """Mask IBANs with a valid checksum, keeping the last four characters."""
-    count = 0
-
-    def replace(match: re.Match) -> str:
-        nonlocal count
-        masked, found = _mask_iban(match.group())
-        count += found
-        return masked
-
-    return _IBAN.sub(replace, text), count
+    return _substitute(_IBAN, text, _mask_iban)
 
 
 def mask_personal_ids(text: str) -> tuple[str, int]:
     """Mask Finnish henkilötunnus and Polish PESEL codes whose check character holds, entirely."""
-    text, hetus = _mask_matches(_HETU, text, hetu_valid, keep=0)
-    text, pesels = _mask_matches(_PESEL, text, lambda match: pesel_valid(match.group()), keep=0)
+    text, hetus = _mask_valid(_HETU, text, hetu_valid, keep=0)
+    text, pesels = _mask_valid(_PESEL, text, lambda match: pesel_valid(match.group()), keep=0)
     return text, hetus + pesels
 
 
