@@ -15,6 +15,7 @@ class AuditEntry(models.Model):
         VIEWED = "viewed", _("Viewed")
         CHANGED = "changed", _("Changed")
         DELETED = "deleted", _("Deleted")
+        DOWNLOADED = "downloaded", _("Downloaded a list")
         SEARCHED = "searched", _("Searched for a visitor")
         EXPORTED = "exported", _("Exported a visitor's data")
         ERASED = "erased", _("Erased a visitor's data")

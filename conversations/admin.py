@@ -325,6 +325,7 @@ class LeadAdmin(OpsModelAdmin):
     def download_csv(self, request: HttpRequest, queryset: QuerySet[Lead]) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="leads.csv"'
+        self._audit(request, "downloaded", details=f"{queryset.count()} leads as CSV")
         response.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
         writer = csv.writer(response)
         writer.writerow(

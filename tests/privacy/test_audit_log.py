@@ -80,3 +80,15 @@ def test_a_lead_deleted_in_the_admin_is_logged(manager_client, chat, tenant):
 
     assert not Lead.objects.filter(pk=lead.pk).exists()
     assert AuditEntry.objects.filter(action="deleted", object_id=str(lead.pk), tenant=tenant).exists()
+
+
+def test_downloading_leads_as_csv_is_logged(manager_client, chat, tenant):
+    lead = Lead.objects.create(tenant=tenant, conversation=chat, email="v@example.fi", wants="x")
+
+    download = manager_client.post(
+        reverse("admin:conversations_lead_changelist"), {"action": "download_csv", "_selected_action": [lead.pk]}
+    )
+
+    assert download["Content-Type"].startswith("text/csv")
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.DOWNLOADED)
+    assert (entry.object_type, entry.details) == ("conversations.lead", "1 leads as CSV")

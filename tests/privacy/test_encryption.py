@@ -9,12 +9,14 @@ from email import message_from_bytes, policy
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
+from django.urls import reverse
 
 from conversations import aftercare, sealing, services, workspace
 from conversations.models import Conversation, Message, Note, Visitor
 from conversations.outcomes import close_with_outcome
 from conversations.sealing import MissingEncryptionKey
 from outbox.models import OutgoingEmail
+from tenants.models import KnowledgeArticle
 from tests.conversations.sockets import (
     agent_socket,
     close_consumer_thread_connections,  # noqa: F401 (an autouse fixture)
@@ -168,3 +170,27 @@ def test_a_token_altered_in_the_database_is_refused_not_shown(keys):
 
     with pytest.raises(sealing.DamagedToken):
         sealing.unseal(altered)
+
+
+@pytest.mark.django_db
+def test_the_console_reads_an_encrypting_tenants_chat_notes_visitor_and_searches_its_knowledge(vault, client):
+    # given an agent's chat of an encrypting tenant, with a note, a known visitor and an article
+    agent = ready_agent(vault)
+    chat = services.start_conversation(tenant=vault, visitor=Visitor.objects.create(tenant=vault))
+    services.post_visitor_message(conversation=chat, body=SECRET_WORDS)
+    services.post_agent_message(conversation=chat, agent=agent, body="Hei!")
+    workspace.add_note(conversation=chat, agent=agent, body="Asiakas muuttaa pian")
+    Visitor.objects.filter(pk=chat.visitor_id).update(email=sealing.Sealed("maija@example.fi"))
+    KnowledgeArticle.objects.create(tenant=vault, title="Toimitus", keywords="toimitus", body="Toimitus 2–3 päivää.")
+    client.force_login(agent.user)
+
+    # when the console asks for them
+    notes = client.get(reverse("console_api_chat_notes", args=[chat.pk])).json()
+    visitor = client.get(reverse("console_api_chat_visitor", args=[chat.pk])).json()
+    found = client.get(reverse("console_api_chat_search", args=[chat.pk]), {"q": "Milloin toimitus tulee?"}).json()
+
+    # then it reads plain text
+    assert [note["body"] for note in notes["notes"]] == ["Asiakas muuttaa pian"]
+    assert "maija@example.fi" in str(visitor)
+    assert [hit["text"] for hit in found["results"]] == ["Toimitus 2–3 päivää."]
+    assert raw_values("conversations_visitor", "email")[0].startswith("enc:")
