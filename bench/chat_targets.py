@@ -213,9 +213,9 @@ class Product(Target):
         from django.contrib.sessions.backends.db import SessionStore
         from django.utils import timezone
 
-        from chatops import roles
-        from chatops.models import Agent, Qualification, Shift
+        from accounts import roles
         from tenants.models import ServiceHours, Tenant
+        from workforce.models import Agent, Qualification, Shift
 
         Tenant.objects.filter(slug="bench").delete()
         get_user_model().objects.filter(username__startswith="bench-agent-").delete()

@@ -203,8 +203,8 @@ def create_tenants(scale: Scale, *, rng: random.Random, now: dt.datetime) -> lis
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
-    from chatops.models import Agent, Qualification
     from tenants.models import ProactiveRule, Tenant
+    from workforce.models import Agent, Qualification
 
     zones = [(zone, language) for zone, language, share in ZONES for _ in range(share)]
     contract = (now - dt.timedelta(days=scale.days + 60)).date()

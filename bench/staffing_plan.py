@@ -34,9 +34,9 @@ import django
 
 django.setup()
 
-from chatops import staffing  # noqa: E402
-from chatops.staffing import Load, Policy  # noqa: E402
 from chatops.staffing_plan import TenantWeek, plan_week  # noqa: E402
+from workforce import staffing  # noqa: E402
+from workforce.staffing import Load, Policy  # noqa: E402
 
 HOURS = 168
 TENANTS = 50

@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "chatops.admin_site.OpsAdminConfig",
+    "accounts.admin_site.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,12 +41,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
-    "chatops",
+    # Ours, from the bottom layer up (docs/architecture.md): each imports only those listed before it.
+    "accounts",
     "outbox",
     "tenants",
-    "audit",
+    "workforce",
     "conversations",
     "reporting",
+    "chatops",
 ]
 
 MIDDLEWARE = [

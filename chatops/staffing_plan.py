@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chatops.staffing import TOLERANCE, ConcurrencyModel, Load, Policy, Requirement, evaluate, requirement
+from workforce.staffing import TOLERANCE, ConcurrencyModel, Load, Policy, Requirement, evaluate, requirement
 
 
 class Status(StrEnum):

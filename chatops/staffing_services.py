@@ -10,10 +10,10 @@ from django.template.loader import render_to_string
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from chatops import roles
-from chatops.models import Shift
+from accounts import roles
 from chatops.staffing_week import WeekData, next_monday, planning_zone, week_plan
 from outbox.services import queue_email
+from workforce.models import Shift
 
 SHORT_HOURS_KIND = "staffing-short-hours"
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Avg
 
-from chatops import staffing
-from chatops.models import Qualification, Shift
 from chatops.staffing_forecast import HELD_OUT, WEEKS_USED, Forecast, arrivals_history, forecast_next_week
 from chatops.staffing_plan import TenantWeek, WeekPlan, plan_week
+from reporting import demand
 from tenants.models import Tenant
+from workforce import staffing
+from workforce.models import Qualification, Shift
 
 HOUR = dt.timedelta(hours=1)
 
@@ -119,7 +120,7 @@ def week_plan(*, monday: dt.date, now: dt.datetime, what_if: WhatIf | None = Non
     history = arrivals_history(ids, monday=history_monday, zone=zone, weeks=WEEKS_USED + HELD_OUT)
     forecasts = {tenant_id: forecast_next_week(history[tenant_id]) for tenant_id in ids}
     limits = _chat_limits(ids)
-    fitted = staffing.fitted_from_history(limits, start=now - dt.timedelta(weeks=staffing.WEEKS_OF_HISTORY), end=now)
+    fitted = demand.fitted_from_history(limits, start=now - dt.timedelta(weeks=demand.WEEKS_OF_HISTORY), end=now)
     if what_if.concurrency is not None:
         model = staffing.industry_model(what_if.concurrency)
         fitted = {

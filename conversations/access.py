@@ -13,10 +13,10 @@ from django.http.request import validate_host
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent
 from conversations import visitor_tallies
 from conversations.models import Conversation, PageView, Visitor
 from tenants.models import ChangeNotice, Tenant
+from workforce.models import Agent
 
 VISITOR_TOKEN_SALT = "chatops.visitor"  # noqa: S105 (a namespace for signing, not a secret)
 VISITOR_TOKEN_MAX_AGE = dt.timedelta(days=400)

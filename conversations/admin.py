@@ -19,7 +19,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from chatops.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
+from accounts.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
 from conversations import aftercare
 from conversations import handoff as handoff_reports
 from conversations.models import Conversation, Handoff, Lead, Message, Note, TranscriptRequest, email_reference

@@ -33,10 +33,10 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from conversations import access, protection
+from conversations.invitations import is_invitation_line
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
 from outbox import services as outbox
 from tenants.models import Tenant
-from tenants.proactive import is_invitation_line
 
 RATING_CHANGE_WINDOW = dt.timedelta(minutes=10)
 MAX_COMMENT_LENGTH = 2000

@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from chatops.models import Agent
 from conversations import access, outcomes, selectors, workspace
 from conversations.models import Conversation
 from tenants import search
 from tenants import selectors as tenant_selectors
+from workforce.models import Agent
 
 CONSOLE_SOCKET_PATH = "/ws/console/"
 # Every outcome an agent may give is offered when closing; none is chosen in advance, so the agent has to pick one.

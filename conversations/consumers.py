@@ -23,15 +23,16 @@ from django.db import close_old_connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from chatops import services as agent_services
-from chatops.models import Agent
-from conversations import access, aftercare, events, outcomes, protocol, routing, selectors, services
+from accounts.roles import is_operations_manager
+from conversations import access, aftercare, events, invitations, outcomes, protocol, routing, selectors, services
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
-from tenants import proactive
 from tenants.hours import is_open
 from tenants.models import Tenant
+from tenants.scoping import trained_tenant_ids
+from workforce import services as agent_services
+from workforce.models import Agent
 
 logger = logging.getLogger(__name__)
 
@@ -364,14 +365,14 @@ class VisitorConsumer(_JsonConsumer):
             services.visitor_arrived(conversation=self.conversation)
 
     def _page_view(self) -> PageView | None:
-        return proactive.current_page_view(visitor=self.visitor, page_view_id=self.page_view_id)
+        return invitations.current_page_view(visitor=self.visitor, page_view_id=self.page_view_id)
 
     def _candidate_invitation(self, *, now: dt.datetime) -> dict[str, Any] | None:
         """Return the invitation rule that may apply to the page this hello recorded, with its seconds."""
-        page_view = proactive.current_page_view(visitor=self.visitor)
+        page_view = invitations.current_page_view(visitor=self.visitor)
         if page_view is not None:
             self.page_view_id = page_view.pk
-        rule = proactive.rule_for_page(tenant=self.tenant, visitor=self.visitor, page_view=page_view, now=now)
+        rule = invitations.rule_for_page(tenant=self.tenant, visitor=self.visitor, page_view=page_view, now=now)
         if rule is None:
             return None
         return {"rule": rule.pk, "seconds": rule.seconds_on_page, "message": rule.message}
@@ -382,7 +383,7 @@ class VisitorConsumer(_JsonConsumer):
             await self.send_frame(invitation)
 
     def _invite_check(self, rule_id: int) -> dict[str, Any] | None:
-        rule = proactive.invitation_due(
+        rule = invitations.invitation_due(
             tenant=self.tenant, visitor=self.visitor, rule_id=rule_id, page_view=self._page_view()
         )
         if rule is None:
@@ -398,7 +399,7 @@ class VisitorConsumer(_JsonConsumer):
             await self.send_frame({"type": "message", **events.message_payload(line)})
 
     def _invite_accept(self, rule_id: int) -> tuple[dict | None, Message | None]:
-        self.conversation, line = proactive.accept_invitation(
+        self.conversation, line = invitations.accept_invitation(
             tenant=self.tenant,
             visitor=self.visitor,
             rule_id=rule_id,
@@ -557,9 +558,7 @@ class AgentConsumer(_JsonConsumer):
             probed = silent >= PROBE_AFTER
 
     def _trained_tenant_ids(self) -> list[int]:
-        from tenants.scoping import trained_tenant_ids
-
-        return [row["tenant_id"] for row in trained_tenant_ids(self.agent)]
+        return list(trained_tenant_ids(self.agent))
 
     def conversations_followed(self) -> set[int]:
         prefix = events.conversation_group(0)[:-1]
@@ -728,8 +727,6 @@ class AgentConsumer(_JsonConsumer):
 
 
 def _is_operations_manager(user) -> bool:
-    from chatops.roles import is_operations_manager
-
     return bool(user and user.is_authenticated and user.is_staff and is_operations_manager(user))
 
 

@@ -145,7 +145,7 @@ class Conversation(TenantOwnedModel):
         Visitor, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("visitor")
     )
     agent = models.ForeignKey(
-        "chatops.Agent",
+        "workforce.Agent",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -228,7 +228,7 @@ class Message(TenantOwnedModel):
     seq = models.PositiveIntegerField(_("sequence number"))
     sender = models.CharField(_("sender"), max_length=8, choices=Sender.choices)
     agent = models.ForeignKey(
-        "chatops.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agent")
+        "workforce.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agent")
     )
     body = SealableTextField(_("text"))
     client_msg_id = models.CharField(_("client message id"), max_length=64, blank=True)
@@ -259,10 +259,10 @@ class Transfer(TenantOwnedModel):
         Conversation, on_delete=models.CASCADE, related_name="transfers", verbose_name=_("conversation")
     )
     from_agent = models.ForeignKey(
-        "chatops.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("from")
+        "workforce.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("from")
     )
     to_agent = models.ForeignKey(
-        "chatops.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("to")
+        "workforce.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("to")
     )
     note = SealableTextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("transferred"), default=timezone.now)
@@ -298,7 +298,7 @@ class Note(TenantOwnedModel):
         Conversation, on_delete=models.CASCADE, related_name="notes", verbose_name=_("conversation")
     )
     agent = models.ForeignKey(
-        "chatops.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("agent")
+        "workforce.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("agent")
     )
     body = SealableTextField(_("text"))
     created_at = models.DateTimeField(_("written"), default=timezone.now)
@@ -347,7 +347,7 @@ class Handoff(TenantOwnedModel):
         Conversation, on_delete=models.CASCADE, related_name="handoff", verbose_name=_("conversation")
     )
     agent = models.ForeignKey(
-        "chatops.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("agent")
+        "workforce.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("agent")
     )
     summary = SealableTextField(_("agent's summary"))
     visitor_name = SealableCharField(_("visitor's name"), max_length=120, blank=True)

@@ -21,10 +21,10 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent
 from conversations import protection, services
 from conversations.models import Conversation, Handoff, Lead, Visitor
 from tenants.models import Tenant
+from workforce.models import Agent
 
 Outcome = Conversation.Outcome
 # What an agent may close a chat with: "visitor left" is the clock's alone (conversations.timers), so a

@@ -117,7 +117,7 @@ Overload
 Attacking it (fault tests)
     Shorten the clocks through module attributes: conversations.consumers.PROBE_AFTER, CLOSE_AFTER,
     WATCH_EVERY, TOUCH_EVERY; conversations.timers.AGENT_GRACE_PERIOD, VISITOR_SOCKET_SILENCE;
-    chatops.models.CONSOLE_ALIVE_WINDOW; the settings above. A killed daphne process: its widgets and
+    workforce.models.CONSOLE_ALIVE_WINDOW; the settings above. A killed daphne process: its widgets and
     consoles reconnect with hello (widget: its token and last_seq; console: then open for each chat
     with its last_seq). A Redis restart: publishes fail and are logged (the data is committed and the
     sender has its ack), each process's pub/sub connection reconnects and subscribes again, and the

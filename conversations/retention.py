@@ -40,8 +40,6 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import gettext
 
 from conversations.models import (
     Conversation,
@@ -58,6 +56,7 @@ from conversations.models import (
 )
 from outbox import services as outbox
 from tenants.models import Tenant
+from tenants.retention import cutoff_for
 
 DEFAULT_BATCH_SIZE = 2000
 # Django's limit of parameters per statement on SQLite, less the few a batch's other conditions use.
@@ -103,28 +102,6 @@ class PurgeResult:
     def total(self, name: str) -> int:
         """Return the sum of one count (``"conversations"``, ``"messages"``, ...) over the tenants."""
         return sum(getattr(one, name) for one in self.tenants)
-
-
-def cutoff_for(tenant: Tenant, *, now: dt.datetime | None = None) -> dt.datetime:
-    """Return the moment before which the tenant's closed conversations, page views and visitors go."""
-    return (now or timezone.now()) - dt.timedelta(days=tenant.retention_days)
-
-
-def retention_help_text(tenant: Tenant | None, *, now: dt.datetime | None = None) -> str:
-    """Say what the retention setting deletes and when; for a saved tenant, the date it reaches today."""
-    text = gettext(
-        "Every night, closed conversations that started longer ago than this are deleted with their "
-        "messages, notes and leads, and so are older page views and the visitors not seen since. "
-        "Visitor counts in reports stay."
-    )
-    if tenant is None or tenant.pk is None:
-        return text
-    day = cutoff_for(tenant, now=now).astimezone(tenant.zone).date()
-    return (
-        text
-        + " "
-        + gettext("As saved: conversations started before %(date)s.") % {"date": date_format(day, "DATE_FORMAT")}
-    )
 
 
 def purge_expired(

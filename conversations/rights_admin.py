@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from audit import services as audit
-from audit.models import AuditEntry
+from accounts import audit
+from accounts.models import AuditEntry
 from conversations import rights
 from conversations.models import Visitor
 from tenants.models import Tenant
@@ -43,11 +43,11 @@ class VisitorSearchForm(forms.Form):
 
 
 def _log(request: HttpRequest, action: str, *, visitors: list[Visitor], details: str) -> None:
-    tenants = {visitor.tenant_id for visitor in visitors}
+    tenants = {visitor.tenant for visitor in visitors}
     audit.record(
         user=request.user,
         action=action,
-        tenant_id=next(iter(tenants)) if len(tenants) == 1 else None,
+        tenant=next(iter(tenants)) if len(tenants) == 1 else None,
         object_type="conversations.visitor",
         object_id=",".join(str(visitor.pk) for visitor in visitors)[:64],
         details=details,

@@ -1,6 +1,6 @@
 """Routing: which agent gets a new chat.
 
-Eligible = online with a live console (one that pinged within chatops.models.CONSOLE_ALIVE_WINDOW),
+Eligible = online with a live console (one that pinged within workforce.models.CONSOLE_ALIVE_WINDOW),
 on a shift now, training completed for the tenant, below their concurrency limit. Least loaded first,
 then longest idle (oldest last assignment). Assignment locks the
 candidate agents' rows, so two chats arriving at once cannot both take an agent's last free slot.
@@ -16,10 +16,10 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from chatops.models import Agent, Qualification, Shift
 from conversations import events, protection
 from conversations.models import Conversation, Transfer
 from tenants.models import Tenant
+from workforce.models import Agent, Qualification, Shift
 
 
 def _active_load() -> Count:
@@ -168,6 +168,11 @@ def drain_queue_for(*, agent: Agent, now: dt.datetime | None = None) -> int:
             break
         routed += 1
     return routed
+
+
+def on_agent_may_take_chats(sender: type, *, agent: Agent, **kwargs: object) -> None:
+    """Receive the workforce's ``agent_may_take_chats`` (sent after commit): route waiting chats to the agent."""
+    drain_queue_for(agent=agent)
 
 
 @transaction.atomic

@@ -10,12 +10,12 @@ from typing import Any
 from django.db.models import Avg, Count, F, Q, Sum
 from django.utils import timezone
 
-from chatops.models import Agent, Qualification, Shift
 from conversations import events, routing
 from conversations.access import NEW_VISIT_AFTER
 from conversations.models import ClockRun, Conversation, Message, Note, PageView, Tag, Visitor
 from tenants.models import Tenant
 from tenants.scoping import trained_tenant_ids
+from workforce.models import Agent, Qualification, Shift
 
 DEFAULT_HANDLE_SECONDS = 300
 HANDLE_TIME_WINDOW = dt.timedelta(days=14)

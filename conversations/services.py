@@ -13,10 +13,11 @@ from django.db.models.functions import Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent, Qualification
 from conversations import access, events, limits, protection, routing, timers
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
 from tenants.models import Tenant
+from tenants.services import record_widget_seen
+from workforce.models import Agent, Qualification
 
 MAX_MESSAGE_LENGTH = 4000
 MAX_CLIENT_MSG_ID_LENGTH = 64
@@ -589,8 +590,6 @@ def open_widget_session(
     *, tenant: Tenant, token: str | None, url: str, title: str, origin: str, now: dt.datetime | None = None
 ) -> tuple[Visitor, str]:
     """Identify the visitor (new, or by their token), record the page view and note the widget as seen."""
-    from tenants.services import record_widget_seen
-
     now = now or timezone.now()
     visitor, token = access.identify_visitor(tenant=tenant, token=token, now=now)
     if url:

@@ -16,10 +16,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chatops.models import Agent
 from conversations import events, routing, services
 from conversations.models import Conversation
 from tenants.models import Tenant
+from workforce.models import Agent
 
 # An online agent none of whose consoles has pinged for this long is set offline; their chats go back to
 # the queue. Consoles ping every 10 s; one that has not pinged for 30 s is closed (conversations.consumers).

@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chatops.models import Agent
 from conversations import protection
 from conversations.models import Conversation, Note, Tag
 from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, Tenant
+from workforce.models import Agent
 
 MAX_NOTE_LENGTH = 4000
 MAX_TAGS_PER_CONVERSATION = 20

@@ -1,7 +1,7 @@
 """The outbox in the admin: pieces the apps' pages share, and the page of every e-mail.
 
-``OutgoingEmailAdmin`` is registered by the project (``chatops/admin.py``), which adds the role
-check of its admin site and ``ReadOnlyRows``: the outbox imports no app above it.
+``OpsOutgoingEmailAdmin`` is the registered page: ``OutgoingEmailAdmin`` with the role check of the
+operations admin (``accounts``, the one layer below the outbox) and ``ReadOnlyRows``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_site import OpsPermissionsMixin
 from outbox import selectors, services
 from outbox.models import OutgoingEmail
 
@@ -144,3 +145,8 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
                 % {"count": skipped},
                 messages.WARNING,
             )
+
+
+@admin.register(OutgoingEmail)
+class OpsOutgoingEmailAdmin(ReadOnlyRows, OpsPermissionsMixin, OutgoingEmailAdmin):
+    """Every e-mail chatops sends, for operations managers only; never added, changed or deleted by hand."""

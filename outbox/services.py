@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.services import INVITATION_KIND, invitation_email
 from outbox import smtp
 from outbox.models import OutgoingEmail
 
@@ -458,3 +459,9 @@ def forget(*, references: list[str]) -> int:
     # Only the keys are read to delete them (the messages can be large); the links to them are cleared.
     emails = OutgoingEmail.objects.filter(reference__in=references).only("pk")
     return emails.delete()[1].get(OutgoingEmail._meta.label, 0)
+
+
+def queue_invitation(*, user: AbstractBaseUser, language: str = "en") -> OutgoingEmail:
+    """Queue a new login's invitation (its password link) in the caller's transaction; the admin hides its text."""
+    message = invitation_email(user=user, language=language)
+    return queue_email(message=message, kind=INVITATION_KIND, reference=f"user:{user.pk}", text_hidden=True)

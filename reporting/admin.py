@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from chatops.admin_site import OpsModelAdmin
+from accounts.admin_site import OpsModelAdmin
 from outbox import selectors as outbox_selectors
 from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 from outbox.models import OutgoingEmail

@@ -45,12 +45,12 @@ from dataclasses import dataclass
 
 from django.db.models import Avg, OuterRef, Subquery
 
-from chatops import staffing
-from chatops.models import Qualification, Shift
 from reporting import kpis
 from reporting.kpis import ratio
 from reporting.periods import Period, local_midnight
 from tenants.models import Tenant
+from workforce import staffing
+from workforce.models import Qualification, Shift
 
 HOURS_IN_WEEK = 7 * 24
 HOUR = dt.timedelta(hours=1)

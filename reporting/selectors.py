@@ -23,17 +23,18 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from chatops import roles, staffing
-from chatops.models import Agent
+from accounts import roles
 from conversations.models import LIVE_CHAT_CLOCK, Conversation, Lead
 from conversations.selectors import clock_last_ran
 from outbox.selectors import OutboxHealth, outbox_health
-from reporting import formatting, kpis
+from reporting import demand, formatting, kpis
 from reporting.kpis import TenantKpis, kpis_for_tenant, kpis_for_tenants
 from reporting.models import ReportDelivery
 from reporting.periods import Period
 from tenants.models import ClientUser, ReportRecipient, Tenant
 from tenants.scoping import trained_tenant_ids
+from workforce import staffing
+from workforce.models import Agent
 
 HISTORY_DAYS = 30
 WALL_OF_FAME_SIZE = 5
@@ -361,7 +362,7 @@ def operations_board(*, now: dt.datetime) -> list[BoardRow]:
     """
     tenants = list(Tenant.objects.filter(status=Tenant.Status.LIVE).order_by("name"))
     queues = queues_of(tenants)
-    needs = staffing.staffing_now(tenants, now=now)
+    needs = demand.staffing_now(tenants, now=now)
     today = kpis_for_tenants(tenants, lambda tenant: Period.day(now, zone=tenant.zone))
     rows = [
         BoardRow(

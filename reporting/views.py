@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 
-from chatops import staffing
-from chatops.admin_site import is_operations_manager_request
-from chatops.models import Agent
+from accounts.admin_site import is_operations_manager_request
 from reporting import formatting, selectors
 from reporting.selectors import DashboardRefused
+from workforce import staffing
+from workforce.models import Agent
 
 DASHBOARD_SOCKET_PATH = "/ws/dashboard/"
 BOARD_SOCKET_PATH = "/ws/operations/board/"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: venv with the dev requirements, Chromium, service check, ruff, then pytest.
+# `make test`: venv with the dev requirements, Chromium, service check, ruff, the layers contract, then pytest.
 # Arguments are passed to pytest. REQUIRE_SERVICES=1 (as CI sets it) turns every missing
 # service into a failure instead of skipped tests; REQUIRE_BROWSER follows it unless set.
 set -euo pipefail
@@ -31,5 +31,8 @@ eval "$service_env"
 
 echo "ruff check ."
 .venv/bin/ruff check .
+
+echo "lint-imports (the apps import one way: docs/architecture.md)"
+.venv/bin/lint-imports --no-cache
 
 exec .venv/bin/pytest "$@"

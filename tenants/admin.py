@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -16,8 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from chatops.admin import QualificationInline
-from chatops.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
+from accounts.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
 from tenants import onboarding, proactive, selectors, services
 from tenants.forms import ChecklistFormSet, ChecklistItemForm, ClientUserAddForm, TenantForm
 from tenants.models import (
@@ -192,10 +192,6 @@ class ProactiveRuleInline(StartedCountMixin, OpsTabularInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class TenantQualificationInline(QualificationInline):
-    verbose_name_plural = _("agents trained for this tenant")
-
-
 # --- The tenant --------------------------------------------------------------------------------
 
 CONTRACT_FIELDS = ("name", "slug", "status", "contract_signed_on", "go_live_target", "time_zone", "language")
@@ -236,16 +232,19 @@ class TenantAdmin(OpsModelAdmin):
             fieldsets.append((_("Knowledge, answers and logins"), {"fields": ("content",)}))
         return fieldsets
 
-    def get_inlines(self, request: HttpRequest, obj: Tenant | None):
-        inlines = [
+    def section_inlines(self) -> list[type[InlineModelAdmin]]:
+        """Return the tables and forms of the tenant's page, in order (the workforce adds its training rows)."""
+        return [
             ServiceHoursInline,
             ServiceExceptionInline,
             ReportRecipientInline,
-            TenantQualificationInline,
             KnowledgeArticleInline,
             CannedResponseInline,
             ProactiveRuleInline,
         ]
+
+    def get_inlines(self, request: HttpRequest, obj: Tenant | None):
+        inlines = self.section_inlines()
         # A new tenant's checklist is built after it is saved.
         return inlines if obj is None else [ChecklistInline, *inlines]
 

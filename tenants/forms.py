@@ -10,8 +10,7 @@ from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from conversations import retention
-from tenants import onboarding
+from tenants import onboarding, retention
 from tenants.models import ClientUser, OnboardingItem, Tenant
 
 ERROR_GO_LIVE_THROUGH_ACTION = _("Use “Mark live” to put a tenant live: it checks the onboarding steps first.")

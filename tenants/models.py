@@ -345,7 +345,7 @@ class ChangeNoticeAcknowledgement(models.Model):
     notice = models.ForeignKey(
         ChangeNotice, on_delete=models.CASCADE, related_name="acknowledgements", verbose_name=_("notice")
     )
-    agent = models.ForeignKey("chatops.Agent", on_delete=models.CASCADE, verbose_name=_("agent"))
+    agent = models.ForeignKey("workforce.Agent", on_delete=models.CASCADE, verbose_name=_("agent"))
     acknowledged_at = models.DateTimeField(_("acknowledged"), default=timezone.now, editable=False)
 
     class Meta:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from chatops.roles import operations_manager_emails
+from accounts.roles import operations_manager_emails
 from outbox import services as outbox
 from tenants import onboarding
 from tenants.models import OnboardingItem, Tenant

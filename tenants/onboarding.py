@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from tenants import scoping
 from tenants.models import (
     CannedResponse,
     KnowledgeArticle,
@@ -46,9 +47,7 @@ def _has_service_hours(tenant: Tenant) -> bool:
 
 
 def _has_trained_agents(tenant: Tenant) -> bool:
-    from chatops.models import Qualification
-
-    return Qualification.objects.completed().for_tenant(tenant).count() >= MINIMUM_TRAINED_AGENTS
+    return scoping.trained_agent_count(tenant) >= MINIMUM_TRAINED_AGENTS
 
 
 def _widget_seen(tenant: Tenant) -> bool:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from chatops.models import Agent, Qualification
-from tenants import onboarding
+from tenants import onboarding, scoping
 from tenants.models import (
     CannedResponse,
     ChangeNotice,
@@ -57,19 +57,18 @@ def tenant_content(*, tenant: Tenant) -> TenantContent:
         canned_responses=CannedResponse.objects.for_tenant(tenant).count(),
         change_notices=ChangeNotice.objects.for_tenant(tenant).count(),
         client_users=ClientUser.objects.for_tenant(tenant).count(),
-        trained_agents=Qualification.objects.completed().for_tenant(tenant).count(),
+        trained_agents=scoping.trained_agent_count(tenant),
     )
 
 
 def with_acknowledgement_counts(notices: QuerySet[ChangeNotice]) -> QuerySet[ChangeNotice]:
     """Annotate each notice with how many of its tenant's trained agents acknowledged it, how many there are,
     and how many have not yet (pending_count); an agent no longer trained for the tenant does not count."""
-    trained = Qualification.objects.completed().filter(tenant=OuterRef("tenant"))
-    trained_count = trained.order_by().values("tenant").annotate(count=Count("pk")).values("count")
+    trained = Tenant.objects.filter(scoping.completed_training(), pk=OuterRef("tenant"))
+    trained_count = trained.order_by().values("pk").annotate(count=Count("pk")).values("count")
     acknowledged_count = (
         ChangeNoticeAcknowledgement.objects.filter(
-            notice=OuterRef("pk"),
-            agent__in=Qualification.objects.completed().filter(tenant=OuterRef(OuterRef("tenant"))).values("agent"),
+            notice=OuterRef("pk"), agent__in=scoping.trained_agent_ids(OuterRef(OuterRef("tenant")))
         )
         .order_by()
         .values("notice")
@@ -85,21 +84,18 @@ def with_acknowledgement_counts(notices: QuerySet[ChangeNotice]) -> QuerySet[Cha
 @dataclass(frozen=True)
 class NoticeReaders:
     acknowledged: list[ChangeNoticeAcknowledgement]
-    pending: list[Agent]
+    pending: list[models.Model]  # agents (workforce.Agent), in their own order (by display name)
 
 
 def notice_readers(*, notice: ChangeNotice) -> NoticeReaders:
     """Return which trained agents have acknowledged the notice (oldest first) and which have not yet."""
-    trained = Qualification.objects.completed().filter(tenant_id=notice.tenant_id).values("agent")
+    trained = scoping.trained_agent_ids(notice.tenant_id)
     acknowledged = list(
         notice.acknowledgements.filter(agent__in=trained).select_related("agent").order_by("acknowledged_at")
     )
-    pending = list(
-        Agent.objects.filter(qualifications__in=Qualification.objects.completed().filter(tenant_id=notice.tenant_id))
-        .exclude(pk__in=[ack.agent_id for ack in acknowledged])
-        .order_by("display_name")
-        .distinct()
-    )
+    # The agent model is the workforce's (a layer above): reach it through the acknowledgement's foreign key.
+    agent_model = ChangeNoticeAcknowledgement._meta.get_field("agent").related_model
+    pending = list(agent_model.objects.filter(pk__in=trained).exclude(pk__in=[ack.agent_id for ack in acknowledged]))
     return NoticeReaders(acknowledged=acknowledged, pending=pending)
 
 
@@ -124,7 +120,7 @@ def notice_payload(notice: ChangeNotice, acknowledged_at: dt.datetime | None) ->
     }
 
 
-def unacknowledged_notices(*, agent: Agent, tenant: Tenant | None = None) -> QuerySet[ChangeNotice]:
+def unacknowledged_notices(*, agent: models.Model, tenant: Tenant | None = None) -> QuerySet[ChangeNotice]:
     """Return the notices of the agent's tenants (or of one of them) that the agent has not acknowledged."""
     notices = ChangeNotice.objects.visible_to(agent)
     if tenant is not None:
@@ -132,7 +128,7 @@ def unacknowledged_notices(*, agent: Agent, tenant: Tenant | None = None) -> Que
     return notices.exclude(acknowledgements__agent=agent).select_related("tenant").order_by("created_at", "pk")
 
 
-def notices_for_agent(*, agent: Agent, tenant: Tenant, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+def notices_for_agent(*, agent: models.Model, tenant: Tenant, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Return the tenant's notices for the context card: every unread one, and those read in the last days."""
     now = now or timezone.now()
     acknowledgements = ChangeNoticeAcknowledgement.objects.filter(agent=agent, notice=OuterRef("pk"))
@@ -147,7 +143,7 @@ def notices_for_agent(*, agent: Agent, tenant: Tenant, now: dt.datetime | None =
     return [notice_payload(notice, notice.acknowledged_at) for notice in notices]
 
 
-def context_card(*, tenant: Tenant, agent: Agent, now: dt.datetime | None = None) -> dict[str, Any]:
+def context_card(*, tenant: Tenant, agent: models.Model, now: dt.datetime | None = None) -> dict[str, Any]:
     """Return what an agent keeps in mind answering for the tenant: tone, style, goals, rules, notices."""
     goals = dict(Tenant.Goal.choices)
     return {

@@ -12,6 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import roles
+from accounts.services import create_login
+from outbox import services as outbox
 from tenants import onboarding
 from tenants.models import (
     CannedResponse,
@@ -135,17 +138,11 @@ def add_client_user(
     Without ``password_hash`` the person is e-mailed a link to choose a password, in the tenant's
     language; with one (already hashed, e.g. a published demo login) nothing is sent.
     """
-    from chatops import roles
-    from chatops.services import create_login
-
     user = create_login(
-        email=email,
-        full_name=full_name,
-        role=roles.CLIENT_USER,
-        username=username,
-        password_hash=password_hash,
-        language=tenant.language,
+        email=email, full_name=full_name, role=roles.CLIENT_USER, username=username, password_hash=password_hash
     )
+    if not password_hash:
+        outbox.queue_invitation(user=user, language=tenant.language)
     return ClientUser.objects.create(tenant=tenant, user=user)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chatops import roles
+from accounts import roles
 from tests import factories
 
 pytest_plugins = ["tests.plugins"]

@@ -8,9 +8,9 @@ import itertools
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
-from chatops import roles
-from chatops.models import Agent, Qualification
+from accounts import roles
 from tenants.models import ClientUser, Tenant
+from workforce.models import Agent, Qualification
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery-staple"

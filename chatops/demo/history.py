@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from chatops.demo.description import ChatScript, Demo, Exchange, MailFailure, Promise, TenantSpec, Topic, ascii_words
 from chatops.demo.setup import local_moment
 from chatops.demo.shifts import OpenHours
-from chatops.models import Shift
 from conversations.models import Conversation, Message
 from tenants.proactive import url_matches
+from workforce.models import Shift
 
 LIVE, OFFLINE, BROWSE = "live", "offline", "browse"
 RESOLVED = Conversation.Outcome.RESOLVED

@@ -14,7 +14,6 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy
 
 from chatops.demo.description import Demo
-from chatops.models import Agent, Shift
 from conversations.models import (
     Conversation,
     Handoff,
@@ -32,6 +31,7 @@ from conversations.models import (
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
 from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, ProactiveRule, Tenant
+from workforce.models import Agent, Shift
 
 ERROR_TENANT_NOT_DEMO = gettext_lazy(
     "A tenant with the short name “%(slug)s” exists and is not demo data; nothing was changed. "

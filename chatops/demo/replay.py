@@ -23,13 +23,12 @@ from django.db import connection
 
 from chatops.demo.description import MailFailure
 from chatops.demo.history import History, PlannedChat
-from chatops.models import Agent
-from conversations import access, aftercare, offline, outcomes, routing, services, visits, workspace
+from conversations import access, aftercare, invitations, offline, outcomes, routing, services, visits, workspace
 from conversations.models import Conversation, Handoff, Message, Visitor, email_reference
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
-from tenants import proactive
 from tenants.models import ProactiveRule, Tenant
+from workforce.models import Agent
 
 NOWHERE = "django.core.mail.backends.dummy.EmailBackend"
 # Chats written between two refreshes of the database's planner statistics.
@@ -115,7 +114,7 @@ class _Replay:
             outbox.deliver_as_of(forwarded, at=chat.forwarded_at, connection=self.nowhere)
             return left.conversation, lines
         if chat.invitation:
-            conversation, _line = proactive.accept_invitation(
+            conversation, _line = invitations.accept_invitation(
                 tenant=tenant,
                 visitor=visitor,
                 rule_id=self.rules[chat.invitation].pk,

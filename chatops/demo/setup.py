@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser
 
-from chatops import roles
-from chatops import services as workforce
+from accounts import roles
+from accounts.services import create_login
 from chatops.demo.description import Demo, Holiday, Notice, TenantSpec
-from chatops.models import Agent
 from conversations import workspace
 from tenants import onboarding, proactive
 from tenants import services as tenants
 from tenants.models import OnboardingItem, Tenant
+from workforce import services as workforce
+from workforce.models import Agent
 
 # What an origin of the demo's sites looks like: the local server (the widget preview) and the client's own.
 LOCAL_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
@@ -50,7 +51,7 @@ def password_hashes(demo: Demo) -> dict[str, str]:
 def create_team(demo: Demo, *, hashes: dict[str, str]) -> Team:
     """Create the operations manager and the agents with the published passwords (nobody is e-mailed)."""
     team = demo.team
-    manager = workforce.create_login(
+    manager = create_login(
         email=team.manager_email,
         full_name=team.manager_name,
         role=roles.OPERATIONS_MANAGER,

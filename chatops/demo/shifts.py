@@ -3,7 +3,7 @@
 Planning is the demo's own work (an operations manager would do it by hand): walk the hours, and
 where a client is open without a trained agent on shift, give the agent who would cover the most
 uncovered client-hours a block of up to a shift's length, keeping rest times and the weekly limit.
-The blocks are then planned through ``chatops.services.plan_shift``, which refuses any overlap.
+The blocks are then planned through ``workforce.services.plan_shift``, which refuses any overlap.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from django.db.models import Max
 
 from chatops.demo.description import Demo, ShiftRules
 from chatops.demo.setup import local_moment
-from chatops.models import Agent, Qualification, Shift
-from chatops.services import plan_shift
 from tenants.hours import open_intervals
 from tenants.models import Tenant
+from workforce.models import Agent, Qualification, Shift
+from workforce.services import plan_shift
 
 # Trainees shadow only in this week and the next.
 UPCOMING_WEEKS = 2

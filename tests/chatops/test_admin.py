@@ -10,9 +10,7 @@ from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
 
-from chatops import roles
-from chatops.models import Agent, Qualification, Shift
-from chatops.services import create_agent, plan_shift
+from accounts import roles
 from conversations.models import Conversation, Message, Visitor
 from outbox.models import OutgoingEmail
 from tenants import onboarding
@@ -26,9 +24,11 @@ from tenants.models import (
     Tenant,
 )
 from tests import factories
+from workforce.models import Agent, Qualification, Shift
+from workforce.services import create_agent, plan_shift
 
 UTC = dt.UTC
-OUR_APPS = {"chatops", "outbox", "tenants", "audit", "conversations", "reporting", "auth"}
+OUR_APPS = {"chatops", "outbox", "tenants", "accounts", "workforce", "conversations", "reporting", "auth"}
 # What an operations manager creates in the admin (conversations, by contrast, only start in the widget).
 ADDED_HERE = {Tenant, KnowledgeArticle, CannedResponse, ChangeNotice, ClientUser, Agent, Shift}
 # Rows the admin keeps from deletion on purpose (tested on their own).

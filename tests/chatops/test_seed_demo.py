@@ -25,9 +25,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min, Q
 
-from chatops import demo, roles
+from accounts import roles
+from chatops import demo
 from chatops.demo import description
-from chatops.models import Agent, Qualification, Shift
 from conversations import aftercare, events, offline
 from conversations import handoff as handoff_reports
 from conversations.models import (
@@ -62,6 +62,7 @@ from tenants.models import (
     Tenant,
 )
 from tenants.services import rotate_widget_key
+from workforce.models import Agent, Qualification, Shift
 
 pytestmark = pytest.mark.django_db
 

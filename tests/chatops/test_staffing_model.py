@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from chatops import staffing
-from chatops.staffing import ConcurrencyModel, HandleHistory, Load, Policy
 from tests.chatops.queue_simulation import simulate
+from workforce import staffing
+from workforce.staffing import ConcurrencyModel, HandleHistory, Load, Policy
 
 BASE = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
 

@@ -6,8 +6,6 @@ import random
 
 import pytest
 
-from chatops import staffing
-from chatops.staffing import Load, Policy
 from chatops.staffing_plan import (
     Status,
     TenantWeek,
@@ -18,6 +16,8 @@ from chatops.staffing_plan import (
     share_agent_hours,
     status_of,
 )
+from workforce import staffing
+from workforce.staffing import Load, Policy
 
 SHOP, GYM, BANK = 1, 2, 3
 

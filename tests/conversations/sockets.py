@@ -14,10 +14,10 @@ from django.test import Client
 from django.utils import timezone
 
 from chatops.asgi import application
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations.models import Conversation, Message
 from tests import factories
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 ORIGIN = "https://client1.example"
 

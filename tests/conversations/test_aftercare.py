@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from chatops import roles
+from accounts import roles
 from conversations import aftercare, services
 from conversations.models import Conversation, Message, Note, TranscriptRequest, Visitor
 from outbox import services as outbox

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from chatops import roles
+from accounts import roles
 from conversations.models import Conversation, Visitor
 from tests import factories
 

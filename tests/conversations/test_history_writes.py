@@ -13,15 +13,14 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from chatops.models import Agent, Qualification
-from chatops.services import plan_shift
-from conversations import access, aftercare, events, offline, outcomes, routing, services, workspace
+from conversations import access, aftercare, events, invitations, offline, outcomes, routing, services, workspace
 from conversations.models import Conversation, Handoff, Message, Tag, Visitor, email_reference
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
-from tenants import proactive
 from tenants.models import ChangeNotice, ProactiveRule, ReportRecipient
 from tests import factories
+from workforce.models import Agent, Qualification
+from workforce.services import plan_shift
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 EARLIER = NOW - dt.timedelta(days=10)
@@ -102,7 +101,7 @@ def test_an_invitation_accepted_without_routing_waits_with_its_line(tenant, visi
     rule = ProactiveRule.objects.create(tenant=tenant, name="Pricing", url_pattern="*", message="Can I help?")
 
     # when the visitor accepts it, for the record
-    conversation, line = proactive.accept_invitation(
+    conversation, line = invitations.accept_invitation(
         tenant=tenant, visitor=visitor, rule_id=rule.pk, page_view=None, shown=True, now=NOW, route=False
     )
 

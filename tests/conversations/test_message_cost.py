@@ -14,12 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations import services
 from conversations.models import Conversation, Message, Visitor
 from tests import factories
 from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

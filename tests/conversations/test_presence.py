@@ -10,7 +10,6 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from chatops.models import Agent
 from conversations import consumers
 from conversations.models import Conversation
 from tests.conversations.sockets import (
@@ -22,6 +21,7 @@ from tests.conversations.sockets import (
     receive_until,
     visitor_socket,
 )
+from workforce.models import Agent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 

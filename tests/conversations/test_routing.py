@@ -11,11 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from chatops.models import Agent, Qualification
-from chatops.services import plan_shift
 from conversations import routing, services
 from conversations.models import Conversation, Visitor
 from tests import factories
+from workforce.models import Agent, Qualification
+from workforce.services import plan_shift
 
 
 def ready_agent(tenant, *, name, max_chats=3, now=None):

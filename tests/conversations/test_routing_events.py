@@ -13,12 +13,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from chatops import services as agent_services
-from chatops.models import Agent, Qualification
 from conversations import routing
 from conversations.models import Conversation
 from tests import factories
 from tests.conversations.test_routing import new_chat, ready_agent
+from workforce import services as agent_services
+from workforce.models import Agent, Qualification
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_raising_an_agents_limit_in_the_admin_routes_a_waiting_chat(
     # when an operations manager raises her limit on her page
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("admin:chatops_agent_change", args=[anna.pk]),
+            reverse("admin:workforce_agent_change", args=[anna.pk]),
             {
                 "display_name": "Anna",
                 "max_concurrent_chats": "2",

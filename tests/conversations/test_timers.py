@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
-from chatops.models import Agent
-from chatops.services import plan_shift, set_presence, touch_agent
 from conversations import services, timers
 from conversations.models import Conversation, Visitor
 from tests import factories
+from workforce.models import Agent
+from workforce.services import plan_shift, set_presence, touch_agent
 
 NOW = dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.frozen_time(NOW)

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chatops import roles
+from accounts import roles
 from tests.plugins import (
     CHROMIUM_PATH,
     browser_required,

@@ -8,9 +8,9 @@ import time
 import pytest
 from django.utils import timezone
 
-from chatops.services import plan_shift
 from conversations.models import Conversation, Message
 from tests import factories
+from workforce.services import plan_shift
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chatops import roles
+from accounts import roles
 from tests import factories
 
 pytestmark = [pytest.mark.services, pytest.mark.browser]

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatops.models import Agent
 from conversations.models import Conversation, Message, Transfer
 from tests import factories
 from tests.e2e.test_console_chat import (
@@ -19,6 +18,7 @@ from tests.e2e.test_console_chat import (
     wait_for,
 )
 from tests.e2e.test_widget_page import agent_on_duty
+from workforce.models import Agent
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

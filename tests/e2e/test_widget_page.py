@@ -22,13 +22,13 @@ from channels.layers import get_channel_layer
 from django.db import connections, transaction
 from django.utils import timezone
 
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations import events, services
 from conversations.models import Conversation, Message, Visitor
 from tenants.models import ServiceHours
 from tests import factories
 from tests.e2e.conftest import BASE_DIR, ClientSite, DaphneServer
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 

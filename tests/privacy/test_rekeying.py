@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
-from audit.models import AuditEntry
+from accounts.models import AuditEntry
 from conversations import rekeying, services
 from conversations.models import Message, Visitor
 from tenants.models import Tenant

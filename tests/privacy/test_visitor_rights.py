@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from audit.models import AuditEntry
+from accounts.models import AuditEntry
 from conversations import access, aftercare, rights, services, workspace
 from conversations.models import Conversation, Visitor
 from conversations.outcomes import close_with_outcome

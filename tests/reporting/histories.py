@@ -7,9 +7,9 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
-from chatops.models import Agent, Qualification, Shift
 from conversations.models import Conversation, Lead, PageView, Visitor
 from tenants.models import Tenant
+from workforce.models import Agent, Qualification, Shift
 
 _numbers = itertools.count(1)
 

@@ -26,7 +26,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chatops.models import Qualification
 from conversations.models import Conversation
 from reporting import kpis
 from reporting.coverage import HourCoverage, StaffingCoverage, staffing_coverage
@@ -34,6 +33,7 @@ from reporting.kpis import kpis_for_tenant
 from reporting.periods import Period
 from tests.reporting.histories import add_shift, make_agent, make_chat, train
 from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from workforce.models import Qualification
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 OCTOBER = Period.month(2026, 10, zone=HELSINKI)

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chatops import roles
+from accounts import roles
 from conversations.models import Conversation, Visitor
 from reporting import kpis, selectors
 from reporting.consumers import dashboard_frame

@@ -14,15 +14,15 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
-from chatops import roles
+from accounts import roles
 from chatops.asgi import application
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations import services
 from conversations.models import Conversation, Visitor
 from reporting import consumers
 from tenants.models import ClientUser, Tenant
 from tests import factories
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

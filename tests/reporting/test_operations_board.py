@@ -16,9 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chatops import roles
-from chatops.models import Agent
-from chatops.services import plan_shift
+from accounts import roles
 from chatops.tasks import run_live_chat_timers
 from conversations import services as conversation_services
 from conversations.models import LIVE_CHAT_CLOCK, Conversation
@@ -29,6 +27,8 @@ from reporting.consumers import board_frame
 from tenants.models import Tenant
 from tests import factories
 from tests.reporting.histories import make_chat
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NOW = dt.datetime(2026, 11, 4, 14, 0, tzinfo=HELSINKI)

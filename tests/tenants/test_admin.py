@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from chatops import roles
+from accounts import roles
 from tenants import onboarding, selectors, services
 from tenants.forms import ERROR_GO_LIVE_THROUGH_ACTION
 from tenants.models import (

@@ -8,9 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from chatops.models import Qualification
 from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement
 from tests import factories
+from workforce.models import Qualification
 
 pytestmark = pytest.mark.django_db
 

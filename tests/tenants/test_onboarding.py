@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from chatops import roles
+from accounts import roles
 from tenants import onboarding, services
 from tenants.models import CannedResponse, KnowledgeArticle, OnboardingItem, ReportRecipient, ServiceHours
 from tests import factories

@@ -7,13 +7,13 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from chatops.models import Agent
-from chatops.services import plan_shift
-from conversations import access, services
+from conversations import access, invitations, services
 from conversations.models import Conversation, Message, PageView, Visitor
 from tenants import proactive
 from tenants.models import ProactiveRule, ServiceHours
 from tests import factories
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 PAGE = "https://www.kahvila.example/pricing/coffee?plan=pro#faq"
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)  # a Monday
@@ -58,7 +58,7 @@ def page_view(tenant, *, url=PAGE, returning=False, seconds_ago=60, visitor=None
 
 
 def rule_for(view, at=NOW):
-    return proactive.rule_for_page(tenant=view.tenant, visitor=view.visitor, page_view=view, now=at)
+    return invitations.rule_for_page(tenant=view.tenant, visitor=view.visitor, page_view=view, now=at)
 
 
 # ---- the page address pattern ------------------------------------------------------------------
@@ -160,14 +160,14 @@ def test_a_visitor_counts_as_returning_after_a_pause_of_half_an_hour(tenant):
     rule(tenant, returning_only=True)
     visitor = Visitor.objects.create(tenant=tenant)
     access.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW - dt.timedelta(hours=2))
-    first = proactive.current_page_view(visitor=visitor)
+    first = invitations.current_page_view(visitor=visitor)
     assert rule_for(first) is None
 
     # when they come back now
     access.record_page_view(tenant=tenant, visitor=visitor, url=PAGE, now=NOW)
 
     # then
-    assert rule_for(proactive.current_page_view(visitor=visitor)) is not None
+    assert rule_for(invitations.current_page_view(visitor=visitor)) is not None
 
 
 @pytest.mark.django_db
@@ -256,13 +256,13 @@ def test_an_invitation_asked_for_too_early_is_refused(tenant):
     # then
     assert rule_for(view) == invitation
     assert (
-        proactive.invitation_due(tenant=tenant, visitor=view.visitor, rule_id=invitation.pk, page_view=view, now=NOW)
+        invitations.invitation_due(tenant=tenant, visitor=view.visitor, rule_id=invitation.pk, page_view=view, now=NOW)
         is None
     )
     # and at 20 s it is due
     one_second_later = NOW + dt.timedelta(seconds=1)
     assert (
-        proactive.invitation_due(
+        invitations.invitation_due(
             tenant=tenant, visitor=view.visitor, rule_id=invitation.pk, page_view=view, now=one_second_later
         )
         == invitation
@@ -278,7 +278,7 @@ def test_a_due_invitation_is_checked_again_against_hours_and_free_agents(tenant)
     view = page_view(tenant, seconds_ago=30)
 
     def due():
-        return proactive.invitation_due(
+        return invitations.invitation_due(
             tenant=tenant, visitor=view.visitor, rule_id=invitation.pk, page_view=view, now=NOW
         )
 
@@ -306,7 +306,9 @@ def test_a_paused_or_foreign_rule_is_never_due(tenant, other_tenant):
 
     for candidate in (paused, foreign):
         assert (
-            proactive.invitation_due(tenant=tenant, visitor=view.visitor, rule_id=candidate.pk, page_view=view, now=NOW)
+            invitations.invitation_due(
+                tenant=tenant, visitor=view.visitor, rule_id=candidate.pk, page_view=view, now=NOW
+            )
             is None
         )
 
@@ -325,7 +327,7 @@ def test_an_accepted_invitation_starts_a_proactive_chat_opened_by_its_text_and_r
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        conversation, line = proactive.accept_invitation(
+        conversation, line = invitations.accept_invitation(
             tenant=tenant, visitor=view.visitor, rule_id=invitation.pk, page_view=view, now=NOW
         )
 
@@ -337,7 +339,7 @@ def test_an_accepted_invitation_starts_a_proactive_chat_opened_by_its_text_and_r
     assert (line.seq, line.sender, line.body) == (1, Message.Sender.SYSTEM, invitation.message)
     assert line.client_msg_id == f"invite:{invitation.pk}"
     assert conversation.first_visitor_message_at is None
-    assert proactive.is_invitation_line(line, conversation)
+    assert invitations.is_invitation_line(line, conversation)
 
 
 @pytest.mark.django_db
@@ -345,12 +347,12 @@ def test_accepting_twice_gives_back_the_same_chat(tenant):
     # given
     invitation = rule(tenant)
     view = page_view(tenant, seconds_ago=30)
-    first, _line = proactive.accept_invitation(
+    first, _line = invitations.accept_invitation(
         tenant=tenant, visitor=view.visitor, rule_id=invitation.pk, page_view=view, now=NOW
     )
 
     # when (a double click; the invitation was shown on this connection)
-    again, line = proactive.accept_invitation(
+    again, line = invitations.accept_invitation(
         tenant=tenant, visitor=view.visitor, rule_id=invitation.pk, page_view=view, shown=True, now=NOW
     )
 
@@ -370,11 +372,11 @@ def test_an_invitation_neither_shown_nor_due_cannot_be_accepted(tenant, other_te
     for rule_id in (early.pk, foreign.pk):
         # when / then
         with pytest.raises(ValidationError) as refused:
-            proactive.accept_invitation(tenant=tenant, visitor=view.visitor, rule_id=rule_id, page_view=view, now=NOW)
+            invitations.accept_invitation(tenant=tenant, visitor=view.visitor, rule_id=rule_id, page_view=view, now=NOW)
         assert refused.value.code == "no_invitation"
     # a foreign rule stays refused even if the connection claims it showed it
     with pytest.raises(ValidationError):
-        proactive.accept_invitation(
+        invitations.accept_invitation(
             tenant=tenant, visitor=view.visitor, rule_id=foreign.pk, page_view=view, shown=True, now=NOW
         )
     assert not Conversation.objects.exists()
@@ -387,7 +389,7 @@ def test_a_shown_invitation_can_be_accepted_although_nobody_is_free_any_more(ten
     view = page_view(tenant, seconds_ago=30)
 
     # when
-    conversation, line = proactive.accept_invitation(
+    conversation, line = invitations.accept_invitation(
         tenant=tenant, visitor=view.visitor, rule_id=invitation.pk, page_view=view, shown=True, now=NOW
     )
 

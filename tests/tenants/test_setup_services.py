@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 
-from chatops import roles
+from accounts import roles
 from tenants import onboarding, proactive, services
 from tenants.models import ChangeNotice, ClientUser, OnboardingItem, ServiceException, ServiceHours, Tenant
 from tests import factories

@@ -6,8 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit import services as audit
-from audit.models import AuditEntry
+from accounts import audit
+from accounts.models import AuditEntry
 from conversations import rekeying, sealing
 
 

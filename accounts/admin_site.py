@@ -5,18 +5,25 @@ change and delete every model registered here, so nobody has to keep permission 
 with the role groups. The role check lives once, in ``OpsPermissionsMixin``; every admin and
 inline of ours derives from ``OpsModelAdmin``, ``OpsTabularInline`` or ``OpsStackedInline``.
 
-This module is imported while Django loads its apps (it holds the admin's AppConfig), so it
-must not import models at module level; the role helpers are imported where they are used.
+It sits in the bottom layer (``accounts``) because every app's admin pages derive from these
+classes; the project installs the site (``OpsAdminConfig`` in ``INSTALLED_APPS``) and mounts it at
+/admin/. This module is imported while Django loads its apps, so it must not import models at
+module level (``accounts.roles`` imports none).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import is_operations_manager
 
 _CACHE_ATTRIBUTE = "_chatops_operations_manager"
 
@@ -26,8 +33,6 @@ def is_operations_manager_request(request: HttpRequest) -> bool:
 
     The answer is remembered on the request: the admin asks it dozens of times per page.
     """
-    from chatops.roles import is_operations_manager
-
     user = request.user
     cached = getattr(request, _CACHE_ATTRIBUTE, None)
     if cached is not None and cached[0] == user.pk:
@@ -68,22 +73,23 @@ def _is_tenant_data(model) -> bool:
 
 
 class AuditedMixin:
-    """Log who opened, listed, changed or deleted a tenant's rows on this page (``audit``).
+    """Log who opened, listed, changed or deleted a tenant's rows on this page (``accounts.audit``).
 
-    ``audited = False`` on a page whose rows are no tenant's data or are the log itself.
+    ``audited = False`` on a page whose rows are no tenant's data.
     """
 
     audited = True
 
     def _audit(self, request: HttpRequest, action: str, obj=None, details: str = "") -> None:
+        # Imported here: this module is loaded while Django loads its apps, before any model may be.
+        from accounts import audit
+
         if not self.audited or not _is_tenant_data(self.model):
             return
-        from audit import services as audit
-
         if obj is None:
             audit.record(user=request.user, action=action, object_type=self.model._meta.label_lower, details=details)
             return
-        audit.record(user=request.user, action=action, tenant_id=audit.tenant_id_of(obj), target=obj, details=details)
+        audit.record(user=request.user, action=action, target=obj, details=details)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if change and obj is not None and request.method == "GET":
@@ -100,7 +106,7 @@ class AuditedMixin:
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        self._audit(request, "changed", obj, details=str(message)[:500] if isinstance(message, str) else "")
+        self._audit(request, "changed", obj, details=message[:500] if isinstance(message, str) else "")
         return super().log_change(request, obj, message)
 
     def log_deletions(self, request, queryset):
@@ -142,24 +148,26 @@ class OpsAdminSite(admin.AdminSite):
         """Let in active staff users who are superusers or in the operations manager group."""
         return is_operations_manager_request(request)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[tuple[str, Callable[..., HttpResponse], str]] = []
+
+    def add_page(self, route: str, view: Callable[..., HttpResponse], *, name: str) -> None:
+        """Add a page of a layer above under the admin, for operations managers only (``admin:<name>``).
+
+        ``view(request, admin_site=...)`` renders it with the site's context.
+        """
+        self._pages.append((route, view, name))
+
     def get_urls(self) -> list:
-        """Add the week plan and visitor's data pages (operations managers only, through ``admin_view``)."""
-        from django.urls import path
+        """Return the pages added with ``add_page`` (through ``admin_view``), then the models' pages."""
+        return [*(self._page_url(route, view, name) for route, view, name in self._pages), *super().get_urls()]
 
-        from chatops.staffing_admin import week_plan_view
-        from conversations.rights_admin import visitor_data_view
+    def _page_url(self, route: str, view: Callable[..., HttpResponse], name: str):
+        def page(request: HttpRequest) -> HttpResponse:
+            return view(request, admin_site=self)
 
-        def week_plan(request: HttpRequest) -> HttpResponse:
-            return week_plan_view(request, admin_site=self)
-
-        def visitor_data(request: HttpRequest) -> HttpResponse:
-            return visitor_data_view(request, admin_site=self)
-
-        return [
-            path("staffing/week/", self.admin_view(week_plan), name="staffing-week"),
-            path("privacy/visitor/", self.admin_view(visitor_data), name="visitor-data"),
-            *super().get_urls(),
-        ]
+        return path(route, self.admin_view(page), name=name)
 
     def register(self, model_or_iterable, admin_class=None, **options) -> None:
         """Register models; without an admin class, use the role-based OpsModelAdmin."""
@@ -177,7 +185,7 @@ class OpsAdminSite(admin.AdminSite):
                     found.append(
                         checks.Warning(
                             f"{admin_class.__module__}.{admin_class.__qualname__} does not derive from "
-                            "chatops.admin_site.OpsPermissionsMixin.",
+                            "accounts.admin_site.OpsPermissionsMixin.",
                             hint="Operations managers have no per-model permissions; derive from OpsModelAdmin, "
                             "OpsTabularInline or OpsStackedInline so they can use this page.",
                             obj=admin_class,
@@ -190,4 +198,4 @@ class OpsAdminSite(admin.AdminSite):
 class OpsAdminConfig(AdminConfig):
     """Django's admin app, serving OpsAdminSite as the default site."""
 
-    default_site = "chatops.admin_site.OpsAdminSite"
+    default_site = "accounts.admin_site.OpsAdminSite"

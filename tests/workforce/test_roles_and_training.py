@@ -9,13 +9,14 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from chatops import roles
-from chatops.models import Qualification
-from chatops.services import complete_training, create_agent, create_login, save_qualification, start_training
+from accounts import roles
+from accounts.services import create_login
 from conversations.models import Conversation
 from tenants import onboarding
 from tenants.models import OnboardingItem
 from tests import factories
+from workforce.models import Qualification
+from workforce.services import complete_training, create_agent, save_qualification, start_training
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0011_first_response_after_the_visitor_wrote'),
+        ('conversations', '0012_agents_in_workforce'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0007_first_response_goal_percent'),
+        ('tenants', '0008_agents_in_workforce'),
     ]
 
     operations = [

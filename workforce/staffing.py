@@ -26,8 +26,8 @@ The queue (M/M/N Erlang C, extended to agents who hold several chats)
     the share within target within a few points of this formula.
 
 The concurrency factors and where they come from
-    Fitted per tenant from its own history (``fit_concurrency``): over the chats of the last
-    ``WEEKS_OF_HISTORY`` weeks, each agent's time holding exactly k chats (T_k, counting all their
+    Fitted per tenant from its own history (``fit_concurrency``, fed by ``reporting.demand``): over
+    the chats of the last weeks, each agent's time holding exactly k chats (T_k, counting all their
     chats, of any tenant) and the tenant's chats that closed while the agent held k (D_k) give the
     completion rate D_k / T_k; with exponential work that is the maximum-likelihood estimate of
     f(k) / handle, so f(k) = (D_k / T_k) / (D_1 / T_1) and the solo handle time is T_1 / D_1. A level
@@ -45,17 +45,15 @@ The requirement of an hour (``requirement``)
     O(log N) times at O(N c) each: time grows with traffic as N log N, never quadratically.
 
 What "now" means for the live board
-    The expected arrivals of the current hour are the chats (reactive and proactive; offline messages
-    need nobody online) that started in the same local hour of the same weekday in each of the last
-    ``WEEKS_OF_HISTORY`` weeks, averaged. The solo handle time and the factors are fitted from the
-    same weeks. An agent trained for several tenants counts as online for each of them.
+    The expected arrivals of the current hour and the fitted handle time and factors come from the
+    chat history, which lives a layer above (``reporting.demand`` reads them and passes them in). An
+    agent trained for several tenants counts as online for each of them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -63,14 +61,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Avg, Count, Q
 
-from chatops.models import Agent, Qualification, Shift
-from conversations.models import Conversation
 from tenants.models import Tenant
+from workforce.models import Agent, Qualification, Shift
 
 # A tenant's first-response target is a time (Tenant.first_response_target_seconds); the share of
 # chats that must be answered within it is the same for every tenant.
 TARGET_SHARE = 0.9
-WEEKS_OF_HISTORY = 4
 DEFAULT_HANDLE_SECONDS = 300
 DEFAULT_CONCURRENCY = 3
 # The industry's concurrency factors f(k) for k = 1, 2, 3, 4 chats at once (see the module docstring).
@@ -486,57 +482,7 @@ def agents_needed(
     return agents_on_floor_needed(load, Policy(target_seconds=target_seconds, target_share=target_share))
 
 
-# --- The figures from the database ----------------------------------------------------------------
-
-# Chats an agent handled to the end (the KPIs' "handled", without importing reporting).
-# Chats an agent handled live: offline messages (answered by e-mail) and spam take no chat time, as in the KPIs.
-HANDLED = (
-    Q(status=Conversation.Status.CLOSED, agent__isnull=False, assigned_at__isnull=False, closed_at__isnull=False)
-    & ~Q(origin=Conversation.Origin.OFFLINE_MESSAGE)
-    & ~Q(outcome=Conversation.Outcome.SPAM)
-)
-
-
-def same_hour_in_past_weeks(
-    now: dt.datetime, zone: zoneinfo.ZoneInfo, weeks: int = WEEKS_OF_HISTORY
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Return the moments [start, end) of the local hour ``now`` falls in, 1 to ``weeks`` weeks back.
-
-    Weeks are counted on the local clock, so across a daylight-saving change it is still 14:00-15:00
-    local time on the same weekday.
-    """
-    hour = now.astimezone(zone).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-    windows = []
-    for week in range(1, weeks + 1):
-        start = (hour - dt.timedelta(weeks=week)).replace(tzinfo=zone).astimezone(dt.UTC)
-        windows.append((start, start + dt.timedelta(hours=1)))
-    return windows
-
-
-def expected_arrivals_per_hour(tenants: Iterable[Tenant], *, now: dt.datetime) -> dict[int, float]:
-    """Return each tenant's expected live chats in the current hour, in one query for all tenants."""
-    ids_by_zone: dict[zoneinfo.ZoneInfo, list[int]] = defaultdict(list)
-    for tenant in tenants:
-        ids_by_zone[tenant.zone].append(tenant.pk)
-    if not ids_by_zone:
-        return {}
-    windows = Q(pk__in=[])
-    for zone, tenant_ids in ids_by_zone.items():
-        for start, end in same_hour_in_past_weeks(now, zone):
-            windows |= Q(tenant_id__in=tenant_ids, started_at__gte=start, started_at__lt=end)
-    rows = (
-        Conversation.objects.filter(windows)
-        .exclude(origin=Conversation.Origin.OFFLINE_MESSAGE)
-        .order_by()
-        .values("tenant_id")
-        .annotate(chats=Count("pk"))
-    )
-    counts = {row["tenant_id"]: row["chats"] for row in rows}
-    return {
-        tenant_id: counts.get(tenant_id, 0) / WEEKS_OF_HISTORY
-        for tenant_ids in ids_by_zone.values()
-        for tenant_id in tenant_ids
-    }
+# --- Fitted models and the agents: who is trained, who is working ----------------------------------
 
 
 @dataclass(frozen=True)
@@ -547,18 +493,11 @@ class Fitted:
     handle_seconds: float
 
 
-def fitted_from_history(limits: dict[int, float], *, start: dt.datetime, end: dt.datetime) -> dict[int, Fitted]:
-    """Return each tenant's fitted model for the agents' chat limit ``limits[tenant_id]``, in one query.
+def fitted_models(histories: dict[int, HandleHistory], limits: dict[int, float]) -> dict[int, Fitted]:
+    """Return each tenant's fitted model for the agents' chat limit ``limits[tenant_id]`` from its history.
 
-    Every agent's handled chats assigned in [start, end) are read (their load counts whatever the
-    tenant); a tenant without enough closes at one chat keeps the default solo handle time.
+    A tenant without enough closes at one chat keeps the default solo handle time.
     """
-    rows = (
-        Conversation.objects.filter(HANDLED, assigned_at__gte=start, assigned_at__lt=end)
-        .order_by()
-        .values_list("agent_id", "tenant_id", "assigned_at", "closed_at")
-    )
-    histories = handle_history(rows)
     empty = HandleHistory(seconds_at=(), closes_at=())
     fitted = {}
     for tenant_id, limit in limits.items():
@@ -622,19 +561,19 @@ class StaffingNow:
         return max(self.agents_needed - self.agents_online, 0)
 
 
-def staffing_now(tenants: Sequence[Tenant], *, now: dt.datetime) -> dict[int, StaffingNow]:
-    """Return each tenant's agents needed on the floor this hour and working now; three queries in all.
+def staffing_now(
+    tenants: Sequence[Tenant],
+    *,
+    arrivals: dict[int, float],
+    fitted: dict[int, Fitted],
+    cover: dict[int, AgentCover],
+) -> dict[int, StaffingNow]:
+    """Return each tenant's agents needed on the floor this hour and working now, from the demand passed in.
 
-    The online agents' expected share within target is worked out with the same model.
+    ``arrivals`` (expected chats this hour) and ``fitted`` (handle time and concurrency) come from the
+    chat history (``reporting.demand``), ``cover`` from ``agent_cover``. The online agents' expected
+    share within target is worked out with the same model.
     """
-    tenants = list(tenants)
-    arrivals = expected_arrivals_per_hour(tenants, now=now)
-    cover = agent_cover(tenants, now=now)
-    fitted = fitted_from_history(
-        {tenant.pk: cover[tenant.pk].concurrency for tenant in tenants},
-        start=now - dt.timedelta(weeks=WEEKS_OF_HISTORY),
-        end=now,
-    )
     found = {}
     for tenant in tenants:
         load = Load(

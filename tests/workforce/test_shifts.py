@@ -8,9 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from chatops.models import Shift
-from chatops.services import plan_shift, save_shift
 from tests import factories
+from workforce.models import Shift
+from workforce.services import plan_shift, save_shift
 
 UTC = dt.UTC
 

@@ -9,12 +9,13 @@ import zoneinfo
 import pytest
 from django.utils import timezone
 
-from chatops import staffing
-from chatops.models import Agent
-from chatops.services import plan_shift
 from conversations.models import Conversation
+from reporting import demand
 from tests import factories
 from tests.reporting.histories import make_chat
+from workforce import staffing
+from workforce.models import Agent
+from workforce.services import plan_shift
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 
@@ -80,7 +81,7 @@ def test_the_same_hour_of_past_weeks_is_counted_on_the_local_clock_across_a_cloc
     now = dt.datetime(2026, 11, 4, 14, 20, tzinfo=HELSINKI)
 
     # when
-    windows = staffing.same_hour_in_past_weeks(now, HELSINKI)
+    windows = demand.same_hour_in_past_weeks(now, HELSINKI)
 
     # then each window is 14:00-15:00 local time
     assert [start.astimezone(HELSINKI).strftime("%Y-%m-%d %H:%M") for start, _end in windows] == [
@@ -118,7 +119,7 @@ def test_expected_arrivals_average_the_same_hour_of_the_last_four_weeks_for_all_
 
     # when
     with django_assert_num_queries(1):
-        arrivals = staffing.expected_arrivals_per_hour([tenant, other_tenant], now=now)
+        arrivals = demand.expected_arrivals_per_hour([tenant, other_tenant], now=now)
 
     # then
     assert arrivals == {tenant.pk: 2.0, other_tenant.pk: 0.25}
@@ -171,7 +172,7 @@ def test_the_live_board_needs_follow_the_handle_time_fitted_from_history_in_thre
 
     # when
     with django_assert_num_queries(3):
-        now_figures = staffing.staffing_now([tenant], now=now)[tenant.pk]
+        now_figures = demand.staffing_now([tenant], now=now)[tenant.pk]
 
     # then the solo handle time is 120 s (120 closes at one chat); two chats at once take the industry's 1.7
     assert now_figures.handle_seconds == pytest.approx(120)

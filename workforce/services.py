@@ -1,91 +1,26 @@
-"""Writes about the people who answer: accounts, training, shifts, presence."""
+"""Writes about the people who answer: agents, training, shifts, presence.
+
+A change that can let an agent take waiting chats (training completed, a shift covering now, a higher
+limit of chats at once) sends ``workforce.signals.agent_may_take_chats`` after commit; routing lives a
+layer above (``conversations``), which listens to it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop, override
 
-from chatops import roles
-from chatops.models import Agent, Qualification, Shift
-from conversations import routing
+from accounts import roles
+from accounts.services import create_login
 from outbox import services as outbox
 from tenants import onboarding
 from tenants.models import Tenant
-
-ERROR_EMAIL_TAKEN = gettext_lazy("A user with the e-mail %(email)s already exists.")
-ERROR_USERNAME_TAKEN = gettext_lazy("A user named %(username)s already exists.")
-INVITATION_KIND = gettext_noop("invitation")
-
-
-def password_setup_link(user: AbstractBaseUser) -> str:
-    """Return a one-time link where the user chooses their password."""
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    return settings.SITE_URL + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
-
-
-def create_login(
-    *,
-    email: str,
-    full_name: str,
-    role: str,
-    username: str = "",
-    password_hash: str = "",
-    language: str = "en",
-) -> AbstractBaseUser:
-    """Create a login with the role; the username is the e-mail address unless one is given.
-
-    Without ``password_hash`` the person is e-mailed a link to choose their password, after commit
-    (a rolled-back creation sends nothing). With one (already hashed by
-    ``django.contrib.auth.hashers.make_password``, e.g. a published demo login) nothing is sent.
-    """
-    user_model = get_user_model()
-    email = user_model.objects.normalize_email(email).lower()
-    username = username or email
-    if user_model.objects.filter(email__iexact=email).exists() or user_model.objects.filter(username=email).exists():
-        raise ValidationError({"email": ERROR_EMAIL_TAKEN % {"email": email}})
-    if user_model.objects.filter(username=username).exists():
-        raise ValidationError({"username": ERROR_USERNAME_TAKEN % {"username": username}})
-    first_name, _sep, last_name = full_name.strip().partition(" ")
-    user = user_model(username=username, email=email, first_name=first_name[:150], last_name=last_name[:150])
-    if password_hash:
-        user.password = password_hash
-    else:
-        user.set_unusable_password()
-    user.save()
-    roles.grant_role(user, role)
-    if not password_hash:
-        send_invitation(user=user, language=language)
-    return user
-
-
-def send_invitation(*, user: AbstractBaseUser, language: str = "en") -> None:
-    """Queue the e-mail with the link to choose a password, in the user's language, in the outbox.
-
-    Its text is kept out of the admin: the link lets whoever holds it set the password.
-    """
-    with override(language):
-        context = {"user": user, "link": password_setup_link(user), "site_url": settings.SITE_URL}
-        message = EmailMessage(
-            subject=_("Your chatops account"),
-            body=render_to_string("chatops/email/invitation.txt", context),
-            to=[user.email],
-        )
-    outbox.queue_email(message=message, kind=INVITATION_KIND, reference=f"user:{user.pk}", text_hidden=True)
+from workforce.models import Agent, Qualification, Shift
+from workforce.signals import agent_may_take_chats
 
 
 @transaction.atomic
@@ -107,6 +42,8 @@ def create_agent(
         username=username,
         password_hash=password_hash,
     )
+    if not password_hash:
+        outbox.queue_invitation(user=user)
     agent = Agent(
         user=user, display_name=display_name, languages=languages or [], max_concurrent_chats=max_concurrent_chats
     )
@@ -116,12 +53,12 @@ def create_agent(
 
 
 def route_waiting_chats_to(agent: Agent) -> None:
-    """After commit, offer the agent the oldest waiting chats they may now take (the clock would, seconds later).
+    """After commit, tell routing the agent may take waiting chats now (the clock would, seconds later).
 
     For the changes that can make an agent eligible or free a slot without their console doing
     anything: training completed, a shift that covers now, a higher limit of chats at once.
     """
-    transaction.on_commit(lambda: routing.drain_queue_for(agent=agent), robust=True)
+    transaction.on_commit(lambda: agent_may_take_chats.send(sender=Agent, agent=agent), robust=True)
 
 
 @transaction.atomic

@@ -1,4 +1,8 @@
-"""The audit log: who read or changed which tenant data in the admin, and when. Rows are never edited."""
+"""The audit log: who read or changed which tenant data in the admin, and when. Rows are never edited.
+
+It sits with the logins at the bottom layer because every admin page logs into it (``admin_site``);
+a tenant is recorded by its id and its name at the time, not by a key to the tenants app above.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +34,11 @@ class AuditEntry(models.Model):
         related_name="+",
         verbose_name=_("user"),
     )
-    # Kept as written at the time: the user may be renamed or deleted later, the log may not change.
+    # Kept as written at the time: the user or tenant may be renamed or deleted later, the log may not change.
     actor = models.CharField(_("who"), max_length=150)
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
-    tenant = models.ForeignKey(
-        "tenants.Tenant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("tenant")
-    )
+    tenant_id = models.PositiveBigIntegerField(_("tenant id"), null=True, blank=True)
+    tenant_name = models.CharField(_("tenant"), max_length=200, blank=True)
     object_type = models.CharField(_("what"), max_length=100, blank=True)
     object_id = models.CharField(_("which"), max_length=64, blank=True)
     details = models.TextField(_("details"), blank=True)
@@ -44,7 +47,7 @@ class AuditEntry(models.Model):
         ordering = ["-at", "-pk"]
         verbose_name = _("audit log entry")
         verbose_name_plural = _("audit log")
-        indexes = [models.Index(fields=["tenant", "at"])]
+        indexes = [models.Index(fields=["tenant_id", "at"])]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type} {self.object_id}"
