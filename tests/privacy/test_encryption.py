@@ -3,7 +3,6 @@ reads plain text; a missing key is named, never read as garbage."""
 
 from __future__ import annotations
 
-import datetime as dt
 from email import message_from_bytes, policy
 
 import pytest
@@ -26,8 +25,6 @@ from tests.conversations.sockets import (
     visitor_socket,
 )
 
-HELSINKI = dt.timezone(dt.timedelta(hours=2))
-NOW = dt.datetime(2026, 12, 15, 10, 0, tzinfo=HELSINKI)
 SECRET_WORDS = "Kotiosoitteeni on Salaisuudenkatu 7"
 
 
@@ -78,14 +75,13 @@ async def test_an_encrypting_tenants_chat_works_and_its_rows_hold_no_plain_text(
 
 
 @pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_notes_lead_contacts_comments_and_transcripts_of_an_encrypting_tenant(vault, settings):
     # given a chat of an encrypting tenant, with a note, closed as a lead, rated and a transcript asked
     agent = ready_agent(vault)
-    chat = services.start_conversation(tenant=vault, visitor=Visitor.objects.create(tenant=vault), now=NOW)
-    services.post_visitor_message(conversation=chat, body=SECRET_WORDS, now=NOW)
-    services.post_agent_message(conversation=chat, agent=agent, body="Selvä.", now=NOW)
-    workspace.add_note(conversation=chat, agent=agent, body="Asiakas muuttaa pian", now=NOW)
+    chat = services.start_conversation(tenant=vault, visitor=Visitor.objects.create(tenant=vault))
+    services.post_visitor_message(conversation=chat, body=SECRET_WORDS)
+    services.post_agent_message(conversation=chat, agent=agent, body="Selvä.")
+    workspace.add_note(conversation=chat, agent=agent, body="Asiakas muuttaa pian")
     chat.refresh_from_db()
     lead = {
         "name": "Maija Meikäläinen",
@@ -93,9 +89,9 @@ def test_notes_lead_contacts_comments_and_transcripts_of_an_encrypting_tenant(va
         "phone": "+358 40 765 4321",
         "wants": "Kassakaappi",
     }
-    close_with_outcome(conversation=chat, agent=agent, outcome="lead", summary="Myyty", lead=lead, now=NOW)
-    aftercare.rate_conversation(conversation=chat, rating=5, comment="Hyvää palvelua", now=NOW)
-    aftercare.request_transcript(conversation=chat, email="maija@example.fi", now=NOW)
+    close_with_outcome(conversation=chat, agent=agent, outcome="lead", summary="Myyty", lead=lead)
+    aftercare.rate_conversation(conversation=chat, rating=5, comment="Hyvää palvelua")
+    aftercare.request_transcript(conversation=chat, email="maija@example.fi")
 
     # then no column holds the plain text
     for table, column in [
@@ -128,21 +124,19 @@ def test_notes_lead_contacts_comments_and_transcripts_of_an_encrypting_tenant(va
 
 
 @pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_a_tenant_without_the_flag_stores_plain_text(tenant, keys):
-    chat = services.start_conversation(tenant=tenant, visitor=Visitor.objects.create(tenant=tenant), now=NOW)
+    chat = services.start_conversation(tenant=tenant, visitor=Visitor.objects.create(tenant=tenant))
 
-    services.post_visitor_message(conversation=chat, body=SECRET_WORDS, now=NOW)
+    services.post_visitor_message(conversation=chat, body=SECRET_WORDS)
 
     assert raw_values("conversations_message", "body") == [SECRET_WORDS]
 
 
 @pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_a_row_under_a_key_no_longer_listed_fails_naming_the_key(vault, keys, settings):
     # given a message sealed under k2
-    chat = services.start_conversation(tenant=vault, visitor=Visitor.objects.create(tenant=vault), now=NOW)
-    services.post_visitor_message(conversation=chat, body=SECRET_WORDS, now=NOW)
+    chat = services.start_conversation(tenant=vault, visitor=Visitor.objects.create(tenant=vault))
+    services.post_visitor_message(conversation=chat, body=SECRET_WORDS)
 
     # when k2 is taken out of the list
     settings.CHATOPS_ENCRYPTION_KEYS = keys["k1"]

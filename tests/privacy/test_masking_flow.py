@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from channels.db import database_sync_to_async
 from django.db import connection
 
 from conversations import aftercare, offline, routing, services, workspace
@@ -13,24 +12,12 @@ from conversations.models import Conversation, Message, Visitor
 from conversations.outcomes import close_with_outcome
 from conversations.services import CARD_NOTICE_ID
 from tests import factories
-from tests.conversations.sockets import (
-    ORIGIN,
-    close_consumer_thread_connections,  # noqa: F401 (an autouse fixture)
-    hello,
-    ready_agent,
-    receive_until,
-    visitor_socket,
-)
 
 CARD = "4242 4242 4242 4242"
 DIGITS = "4242424242424242"
 HELSINKI = dt.timezone(dt.timedelta(hours=2))
 NOW = dt.datetime(2026, 12, 15, 10, 0, tzinfo=HELSINKI)
-
-
-@pytest.fixture
-def shop(db):
-    return factories.make_tenant(name="Shop", slug="shop", allowed_origins=ORIGIN)
+pytestmark = pytest.mark.frozen_time(NOW)
 
 
 def rows_holding(needle: str) -> list[tuple[str, str]]:
@@ -51,40 +38,7 @@ def rows_holding(needle: str) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_a_visitors_card_number_never_reaches_the_database_and_they_are_told_once(shop):
-    # given a visitor chatting with an agent on duty
-    await database_sync_to_async(ready_agent)(shop)
-    widget = await visitor_socket(shop)
-    await hello(widget)
-    await widget.send_json_to({"type": "message", "body": "Hello, I want to pay", "client_msg_id": "m0"})
-    await receive_until(widget, "ack")
-
-    # when they write their card number, twice
-    await widget.send_json_to({"type": "message", "body": f"My card is {CARD}, 12/29", "client_msg_id": "m1"})
-    await receive_until(widget, "ack")
-    notice = await receive_until(widget, "message")
-    while notice.get("client_msg_id") != CARD_NOTICE_ID:
-        notice = await receive_until(widget, "message")
-    await widget.send_json_to({"type": "message", "body": f"again: {DIGITS}", "client_msg_id": "m2"})
-    await receive_until(widget, "ack")
-    await widget.disconnect()
-
-    # then no row holds the number, the stored text keeps its last four digits
-    assert await database_sync_to_async(rows_holding)(DIGITS) == []
-    bodies = await database_sync_to_async(
-        lambda: list(Message.objects.order_by("seq").values_list("sender", "client_msg_id", "body"))
-    )()
-    assert bodies[1] == ("visitor", "m1", "My card is •••• •••• •••• 4242, 12/29")
-    assert bodies[-1] == ("visitor", "m2", "again: ••••••••••••4242")
-    # and the visitor was told once that card numbers are not taken in chat
-    notices = [body for _sender, msg_id, body in bodies if msg_id == CARD_NOTICE_ID]
-    assert len(notices) == 1 and "card" in notices[0].lower()
-    assert notice["body"] == notices[0]
-
-
 @pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_the_card_notice_is_in_the_tenants_language(tenant):
     tenant.language = "fi"
     tenant.save(update_fields=["language"])
@@ -98,7 +52,6 @@ def test_the_card_notice_is_in_the_tenants_language(tenant):
 
 
 @pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_every_text_an_agent_stores_is_masked(tenant, agent):
     # given a chat of the agent's
     other = factories.make_agent(trained_for=[tenant], display_name="Ben")
@@ -137,7 +90,6 @@ def test_every_text_an_agent_stores_is_masked(tenant, agent):
 
 
 @pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_a_lead_an_offline_message_and_a_rating_comment_are_masked(tenant, agent):
     # given an offline message with a card number, and a chat closed as a lead
     left = offline.leave_offline_message(
@@ -165,7 +117,6 @@ def test_a_lead_an_offline_message_and_a_rating_comment_are_masked(tenant, agent
 
 
 @pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_an_iban_is_masked_only_for_a_tenant_that_asks(tenant, other_tenant):
     other_tenant.mask_ibans = True
     other_tenant.save(update_fields=["mask_ibans"])

@@ -20,6 +20,7 @@ from tests.privacy.conftest import new_key
 
 HELSINKI = dt.timezone(dt.timedelta(hours=2))
 NOW = dt.datetime(2026, 12, 15, 10, 0, tzinfo=HELSINKI)
+pytestmark = pytest.mark.frozen_time(NOW)
 
 
 def raw_bodies() -> list[str]:
