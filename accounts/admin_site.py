@@ -66,6 +66,27 @@ class OpsPermissionsMixin:
         return is_operations_manager_request(request)
 
 
+def agent_choice_label(agent) -> str:
+    """Return how an agent is named in the admin's pickers: full name and username, not the first name alone.
+
+    Visitors see an agent's display name ("Anna"); several agents may share it, so a manager choosing one
+    needs the person's full name and login.
+    """
+    full_name = agent.user.get_full_name() or agent.display_name
+    return f"{full_name} ({agent.user.get_username()})"
+
+
+class AgentChoicesMixin:
+    """Name agents by full name and username in every agent picker of the page (and its inlines)."""
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and db_field.related_model._meta.model_name == "agent":
+            field.queryset = field.queryset.select_related("user")
+            field.label_from_instance = agent_choice_label
+        return field
+
+
 def _is_tenant_data(model) -> bool:
     return model._meta.label_lower == "tenants.tenant" or any(
         field.name == "tenant" for field in model._meta.concrete_fields
@@ -115,7 +136,7 @@ class AuditedMixin:
         return super().log_deletions(request, queryset)
 
 
-class OpsModelAdmin(AuditedMixin, OpsPermissionsMixin, admin.ModelAdmin):
+class OpsModelAdmin(AuditedMixin, AgentChoicesMixin, OpsPermissionsMixin, admin.ModelAdmin):
     """A model page of the operations admin; its reads and changes of tenant data are in the audit log."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
@@ -129,11 +150,11 @@ class OpsModelAdmin(AuditedMixin, OpsPermissionsMixin, admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class OpsTabularInline(OpsPermissionsMixin, admin.TabularInline):
+class OpsTabularInline(AgentChoicesMixin, OpsPermissionsMixin, admin.TabularInline):
     """A table of related rows on an operations admin page."""
 
 
-class OpsStackedInline(OpsPermissionsMixin, admin.StackedInline):
+class OpsStackedInline(AgentChoicesMixin, OpsPermissionsMixin, admin.StackedInline):
     """A stack of related forms on an operations admin page."""
 
 

@@ -61,7 +61,7 @@ class Target:
 
     name = ""
     stats_path = ""
-    # Seconds between the clients' periodic frames (heartbeats, sync requests); none in today's protocols.
+    # Seconds between the clients' periodic frames (heartbeats, sync requests); 0: none.
     tick_seconds = 0.0
 
     def __init__(self, *, database_url: str, redis_url: str, log_dir: Path) -> None:
@@ -285,7 +285,18 @@ class Product(Target):
             [self.tenant_id, prefix],
         )
 
-    # The widget's side.
+    # The widget's side. Like widget.js: it keeps the number up to which it has every message of its chat
+    # and resumes from that; it pings every 20 s and fetches what a pong shows it missed; `overloaded`
+    # keeps the message and sends it again after `retry_after`.
+    tick_seconds = 10.0  # the console's ping; the widget pings every other tick
+
+    def _view(self, link, conversation: int | None = None) -> ChatView:
+        """Return the visitor's view of its chat (a new one when the chat is another)."""
+        memo = link.memo
+        if conversation and memo.get("conversation") != conversation:
+            memo["conversation"], memo["view"] = conversation, ChatView(loaded=True)
+        return memo.setdefault("view", ChatView(loaded=True))
+
     def visitor_url(self, link) -> str:
         return f"ws://127.0.0.1:{self.port_of_visitor(link)}/ws/widget/{self.widget_key}/"
 
@@ -296,31 +307,64 @@ class Product(Target):
         """Return the frames a widget sends on every new socket: the first page's hello, or one that resumes."""
         if not link.token:
             return [{"type": "hello", "url": f"{ORIGIN}/pricing", "title": "Pricing"}]
-        return [{"type": "hello", "token": link.token, "last_seq": link.last_seq}]
+        view = self._view(link)
+        view.resyncing = False
+        return [{"type": "hello", "token": link.token, "last_seq": view.through}]
+
+    def visitor_tick(self, link) -> list[dict[str, Any]]:
+        link.memo["ticks"] = link.memo.get("ticks", 0) + 1
+        return [{"type": "ping"}] if link.memo["ticks"] % 2 == 0 else []
 
     def visitor_message(self, link, cid: str, body: str) -> dict[str, Any]:
         return {"type": "message", "body": body, "client_msg_id": cid}
 
+    def _noted(self, link, conversation: int, seqs) -> ChatView:
+        view = self._view(link, conversation)
+        for seq in seqs:
+            view.note(seq)
+        return view
+
     def visitor_event(self, link, frame: dict[str, Any]) -> Event | None:
         kind = frame.get("type")
         if kind == "welcome":
-            conversation = frame.get("conversation") or {}
-            seqs = [message["seq"] for message in frame.get("messages", [])]
-            return Event(
-                "welcome", token=frame["token"], conversation=conversation.get("id", 0), seq=max(seqs, default=0)
-            )
+            conversation = (frame.get("conversation") or {}).get("id", 0)
+            view = self._noted(link, conversation, (message["seq"] for message in frame.get("messages", [])))
+            return Event("welcome", token=frame["token"], conversation=conversation, seq=view.through)
         if kind == "conversation":
+            self._view(link, frame["conversation"]["id"])
             return Event("conversation", conversation=frame["conversation"]["id"])
         if kind == "ack":
+            self._noted(link, link.conversation, [frame["seq"]])
             return Event("ack", cid=frame["client_msg_id"], seq=frame["seq"])
         if kind == "error":
+            if frame.get("code") == "overloaded" and frame.get("client_msg_id"):
+                return Event("retry", cid=frame["client_msg_id"], after=float(frame.get("retry_after") or 2))
             if frame.get("client_msg_id"):
                 return Event("refused", cid=frame["client_msg_id"], code=frame["code"])
             return Event("error", code=frame["code"])
         if kind == "message":
+            self._noted(link, frame["conversation"], [frame["seq"]])
             if frame.get("sender") == "visitor":
                 return Event("echo", cid=frame.get("client_msg_id", ""), seq=frame["seq"])
             return Event("seen", seq=frame["seq"])
+        if kind == "history" and frame.get("conversation"):
+            view = self._noted(link, frame["conversation"], (message["seq"] for message in frame["messages"]))
+            view.resyncing = False
+            return Event("seen", seq=view.through)
+        if kind == "pong":
+            return self._visitor_pong(link, frame.get("conversation"))
+        return None
+
+    def _visitor_pong(self, link, state: dict[str, Any] | None) -> Event | None:
+        """Fetch a lost tail (resume), or say hello again when the pong names another chat."""
+        if state is None:
+            return None
+        if state["id"] != link.conversation:
+            return Event("seen", replies=tuple(self.visitor_hello(link)))
+        view = self._view(link, state["id"])
+        if state["last_seq"] > view.through and not view.resyncing:
+            view.resyncing = True
+            return Event("seen", replies=({"type": "resume", "last_seq": view.through},))
         return None
 
     # The console's side: open every chat of one's own, take the waiting chats this console owns.
@@ -334,6 +378,7 @@ class Product(Target):
         # Like the console page, keep what was loaded across a reconnect and open the chats again from there.
         console.memo.setdefault("chats", {})
         console.memo["opened"] = set()
+        console.memo["refreshing"] = False
         for chat in console.memo["chats"].values():
             chat.resyncing = False
         return Reaction(replies=[{"type": "hello"}])
@@ -344,6 +389,38 @@ class Product(Target):
         console.memo["opened"].add(conversation)
         chat = console.memo["chats"].setdefault(conversation, ChatView())
         return [{"type": "open", "conversation": conversation, "last_seq": chat.through if chat.loaded else 0}]
+
+    def console_tick(self, console) -> Reaction:
+        return Reaction(replies=[{"type": "ping"}])
+
+    def _listed(self, console, frame: dict[str, Any]) -> None:
+        """Keep the lists the console shows (its chats, the queue) as the frames change them."""
+        kind, conversation = frame["type"], frame.get("conversation")
+        mine, queue = console.memo.setdefault("mine", set()), console.memo.setdefault("queue", set())
+        if kind in ("welcome", "state"):
+            mine.clear()
+            mine.update(chat["conversation"] for chat in frame["chats"])
+            queue.clear()
+            queue.update(chat["conversation"] for chat in frame["queue"])
+            console.memo["refreshing"] = False
+            return
+        if kind != "queue":  # a queue frame says nothing of whose the chat is
+            ours = kind == "assigned" and frame.get("agent") == console.memo.get("agent")
+            (mine.add if ours else mine.discard)(conversation)
+        waiting = kind == "requeued" or (kind == "queue" and frame.get("status") == "waiting")
+        (queue.add if waiting else queue.discard)(conversation)
+
+    def _console_pong(self, console, frame: dict[str, Any], reaction: Reaction) -> None:
+        """Fetch each lost tail the pong shows; ask for the whole state when its lists differ from ours."""
+        for key, last in frame["conversations"].items():
+            chat = console.memo["chats"].get(int(key))
+            if chat is not None and chat.loaded and not chat.resyncing and last > chat.through:
+                chat.resyncing = True
+                reaction.replies += self._open(console, int(key), again=True)
+        differ = set(frame["chats"]) != console.memo["mine"] or set(frame["queue"]) != console.memo["queue"]
+        if differ and not console.memo["refreshing"]:
+            console.memo["refreshing"] = True
+            reaction.replies.append({"type": "hello"})
 
     def _take_if_owned(self, console, chat: dict[str, Any]) -> list[dict[str, Any]]:
         owned = chat["conversation"] % self.agents == console.index
@@ -362,6 +439,8 @@ class Product(Target):
 
     def console_event(self, console, frame: dict[str, Any]) -> Reaction:
         kind, reaction = frame.get("type"), Reaction()
+        if kind in ("welcome", "state", "assigned", "withdrawn", "closed", "requeued", "queue"):
+            self._listed(console, frame)
         if kind in ("welcome", "state"):
             console.memo["agent"] = frame["agent"]["id"]
             for chat in frame["chats"]:
@@ -386,6 +465,10 @@ class Product(Target):
                     reaction.deliveries.append(Delivery("history", message["body"], live=False))
         elif kind in ("message", "activity"):
             self._live(console, frame, reaction)
+        elif kind == "pong":
+            self._console_pong(console, frame, reaction)
+        elif kind == "probe":
+            reaction.replies.append({"type": "ping"})
         elif kind == "error":
             reaction.error = frame.get("code", "error")
         return reaction

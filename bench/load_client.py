@@ -75,7 +75,8 @@ class Event(NamedTuple):
 
     kinds: welcome (conversation, token), conversation, ack (cid, seq), refused (cid, code: not stored, do not
     send again), retry (cid, after: the server asks to send again later), echo (cid: the visitor's own message
-    sent back), seen (seq), error (code).
+    sent back), seen (seq), error (code). Any of them may carry replies: frames the visitor sends in answer
+    (a resume after a pong that names a higher number, a hello after one that names another conversation).
     """
 
     kind: str
@@ -85,6 +86,7 @@ class Event(NamedTuple):
     seq: int = 0
     code: str = ""
     after: float = 0.0
+    replies: tuple[dict[str, Any], ...] = ()
 
 
 class Delivery(NamedTuple):
@@ -202,6 +204,7 @@ class VisitorLink(_Link):
         self.outbox: asyncio.Queue[str] = asyncio.Queue()
         self.unacked: dict[str, str] = {}  # id -> frame, in the order posted
         self.retries: set[asyncio.Future] = set()
+        self.memo: dict[str, Any] = {}  # the target's own bookkeeping for this visitor
         self.closing = False
         self.socket = None
 
@@ -221,7 +224,10 @@ class VisitorLink(_Link):
         helpers = [asyncio.create_task(self._write(socket)), asyncio.create_task(self._tick(socket))]
         try:
             async for raw in socket:
-                self._on_event(self.target.visitor_event(self, json.loads(raw)))
+                event = self.target.visitor_event(self, json.loads(raw))
+                self._on_event(event)
+                for reply in event.replies if event is not None else ():
+                    await socket.send(json.dumps(reply))
         finally:
             for helper in helpers:
                 helper.cancel()

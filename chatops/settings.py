@@ -41,13 +41,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
     # Ours, from the bottom layer up (docs/architecture.md): each imports only those listed before it.
+    "moments",
     "accounts",
     "outbox",
     "tenants",
     "workforce",
     "conversations",
     "reporting",
+    "integrations",
     "chatops",
 ]
 
@@ -138,11 +141,37 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# --- Live chat clocks (seconds): what the protocol promises (conversations/protocol.py, "Presence") ----
+# The fault tests (tests/faults/) shorten them in the processes they start; production keeps the defaults.
+# A console that has not pinged for PROBE_AFTER is asked to ping; one silent for CLOSE_AFTER is closed
+# (checked every WATCH_EVERY); a ping records the console as alive at most every TOUCH_EVERY.
+CHAT_CONSOLE_PROBE_AFTER = env.float("CHAT_CONSOLE_PROBE_AFTER", default=20.0)
+CHAT_CONSOLE_CLOSE_AFTER = env.float("CHAT_CONSOLE_CLOSE_AFTER", default=30.0)
+CHAT_CONSOLE_WATCH_EVERY = env.float("CHAT_CONSOLE_WATCH_EVERY", default=2.0)
+CHAT_CONSOLE_TOUCH_EVERY = env.float("CHAT_CONSOLE_TOUCH_EVERY", default=5.0)
+# An agent is routable while a console of theirs has pinged within CONSOLE_ALIVE; one silent for
+# AGENT_GRACE is set offline by the clock (run every CLOCK_EVERY) and their chats go back to the queue.
+CHAT_CONSOLE_ALIVE_SECONDS = env.float("CHAT_CONSOLE_ALIVE_SECONDS", default=30.0)
+CHAT_AGENT_GRACE_SECONDS = env.float("CHAT_AGENT_GRACE_SECONDS", default=60.0)
+CHAT_CLOCK_EVERY = env.float("CHAT_CLOCK_EVERY", default=5.0)
+# A chat's widget socket silent this long belonged to a daphne process that died: it no longer counts.
+CHAT_VISITOR_SOCKET_SILENCE_SECONDS = env.float("CHAT_VISITOR_SOCKET_SILENCE_SECONDS", default=150.0)
+
 CELERY_BEAT_SCHEDULE = {
     # A clock run that waited longer than its interval (no worker free) is dropped: the next one does its work.
-    "live-chat-timers": {"task": "chatops.tasks.run_live_chat_timers", "schedule": 5.0, "options": {"expires": 10}},
+    "live-chat-timers": {
+        "task": "chatops.tasks.run_live_chat_timers",
+        "schedule": CHAT_CLOCK_EVERY,
+        "options": {"expires": 2 * CHAT_CLOCK_EVERY},
+    },
     # E-mails whose first request to a worker was lost, their retries, and those whose worker died.
     "outbox-due": {"task": "outbox.tasks.deliver_due", "schedule": 15.0, "options": {"expires": 15}},
+    # Webhook deliveries whose first request to a worker was lost, their retries, and those whose worker died.
+    "webhooks-due": {
+        "task": "integrations.tasks.deliver_due_webhooks",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
     "onboarding-overdue-steps-daily": {
         "task": "tenants.tasks.email_overdue_onboarding_steps",
         "schedule": crontab(hour=7, minute=30),
@@ -201,6 +230,23 @@ EMAIL_OUTBOX_MAX_ATTEMPTS = env.int("EMAIL_OUTBOX_MAX_ATTEMPTS", default=8)
 EMAIL_OUTBOX_RETRY_SECONDS = env.int("EMAIL_OUTBOX_RETRY_SECONDS", default=30)
 EMAIL_OUTBOX_RETRY_MAX_SECONDS = env.int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", default=1800)
 
+# --- REST API (integrations) ----------------------------------------------------------------------
+# Read-only, JSON only, authenticated by a tenant's API token (integrations/api_auth.py); no sessions.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["integrations.api_auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["integrations.api_auth.HasTenantToken"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Webhooks (integrations) ----------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=86400)
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=86400)
+
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -225,6 +271,8 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
+# Corrections to Django's date formats for our languages (moments/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["moments.formats"]
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from accounts import roles
 
@@ -17,3 +18,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if hasattr(request.user, "client_profile"):
         return redirect("dashboard")
     return render(request, "home.html", {"is_client_user": False})
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Send a browser that asks for /favicon.ico by habit to the icon in the static files."""
+    return redirect(static("chatops/favicon.ico"), permanent=True)

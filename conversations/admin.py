@@ -13,7 +13,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
@@ -25,6 +24,7 @@ from conversations import handoff as handoff_reports
 from conversations.models import Conversation, Handoff, Lead, Message, Note, TranscriptRequest, email_reference
 from conversations.offline import escalation_contacts
 from conversations.rights import spreadsheet_safe
+from moments.formatting import show_moment
 from outbox import selectors as outbox_selectors
 from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 
@@ -32,9 +32,7 @@ from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 
 
 def _in_tenant_zone(moment: dt.datetime | None, tenant) -> str:
-    if moment is None:
-        return "–"
-    return date_format(timezone.localtime(moment, tenant.zone), "D Y-m-d H:i T")
+    return show_moment(moment, tenant.zone, style="weekday", empty="–")
 
 
 def _conversation_link(conversation: Conversation) -> str:

@@ -1,6 +1,7 @@
 """After a chat: the visitor's rating and the transcript by e-mail.
 
-Rating. A visitor rates their own closed conversation 1–5, with an optional comment. They may
+Rating. A visitor rates their own closed conversation 1–5, with an optional comment: a star click is
+saved by itself, and the comment, when it comes, updates the same rating. They may
 change it for ``RATING_CHANGE_WINDOW`` after they first rated (a slip of the finger, a comment
 added a moment later); after that a new rating is refused with the code "already_rated", so the
 CSAT of a report that has already gone to the client does not change under it. ``rated_at`` stays
@@ -28,13 +29,14 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, protection
+from conversations import access, protection, signals
 from conversations.invitations import is_invitation_line
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
+from moments.formatting import local_moment, show_moment
 from outbox import services as outbox
 from tenants.models import Tenant
 
@@ -64,9 +66,11 @@ def conversation_of_visitor(*, visitor: Visitor, conversation_id: int | None) ->
 # ---- rating ----------------------------------------------------------------------------------
 
 
-def _clean_rating(rating: object, comment: object) -> tuple[int, str]:
+def _clean_rating(rating: object, comment: object) -> tuple[int, str | None]:
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationError(ERROR_RATING_RANGE, code="bad_rating")
+    if comment is None:
+        return rating, None
     comment = (comment if isinstance(comment, str) else "").strip()
     if len(comment) > MAX_COMMENT_LENGTH:
         raise ValidationError(ERROR_COMMENT_TOO_LONG % {"limit": MAX_COMMENT_LENGTH}, code="too_long")
@@ -75,9 +79,12 @@ def _clean_rating(rating: object, comment: object) -> tuple[int, str]:
 
 @transaction.atomic
 def rate_conversation(
-    *, conversation: Conversation, rating: int, comment: str = "", now: dt.datetime | None = None
+    *, conversation: Conversation, rating: int, comment: str | None = None, now: dt.datetime | None = None
 ) -> Conversation:
     """Record the visitor's 1–5 rating of a closed conversation; a change is accepted only within the window.
+
+    The widget saves a star click at once, without a comment (None keeps the comment stored before); the
+    comment may follow and updates the same rating.
 
     The caller has checked that the conversation is the visitor's own (access_conversation_for_visitor).
     """
@@ -88,9 +95,12 @@ def rate_conversation(
         raise ValidationError(ERROR_NOT_CLOSED, code="not_closed")
     if locked.rated_at is not None and now - locked.rated_at > RATING_CHANGE_WINDOW:
         raise ValidationError(ERROR_ALREADY_RATED, code="already_rated")
-    locked.rating, locked.rating_comment = rating, protection.protect_for(locked.tenant, comment)
+    locked.rating = rating
+    if comment is not None:
+        locked.rating_comment = protection.protect_for(locked.tenant, comment)
     locked.rated_at = locked.rated_at or now
     locked.save(update_fields=["rating", "rating_comment", "rated_at"])
+    signals.rating_given.send(sender=Conversation, conversation=locked)
     return locked
 
 
@@ -182,11 +192,11 @@ def transcript_lines(*, conversation: Conversation) -> list[TranscriptLine]:
             who = tenant.name
         else:
             continue
-        local = timezone.localtime(message.created_at, tenant.zone)
-        # The date only where it changes: most chats fit in one day, some run past midnight.
-        when = formats.time_format(local, "H:i")
-        if previous_day is not None and local.date() != previous_day:
-            when = f"{formats.date_format(local, 'SHORT_DATE_FORMAT')} {when}"
+        local = local_moment(message.created_at, tenant.zone)
+        # The date only where it changes: most chats fit in one day, some run past midnight. The
+        # heading names the zone.
+        style = "short" if previous_day is not None and local.date() != previous_day else "time"
+        when = show_moment(message.created_at, tenant.zone, style=style, label=False)
         previous_day = local.date()
         lines.append(
             TranscriptLine(when=when, who=who, body=message.body, from_visitor=message.sender == Message.Sender.VISITOR)
@@ -211,14 +221,14 @@ def transcript_email(*, request: TranscriptRequest) -> EmailMultiAlternatives:
     conversation = request.conversation
     tenant: Tenant = conversation.tenant
     with translation.override(tenant.language):
-        started = timezone.localtime(conversation.started_at, tenant.zone)
         context = {
             "tenant": tenant,
             "language": tenant.language,
             "colour": tenant.widget_colour,
             "ink": _ink_on(tenant.widget_colour),
+            # the zone's name follows the time in the e-mail
             "started": gettext("Started %(time)s")
-            % {"time": f"{formats.date_format(started, 'DATE_FORMAT')} {formats.time_format(started, 'H:i')}"},
+            % {"time": show_moment(conversation.started_at, tenant.zone, style="long", label=False)},
             "time_zone": tenant.time_zone,
             "lines": transcript_lines(conversation=conversation),
         }

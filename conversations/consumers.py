@@ -16,7 +16,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import is_operations_manager
 from conversations import access, aftercare, events, invitations, outcomes, protocol, routing, selectors, services
+from conversations.inbox import OneQueueConsumer
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
@@ -40,17 +40,12 @@ CLOSE_FORBIDDEN = 4403
 # The console stopped answering (frozen page, lost network): the server closes its socket.
 CLOSE_SILENT = 4408
 
-# A console that has not pinged for PROBE_AFTER seconds is asked to ping now (a background tab's timers
-# may be slowed to one a minute, but an arriving frame still runs its handler); one that has not pinged
-# for CLOSE_AFTER seconds is closed, whatever else it sends: its agent's presence rests on its pings.
-# Module attributes, so a test can shorten them.
-PROBE_AFTER = 20.0
-CLOSE_AFTER = 30.0
-WATCH_EVERY = 2.0
+# A console that has not pinged for settings.CHAT_CONSOLE_PROBE_AFTER seconds is asked to ping now (a
+# background tab's timers may be slowed to one a minute, but an arriving frame still runs its handler); one
+# that has not pinged for CHAT_CONSOLE_CLOSE_AFTER seconds is closed, whatever else it sends: its agent's
+# presence rests on its pings. A ping records the console as alive at most every CHAT_CONSOLE_TOUCH_EVERY.
 # Leaving groups when a connection ends must not hang on a Redis that is gone.
 LEAVE_TIMEOUT = 2.0
-# A ping records the agent's console as alive in the database at most this often.
-TOUCH_EVERY = 5.0
 
 ERROR_OVERLOADED = _("The chat is very busy right now; your message will be sent again in a moment.")
 
@@ -124,14 +119,16 @@ def _message_frames(messages) -> list[dict[str, Any]]:
     return [events.message_payload(message) for message in messages]
 
 
-class _JsonConsumer(AsyncWebsocketConsumer):
+class _JsonConsumer(OneQueueConsumer):
     """Shared plumbing: JSON frames out, typed errors out, group bookkeeping, and an end that always runs."""
 
     parse = staticmethod(protocol.parse_visitor_frame)
+    # The groups joined and the tasks started: none until the first (an idle widget has no tasks and
+    # thousands of them wait at once), so no empty set of each per connection.
+    joined: frozenset[str] = frozenset()
+    tasks: set[asyncio.Task] | frozenset[asyncio.Task] = frozenset()
 
     async def __call__(self, scope, receive, send) -> None:
-        self.joined: set[str] = set()
-        self.tasks: set[asyncio.Task] = set()
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -151,6 +148,8 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     def start_task(self, coroutine) -> asyncio.Task:
         """Run a coroutine beside the connection; it is cancelled when the connection ends."""
         task = asyncio.ensure_future(coroutine)
+        if not self.tasks:
+            self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -195,10 +194,10 @@ class _JsonConsumer(AsyncWebsocketConsumer):
     async def join(self, group: str) -> None:
         if group not in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.add(group)
+            self.joined |= {group}
 
     async def leave(self, group: str) -> None:
-        self.joined.discard(group)
+        self.joined -= {group}
         try:
             await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name), LEAVE_TIMEOUT)
         except Exception:
@@ -246,6 +245,16 @@ class _JsonConsumer(AsyncWebsocketConsumer):
         fields = {key: messages[0] for key, messages in invalid.message_dict.items() if messages}
         await self.send_error(code, invalid.messages[0], frame, fields)
 
+    async def publish_quietly(self, group: str, event: dict) -> None:
+        """Send what this socket says in passing (typing, a read receipt) to a group; lose it quietly if Redis is away.
+
+        Nothing is stored behind such an event and the next one replaces it; failing it must not end the socket.
+        """
+        try:
+            await self.channel_layer.group_send(group, event)
+        except Exception:
+            logger.warning("Could not publish %s to %s", event.get("type"), group, exc_info=True)
+
     def from_here(self, event: dict) -> bool:
         """Say whether this socket caused the event (it has its answer already and is not told again)."""
         return event.get("sender_channel") == self.channel_name
@@ -279,14 +288,18 @@ class _JsonConsumer(AsyncWebsocketConsumer):
 class VisitorConsumer(_JsonConsumer):
     """The widget's connection: one visitor, their own conversation only."""
 
+    # What a connection holds, kept on the class until it is set (an idle widget sets few of them).
+    tenant: Tenant | None = None
+    visitor = None
+    conversation = None
+    # The conversation whose visitor presence this socket counts in (see services.visitor_arrived).
+    present_in: int | None = None
+    # The page view this connection's hello recorded (invitations are timed from it) and the
+    # invitations shown on it (which the visitor may then accept whatever has changed since).
+    page_view_id: int | None = None
+    invited: frozenset[int] = frozenset()
+
     async def connect(self) -> None:
-        self.tenant = self.visitor = self.conversation = None
-        # The conversation whose visitor presence this socket counts in (see services.visitor_arrived).
-        self.present_in: int | None = None
-        # The page view this connection's hello recorded (invitations are timed from it) and the
-        # invitations shown on it (which the visitor may then accept whatever has changed since).
-        self.page_view_id: int | None = None
-        self.invited: set[int] = set()
         await self.accept()
         key = self.scope["url_route"]["kwargs"].get("key", "")
         try:
@@ -309,7 +322,7 @@ class VisitorConsumer(_JsonConsumer):
             raise ProtocolError("hello_first", "Send a hello frame first.")
 
     async def on_end(self) -> None:
-        if getattr(self, "present_in", None) is not None:
+        if self.present_in is not None:
             conversation_id, self.present_in = self.present_in, None
             await database_sync_to_async(services.visitor_departed)(conversation_id=conversation_id)
 
@@ -388,7 +401,7 @@ class VisitorConsumer(_JsonConsumer):
         )
         if rule is None:
             return None
-        self.invited.add(rule.pk)
+        self.invited |= {rule.pk}
         return {"type": "invite", "rule": rule.pk, "message": rule.message}
 
     async def on_invite_accept(self, *, rule: int) -> None:
@@ -469,10 +482,10 @@ class VisitorConsumer(_JsonConsumer):
             self._be_present()
         return ended, selectors.visitor_conversation_state(conversation=current)
 
-    async def on_rate(self, *, conversation: int, rating: int, comment: str) -> None:
+    async def on_rate(self, *, conversation: int, rating: int, comment: str | None) -> None:
         await self.send_frame(await database_sync_to_async(self._rate)(conversation, rating, comment))
 
-    def _rate(self, conversation_id: int, rating: int, comment: str) -> dict[str, Any]:
+    def _rate(self, conversation_id: int, rating: int, comment: str | None) -> dict[str, Any]:
         conversation = aftercare.conversation_of_visitor(visitor=self.visitor, conversation_id=conversation_id)
         rated = aftercare.rate_conversation(conversation=conversation, rating=rating, comment=comment)
         return {"type": "rated", "conversation": rated.pk, "rating": rated.rating, "comment": rated.rating_comment}
@@ -487,7 +500,7 @@ class VisitorConsumer(_JsonConsumer):
 
     async def on_typing(self, *, active: bool) -> None:
         if self.conversation is not None:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(self.conversation.pk),
                 {
                     "type": "chat.typing",
@@ -498,7 +511,7 @@ class VisitorConsumer(_JsonConsumer):
 
     async def on_ack(self, *, seq: int) -> None:
         if self.conversation is not None:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(self.conversation.pk),
                 {
                     "type": "chat.delivered",
@@ -548,14 +561,15 @@ class AgentConsumer(_JsonConsumer):
         """Probe a console that has stopped pinging; close one that does not answer (it is frozen or gone)."""
         probed = False
         while True:
-            await asyncio.sleep(WATCH_EVERY)
+            await asyncio.sleep(settings.CHAT_CONSOLE_WATCH_EVERY)
             silent = time.monotonic() - self.pinged_at
-            if silent >= CLOSE_AFTER:
+            if silent >= settings.CHAT_CONSOLE_CLOSE_AFTER:
                 await self.close(code=CLOSE_SILENT)
                 return
-            if silent >= PROBE_AFTER and not probed:
+            probe = silent >= settings.CHAT_CONSOLE_PROBE_AFTER
+            if probe and not probed:
                 await self.send_frame({"type": "probe"})
-            probed = silent >= PROBE_AFTER
+            probed = probe
 
     def _trained_tenant_ids(self) -> list[int]:
         return list(trained_tenant_ids(self.agent))
@@ -584,7 +598,7 @@ class AgentConsumer(_JsonConsumer):
         await self.send_frame(pong)
 
     def _pong(self, followed: set[int]) -> dict[str, Any]:
-        if time.monotonic() - self.touched_at >= TOUCH_EVERY:
+        if time.monotonic() - self.touched_at >= settings.CHAT_CONSOLE_TOUCH_EVERY:
             self.touched_at = time.monotonic()
             agent_services.touch_agent(agent=self.agent)
         return {"type": "pong", **selectors.console_sync(agent=self.agent, followed=followed)}
@@ -669,7 +683,7 @@ class AgentConsumer(_JsonConsumer):
 
     async def on_typing(self, *, conversation: int, active: bool) -> None:
         if events.conversation_group(conversation) in self.joined:
-            await self.channel_layer.group_send(
+            await self.publish_quietly(
                 events.conversation_group(conversation),
                 {
                     "type": "chat.typing",

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import formats, translation
 from django.utils.translation import gettext, gettext_noop
 
 from conversations.models import Conversation, Handoff, Message, PageView, email_reference
 from conversations.offline import escalation_contacts
 from conversations.outcomes import format_promised_by
+from moments.formatting import local_moment, show_moment
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
 from tenants.models import Tenant
@@ -42,7 +43,6 @@ def transcript_lines(conversation: Conversation, *, tenant: Tenant, visitor_name
     """Return the conversation's messages in order, formatted in the active language and the tenant's zone."""
     lines = []
     for message in conversation.messages.select_related("agent").order_by("seq"):
-        local = timezone.localtime(message.created_at, tenant.zone)
         if message.sender == Message.Sender.VISITOR:
             sender = visitor_name or message.get_sender_display()
         elif message.sender == Message.Sender.AGENT and message.agent_id:
@@ -51,8 +51,8 @@ def transcript_lines(conversation: Conversation, *, tenant: Tenant, visitor_name
             sender = message.get_sender_display()
         lines.append(
             TranscriptLine(
-                date=formats.date_format(local, "DATE_FORMAT"),
-                time=formats.time_format(local, "TIME_FORMAT"),
+                date=formats.date_format(local_moment(message.created_at, tenant.zone), "DATE_FORMAT"),
+                time=show_moment(message.created_at, tenant.zone, style="time"),
                 sender=sender,
                 kind=message.sender,
                 body=message.body,

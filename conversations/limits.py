@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from redis.exceptions import RedisError
 
 from conversations.models import Conversation
+
+logger = logging.getLogger(__name__)
 
 ERROR_TOO_MANY_MESSAGES = _("You are sending messages too fast. Please wait a moment.")
 ERROR_TOO_MANY_CONVERSATIONS = _("Too many new chats from your network. Please try again later.")
@@ -30,21 +34,34 @@ def _message_counter(visitor_id: int) -> str:
 
 
 def check_message_rate(*, visitor_id: int) -> None:
-    """Count a visitor's message, refusing it beyond the per-minute limit (a refused one is not counted)."""
+    """Count a visitor's message, refusing it beyond the per-minute limit (a refused one is not counted).
+
+    While the cache (Redis) is away nothing is counted and nothing refused: the limit guards against abuse
+    for a minute at a time, and a chat must not stop because its counter cannot be reached.
+    """
     key = _message_counter(visitor_id)
     try:
-        count = cache.incr(key)
-    except ValueError:
-        # The first message of a window; another process may start the same window at the same moment.
-        count = 1 if cache.add(key, 1, timeout=MESSAGE_WINDOW_SECONDS) else cache.incr(key)
+        count = _count(key)
+    except RedisError:
+        logger.warning("Message rate not counted: the cache is unreachable", exc_info=True)
+        return
     if count > settings.CHAT_MESSAGES_PER_VISITOR_PER_MINUTE:
         uncount_message(visitor_id=visitor_id)
         raise ValidationError(ERROR_TOO_MANY_MESSAGES, code="rate_limited")
 
 
+def _count(key: str) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # The first message of a window; another process may start the same window at the same moment.
+        return 1 if cache.add(key, 1, timeout=MESSAGE_WINDOW_SECONDS) else cache.incr(key)
+
+
 def uncount_message(*, visitor_id: int) -> None:
     """Take back a counted message that was not stored (a resend, or one refused)."""
-    with contextlib.suppress(ValueError):  # the window has ended meanwhile
+    # ValueError: the window has ended meanwhile; RedisError: the cache is away, and counted nothing.
+    with contextlib.suppress(ValueError, RedisError):
         cache.decr(_message_counter(visitor_id))
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from conversations.fields import SealableCharField, SealableEmailField, SealableTextField
+from moments.formatting import show_moment
 from outbox.models import outgoing_email_link
 from tenants.scoping import TenantOwnedModel
 
@@ -206,7 +207,8 @@ class Conversation(TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.tenant_id} {self.started_at:%Y-%m-%d %H:%M}"
+        # On the current clock (the server's in the admin), labelled: never an unlabelled UTC time.
+        return f"#{self.pk} {show_moment(self.started_at)}"
 
 
 def email_reference(conversation_id: int) -> str:

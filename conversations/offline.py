@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, protection, services
+from conversations import access, protection, services, signals
 from conversations.models import Conversation, Message, PageView, email_reference
 from outbox import services as outbox
 from tenants.models import ReportRecipient, Tenant
@@ -130,6 +130,7 @@ def leave_offline_message(
     )
     if created:
         _forward(message=message, now=now, send=send_email)
+        signals.offline_message_left.send(sender=Message, message=message)
     return LeftMessage(conversation=conversation, message=message, token=token)
 
 
@@ -172,7 +173,7 @@ def _email_body(*, message: Message, tenant: Tenant) -> tuple[str, str]:
                 "tenant": tenant,
                 "visitor": visitor,
                 "question": message.body,
-                "sent_at": timezone.localtime(message.created_at, tenant.zone),
+                "sent_at": message.created_at,
                 "page_url": page.url if page else "",
                 "conversation": conversation,
             },

@@ -21,8 +21,9 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from conversations import protection, services
+from conversations import protection, services, signals
 from conversations.models import Conversation, Handoff, Lead, Visitor
+from moments.formatting import local_moment, weekday_name
 from tenants.models import Tenant
 from workforce.models import Agent
 
@@ -222,19 +223,13 @@ def _clean_handoff(
     )
 
 
-# Languages that write weekday names in lower case inside a sentence.
-LOWERCASE_WEEKDAYS = frozenset({"fi", "pl"})
-
-
 def format_promised_by(moment: dt.datetime, *, tenant: Tenant) -> str:
     """Return the promised moment in the active language and the tenant's zone, with its weekday.
 
     A promise by the end of a day reads as the day alone.
     """
-    local = timezone.localtime(moment, tenant.zone)
-    weekday = formats.date_format(local, "l")
-    if translation.get_language() in LOWERCASE_WEEKDAYS:
-        weekday = weekday.lower()  # Django's catalogues capitalise them, as names stand alone in a calendar
+    local = local_moment(moment, tenant.zone)
+    weekday = weekday_name(local)
     if local.time().replace(microsecond=0) == END_OF_DAY:
         date = formats.date_format(local, "DATE_FORMAT")
     else:
@@ -284,6 +279,7 @@ def _record_lead(conversation: Conversation, details: LeadDetails, now: dt.datet
     )
     lead.full_clean()
     lead.save()
+    signals.lead_created.send(sender=Lead, lead=lead)
     return lead
 
 
@@ -324,6 +320,7 @@ def _record_handoff(
     # Composed now, with the transcript and the note just posted, and sent by the outbox after commit.
     # Without an escalation contact nothing is queued: the admin says so.
     handoff_reports.queue_report(handoff, now=now, send=send)
+    signals.handoff_created.send(sender=Handoff, handoff=handoff)
     return handoff
 
 

@@ -27,7 +27,8 @@ Visitor → server (the first frame must be hello; anything else gets error "hel
     ping {}  every 20 s → pong.
     typing {active} · ack {seq} (the visitor has seen up to seq; the consoles get "delivered") ·
     invite_check {rule} · invite_accept {rule} · rate {conversation?, rating, comment?} ·
-    transcript {conversation?, email}  (rate and transcript without a conversation: the visitor's latest)
+    transcript {conversation?, email}  (rate and transcript without a conversation: the visitor's latest;
+    rate without a comment, as a star click sends it, keeps the comment stored before)
 Server → visitor
     welcome {token, service_open, conversation: state | null, messages: [message…],
         invite: {rule, seconds, message} | null}  messages: those after hello's last_seq. The socket
@@ -115,9 +116,11 @@ Overload
     to half as much again).
 
 Attacking it (fault tests)
-    Shorten the clocks through module attributes: conversations.consumers.PROBE_AFTER, CLOSE_AFTER,
-    WATCH_EVERY, TOUCH_EVERY; conversations.timers.AGENT_GRACE_PERIOD, VISITOR_SOCKET_SILENCE;
-    workforce.models.CONSOLE_ALIVE_WINDOW; the settings above. A killed daphne process: its widgets and
+    Shorten the clocks through the settings (environment variables of the processes a test starts):
+    CHAT_CONSOLE_PROBE_AFTER, CHAT_CONSOLE_CLOSE_AFTER, CHAT_CONSOLE_WATCH_EVERY, CHAT_CONSOLE_TOUCH_EVERY,
+    CHAT_CONSOLE_ALIVE_SECONDS, CHAT_AGENT_GRACE_SECONDS, CHAT_CLOCK_EVERY,
+    CHAT_VISITOR_SOCKET_SILENCE_SECONDS, and the overload ones above (tests/faults/ does). A killed
+    daphne process: its widgets and
     consoles reconnect with hello (widget: its token and last_seq; console: then open for each chat
     with its last_seq). A Redis restart: publishes fail and are logged (the data is committed and the
     sender has its ack), each process's pub/sub connection reconnects and subscribes again, and the
@@ -218,7 +221,8 @@ def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         return {
             "conversation": _int(raw.get("conversation"), "conversation", default=0),
             "rating": _int(raw.get("rating"), "rating"),
-            "comment": _text(raw.get("comment"), "comment", default=""),
+            # absent (a star clicked alone): the comment stored before is kept
+            "comment": None if raw.get("comment") is None else _text(raw.get("comment"), "comment"),
         }
     if kind == "transcript":
         return {

@@ -1,6 +1,6 @@
 """Routing: which agent gets a new chat.
 
-Eligible = online with a live console (one that pinged within workforce.models.CONSOLE_ALIVE_WINDOW),
+Eligible = online with a live console (one that pinged within settings.CHAT_CONSOLE_ALIVE_SECONDS),
 on a shift now, training completed for the tenant, below their concurrency limit. Least loaded first,
 then longest idle (oldest last assignment). Assignment locks the
 candidate agents' rows, so two chats arriving at once cannot both take an agent's last free slot.

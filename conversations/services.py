@@ -13,7 +13,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, events, limits, protection, routing, timers
+from conversations import access, events, limits, protection, routing, signals, timers
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
 from tenants.models import Tenant
 from tenants.services import record_widget_seen
@@ -486,6 +486,7 @@ def _close_locked(locked: Conversation, *, outcome: str, summary: str, now: dt.d
     summary = protection.protect_for(locked.tenant, summary)
     locked.status, locked.outcome, locked.summary, locked.closed_at = Conversation.Status.CLOSED, outcome, summary, now
     locked.save(update_fields=["status", "outcome", "summary", "closed_at"])
+    signals.conversation_closed.send(sender=Conversation, conversation=locked)
     _announce_closed(locked)
     return locked
 

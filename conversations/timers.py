@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,13 +22,24 @@ from conversations.models import Conversation
 from tenants.models import Tenant
 from workforce.models import Agent
 
-# An online agent none of whose consoles has pinged for this long is set offline; their chats go back to
-# the queue. Consoles ping every 10 s; one that has not pinged for 30 s is closed (conversations.consumers).
-AGENT_GRACE_PERIOD = dt.timedelta(seconds=60)
-# Widgets ping every 20 s, but a hidden tab's timers may run only once a minute: a chat's widget socket
-# silent this long belonged to a daphne process that died, and no longer counts as the visitor being there.
-VISITOR_SOCKET_SILENCE = dt.timedelta(seconds=150)
 OPERATIONS_GROUP = "operations"
+
+
+def agent_grace_period() -> dt.timedelta:
+    """Return how long an online agent none of whose consoles pings keeps their chats (default 60 s).
+
+    Consoles ping every 10 s; one that has not pinged for 30 s is closed (conversations.consumers).
+    """
+    return dt.timedelta(seconds=settings.CHAT_AGENT_GRACE_SECONDS)
+
+
+def visitor_socket_silence() -> dt.timedelta:
+    """Return how long a widget socket may stay silent before it no longer counts (default 150 s).
+
+    Widgets ping every 20 s, but a hidden tab's timers may run only once a minute: a socket silent this
+    long belonged to a daphne process that died, and no longer counts as the visitor being there.
+    """
+    return dt.timedelta(seconds=settings.CHAT_VISITOR_SOCKET_SILENCE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,7 @@ def forget_vanished_visitors(*, now: dt.datetime) -> int:
     """Count no widget socket for open chats whose widgets stopped pinging (their daphne process died)."""
     silent = (
         Conversation.objects.exclude(status=Conversation.Status.CLOSED)
-        .filter(visitor_sockets__gt=0, visitor_seen_at__lt=now - VISITOR_SOCKET_SILENCE)
+        .filter(visitor_sockets__gt=0, visitor_seen_at__lt=now - visitor_socket_silence())
         .values_list("pk", "visitor_seen_at")
     )
     return sum(services.visitor_vanished(conversation_id=pk, last_seen_at=seen_at) for pk, seen_at in list(silent))
@@ -110,13 +122,14 @@ def close_abandoned_chats(*, now: dt.datetime) -> int:
 
 def release_absent_agents(*, now: dt.datetime) -> int:
     """Set online agents silent past the grace period offline and put their unanswered-for chats back."""
-    silent = Q(last_seen_at__lt=now - AGENT_GRACE_PERIOD) | Q(last_seen_at__isnull=True)
+    grace = agent_grace_period()
+    silent = Q(last_seen_at__lt=now - grace) | Q(last_seen_at__isnull=True)
     absent = Agent.objects.filter(silent, presence=Agent.Presence.ONLINE)
     released = 0
     for agent in absent:
         with transaction.atomic():
             locked = Agent.objects.select_for_update().get(pk=agent.pk)
-            alive = locked.last_seen_at is not None and locked.last_seen_at >= now - AGENT_GRACE_PERIOD
+            alive = locked.last_seen_at is not None and locked.last_seen_at >= now - grace
             if locked.presence != Agent.Presence.ONLINE or alive:
                 continue
             locked.presence, locked.presence_changed_at = Agent.Presence.OFFLINE, now

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from moments.formatting import show_moment
 from outbox.models import OutgoingEmail
 
 GOOD, WAITING, BAD = "good", "waiting", "bad"
@@ -26,8 +26,7 @@ class EmailState:
 
 def when_text(moment: dt.datetime, zone: dt.tzinfo | None = None) -> str:
     """Return a moment in the given zone (the server's by default), in the active language, with the zone's name."""
-    local = timezone.localtime(moment, zone)
-    return f"{date_format(local, 'SHORT_DATETIME_FORMAT')} {local.tzname()}"
+    return show_moment(moment, zone)
 
 
 def _abandoned(email: OutgoingEmail, now: dt.datetime) -> bool:

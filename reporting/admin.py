@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_site import OpsModelAdmin
+from moments.formatting import show_moment
 from outbox import selectors as outbox_selectors
 from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 from outbox.models import OutgoingEmail
@@ -45,7 +46,7 @@ class ReportChoiceForm(forms.Form):
 
 
 def _server_time(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    return show_moment(moment)
 
 
 def period_text(first_day: dt.date, last_day: dt.date) -> str:

@@ -1,27 +1,34 @@
-"""Chart images for the report e-mails, drawn with Pillow as small PNGs.
+"""Chart images for the report e-mails, drawn with matplotlib as small PNGs.
 
 Mail clients run no scripts and many drop SVG, so the charts are plain images attached inline
 (``cid:``) and described in their alt text. They are drawn at twice the size they are shown at,
 so they stay sharp on high-density screens. Titles and units live in the e-mail's HTML (translated
 there); the images hold only axis labels, which the caller passes already localized.
 
-Pillow's bundled font has only ASCII letters. A system DejaVu Sans (Debian's fonts-dejavu-core,
-present on most Linux hosts) is used when it is installed; without it the labels are written
-with their accents removed (``śr`` → ``sr``) rather than as empty boxes.
+Every label is set in DejaVu Sans, the font matplotlib ships inside its own package, so Finnish and
+Polish letters (ä, ö, ś, ł …) look the same on every host, with or without system fonts. Figures are
+drawn on matplotlib's Agg canvas directly (no pyplot and no global backend), which is safe in
+threads and worker processes.
 """
 
 from __future__ import annotations
 
-import functools
 import io
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from PIL import Image
 
 SCALE = 2
 WIDTH = 560
+DPI = 100
+FONT_FAMILY = "DejaVu Sans"
 BAR_COLOUR = (37, 99, 235)
 WITHIN_TARGET_COLOUR = (22, 163, 74)
 OVER_TARGET_COLOUR = (217, 119, 6)
@@ -29,11 +36,16 @@ TEXT_COLOUR = (51, 65, 85)
 GRID_COLOUR = (226, 232, 240)
 EMPTY_CELL_COLOUR = (241, 245, 249)
 HEAT_LOW, HEAT_HIGH = (191, 219, 254), (30, 58, 138)
-FONT_FILES = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf")
-# Letters that Unicode does not decompose into a base letter and an accent.
-ASCII_FALLBACKS = str.maketrans(
-    {"ł": "l", "Ł": "L", "–": "-", "—": "-", "\N{MULTIPLICATION SIGN}": "x", "ß": "ss", "ø": "o", "Ø": "O"}
-)
+STYLE = {
+    "font.family": "sans-serif",
+    "font.sans-serif": [FONT_FAMILY],
+    "font.size": 10,
+    "axes.edgecolor": "none",
+    "axes.linewidth": 0,
+    "xtick.major.size": 0,
+    "ytick.major.size": 0,
+    "savefig.facecolor": "white",
+}
 
 
 @dataclass(frozen=True)
@@ -51,61 +63,34 @@ class Chart:
         return f"{self.name}.png"
 
 
-@functools.cache
-def _font_file() -> str | None:
-    for name in FONT_FILES:
-        try:
-            ImageFont.truetype(name, 10)
-        except OSError:
-            continue
-        return name
-    return None
+def font_file() -> Path:
+    """Return the font file the labels are set in (matplotlib's bundled DejaVu Sans; never a fallback)."""
+    found = font_manager.findfont(font_manager.FontProperties(family=FONT_FAMILY), fallback_to_default=False)
+    return Path(found)
 
 
-@functools.cache
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    name = _font_file()
-    if name is None:
-        return ImageFont.load_default(size=size * SCALE)
-    return ImageFont.truetype(name, size * SCALE)
+def bundled_font_dir() -> Path:
+    """Return the folder of the fonts that come inside the matplotlib package."""
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
-def drawable(text: str) -> str:
-    """Return the text as the chart font can draw it (accents removed without a full font)."""
-    if _font_file() is not None:
-        return text
-    decomposed = unicodedata.normalize("NFKD", text.translate(ASCII_FALLBACKS))
-    return "".join(char for char in decomposed if ord(char) < 128)
+def _rgb(colour: tuple[int, int, int]) -> tuple[float, float, float]:
+    red, green, blue = colour
+    return red / 255, green / 255, blue / 255
 
 
-class _Canvas:
-    """A white image measured in display pixels, drawn at ``SCALE`` times that."""
+def _figure(height: int) -> tuple[Figure, FigureCanvasAgg]:
+    figure = Figure(figsize=(WIDTH / DPI, height / DPI), dpi=DPI * SCALE)
+    return figure, FigureCanvasAgg(figure)
 
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
-        self.image = Image.new("RGB", (width * SCALE, height * SCALE), "white")
-        self.draw = ImageDraw.Draw(self.image)
 
-    def rectangle(self, left: float, top: float, right: float, bottom: float, colour) -> None:
-        box = [round(left * SCALE), round(top * SCALE), round(right * SCALE) - 1, round(bottom * SCALE) - 1]
-        if box[2] >= box[0] and box[3] >= box[1]:
-            self.draw.rectangle(box, fill=colour)
-
-    def line(self, x1: float, y1: float, x2: float, y2: float, colour, width: float = 1) -> None:
-        points = [(x1 * SCALE, y1 * SCALE), (x2 * SCALE, y2 * SCALE)]
-        self.draw.line(points, fill=colour, width=max(1, round(width * SCALE)))
-
-    def text(self, x: float, y: float, text: str, *, size: int = 11, anchor: str = "mm", colour=TEXT_COLOUR) -> None:
-        self.draw.text((x * SCALE, y * SCALE), drawable(text), font=_font(size), fill=colour, anchor=anchor)
-
-    def text_width(self, text: str, size: int = 11) -> float:
-        return self.draw.textlength(drawable(text), font=_font(size)) / SCALE
-
-    def png(self) -> bytes:
-        buffer = io.BytesIO()
-        # A chart has a handful of colours and their anti-aliasing: a palette keeps the file small.
-        self.image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(buffer, "PNG", optimize=True)
-        return buffer.getvalue()
+def _png(canvas: FigureCanvasAgg) -> bytes:
+    canvas.draw()
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
+    buffer = io.BytesIO()
+    # A chart has a handful of colours and their anti-aliasing: a palette keeps the file small.
+    image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
 
 
 def nice_step(largest: int, lines: int = 4) -> int:
@@ -134,27 +119,28 @@ def _bars(
         raise ValueError("Give one label and one colour per bar.")
     step = nice_step(max(values, default=0))
     top_value = step * max(1, -(-max(values, default=0) // step))
-    canvas = _Canvas(WIDTH, height)
-    axis_width = canvas.text_width(str(top_value), 10) + 10
-    left, right, top, bottom = axis_width, WIDTH - 8, 20, height - 24
-    for tick in range(0, top_value + 1, step):
-        y = bottom - (bottom - top) * tick / top_value
-        canvas.line(left, y, right, y, GRID_COLOUR)
-        canvas.text(left - 5, y, str(tick), size=10, anchor="rm")
-    slot = (right - left) / max(1, len(values))
-    gap = min(6.0, slot * 0.25)
-    show_values = len(values) <= 14
-    for index, (value, label, colour) in enumerate(zip(values, labels, colours, strict=True)):
-        x0 = left + index * slot + gap / 2
-        x1 = x0 + slot - gap
-        y = bottom - (bottom - top) * value / top_value
-        canvas.rectangle(x0, y, x1, bottom, colour)
-        if show_values and value:
-            canvas.text((x0 + x1) / 2, y - 7, str(value), size=10)
-        if index % label_every == 0:
-            canvas.text((x0 + x1) / 2, bottom + 12, label, size=10)
-    canvas.line(left, bottom, right, bottom, TEXT_COLOUR)
-    return Chart(name=name, png=canvas.png(), width=WIDTH, height=height, alt=alt)
+    with matplotlib.rc_context(STYLE):
+        figure, canvas = _figure(height)
+        axes = figure.add_axes((0.07, 0.14, 0.915, 0.8))
+        positions = range(len(values))
+        axes.bar(positions, values, width=0.8, color=[_rgb(colour) for colour in colours], zorder=2)
+        axes.set_ylim(0, top_value)
+        axes.set_xlim(-0.5, max(1, len(values)) - 0.5)
+        axes.set_yticks(range(0, top_value + 1, step))
+        axes.yaxis.grid(True, color=_rgb(GRID_COLOUR), zorder=0)
+        axes.axhline(0, color=_rgb(TEXT_COLOUR), linewidth=1, zorder=3)
+        shown = [index for index in positions if index % label_every == 0]
+        axes.set_xticks(shown, [labels[index] for index in shown])
+        axes.tick_params(colors=_rgb(TEXT_COLOUR), labelsize=9)
+        if len(values) <= 14:
+            for index, value in enumerate(values):
+                if value:
+                    axes.annotate(
+                        str(value), (index, value), xytext=(0, 2), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=9, color=_rgb(TEXT_COLOUR),
+                    )  # fmt: skip
+        png = _png(canvas)
+    return Chart(name=name, png=png, width=WIDTH, height=height, alt=alt)
 
 
 def chats_per_day(*, counts: Sequence[int], labels: Sequence[str], alt: str) -> Chart:
@@ -190,22 +176,22 @@ def hour_weekday_heat_map(*, matrix: Sequence[Sequence[int]], weekday_labels: Se
     """Draw chats by weekday (rows, Monday first) and local hour (columns 0–23), darker for more."""
     if len(matrix) != 7 or any(len(row) != 24 for row in matrix) or len(weekday_labels) != 7:
         raise ValueError("Give 7 weekdays of 24 hours and 7 weekday labels.")
-    cell_height = 20
-    canvas = _Canvas(WIDTH, 7 * cell_height + 28)
-    label_width = max(canvas.text_width(label, 11) for label in weekday_labels) + 10
-    left, top = label_width, 4
-    cell_width = (WIDTH - 6 - left) / 24
+    height = 7 * 20 + 28
     largest = max(max(row) for row in matrix) or 1
-    for weekday, row in enumerate(matrix):
-        y0 = top + weekday * cell_height
-        canvas.text(left - 6, y0 + cell_height / 2, weekday_labels[weekday], anchor="rm")
-        for hour, value in enumerate(row):
-            x0 = left + hour * cell_width
-            colour = _heat_colour(value, largest)
-            canvas.rectangle(x0 + 1, y0 + 1, x0 + cell_width - 1, y0 + cell_height - 1, colour)
-            if value:
-                ink = (255, 255, 255) if value / largest > 0.5 else TEXT_COLOUR
-                canvas.text(x0 + cell_width / 2, y0 + cell_height / 2, str(value), size=9, colour=ink)
-    for hour in range(0, 24, 3):
-        canvas.text(left + hour * cell_width + cell_width / 2, top + 7 * cell_height + 12, f"{hour:02d}", size=10)
-    return Chart(name="heat-map", png=canvas.png(), width=canvas.width, height=canvas.height, alt=alt)
+    with matplotlib.rc_context(STYLE):
+        figure, canvas = _figure(height)
+        axes = figure.add_axes((0.07, 0.14, 0.925, 0.84))
+        for weekday, row in enumerate(matrix):
+            for hour, value in enumerate(row):
+                colour = _rgb(_heat_colour(value, largest))
+                axes.add_patch(Rectangle((hour + 0.05, weekday + 0.06), 0.9, 0.88, color=colour, linewidth=0))
+                if value:
+                    ink = "white" if value / largest > 0.5 else _rgb(TEXT_COLOUR)
+                    axes.text(hour + 0.5, weekday + 0.5, str(value), ha="center", va="center", fontsize=8, color=ink)
+        axes.set_xlim(0, 24)
+        axes.set_ylim(7, 0)
+        axes.set_yticks([weekday + 0.5 for weekday in range(7)], list(weekday_labels))
+        axes.set_xticks([hour + 0.5 for hour in range(0, 24, 3)], [f"{hour:02d}" for hour in range(0, 24, 3)])
+        axes.tick_params(colors=_rgb(TEXT_COLOUR), labelsize=9)
+        png = _png(canvas)
+    return Chart(name="heat-map", png=png, width=WIDTH, height=height, alt=alt)

@@ -236,7 +236,7 @@ def board_frame(language: str) -> dict[str, Any]:
                 "waiting": row.queue.waiting,
                 "longest_wait_seconds": row.longest_wait_seconds,
                 "agents_online": row.staffing.agents_online,
-                "agents_needed": row.staffing.agents_needed,
+                "agents_needed": row.agents_needed,
                 "wait_past_target": row.wait_past_target,
                 "understaffed": row.understaffed,
             }

@@ -13,6 +13,7 @@ with the tenant's history. The 30 days of the charts are read once per page load
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -94,11 +95,12 @@ LIVE_CHAT = ~Q(origin=Conversation.Origin.OFFLINE_MESSAGE)
 
 @dataclass(frozen=True)
 class Queue:
-    """A tenant's chats without an agent right now."""
+    """A tenant's chats without an agent right now (and how many open chats have one)."""
 
     waiting: int = 0
     oldest_started_at: dt.datetime | None = None
     messages_left: int = 0
+    assigned: int = 0
 
     def longest_wait_seconds(self, now: dt.datetime) -> int | None:
         """Return the whole seconds the oldest waiting chat has waited, None when none waits."""
@@ -108,14 +110,16 @@ class Queue:
 
 
 def _queues(conversations: QuerySet[Conversation]) -> dict[int, Queue]:
+    waiting = Q(status=Conversation.Status.WAITING)
     rows = (
-        conversations.filter(status=Conversation.Status.WAITING)
+        conversations.filter(status__in=[Conversation.Status.WAITING, Conversation.Status.ACTIVE])
         .order_by()
         .values("tenant_id")
         .annotate(
-            waiting=Count("pk", filter=LIVE_CHAT),
-            oldest_started_at=Min("started_at", filter=LIVE_CHAT),
-            messages_left=Count("pk", filter=~LIVE_CHAT),
+            waiting=Count("pk", filter=waiting & LIVE_CHAT),
+            oldest_started_at=Min("started_at", filter=waiting & LIVE_CHAT),
+            messages_left=Count("pk", filter=waiting & ~LIVE_CHAT),
+            assigned=Count("pk", filter=Q(status=Conversation.Status.ACTIVE)),
         )
     )
     return {row.pop("tenant_id"): Queue(**row) for row in rows}
@@ -328,8 +332,24 @@ class BoardRow:
         return self.longest_wait_seconds is not None and self.longest_wait_seconds > self.target_seconds
 
     @property
+    def has_forecast(self) -> bool:
+        """Whether past weeks had chats in this hour, so that the forecast expects any."""
+        return self.staffing.expected_arrivals_per_hour > 0
+
+    @property
+    def agents_for_open_chats(self) -> int:
+        """Return the agents the live chats open now call for (waiting and assigned, at the agents' concurrency)."""
+        open_chats = self.queue.waiting + self.queue.assigned
+        return math.ceil(round(open_chats / max(self.staffing.concurrency, 1), 9))
+
+    @property
+    def agents_needed(self) -> int:
+        """Return the forecast's agents needed this hour, never fewer than the chats open now call for."""
+        return max(self.staffing.agents_needed, self.agents_for_open_chats)
+
+    @property
     def understaffed(self) -> bool:
-        return self.staffing.agents_online < self.staffing.agents_needed
+        return self.staffing.agents_online < self.agents_needed
 
     @property
     def in_trouble(self) -> bool:
@@ -349,7 +369,7 @@ class BoardRow:
             not self.in_trouble,
             not self.queue.waiting,
             -(self.longest_wait_seconds or 0),
-            -self.staffing.shortfall,
+            -(self.agents_needed - self.staffing.agents_online),
             self.tenant.name.casefold(),
         )
 

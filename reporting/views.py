@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 
 from accounts.admin_site import is_operations_manager_request
@@ -34,10 +33,11 @@ def _refused(request: HttpRequest, *, title: str, message: str, status: int = 40
 def live_strings() -> dict[str, str]:
     """Return the words the pages' scripts show, in the active language."""
     return {
-        "connecting": _("Connecting…"),
-        "live": pgettext("live view", "Live"),
-        "offline": _("Not live: the figures are as of %(time)s. Reconnecting…"),
-        "ended": _("Not live: sign in again to follow the figures."),
+        # The badge is about this page's connection, not the client's chat being up: it says so.
+        "connecting": _("Live updates: connecting…"),
+        "live": _("Live updates on"),
+        "offline": _("Live updates paused: the figures are as of %(time)s. Reconnecting…"),
+        "ended": _("Live updates ended: sign in again to follow the figures."),
         "target_met": _("target met"),
         "target_missed": _("target missed"),
         "no_figure": formatting.NO_FIGURE,
@@ -71,7 +71,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "watching": watching,
                 "figures": selectors.dashboard_figures(tenant=tenant, now=now),
                 "history": selectors.dashboard_history(tenant=tenant, now=now),
-                "live_config": {"socket_path": DASHBOARD_SOCKET_PATH + query, "now": now.isoformat()},
+                # the zone the page's times are in (and labelled with): the client's
+                "live_config": {
+                    "socket_path": DASHBOARD_SOCKET_PATH + query,
+                    "now": now.isoformat(),
+                    "zone": tenant.time_zone,
+                },
                 "live_strings": live_strings(),
             },
         )
@@ -101,6 +106,7 @@ def operations_board(request: HttpRequest) -> HttpResponse:
             "live_config": {
                 "socket_path": BOARD_SOCKET_PATH + "?" + urlencode({"lang": language}),
                 "now": now.isoformat(),
+                "zone": timezone.get_current_timezone_name(),
             },
             "live_strings": live_strings(),
         },

@@ -11,13 +11,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_site import OpsModelAdmin, OpsStackedInline, OpsTabularInline
+from moments.formatting import show_moment
 from tenants import onboarding, proactive, selectors, services
 from tenants.forms import ChecklistFormSet, ChecklistItemForm, ClientUserAddForm, TenantForm
 from tenants.models import (
@@ -80,7 +80,7 @@ class ChecklistInline(OpsTabularInline):
     def done_info(self, item: OnboardingItem) -> str:
         automatic = item.key in onboarding.STEPS_BY_KEY and item.automatic
         if item.is_done:
-            when = date_format(timezone.localtime(item.done_at), "SHORT_DATETIME_FORMAT")
+            when = show_moment(item.done_at, item.tenant.zone)
             if item.done_automatically:
                 return gettext("%(when)s, completed itself") % {"when": when}
             who = item.done_by.get_username() if item.done_by else gettext("someone since removed")
@@ -496,10 +496,7 @@ class ChangeNoticeAdmin(TenantContentAdmin):
         acknowledged = format_html_join(
             "",
             "<li>{} – {}</li>",
-            (
-                (ack.agent, date_format(timezone.localtime(ack.acknowledged_at), "SHORT_DATETIME_FORMAT"))
-                for ack in readers.acknowledged
-            ),
+            ((ack.agent, show_moment(ack.acknowledged_at, notice.tenant.zone)) for ack in readers.acknowledged),
         )
         pending = format_html_join("", "<li>{}</li>", ((agent,) for agent in readers.pending))
         return format_html(

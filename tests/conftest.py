@@ -18,7 +18,7 @@ import pytest
 from accounts import roles
 from tests import factories
 
-pytest_plugins = ["tests.plugins"]
+pytest_plugins = ["tests.plugins", "tests.processes"]
 
 
 def free_port() -> int:

@@ -16,12 +16,11 @@ from django.db.models import Prefetch, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_site import OpsModelAdmin, OpsTabularInline
+from moments.formatting import local_moment, show_moment
 from tenants import onboarding
 from tenants.admin import ReportRecipientInline, TenantAdmin
 from tenants.forms import validate_email_free
@@ -202,12 +201,12 @@ class ShiftAdmin(OpsModelAdmin):
 
     @admin.display(description=_("starts"), ordering="starts_at")
     def starts(self, shift: Shift) -> str:
-        return date_format(timezone.localtime(shift.starts_at), "D Y-m-d H:i T")
+        return show_moment(shift.starts_at, style="weekday")
 
     @admin.display(description=_("ends"), ordering="ends_at")
     def ends(self, shift: Shift) -> str:
-        starts, ends = timezone.localtime(shift.starts_at), timezone.localtime(shift.ends_at)
-        return date_format(ends, "H:i T" if ends.date() == starts.date() else "D Y-m-d H:i T")
+        same_day = local_moment(shift.ends_at).date() == local_moment(shift.starts_at).date()
+        return show_moment(shift.ends_at, style="time" if same_day else "weekday")
 
     def save_model(self, request: HttpRequest, obj: Shift, form, change: bool) -> None:
         services.save_shift(shift=obj)

@@ -12,12 +12,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moments.formatting import show_moment
 from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 MAX_SHIFT_HOURS = 16
-# An agent is reachable only while a console of theirs has pinged within this window (it pings every
-# 10 s; the server closes a console that has not pinged for 30 s, conversations.consumers).
-CONSOLE_ALIVE_WINDOW = dt.timedelta(seconds=30)
 
 ERROR_SHIFT_OVERLAPS = _("%(agent)s already has a shift %(start)s–%(end)s that overlaps this one.")
 ERROR_SHIFT_TOO_LONG = _("A shift can last at most %(hours)d hours.")
@@ -32,8 +30,13 @@ def validate_languages(value: object) -> None:
 
 class AgentQuerySet(models.QuerySet):
     def reachable(self, now: dt.datetime) -> AgentQuerySet:
-        """Return the agents who are online with a live console: one that has pinged within the window."""
-        return self.filter(presence=Agent.Presence.ONLINE, last_seen_at__gte=now - CONSOLE_ALIVE_WINDOW)
+        """Return the agents who are online with a live console: one that has pinged within the window.
+
+        The window is settings.CHAT_CONSOLE_ALIVE_SECONDS (30 s): a console pings every 10 s, and the
+        server closes one that has not pinged for 30 s (conversations.consumers).
+        """
+        window = dt.timedelta(seconds=settings.CHAT_CONSOLE_ALIVE_SECONDS)
+        return self.filter(presence=Agent.Presence.ONLINE, last_seen_at__gte=now - window)
 
 
 class Agent(models.Model):
@@ -145,7 +148,8 @@ class Shift(models.Model):
         indexes = [models.Index(fields=["agent", "starts_at"]), models.Index(fields=["starts_at", "ends_at"])]
 
     def __str__(self) -> str:
-        return f"{self.agent} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+        # On the current clock (the server's in the admin), labelled.
+        return f"{self.agent} {show_moment(self.starts_at, style='weekday')}–{show_moment(self.ends_at, style='time')}"
 
     def clean(self) -> None:
         if self.starts_at is None or self.ends_at is None:
@@ -163,12 +167,11 @@ class Shift(models.Model):
             .first()
         )
         if clash is not None:
-            zone = timezone.get_current_timezone()
             raise ValidationError(
                 ERROR_SHIFT_OVERLAPS
                 % {
                     "agent": self.agent,
-                    "start": clash.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                    "end": clash.ends_at.astimezone(zone).strftime("%H:%M"),
+                    "start": show_moment(clash.starts_at, style="weekday"),
+                    "end": show_moment(clash.ends_at, style="time"),
                 }
             )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -301,7 +302,7 @@ def test_an_overlapping_shift_is_refused_on_the_form(manager_client, agent):
     # then
     assert response.status_code == 200
     errors = response.context["adminform"].form.non_field_errors()
-    assert errors == ["Anna already has a shift 2026-11-23 08:00–16:00 that overlaps this one."]
+    assert errors == ["Anna already has a shift Mon 11/23/2026 8 a.m. UTC–4 p.m. UTC that overlaps this one."]
     assert Shift.objects.filter(agent=agent).count() == 1
 
 
@@ -327,7 +328,7 @@ def test_a_shift_that_fits_is_planned_and_listed_in_local_time(manager_client, a
     assert response.status_code == 302
     shift = Shift.objects.get(agent=agent)
     assert (shift.starts_at, shift.ends_at) == (at(23, 7), at(23, 15))
-    assert "Mon 2026-11-23 09:00 EET" in listing.content.decode()
+    assert "Mon 11/23/2026 9 a.m. EET" in listing.content.decode()
 
 
 def test_the_shift_list_shows_the_latest_shifts_first(manager_client, agent, settings):
@@ -340,7 +341,7 @@ def test_the_shift_list_shows_the_latest_shifts_first(manager_client, agent, set
     listing = manager_client.get(admin_url(Shift, "changelist")).content.decode()
 
     # then next week's shift (30 November) comes before last month's (3 October)
-    assert listing.index("2026-11-30 08:00") < listing.index("2026-10-03 08:00")
+    assert listing.index("11/30/2026 8 a.m.") < listing.index("10/03/2026 8 a.m.")
 
 
 def test_a_manager_who_is_not_a_superuser_cannot_make_anyone_a_superuser(manager_client, ops_manager):
@@ -414,3 +415,22 @@ def test_a_conversation_cannot_be_added_or_changed_in_the_admin(manager_client, 
     assert Conversation.objects.count() == 1
     a_bit_of_everything.refresh_from_db()
     assert a_bit_of_everything.summary == ""
+
+
+def test_the_agent_pickers_name_each_agent_by_full_name_and_username(manager_client, tenant):
+    # given two agents who both go by "Anna" in the chat
+    first = factories.make_agent(display_name="Anna")
+    second = factories.make_agent(display_name="Anna")
+    User.objects.filter(pk=first.user.pk).update(first_name="Anna", last_name="Virtanen")
+    User.objects.filter(pk=second.user.pk).update(first_name="Anna", last_name="Nowak")
+
+    # when the manager plans a shift and trains an agent on the tenant's page
+    shift_form = manager_client.get(admin_url(Shift, "add")).content.decode()
+    tenant_form = manager_client.get(admin_url(Tenant, "change", tenant.pk)).content.decode()
+
+    # then each picker names the person and their login, so the two Annas can be told apart
+    for page in (shift_form, tenant_form):
+        options = re.findall(r'<option value="\d+"[^>]*>([^<]*)</option>', page)
+        assert f"Anna Virtanen ({first.user.username})" in options
+        assert f"Anna Nowak ({second.user.username})" in options
+        assert "Anna" not in options

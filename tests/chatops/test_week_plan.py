@@ -21,6 +21,7 @@ from workforce.models import Shift
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NOW = dt.datetime(2026, 11, 4, 12, 0, tzinfo=HELSINKI)  # a Wednesday; the coming week starts Monday 9 November
 NEXT_MONDAY = dt.date(2026, 11, 9)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]
 
 
 def local(*args: int) -> dt.datetime:
@@ -39,8 +40,6 @@ def busy_tuesdays(tenant: Tenant, chats: int) -> None:
             make_chat(tenant, day + dt.timedelta(minutes=n * 60 // chats))
 
 
-@pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_an_agent_on_shift_for_two_tenants_covers_half_an_hour_of_each(tenant, other_tenant):
     # given both tenants live with one chat each Tuesday 10:00 (one agent each apart), and one agent trained
     # for both on shift Tuesday 10:00-11:00 next week
@@ -64,8 +63,6 @@ def test_an_agent_on_shift_for_two_tenants_covers_half_an_hour_of_each(tenant, o
     assert pool.on_shift == 1
 
 
-@pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_operations_managers_see_the_week_plan_with_its_short_hours_and_others_do_not(
     client, tenant, ops_manager, agent
 ):
@@ -88,8 +85,6 @@ def test_operations_managers_see_the_week_plan_with_its_short_hours_and_others_d
     assert client.get(reverse("admin:staffing-week")).status_code == 302
 
 
-@pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_what_if_a_longer_target_needs_fewer_agents(client, tenant, ops_manager):
     go_live(tenant)
     busy_tuesdays(tenant, 12)
@@ -103,8 +98,6 @@ def test_what_if_a_longer_target_needs_fewer_agents(client, tenant, ops_manager)
     assert "0.0 of 2 agents" in loose.content.decode()
 
 
-@pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_copying_last_week_repeats_its_shifts_at_the_same_local_times_without_overlaps(client, ops_manager):
     # given two agents' shifts in the week of 2 November; B already has a shift on 10 November
     a, b = factories.make_agent(), factories.make_agent()
@@ -127,8 +120,6 @@ def test_copying_last_week_repeats_its_shifts_at_the_same_local_times_without_ov
     assert copy_last_week(monday=NEXT_MONDAY) == 0
 
 
-@pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_the_daily_email_lists_next_weeks_short_hours_to_operations_managers(
     tenant, ops_manager, django_capture_on_commit_callbacks
 ):
@@ -148,8 +139,6 @@ def test_the_daily_email_lists_next_weeks_short_hours_to_operations_managers(
     assert "Kahvila Oy, Tue 10.11. 10:00: 0.0 of 2 agents, 0 % within target" in body
 
 
-@pytest.mark.django_db
-@pytest.mark.frozen_time(NOW)
 def test_no_email_when_no_hour_is_short(tenant, ops_manager):
     go_live(tenant)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import database_url_of_test_db
+from tests.processes import database_url_of_test_db
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

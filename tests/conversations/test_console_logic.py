@@ -74,6 +74,7 @@ def test_the_console_logic_has_node_tests():
     assert [path.name for path in JS_TEST_FILES] == [
         "chat_state.test.mjs",
         "connection.test.mjs",
+        "format.test.mjs",
         "frames.test.mjs",
         "outbox.test.mjs",
         "sync.test.mjs",

@@ -96,22 +96,22 @@ def test_the_report_reaches_the_escalation_contacts_in_the_tenants_language_with
     # and the plain text has the summary, the contact, the promise (Finnish date, Helsinki time) and the transcript
     assert HANDOFF["summary"] in plain
     assert "A call back about the refund." in plain
-    assert "18. joulukuuta 2026 kello 16.00 (perjantai) (Europe/Helsinki)" in plain
+    assert "18. joulukuuta 2026 kello 16.00 EET (perjantai) (Europe/Helsinki)" in plain
     assert "Nimi: Maija Meikäläinen" in plain
     assert "Sähköposti: maija@example.fi" in plain
     assert "+358 40 123 4567" in plain
     assert "Sivu: https://kahvila.example/keittimet" in plain
     assert "Asiakaspalvelija: Anna" in plain
     assert "15. joulukuuta 2026\n" in plain
-    assert "10.00 Maija Meikäläinen: Hei, <b>kahvinkeitin</b> on rikki.\nTilaus 1234." in plain
-    assert "10.02 Anna: Selvitän asian." in plain
-    assert "10.00 Järjestelmä: Välitämme pyyntösi yritykselle Kahvila Oy." in plain
+    assert "10.00 EET Maija Meikäläinen: Hei, <b>kahvinkeitin</b> on rikki.\nTilaus 1234." in plain
+    assert "10.02 EET Anna: Selvitän asian." in plain
+    assert "10.00 EET Järjestelmä: Välitämme pyyntösi yritykselle Kahvila Oy." in plain
 
     # and the HTML part has the same, with what the visitor typed escaped
     assert "&lt;b&gt;kahvinkeitin&lt;/b&gt; on rikki.<br>Tilaus 1234." in html
     assert "<b>kahvinkeitin</b>" not in html
     assert "Selvitän asian." in html and "Järjestelmä" in html
-    assert "18. joulukuuta 2026 kello 16.00 (perjantai)" in html
+    assert "18. joulukuuta 2026 kello 16.00 EET (perjantai)" in html
     assert HANDOFF["summary"] in html
 
     # and the report's e-mail in the outbox records where and when it went, under the Message-ID it carried
@@ -207,7 +207,7 @@ def test_a_report_for_a_visitor_known_by_phone_only_has_no_reply_to(
     assert email["Reply-To"] is None
     assert "+358 40 123 4567" in email["Subject"]
     plain, _html = parts(email)
-    assert "10.00 Kävijä: Hei" in plain
+    assert "10.00 EET Kävijä: Hei" in plain
 
 
 # ---- the admin ----------------------------------------------------------------------------------

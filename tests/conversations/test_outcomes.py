@@ -272,7 +272,7 @@ def test_an_escalation_stores_the_handoff_and_tells_the_visitor_who_contacts_the
     note = conversation.messages.get(sender=Message.Sender.SYSTEM)
     assert note.body == (
         "Välitämme pyyntösi yritykselle Kahvila Oy. Sinuun otetaan yhteyttä viimeistään 18. joulukuuta 2026 "
-        "kello 16.00 (perjantai) sähköpostitse osoitteeseen maija@example.fi."
+        "kello 16.00 EET (perjantai) sähköpostitse osoitteeseen maija@example.fi."
     )
     assert note.seq == conversation.last_seq == 3
     # and the report went out after commit, once
@@ -321,7 +321,7 @@ def test_an_english_tenant_gets_english_dates(db):
     # then the visitor's known phone is used, and the time is London's
     note = conversation.messages.get(sender=Message.Sender.SYSTEM).body
     assert note == (
-        "We are passing your request on to Bakery Ltd. By Friday Dec. 18, 2026, 9:30 a.m. they will contact you "
+        "We are passing your request on to Bakery Ltd. By Friday Dec. 18, 2026, 9:30 a.m. GMT they will contact you "
         "by phone at +44 20 7946 0000."
     )
     assert Handoff.objects.get().promised_by == dt.datetime(2026, 12, 18, 9, 30, tzinfo=dt.UTC)

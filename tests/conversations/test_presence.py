@@ -60,11 +60,11 @@ async def test_a_console_whose_run_ends_without_a_disconnect_leaves_no_task_behi
 
 
 @pytest.fixture
-def quick_watch(monkeypatch):
+def quick_watch(settings):
     """Probe a silent console after 0.6 s and close it after 1.5 s, instead of 20 and 30."""
-    monkeypatch.setattr(consumers, "PROBE_AFTER", 0.6)
-    monkeypatch.setattr(consumers, "CLOSE_AFTER", 1.5)
-    monkeypatch.setattr(consumers, "WATCH_EVERY", 0.1)
+    settings.CHAT_CONSOLE_PROBE_AFTER = 0.6
+    settings.CHAT_CONSOLE_CLOSE_AFTER = 1.5
+    settings.CHAT_CONSOLE_WATCH_EVERY = 0.1
 
 
 async def test_a_console_that_stops_answering_is_probed_then_closed(shop, quick_watch):
@@ -114,7 +114,7 @@ async def test_a_console_that_answers_the_probe_stays_open(shop, quick_watch):
     await console.disconnect()
 
 
-async def test_a_ping_records_the_console_as_alive_at_most_every_few_seconds(shop, monkeypatch):
+async def test_a_ping_records_the_console_as_alive_at_most_every_few_seconds(shop, settings):
     # given a console whose agent was last seen 25 s ago
     agent = await database_sync_to_async(ready_agent)(shop)
     console = await agent_socket(agent)
@@ -122,11 +122,11 @@ async def test_a_ping_records_the_console_as_alive_at_most_every_few_seconds(sho
     await database_sync_to_async(Agent.objects.filter(pk=agent.pk).update)(last_seen_at=long_ago)
 
     # when it pings twice, the second time right after the first
-    monkeypatch.setattr(consumers, "TOUCH_EVERY", 0.0)
+    settings.CHAT_CONSOLE_TOUCH_EVERY = 0.0
     await console.send_json_to({"type": "ping"})
     await receive_until(console, "pong")
     first = await database_sync_to_async(last_seen)(agent)
-    monkeypatch.setattr(consumers, "TOUCH_EVERY", 60.0)
+    settings.CHAT_CONSOLE_TOUCH_EVERY = 60.0
     await console.send_json_to({"type": "ping"})
     await receive_until(console, "pong")
 

@@ -21,7 +21,9 @@ def test_invitation_frames_name_their_rule():
 
 
 def test_a_rating_without_a_conversation_or_comment_gets_defaults_and_keeps_its_comment_exactly():
-    assert parse_visitor_frame(frame(type="rate", rating=5)).data == {"conversation": 0, "rating": 5, "comment": ""}
+    # a star clicked alone carries no comment: None, so that a comment given before is kept
+    assert parse_visitor_frame(frame(type="rate", rating=5)).data == {"conversation": 0, "rating": 5, "comment": None}
+    assert parse_visitor_frame(frame(type="rate", rating=5, comment="")).data["comment"] == ""
     assert parse_visitor_frame(frame(type="rate", conversation=7, rating=1, comment="<i>Hidas</i> ł")).data == {
         "conversation": 7,
         "rating": 1,

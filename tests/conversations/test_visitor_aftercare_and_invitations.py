@@ -215,6 +215,39 @@ async def test_a_visitor_rates_their_chat_once_it_is_closed(shop):
     await widget.disconnect()
 
 
+async def test_a_star_frame_alone_stores_the_rating_and_a_comment_frame_updates_it(shop):
+    # given a chat the agent has closed
+    await database_sync_to_async(ready_agent)(shop)
+    widget = await visitor_socket(shop)
+    await hello(widget)
+    await widget.send_json_to({"type": "message", "body": "Hei", "client_msg_id": "m1"})
+    conversation_id = (await receive_until(widget, "conversation"))["conversation"]["id"]
+    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    await database_sync_to_async(services.close_conversation)(conversation=conversation)
+    await receive_until(widget, "closed")
+
+    # when the visitor clicks five stars (the widget sends the star alone) and leaves
+    await widget.send_json_to({"type": "rate", "conversation": conversation_id, "rating": 5})
+
+    # then the rating is stored at once
+    rated = await receive_until(widget, "rated")
+    assert rated == {"type": "rated", "conversation": conversation_id, "rating": 5, "comment": ""}
+    stored = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    assert (stored.rating, stored.rating_comment) == (5, "")
+    first_rated_at = stored.rated_at
+    assert first_rated_at is not None
+
+    # when the comment follows with the same stars
+    await widget.send_json_to({"type": "rate", "conversation": conversation_id, "rating": 5, "comment": "Kiitos"})
+
+    # then the same rating carries it
+    rated = await receive_until(widget, "rated")
+    assert rated["comment"] == "Kiitos"
+    stored = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    assert (stored.rating, stored.rating_comment, stored.rated_at) == (5, "Kiitos", first_rated_at)
+    await widget.disconnect()
+
+
 async def test_a_visitor_cannot_rate_another_visitors_chat(shop, gym):
     # given a closed chat of another visitor of the same tenant, and one of another tenant
     def closed_chats():

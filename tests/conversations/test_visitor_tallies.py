@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import threading
 import zoneinfo
 
@@ -59,9 +60,27 @@ def audience(tenants: list[Tenant], period_for, *, tallies: bool) -> dict[int, t
 
 
 def reads_page_views(call) -> bool:
+    """Say whether the call counted visitors over the page views: a query whose main table is theirs.
+
+    (The chats' own figures look up each chatting visitor's page views in the period with an EXISTS
+    per chat; that is not counting visitors from the page views.)
+    """
     with CaptureQueriesContext(connection) as captured:
         call()
-    return any(PAGE_VIEWS_TABLE in query["sql"] for query in captured.captured_queries)
+    return any(_main_table(query["sql"]) == PAGE_VIEWS_TABLE for query in captured.captured_queries)
+
+
+def _main_table(sql: str) -> str:
+    depth, position = 0, 0
+    while position < len(sql):
+        character = sql[position]
+        depth += character == "("
+        depth -= character == ")"
+        if depth == 0 and sql.startswith(" FROM ", position):
+            table = re.match(r'"?(\w+)"?', sql[position + 6 :])
+            return table.group(1) if table else ""
+        position += 1
+    return ""
 
 
 # --- Counted by hand ------------------------------------------------------------------------------

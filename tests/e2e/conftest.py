@@ -1,44 +1,28 @@
-"""End-to-end fixtures: real daphne processes on loopback and Debian's Chromium through Playwright.
+"""End-to-end fixtures: a client's site on loopback and Debian's Chromium through Playwright.
 
-`daphne_factory` starts as many daphne processes as a test needs (two for the cross-process
-test), each on its own free port, all on the pytest-django test database and the same Redis;
-`live_server_daphne` is one of them. `client_site` serves a client's pages from an origin of their
-own. `browser` launches /usr/bin/chromium headless and `page` opens a fresh context per test.
-Without PostgreSQL and Redis (or without Chromium) these fixtures skip the test, or fail it when
-REQUIRE_SERVICES=1 (REQUIRE_BROWSER=1).
+The daphne processes (`daphne_factory`, `live_server_daphne`) come from tests/processes.py, shared with
+the fault suite. `client_site` serves a client's pages from an origin of their own. `browser` launches
+/usr/bin/chromium headless and `page` opens a fresh context per test. Without Chromium these fixtures
+skip the test, or fail it when REQUIRE_BROWSER=1.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
-from accounts import roles
-from tests.plugins import (
-    CHROMIUM_PATH,
-    browser_required,
-    missing_browser,
-    missing_services,
-    services_required,
-    skip_or_fail,
-)
+from tests.plugins import CHROMIUM_PATH, browser_required, missing_browser, skip_or_fail
+from tests.processes import BASE_DIR, DaphneServer
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-STARTUP_TIMEOUT = 20.0
+__all__ = ["BASE_DIR", "ClientSite", "DaphneServer"]
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -50,148 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@dataclass
-class DaphneServer:
-    """One running daphne process serving chatops.asgi:application."""
-
-    process: subprocess.Popen
-    port: int
-    log: Path
-    env: dict[str, str] = field(repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        """Return what daphne has written to stdout and stderr so far."""
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
-def database_url_of_test_db() -> str:
-    """Return a DATABASE_URL for the test database pytest-django has set up in this process."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    # A socket directory as host is percent-encoded, which django-environ understands.
-    host = quote(db.get("HOST") or "", safe="")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{credentials}{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-def _wait_until_answering(server: DaphneServer) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"daphne exited with code {server.process.returncode}:\n{server.output()}", pytrace=False)
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
-        try:
-            connection.request("GET", "/")
-            connection.getresponse().read()
-            return  # any HTTP answer, even 404, means Django is serving
-        except (OSError, http.client.HTTPException):
-            time.sleep(0.1)
-        finally:
-            connection.close()
-    server.stop()
-    pytest.fail(f"daphne did not answer HTTP within {STARTUP_TIMEOUT:.0f} s:\n{server.output()}", pytrace=False)
-
-
-@pytest.fixture
-def daphne_factory(transactional_db, settings) -> Iterator[Callable[..., DaphneServer]]:
-    """Return a function that starts a daphne process and returns it once it answers HTTP.
-
-    Keyword arguments become extra environment variables of the process; `port` asks for a
-    given port, e.g. `daphne_factory(port=server.port)` after `server.stop()` brings a server
-    back on the same address for a reconnect test. Every process is stopped when the test
-    ends, passed or failed.
-
-    transactional_db: the process reads the database through its own connections, so what
-    the test writes must be committed.
-    """
-    reason = missing_services()
-    if reason:
-        skip_or_fail(f"daphne end-to-end tests {reason}", required=services_required(), switch="REQUIRE_SERVICES")
-
-    # The flush after an earlier transactional test empties every table, including the role
-    # groups a data migration made; the roles must exist for the users this test creates.
-    from django.contrib.auth.models import Group
-
-    for role in roles.ROLES:
-        Group.objects.get_or_create(name=role)
-
-    servers: list[DaphneServer] = []
-    logs = tempfile.TemporaryDirectory(prefix="chatops-daphne-")
-
-    def start(*, port: int = 0, **extra_env: str) -> DaphneServer:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "chatops.settings",
-            "DATABASE_URL": database_url_of_test_db(),
-            "REDIS_URL": settings.REDIS_URL,
-            # DEBUG serves the admin's static files from the apps, with no collectstatic.
-            "DEBUG": "1",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            # No Celery worker runs beside these processes, so tasks they queue run inline.
-            "CELERY_TASK_ALWAYS_EAGER": "1",
-            "PYTHONUNBUFFERED": "1",
-            **extra_env,
-        }
-        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        # Bind here and hand the listening socket over, so no other process can take the port in between.
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # A port given back after a stop may still have connections in TIME_WAIT.
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
-        listener.listen(128)
-        port = listener.getsockname()[1]
-        log = Path(logs.name) / f"daphne-{len(servers) + 1}-port-{port}.log"
-        with log.open("wb") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "chatops.asgi:application"],
-                cwd=BASE_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                pass_fds=[listener.fileno()],
-            )
-        listener.close()
-        server = DaphneServer(process=process, port=port, log=log, env=env)
-        servers.append(server)
-        _wait_until_answering(server)
-        return server
-
-    try:
-        yield start
-    finally:
-        for server in servers:
-            server.stop()
-        logs.cleanup()
-
-
-@pytest.fixture
-def live_server_daphne(daphne_factory) -> DaphneServer:
-    """Start one real daphne process on the test database; `.url` is its address."""
-    return daphne_factory()
 
 
 @dataclass

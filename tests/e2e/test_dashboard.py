@@ -46,6 +46,8 @@ def test_a_clients_dashboard_shows_a_new_chat_waiting_without_a_reload(live_serv
     page.click("button[type=submit]")
     page.wait_for_url(f"{server.url}/dashboard/")
     page.wait_for_selector("body[data-connection=live]")
+    # the badge is about the page's updates, not about the client's chat being up
+    assert page.inner_text("#connection-text") == "Live updates on"
     assert page.inner_text(WAITING_NOW).strip() == "0"
     page.evaluate("window.sameDocument = true")
 

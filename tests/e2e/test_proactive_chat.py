@@ -116,7 +116,7 @@ def test_an_invitation_accepted_on_the_clients_site_starts_a_proactive_chat_the_
     # then they are thanked, and the rating is stored
     after.locator("p").filter(has_text="Thank you for your feedback!").wait_for()
     rated = eventually(
-        lambda: Conversation.objects.filter(pk=conversation.pk, rating__isnull=False).first(), what="rating"
+        lambda: Conversation.objects.filter(pk=conversation.pk, rating_comment__gt="").first(), what="comment"
     )
     assert (rated.rating, rated.rating_comment) == (4, "Quick and friendly")
 

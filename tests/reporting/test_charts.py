@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import pytest
+from matplotlib.ft2font import FT2Font
 from PIL import Image
 
 from reporting import charts
-from tests.plugins import browser_required, skip_or_fail
 
 WEEKDAYS_PL = ["pon", "wt", "śr", "czw", "pt", "sob", "niedz"]
+MONTHS_FI = ["tammi", "helmi", "maalis", "huhti", "touko", "kesä", "heinä"]
 
 
 def opened(chart: charts.Chart) -> Image.Image:
@@ -67,23 +69,39 @@ def test_heat_map_and_first_response_chart_draw_their_data():
     assert charts.OVER_TARGET_COLOUR in colours
 
 
-def test_without_a_full_font_labels_lose_their_accents_not_their_letters(monkeypatch):
-    # given only Pillow's bundled (ASCII) font
-    monkeypatch.setattr(charts, "_font_file", lambda: None)
+def test_labels_are_set_in_the_dejavu_sans_that_matplotlib_bundles_and_it_has_every_letter():
+    # when matplotlib's font manager resolves the charts' font (no fallback allowed)
+    font = charts.font_file()
 
-    # then
-    assert charts.drawable("śr") == "sr"
-    assert charts.drawable("Łódź 10–20") == "Lodz 10-20"
-    assert charts.drawable("ke 18") == "ke 18"
+    # then it is the DejaVu Sans inside the matplotlib package, not a system font that a host may lack
+    assert font.name == "DejaVuSans.ttf"
+    assert font.parent == charts.bundled_font_dir()
+    # and it has a glyph for every letter of the Finnish and Polish labels
+    letters = set("".join(WEEKDAYS_PL + MONTHS_FI)) | set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻäöåÄÖÅ–")
+    charmap = FT2Font(str(font)).get_charmap()
+    assert {letter for letter in letters if ord(letter) not in charmap} == set()
 
 
-def test_a_full_font_keeps_the_accents():
-    if charts._font_file() is None:
-        # CI installs Chromium, which brings these fonts; there a missing font is a failure.
-        skip_or_fail(
-            "no DejaVu Sans or Liberation Sans on this machine", required=browser_required(), switch="REQUIRE_BROWSER"
+def test_a_chart_with_polish_and_finnish_labels_draws_every_glyph_as_a_png_of_the_expected_size():
+    # given labels with accents
+    matrix = [[hour % 5 for hour in range(24)] for _ in range(7)]
+
+    # when the charts are drawn, a glyph missing from the font (matplotlib warns) fails the test
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        polish = charts.hour_weekday_heat_map(matrix=matrix, weekday_labels=WEEKDAYS_PL, alt="Czaty")
+        finnish = charts.chats_per_day(counts=[3, 5, 2, 7, 1, 0, 4], labels=MONTHS_FI, alt="Keskustelut")
+        unaccented = charts.hour_weekday_heat_map(
+            matrix=matrix, weekday_labels=[label.replace("ś", "s") for label in WEEKDAYS_PL], alt="Czaty"
         )
-    assert charts.drawable("śr") == "śr"
+
+    # then each is a valid PNG at twice its display size
+    for chart in (polish, finnish):
+        image = opened(chart)
+        image.verify()
+        assert opened(chart).size == (chart.width * charts.SCALE, chart.height * charts.SCALE)
+    # and the accent is drawn: "śr" is not the same picture as "sr"
+    assert opened(polish).convert("RGB").tobytes() != opened(unaccented).convert("RGB").tobytes()
 
 
 def test_bad_chart_data_is_refused():

@@ -340,3 +340,33 @@ def test_the_refresh_reads_only_today_and_this_week(frozen_now, shop, gym):
     assert frame["today"]["chats"] == 3
     assert frame["week"]["chats"] == 4
     assert frame["waiting"] == 1
+
+
+# --- The connection badge ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "connecting", "live"),
+    [
+        ("en", "Live updates: connecting…", "Live updates on"),
+        ("fi", "Reaaliaikaiset päivitykset: yhdistetään…", "Reaaliaikaiset päivitykset käytössä"),
+        ("pl", "Aktualizacje na żywo: łączenie…", "Aktualizacje na żywo włączone"),
+    ],
+)
+def test_the_connection_badge_says_it_is_about_the_pages_live_updates_not_the_client(
+    client, shop, shop_client, language, connecting, live
+):
+    # given the client's contact reading in a language
+    shop.language = language
+    shop.save(update_fields=["language"])
+    client.force_login(shop_client.user)
+
+    # when
+    page = client.get("/dashboard/").content.decode()
+
+    # then the badge names the page's updates while it connects and once they are on, never a bare "Live"
+    badge = page[page.index('class="connection"') : page.index("</div>", page.index('class="connection"'))]
+    assert connecting in badge
+    strings = json.loads(page.split('id="live-strings" type="application/json">')[1].split("</script>")[0])
+    assert strings["live"] == live
+    assert strings["connecting"] == connecting

@@ -80,14 +80,15 @@ def test_problems_come_first_with_their_reason(board_tenants):
     # when
     rows = selectors.operations_board(now=NOW)
 
-    # then Alpha (a wait past its target) and Beta (too few agents) lead, the one with a chat waiting first
+    # then Alpha (a wait past its target, and its waiting chat has no agent online: short too) and Beta
+    # (too few agents) lead, the one with a chat waiting first
     assert [row.tenant.name for row in rows] == ["Alpha", "Beta", "Gamma"]
     alpha, beta, gamma = rows
     assert (alpha.queue.waiting, alpha.longest_wait_seconds, alpha.wait_past_target, alpha.understaffed) == (
         1,
         30,
         True,
-        False,
+        True,
     )
     assert (beta.queue.waiting, beta.wait_past_target, beta.understaffed) == (0, False, True)
     assert (gamma.queue.waiting, gamma.wait_past_target, gamma.understaffed) == (0, False, False)
@@ -160,7 +161,7 @@ def test_the_page_lists_the_rows_problems_first_and_marks_them(client, ops_manag
     assert response.status_code == 200
     page = response.content.decode()
     rows = re.findall(r'<tr class="board-row([^"]*)" data-tenant="(\w+)"', page)
-    assert rows == [(" is-late", "alpha"), (" is-short", "beta"), ("", "gamma")]
+    assert rows == [(" is-late is-short", "alpha"), (" is-short", "beta"), ("", "gamma")]
     assert "delta" not in page
     assert '"socket_path": "/ws/operations/board/?lang=en"' in page
 
@@ -293,3 +294,47 @@ def test_the_clock_task_records_that_it_ran(db):
 
     # then
     assert selectors.background_health(now=timezone.now()).clock_seconds_ago == 0
+
+
+# --- Agents needed when chats wait that no forecast saw coming ---------------------------------------
+
+
+def test_chats_waiting_past_target_with_no_forecast_need_agents_and_the_board_says_there_is_no_forecast(
+    client, ops_manager, frozen_now, db
+):
+    # given a client with no history at this hour (no forecast) and four chats waiting 40 s, nobody online
+    epsilon = live_tenant("Epsilon")
+    for seconds in (40, 35, 30, 25):
+        make_chat(epsilon, NOW - dt.timedelta(seconds=seconds))
+    working_agent(epsilon, chats=2, online=False)  # trained agents hold 2 chats at once
+
+    # when
+    row = next(row for row in selectors.operations_board(now=NOW) if row.tenant == epsilon)
+    client.force_login(ops_manager)
+    page = client.get("/operations/board/").content.decode()
+
+    # then the four waiting chats call for two agents though the forecast says none, and it is short
+    assert row.staffing.agents_needed == 0
+    assert (row.agents_needed, row.understaffed, row.wait_past_target) == (2, True, True)
+    cells = re.search(r'data-tenant="epsilon".*?data-column="agents">(.*?)</td>', page, re.S).group(1)
+    assert "0 of 2" in cells
+    assert "0 of 0" not in cells
+    assert "no forecast for this hour" in cells
+    assert "2 for the chats open now" in cells
+    assert board_frame(language="en")["tenants"][0]["agents_needed"] == 2
+
+
+def test_assigned_chats_count_towards_the_agents_the_open_chats_need(db):
+    # given one online agent holding 2 of 2 chats, and one more chat waiting
+    tenant = live_tenant("Zeta")
+    agent = working_agent(tenant, chats=2)
+    for seconds in (300, 200):
+        make_chat(tenant, NOW - dt.timedelta(seconds=seconds), assigned=2, agent=agent)
+    make_chat(tenant, NOW - dt.timedelta(seconds=5))
+
+    # when
+    (row,) = selectors.operations_board(now=NOW)
+
+    # then three open chats at two each call for two agents: one is missing
+    assert (row.queue.waiting, row.queue.assigned) == (1, 2)
+    assert (row.agents_needed, row.staffing.agents_online, row.understaffed) == (2, 1, True)

@@ -1,7 +1,7 @@
 """Run the live chat's clocks in a loop: for the embedded default, where no Celery beat runs.
 
-Each sweep also makes the outbox's due attempts (retries, e-mails a dead process left), which
-Celery beat does in production.
+Each sweep also makes the outbox's and the webhooks' due attempts (retries, what a dead process
+left), which Celery beat does in production.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
 from conversations.services import run_live_chat_clock
+from integrations import services as webhooks
 from outbox import services as outbox
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Every few seconds, close chats their visitor left, release absent agents' chats, re-offer unanswered "
-        "chats, alert long waits and send the e-mails that are due."
+        "chats, alert long waits and send the e-mails and webhooks that are due."
     )
 
     def add_arguments(self, parser) -> None:
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             try:
                 result = run_live_chat_clock()
                 outbox.deliver_due()
+                webhooks.deliver_due()
             except DatabaseError:
                 if once:
                     raise

@@ -33,7 +33,7 @@
 
   let cfg, S, ui, ws, ready, dead, tries = 0, inflight, firstHello = true, conv = null, serviceOpen, view = "chat", resuming;
   let agentSeq = 0, ackedSeq = 0, unread = 0, shown = {}, mine = {}, sentTyping = 0, typingTimer, agentTimer;
-  let formId = uid(), invite, pick;
+  let formId = uid(), invite, pick, commenting;
 
   function uid() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -49,7 +49,7 @@
   }
   const $ = (sel) => ui.root.querySelector(sel);
   const send = (frame) => ws && ws.readyState === 1 && ws.send(JSON.stringify(frame));
-  const clock = (iso) => new Date(iso || Date.now()).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const clock = (iso) => new Date(iso || Date.now()).toLocaleTimeString(cfg.language, { timeStyle: "short" });
   const icon = (path, stroke) => `<svg${stroke ? ' class="sk"' : ""} viewBox="0 0 24 24"><path d="${path}"/></svg>`;
   const CHAT = "M5 3h14a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3h-7l-5 4v-4H5a3 3 0 0 1-3-3V6a3 3 0 0 1 3-3z";
   const CLOSE = "M6 6l12 12M18 6 6 18";
@@ -148,13 +148,16 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     $(".o .bt").textContent = S.submit;
     // after a chat: 1–5 stars with a comment, and the transcript by e-mail
     question.textContent = S.rate;
-    for (let n = 1; n < 6; n++) Object.assign(el("button", "", "★", stars), { ariaLabel: `${n}/5`, onclick: () => star(n) });
+    // A star click is saved at once (a visitor may leave right after it); the comment updates the same rating.
+    for (let n = 1; n < 6; n++) {
+      Object.assign(el("button", "", "★", stars), { ariaLabel: `${n}/5`, onclick: () => giveStars(n) });
+    }
     comment[0].placeholder = comment[0].ariaLabel = S.comment;
     mail.querySelector("span").textContent = S.transcript;
     comment[1].textContent = mail[1].textContent = S.send;
     comment.onsubmit = (e) => {
       e.preventDefault();
-      if (pick) send({ type: "rate", conversation: saved.done, rating: pick, comment: comment[0].value });
+      if (pick) giveStars(pick, comment[0].value);
     };
     mail.onsubmit = (e) => {
       e.preventDefault();
@@ -293,7 +296,7 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
       reset(null, 1);
       conv = null;
       star(0);
-      done({ done: f.conversation, ended: Date.now(), rated: 0, mailed: "" });
+      done({ done: f.conversation, ended: Date.now(), rated: 0, commented: 0, mailed: "" });
     },
     invite(f) {
       if (conv || !ui.panel.hidden) return;
@@ -301,7 +304,10 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
       ui.iv.children[1].textContent = f.message;
       ui.iv.hidden = false;
     },
-    rated() { done({ rated: 1 }); },
+    rated(f) {
+      star(f.rating);
+      done({ rated: f.rating, commented: saved.commented || commenting });
+    },
     transcript_requested(f) { done({ mailed: f.email }); },
     error(f) {
       if (/^(ra|tr|in)/.test(f.ref)) return (ui.oops.textContent = f.message);
@@ -362,6 +368,11 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     write();
     render();
     scroll(); // the form below the list took its room: keep the chat's last lines (its end) in view
+  }
+  function giveStars(n, text) {
+    star(n);
+    commenting = text != null;
+    send({ type: "rate", conversation: saved.done, rating: n, ...(commenting && { comment: text }) });
   }
   function star(n) {
     pick = n;
@@ -496,7 +507,8 @@ i{font-weight:400;color:#9ca3af}.e{color:#b91c1c;font-size:12px;margin-top:-6px}
     $(".a").textContent = (agent || cfg.name).trim().charAt(0).toUpperCase();
     const [rate, mail, thanks] = ui.after.children;
     ui.after.hidden = !(showChat && after);
-    rate.hidden = saved.rated;
+    rate.hidden = !!saved.commented; // stars alone are saved: the comment box stays until it is sent
+    if (saved.rated && !pick) star(saved.rated);
     mail.hidden = saved.mailed;
     thanks.textContent = `${saved.rated ? S.rated : ""} ${saved.mailed ? t("transcript_sent", { email: saved.mailed }) : ""}`;
     ui.queue.hidden = !waiting;

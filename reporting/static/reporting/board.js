@@ -31,7 +31,7 @@ document.addEventListener("DOMContentLoaded", function () {
   tickClock();
   setInterval(function () { live.tick(rows); tickClock(); }, 1000);
 
-  const state = live.showState(board, strings);
+  const state = live.showState(board, strings, config.zone);
   live.connect(config.socket_path, {
     onState: state.onState,
     onFrame: function (message) {

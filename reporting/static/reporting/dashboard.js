@@ -136,7 +136,7 @@
     live.tick(container);
     setInterval(function () { live.tick(container); }, 1000);
 
-    const state = live.showState(document.body, strings);
+    const state = live.showState(document.body, strings, config.zone);
     live.connect(config.socket_path, {
       onState: state.onState,
       onFrame: function (message) {

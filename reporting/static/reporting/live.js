@@ -73,7 +73,16 @@ window.chatopsLive = (function () {
   }
 
   /* Show the connection state in the element #connection-text and as data-connection on `holder`. */
-  function showState(holder, strings) {
+  /* Write the time of day as the page's language does, on the clock of `zone`, with the zone's name ("14.05 UTC+2"). */
+  function clockTime(moment, zone) {
+    const language = document.documentElement.lang || undefined;
+    const time = new Intl.DateTimeFormat(language, { timeStyle: "short", timeZone: zone }).format(moment);
+    const parts = new Intl.DateTimeFormat(language, { timeZoneName: "short", timeZone: zone }).formatToParts(moment);
+    const name = parts.find(function (part) { return part.type === "timeZoneName"; });
+    return name ? time + " " + name.value : time;
+  }
+
+  function showState(holder, strings, zone) {
     let updatedAt = new Date();
     return {
       updated: function () { updatedAt = new Date(); },
@@ -83,7 +92,7 @@ window.chatopsLive = (function () {
         if (!text) return;
         if (state === "live") text.textContent = strings.live;
         else if (state === "ended") text.textContent = strings.ended;
-        else if (state === "offline") text.textContent = format(strings.offline, { time: updatedAt.toLocaleTimeString() });
+        else if (state === "offline") text.textContent = format(strings.offline, { time: clockTime(updatedAt, zone) });
         else text.textContent = strings.connecting;
       },
     };
@@ -93,6 +102,6 @@ window.chatopsLive = (function () {
 
   return {
     readJson: readJson, setServerNow: setServerNow, serverNow: serverNow, clock: clock, tick: tick,
-    format: format, connect: connect, showState: showState,
+    format: format, connect: connect, showState: showState, clockTime: clockTime,
   };
 })();

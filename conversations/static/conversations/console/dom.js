@@ -3,7 +3,7 @@
  *
  * Text from the server only ever reaches the page through textContent (make's third argument).
  */
-import { formatWhen, parseTime } from "./format.js";
+import { formatFullMoment, formatWhen, parseTime } from "./format.js";
 
 export function $(id) {
   return document.getElementById(id);
@@ -74,6 +74,6 @@ export function timeNode(value) {
   const node = make("time", "ws-time", formatWhen(value));
   node.dateTime = value || "";
   const ms = parseTime(value);
-  if (ms !== null) node.title = new Date(ms).toLocaleString();
+  if (ms !== null) node.title = formatFullMoment(ms);
   return node;
 }

@@ -32,18 +32,31 @@ export function formatDuration(seconds) {
   return `${Math.floor(whole / 60)}:${rest < 10 ? "0" : ""}${rest}`;
 }
 
-/** Write the time of day in the reader's locale, hours and minutes. */
-export function formatClockTime(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+/** Return the page's language (<html lang>), which the console's dates and times are written in. */
+export function pageLanguage() {
+  return globalThis.document?.documentElement?.lang || undefined;
 }
 
-/** Write a moment: the time alone when it is today, else the date and the time. */
-export function formatWhen(value, today = new Date()) {
+/** Write the time of day in the page's language, hours and minutes, on the agent's own clock. */
+export function formatClockTime(ms, language = pageLanguage(), timeZone = undefined) {
+  return new Intl.DateTimeFormat(language, { timeStyle: "short", timeZone }).format(ms);
+}
+
+/** Write a moment: the time alone when it is today, else the date and the time (the page's language). */
+export function formatWhen(value, today = new Date(), language = pageLanguage(), timeZone = undefined) {
   const ms = parseTime(value);
   if (ms === null) return "";
-  const date = new Date(ms);
-  if (date.toDateString() === today.toDateString()) return formatClockTime(ms);
-  return `${date.toLocaleDateString([], { day: "numeric", month: "short", year: "numeric" })} ${formatClockTime(ms)}`;
+  const day = new Intl.DateTimeFormat(language, { day: "numeric", month: "short", year: "numeric", timeZone });
+  const clock = formatClockTime(ms, language, timeZone);
+  return day.format(ms) === day.format(today) ? clock : `${day.format(ms)} ${clock}`;
+}
+
+/** Write a moment in full with its zone's name (a tooltip): the date, the time and e.g. "EET". */
+export function formatFullMoment(ms, language = pageLanguage(), timeZone = undefined) {
+  const full = { dateStyle: "medium", timeStyle: "short", timeZone };
+  const zone = new Intl.DateTimeFormat(language, { timeZoneName: "short", timeZone }).formatToParts(ms);
+  const name = zone.find((part) => part.type === "timeZoneName");
+  return `${new Intl.DateTimeFormat(language, full).format(ms)}${name ? ` ${name.value}` : ""}`;
 }
 
 /** Return a date as YYYY-MM-DD in the browser's own zone (the value of an <input type=date>). */

@@ -4,7 +4,7 @@
  * Messages are kept as one element per number (or outbox entry) and moved only when needed.
  */
 import { $, make } from "./dom.js";
-import { formatClockTime, formatDuration, parseTime } from "./format.js";
+import { formatClockTime, formatDuration, formatFullMoment, parseTime } from "./format.js";
 
 // Within this many pixels of the end, a new message scrolls the list along.
 const NEAR_BOTTOM_PX = 80;
@@ -129,7 +129,7 @@ export class ChatPane {
     if (at !== null) {
       const time = make("time", "msg-time", formatClockTime(at));
       time.dateTime = message.created_at;
-      time.title = new Date(at).toLocaleString();
+      time.title = formatFullMoment(at);
       meta.append(time);
     }
     const state = make("span", "msg-state");

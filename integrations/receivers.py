@@ -1,0 +1,53 @@
+"""What turns a business event of a lower app into webhook deliveries, inside that app's transaction."""
+
+from __future__ import annotations
+
+from conversations import signals
+from conversations.models import Conversation, Handoff, Lead, Message
+from integrations import payloads, services
+from integrations.models import EventType
+
+
+def on_lead_created(sender, *, lead: Lead, **kwargs) -> None:
+    services.record_event(
+        tenant_id=lead.tenant_id, event_type=EventType.LEAD_CREATED, data=lambda: payloads.lead_data(lead)
+    )
+
+
+def on_handoff_created(sender, *, handoff: Handoff, **kwargs) -> None:
+    services.record_event(
+        tenant_id=handoff.tenant_id, event_type=EventType.HANDOFF_CREATED, data=lambda: payloads.handoff_data(handoff)
+    )
+
+
+def on_conversation_closed(sender, *, conversation: Conversation, **kwargs) -> None:
+    services.record_event(
+        tenant_id=conversation.tenant_id,
+        event_type=EventType.CONVERSATION_CLOSED,
+        data=lambda: payloads.closed_data(conversation),
+    )
+
+
+def on_rating_given(sender, *, conversation: Conversation, **kwargs) -> None:
+    services.record_event(
+        tenant_id=conversation.tenant_id,
+        event_type=EventType.RATING_GIVEN,
+        data=lambda: payloads.rating_data(conversation),
+    )
+
+
+def on_offline_message_left(sender, *, message: Message, **kwargs) -> None:
+    services.record_event(
+        tenant_id=message.tenant_id,
+        event_type=EventType.OFFLINE_MESSAGE_LEFT,
+        data=lambda: payloads.offline_message_data(message),
+    )
+
+
+def connect() -> None:
+    """Listen to the business events (once, whatever the number of calls)."""
+    signals.lead_created.connect(on_lead_created, dispatch_uid="integrations.lead_created")
+    signals.handoff_created.connect(on_handoff_created, dispatch_uid="integrations.handoff_created")
+    signals.conversation_closed.connect(on_conversation_closed, dispatch_uid="integrations.conversation_closed")
+    signals.rating_given.connect(on_rating_given, dispatch_uid="integrations.rating_given")
+    signals.offline_message_left.connect(on_offline_message_left, dispatch_uid="integrations.offline_message_left")

@@ -1,0 +1,17 @@
+"""``{% moment value zone "short" %}``: a moment in a zone, labelled, in the active language (see moments)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+
+from moments.formatting import show_moment
+
+register = template.Library()
+
+
+@register.simple_tag
+def moment(value: dt.datetime | None, zone: dt.tzinfo | str | None = None, style: str = "short") -> str:
+    """Write the moment on the zone's clock (the current zone without one), with the zone's name."""
+    return show_moment(value, zone, style=style, empty="–")
