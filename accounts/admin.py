@@ -1,4 +1,4 @@
-"""The admin pages of logins and groups, behind the operations managers' role check."""
+"""The admin pages of logins, groups, login lockouts and the audit log, behind the operations managers' role check."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from accounts import revocation, roles
 from accounts.admin_site import OpsModelAdmin, OpsPermissionsMixin
+from accounts.models import AuditEntry
 
 User = get_user_model()
 
@@ -87,3 +88,31 @@ class LoginLockoutAdmin(OpsModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(OpsPermissionsMixin, admin.ModelAdmin):
+    """The audit log, newest first: operations managers read it; nobody adds, changes or deletes a line.
+
+    Reading the log is not itself logged (it derives from no ``OpsModelAdmin``): it would only grow by
+    being read.
+    """
+
+    list_display = ("at", "actor", "action", "tenant_name", "object_type", "object_id", "details")
+    list_filter = ("action", "tenant_name")
+    search_fields = ("actor", "tenant_name", "object_type", "=object_id", "details")
+    date_hierarchy = "at"
+    fields = (*list_display, "tenant_id")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        return {}

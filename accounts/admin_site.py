@@ -87,8 +87,57 @@ class AgentChoicesMixin:
         return field
 
 
-class OpsModelAdmin(AgentChoicesMixin, OpsPermissionsMixin, admin.ModelAdmin):
-    """A model page of the operations admin."""
+def _is_tenant_data(model) -> bool:
+    return model._meta.label_lower == "tenants.tenant" or any(
+        field.name == "tenant" for field in model._meta.concrete_fields
+    )
+
+
+class AuditedMixin:
+    """Log who opened, listed, changed or deleted a tenant's rows on this page (``accounts.audit``).
+
+    ``audited = False`` on a page whose rows are no tenant's data.
+    """
+
+    audited = True
+
+    def _audit(self, request: HttpRequest, action: str, obj=None, details: str = "") -> None:
+        # Imported here: this module is loaded while Django loads its apps, before any model may be.
+        from accounts import audit
+
+        if not self.audited or not _is_tenant_data(self.model):
+            return
+        if obj is None:
+            audit.record(user=request.user, action=action, object_type=self.model._meta.label_lower, details=details)
+            return
+        audit.record(user=request.user, action=action, target=obj, details=details)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if change and obj is not None and request.method == "GET":
+            self._audit(request, "viewed", obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            self._audit(request, "viewed", details=request.GET.urlencode()[:500] or "list")
+        return super().changelist_view(request, extra_context)
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, "changed", obj, details="added")
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, "changed", obj, details=message[:500] if isinstance(message, str) else "")
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, "deleted", obj)
+        return super().log_deletions(request, queryset)
+
+
+class OpsModelAdmin(AuditedMixin, AgentChoicesMixin, OpsPermissionsMixin, admin.ModelAdmin):
+    """A model page of the operations admin; its reads and changes of tenant data are in the audit log."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
         # Forms validate what they can, but a service may still refuse at save time (a shift

@@ -190,6 +190,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chatops.tasks.email_short_staffed_hours",
         "schedule": crontab(hour=7, minute=45),
     },
+    # Tenants that turned "encrypt messages" on or off get their stored conversations converted.
+    "encryption-converted": {
+        "task": "conversations.tasks.convert_encryption",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # Visitor marks are needed only while their day, week or month takes page views.
     "visitor-marks-pruned": {
         "task": "conversations.tasks.prune_visitor_marks",
@@ -341,3 +347,9 @@ LOGGING = {
 STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.0)
 STAFFING_OCCUPANCY_CAP = env.float("STAFFING_OCCUPANCY_CAP", default=0.85)
 STAFFING_PLANNING_ZONE = env.str("STAFFING_PLANNING_ZONE", default="Europe/Helsinki")
+
+# Encryption at rest (conversations/sealing.py) for tenants with "encrypt messages at rest": Fernet keys,
+# newest first, comma-separated, each as id:key. New text is sealed with the first; every listed key opens.
+CHATOPS_ENCRYPTION_KEYS = env.str("CHATOPS_ENCRYPTION_KEYS", default="")
+# Rows re-encrypted or converted per transaction by rotate_encryption and the flag's conversion task.
+CHATOPS_ENCRYPTION_BATCH = env.int("CHATOPS_ENCRYPTION_BATCH", default=500)

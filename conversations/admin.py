@@ -23,13 +23,12 @@ from conversations import aftercare
 from conversations import handoff as handoff_reports
 from conversations.models import Conversation, Handoff, Lead, Message, Note, TranscriptRequest, email_reference
 from conversations.offline import escalation_contacts
-from conversations.outcomes import PHONE_CHARACTERS
+from conversations.rights import spreadsheet_safe
 from moments.formatting import show_moment
 from outbox import selectors as outbox_selectors
 from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 
 # Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _in_tenant_zone(moment: dt.datetime | None, tenant) -> str:
@@ -287,14 +286,6 @@ class HandoffAdmin(_SendingRecordAdmin):
             )
 
 
-def _spreadsheet_safe(value: object) -> str:
-    """Return a cell's text so a spreadsheet shows it instead of running it (a phone number stays as it is)."""
-    text = str(value)
-    if text.startswith(FORMULA_STARTS) and not PHONE_CHARACTERS.match(text):
-        return "'" + text
-    return text
-
-
 @admin.register(Lead)
 class LeadAdmin(OpsModelAdmin):
     """Visitors who want something a client sells, one row each, ready to export for the client."""
@@ -332,6 +323,7 @@ class LeadAdmin(OpsModelAdmin):
     def download_csv(self, request: HttpRequest, queryset: QuerySet[Lead]) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="leads.csv"'
+        self._audit(request, "downloaded", details=f"{queryset.count()} leads as CSV")
         response.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
         writer = csv.writer(response)
         writer.writerow(
@@ -358,7 +350,7 @@ class LeadAdmin(OpsModelAdmin):
                 lead.conversation_id,
                 self.agent(lead),
             ]
-            writer.writerow([_spreadsheet_safe(value) for value in row])
+            writer.writerow([spreadsheet_safe(value) for value in row])
         return response
 
 

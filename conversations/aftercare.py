@@ -33,7 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, signals
+from conversations import access, protection, signals
 from conversations.invitations import is_invitation_line
 from conversations.models import Conversation, Message, TranscriptRequest, Visitor, email_reference
 from conversations.safe_text import checked_text
@@ -98,7 +98,7 @@ def rate_conversation(
         raise ValidationError(ERROR_ALREADY_RATED, code="already_rated")
     locked.rating = rating
     if comment is not None:
-        locked.rating_comment = comment
+        locked.rating_comment = protection.protect_for(locked.tenant, comment)
     locked.rated_at = locked.rated_at or now
     locked.save(update_fields=["rating", "rating_comment", "rated_at"])
     signals.rating_given.send(sender=Conversation, conversation=locked)
@@ -154,7 +154,10 @@ def request_transcript(
             _queue_transcript(existing, now=now, send=send_email)
         return existing
     request = TranscriptRequest.objects.create(
-        tenant_id=locked.tenant_id, conversation=locked, email=email, requested_at=now or timezone.now()
+        tenant_id=locked.tenant_id,
+        conversation=locked,
+        email=protection.seal_for(locked.tenant, email),
+        requested_at=now or timezone.now(),
     )
     _queue_transcript(request, now=now, send=send_email)
     return request

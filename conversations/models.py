@@ -10,6 +10,7 @@ from django.db.models import OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations.fields import SealableCharField, SealableEmailField, SealableTextField
 from moments.formatting import show_moment
 from outbox.models import outgoing_email_link
 from tenants.scoping import TenantOwnedModel, TenantQuerySet
@@ -21,9 +22,9 @@ class Visitor(TenantOwnedModel):
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
     last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
-    name = models.CharField(_("name"), max_length=120, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    name = SealableCharField(_("name"), max_length=120, blank=True)
+    email = SealableEmailField(_("e-mail"), blank=True)
+    phone = SealableCharField(_("phone"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("visitor")
@@ -175,11 +176,11 @@ class Conversation(TenantOwnedModel):
     first_agent_reply_at = models.DateTimeField(_("first agent reply"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
-    summary = models.TextField(_("agent's summary"), blank=True)
+    summary = SealableTextField(_("agent's summary"), blank=True)
     rating = models.PositiveSmallIntegerField(
         _("rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    rating_comment = models.TextField(_("rating comment"), blank=True)
+    rating_comment = SealableTextField(_("rating comment"), blank=True)
     last_seq = models.PositiveIntegerField(_("last sequence number"), default=0, editable=False)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
     requeued_at = models.DateTimeField(_("offered to others"), null=True, blank=True, editable=False)
@@ -248,7 +249,7 @@ class Message(TenantOwnedModel):
     agent = models.ForeignKey(
         "workforce.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agent")
     )
-    body = models.TextField(_("text"))
+    body = SealableTextField(_("text"))
     client_msg_id = models.CharField(_("client message id"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
 
@@ -282,7 +283,7 @@ class Transfer(TenantOwnedModel):
     to_agent = models.ForeignKey(
         "workforce.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("to")
     )
-    note = models.TextField(_("note"), blank=True)
+    note = SealableTextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("transferred"), default=timezone.now)
 
     class Meta:
@@ -318,7 +319,7 @@ class Note(TenantOwnedModel):
     agent = models.ForeignKey(
         "workforce.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("agent")
     )
-    body = models.TextField(_("text"))
+    body = SealableTextField(_("text"))
     created_at = models.DateTimeField(_("written"), default=timezone.now)
 
     class Meta:
@@ -336,10 +337,10 @@ class Lead(TenantOwnedModel):
     conversation = models.OneToOneField(
         Conversation, on_delete=models.CASCADE, related_name="lead", verbose_name=_("conversation")
     )
-    name = models.CharField(_("name"), max_length=120, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    wants = models.TextField(_("what they want"))
+    name = SealableCharField(_("name"), max_length=120, blank=True)
+    email = SealableEmailField(_("e-mail"), blank=True)
+    phone = SealableCharField(_("phone"), max_length=40, blank=True)
+    wants = SealableTextField(_("what they want"))
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:
@@ -367,11 +368,11 @@ class Handoff(TenantOwnedModel):
     agent = models.ForeignKey(
         "workforce.Agent", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("agent")
     )
-    summary = models.TextField(_("agent's summary"))
-    visitor_name = models.CharField(_("visitor's name"), max_length=120, blank=True)
-    visitor_email = models.EmailField(_("visitor's e-mail"), blank=True)
-    visitor_phone = models.CharField(_("visitor's phone"), max_length=40, blank=True)
-    promise = models.TextField(_("promised to the visitor"))
+    summary = SealableTextField(_("agent's summary"))
+    visitor_name = SealableCharField(_("visitor's name"), max_length=120, blank=True)
+    visitor_email = SealableEmailField(_("visitor's e-mail"), blank=True)
+    visitor_phone = SealableCharField(_("visitor's phone"), max_length=40, blank=True)
+    promise = SealableTextField(_("promised to the visitor"))
     promised_by = models.DateTimeField(_("promised by"))
     outgoing = outgoing_email_link()
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -400,7 +401,7 @@ class TranscriptRequest(TenantOwnedModel):
     conversation = models.OneToOneField(
         Conversation, on_delete=models.CASCADE, related_name="transcript_request", verbose_name=_("conversation")
     )
-    email = models.EmailField(_("e-mail"))
+    email = SealableEmailField(_("e-mail"))
     outgoing = outgoing_email_link()
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
 

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from conversations import services, signals, visits
+from conversations import protection, services, signals, visits
 from conversations.models import Conversation, Message, PageView, email_reference
 from conversations.safe_text import BIDI_CONTROLS, NUL, nul_error
 from outbox import services as outbox
@@ -118,8 +118,8 @@ def leave_offline_message(
     name, email, question = clean_offline_message(name=name, email=email, question=question)
     now = now or timezone.now()
     visitor, token = visits.identify_visitor(tenant=tenant, token=token, now=now)
-    visitor.email, visitor.last_seen_at = email, now
-    visitor.name = name or visitor.name
+    visitor.email, visitor.last_seen_at = protection.seal_for(tenant, email), now
+    visitor.name = protection.seal_for(tenant, name) if name else visitor.name
     visitor.save(update_fields=["name", "email", "last_seen_at"])
     conversation = services.start_conversation(
         tenant=tenant,

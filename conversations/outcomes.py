@@ -21,7 +21,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, routing, services, signals
+from conversations import access, protection, routing, services, signals
 from conversations.models import Conversation, Handoff, Lead, Visitor
 from conversations.safe_text import BIDI_CONTROLS, ERROR_NUL, NUL
 from moments.formatting import local_moment, weekday_name
@@ -259,26 +259,27 @@ def visitor_note(handoff: Handoff, *, tenant: Tenant) -> str:
         return gettext(VISITOR_NOTE_BY_PHONE) % params
 
 
-def _fill_visitor(visitor: Visitor, *, name: str, email: str, phone: str) -> None:
+def _fill_visitor(visitor: Visitor, *, tenant: Tenant, name: str, email: str, phone: str) -> None:
     """Keep what the visitor told the agent on the visitor, where nothing was known before."""
     changed = []
     for field, value in (("name", name), ("email", email), ("phone", phone)):
         if value and not getattr(visitor, field):
-            setattr(visitor, field, value)
+            setattr(visitor, field, protection.seal_for(tenant, value))
             changed.append(field)
     if changed:
         visitor.save(update_fields=changed)
 
 
 def _record_lead(conversation: Conversation, details: LeadDetails, now: dt.datetime) -> Lead:
-    _fill_visitor(conversation.visitor, name=details.name, email=details.email, phone=details.phone)
+    tenant = conversation.tenant
+    _fill_visitor(conversation.visitor, tenant=tenant, name=details.name, email=details.email, phone=details.phone)
     lead = Lead(
         tenant_id=conversation.tenant_id,
         conversation=conversation,
-        name=details.name,
-        email=details.email,
-        phone=details.phone,
-        wants=details.wants,
+        name=protection.seal_for(tenant, details.name),
+        email=protection.seal_for(tenant, details.email),
+        phone=protection.seal_for(tenant, details.phone),
+        wants=protection.protect_for(tenant, details.wants),
         created_at=now,
     )
     lead.full_clean()
@@ -295,17 +296,21 @@ def _record_handoff(
 
     tenant = conversation.tenant
     _fill_visitor(
-        conversation.visitor, name=details.visitor_name, email=details.visitor_email, phone=details.visitor_phone
+        conversation.visitor,
+        tenant=tenant,
+        name=details.visitor_name,
+        email=details.visitor_email,
+        phone=details.visitor_phone,
     )
     handoff = Handoff(
         tenant_id=tenant.pk,
         conversation=conversation,
         agent=agent,
-        summary=details.summary,
-        visitor_name=details.visitor_name,
-        visitor_email=details.visitor_email,
-        visitor_phone=details.visitor_phone,
-        promise=details.promise,
+        summary=protection.protect_for(tenant, details.summary),
+        visitor_name=protection.seal_for(tenant, details.visitor_name),
+        visitor_email=protection.seal_for(tenant, details.visitor_email),
+        visitor_phone=protection.seal_for(tenant, details.visitor_phone),
+        promise=protection.protect_for(tenant, details.promise),
         promised_by=details.promised_by,
         created_at=now,
     )

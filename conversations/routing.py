@@ -16,7 +16,7 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from conversations import events
+from conversations import events, protection
 from conversations.models import Conversation, Transfer
 from tenants.models import Tenant
 from workforce.models import Agent, Qualification, Shift
@@ -135,7 +135,7 @@ def transfer(
         conversation=conversation,
         from_agent=from_agent,
         to_agent=to_agent,
-        note=note[:2000],
+        note=protection.protect_for(conversation.tenant, note[:2000]),
         created_at=now,
     )
     conversation.agent = to_agent

@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from conversations import access, events, limits, routing, signals, sql, timers, visits
+from conversations import access, events, limits, protection, routing, signals, sql, timers, visits
 from conversations.models import LIVE_CHAT_CLOCK, ClockRun, Conversation, Message, Visitor
 from conversations.safe_text import checked_text
 from tenants.models import Tenant
@@ -29,6 +29,11 @@ ERROR_MESSAGE_TOO_LONG = _("A message can be at most %(limit)d characters long."
 ERROR_CONVERSATION_CLOSED = _("This conversation has ended.")
 ERROR_NOT_YOUR_CHAT = _("This chat is assigned to another agent.")
 ERROR_NOT_AVAILABLE = _("You cannot take this chat now: you are not online and on shift, or at your limit of chats.")
+CARD_NOTICE = _(
+    "Card numbers are not accepted in the chat, so the number was hidden. Please never send card details here."
+)
+# The client id of the card notice: the unique constraint on it tells the visitor once per conversation.
+CARD_NOTICE_ID = "privacy:card-notice"
 
 
 def _clean_body(body: str) -> str:
@@ -89,8 +94,11 @@ def _append(
     now: dt.datetime,
     allow_closed: bool = False,
 ) -> tuple[Conversation, Message, bool]:
-    """Store a message under the conversation's row lock; return it and whether it is new."""
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    """Store a message under the conversation's row lock; return it and whether it is new.
+
+    The text is protected here with the tenant's policy as it is now (masked, sealed if it encrypts).
+    """
+    locked = Conversation.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=conversation.pk)
     if client_msg_id:
         earlier = Message.objects.filter(conversation=locked, client_msg_id=client_msg_id).first()
         if earlier is not None:
@@ -106,7 +114,7 @@ def _append(
         seq=locked.last_seq,
         sender=sender,
         agent=agent,
-        body=body,
+        body=protection.protect(body, policy=protection.TextPolicy.of(locked.tenant)).text,
         client_msg_id=client_msg_id,
         created_at=now,
     )
@@ -146,13 +154,23 @@ def _typed(model, name: str, value) -> tuple:
 
 
 def _store_in_one_go(
-    *, conversation_id: int, sender: str, body: str, client_msg_id: str, agent: Agent | None, now: dt.datetime
+    *,
+    conversation_id: int,
+    sender: str,
+    body: str,
+    client_msg_id: str,
+    agent: Agent | None,
+    now: dt.datetime,
+    encrypt: bool,
 ) -> tuple[Message, str] | None:
     """Number and store a message of a chat in its steady state; return it and the chat's status.
 
     The steady state: a visitor writes in an open chat, an agent in an active chat of theirs, of a tenant
-    they are trained for; the client id is new. Otherwise return None and store nothing: the caller
-    takes the slow path, which says why (closed, not yours) or returns the stored resend.
+    they are trained for; the client id is new; the tenant encrypts its messages exactly when ``encrypt``
+    says (the body was protected by a policy read a moment ago: if the flag has changed since,
+    the statement stores nothing and the slow path protects the text by the flag as it is).
+    Otherwise return None and store nothing: the caller takes the slow path, which says why (closed,
+    not yours) or returns the stored resend.
 
     The sequence bump (``UPDATE … RETURNING``) and the insert happen together or not at all
     (``sql.update_then_insert``: one statement on PostgreSQL). A client id stored already bumps nothing;
@@ -176,10 +194,11 @@ def _store_in_one_go(
         f"UPDATE {conversations} SET last_seq = last_seq + 1, {first} = COALESCE({first}, {first_value}) "  # noqa: S608
         f"WHERE id = %s AND {condition} AND NOT EXISTS (SELECT 1 FROM {messages} "
         "WHERE conversation_id = %s AND client_msg_id = %s AND client_msg_id <> '') "
+        f"AND tenant_id IN (SELECT id FROM {Tenant._meta.db_table} WHERE encrypt_messages = %s) "
         "RETURNING id, tenant_id, last_seq, status"
     )
     bump_params = [_db_value(Conversation, first, now), conversation_id, *condition_params]
-    bump_params += [conversation_id, client_msg_id]
+    bump_params += [conversation_id, client_msg_id, encrypt]
     row = sql.update_then_insert(
         update=bump,
         update_params=bump_params,
@@ -243,13 +262,17 @@ def post_visitor_message(
         if earlier is None:
             raise
         return earlier, False  # a resend of a message stored before the limit was reached
+    policy = protection.policy_for_tenant_id(conversation.tenant_id)
+    protection.remember_conversation(conversation_id=conversation.pk, tenant_id=conversation.tenant_id)
+    protected = protection.protect(body, policy=policy)
     stored = _store_in_one_go(
         conversation_id=conversation.pk,
         sender=Message.Sender.VISITOR,
-        body=body,
+        body=protected.text,
         client_msg_id=client_msg_id,
         agent=None,
         now=now,
+        encrypt=policy.encrypt,
     )
     if stored is None:
         try:
@@ -265,7 +288,17 @@ def post_visitor_message(
     else:
         (message, status), created = stored, True
     _announce_visitor_message(message, waiting=status == Conversation.Status.WAITING, sender_channel=sender_channel)
+    if protected.cards:
+        tell_visitor_cards_are_not_accepted(conversation=conversation, now=now)
     return message, created
+
+
+def tell_visitor_cards_are_not_accepted(*, conversation: Conversation, now: dt.datetime) -> None:
+    """Append the notice that card numbers are not taken in chat, once per conversation, in its language."""
+    language = Tenant.objects.filter(pk=conversation.tenant_id).values_list("language", flat=True).first()
+    with translation.override(language):
+        body = str(CARD_NOTICE)
+    post_system_message(conversation=conversation, body=body, client_msg_id=CARD_NOTICE_ID, now=now)
 
 
 @transaction.atomic
@@ -307,14 +340,16 @@ def post_agent_reply(
     why not when it cannot be.
     """
     body, client_msg_id, now = _clean_body(body), _clean_client_msg_id(client_msg_id), now or timezone.now()
-    if isinstance(conversation_id, int):
+    policy = protection.policy_for_conversation_id(conversation_id) if isinstance(conversation_id, int) else None
+    if policy is not None:
         stored = _store_in_one_go(
             conversation_id=conversation_id,
             sender=Message.Sender.AGENT,
-            body=body,
+            body=protection.protect(body, policy=policy).text,
             client_msg_id=client_msg_id,
             agent=agent,
             now=now,
+            encrypt=policy.encrypt,
         )
         if stored is not None:
             message, _status = stored
@@ -322,6 +357,7 @@ def post_agent_reply(
             return message, True
     conversation = access.access_conversation_for_agent(agent=agent, conversation_id=conversation_id)
     _take_before_replying(conversation=conversation, agent=agent, now=now)
+    protection.remember_conversation(conversation_id=conversation.pk, tenant_id=conversation.tenant_id)
     return post_agent_message(
         conversation=conversation,
         agent=agent,
@@ -421,6 +457,7 @@ def close_conversation(
 
 
 def _close_locked(locked: Conversation, *, outcome: str, summary: str, now: dt.datetime) -> Conversation:
+    summary = protection.protect_for(locked.tenant, summary)
     locked.status, locked.outcome, locked.summary, locked.closed_at = Conversation.Status.CLOSED, outcome, summary, now
     locked.save(update_fields=["status", "outcome", "summary", "closed_at"])
     signals.conversation_closed.send(sender=Conversation, conversation=locked)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from conversations import retention, visitor_tallies
+from conversations import rekeying, retention, visitor_tallies
 from tenants.selectors import tenant_by_id
 
 
@@ -13,6 +13,12 @@ def rebuild_visitor_tallies(tenant_id: int) -> int:
     """Recount one tenant's visitor tallies from its page views (after its time zone changed); return the tallies."""
     tenant = tenant_by_id(tenant_id)
     return visitor_tallies.rebuild([tenant]).tallies if tenant is not None else 0
+
+
+@shared_task
+def convert_encryption() -> int:
+    """Seal or open the stored text of tenants whose "encrypt messages" flag changed; return how many tenants."""
+    return rekeying.convert_changed_tenants()
 
 
 @shared_task

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations import protection
 from conversations.models import Conversation, Note, Tag
 from conversations.safe_text import checked_text
 from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, Tenant
@@ -47,7 +48,7 @@ def add_note(*, conversation: Conversation, agent: Agent, body: str, now: dt.dat
         tenant_id=conversation.tenant_id,
         conversation=conversation,
         agent=agent,
-        body=body,
+        body=protection.protect_for(conversation.tenant, body),
         created_at=now or timezone.now(),
     )
 

@@ -202,7 +202,7 @@ TARGET_FIELDS = (
     "resolution_target_percent",
     "abandoned_after_minutes",
 )
-DATA_FIELDS = ("retention_days", "encrypt_messages")
+DATA_FIELDS = ("retention_days", "encrypt_messages", "mask_ibans", "mask_personal_ids")
 
 
 @admin.register(Tenant)

@@ -41,7 +41,7 @@ class TenantForm(forms.ModelForm):
             "tone", "style_notes", "goals", "first_response_target_seconds", "first_response_goal_percent",
             "resolution_target_percent",
             "abandoned_after_minutes", "allowed_origins", "widget_colour", "greeting", "retention_days",
-            "encrypt_messages",
+            "encrypt_messages", "mask_ibans", "mask_personal_ids",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs) -> None:

@@ -158,7 +158,29 @@ class Tenant(models.Model):
         validators=[MinValueValidator(30), MaxValueValidator(3650)],
         help_text=_("Conversations older than this are deleted."),
     )
-    encrypt_messages = models.BooleanField(_("encrypt messages at rest"), default=False)
+    encrypt_messages = models.BooleanField(
+        _("encrypt messages at rest"),
+        default=False,
+        help_text=_(
+            "Messages, notes, ratings' comments and visitors' contact details are stored encrypted. "
+            "Changing this converts the stored conversations in the background."
+        ),
+    )
+    # What the stored conversations are in (conversations.rekeying converts them after the flag changes,
+    # once writers' remembered policies have expired), and when the flag last changed.
+    stored_encrypted = models.BooleanField(_("stored encrypted"), default=False, editable=False)
+    encryption_changed_at = models.DateTimeField(_("encryption changed"), null=True, blank=True, editable=False)
+    # Card numbers are masked for every tenant; these two are a tenant's choice (conversations.redaction).
+    mask_ibans = models.BooleanField(
+        _("mask bank account numbers (IBAN)"),
+        default=False,
+        help_text=_("IBANs with a valid checksum are masked in chat texts before they are stored."),
+    )
+    mask_personal_ids = models.BooleanField(
+        _("mask personal identity codes"),
+        default=False,
+        help_text=_("Finnish henkilötunnus and Polish PESEL codes are masked in chat texts before they are stored."),
+    )
     widget_first_seen_at = models.DateTimeField(_("widget first seen"), null=True, blank=True, editable=False)
     went_live_at = models.DateTimeField(_("went live"), null=True, blank=True, editable=False)
     # Settable (not auto_now_add) so a service can record a past moment, e.g. a replayed history.

@@ -34,18 +34,41 @@ class GoLiveRefused(ValidationError):
     """The tenant cannot go live while required onboarding steps are open."""
 
 
-def save_tenant(*, tenant: Tenant) -> Tenant:
-    """Save a tenant and, after commit, (re)build its onboarding checklist from the contract date."""
+def save_tenant(*, tenant: Tenant, now: dt.datetime | None = None) -> Tenant:
+    """Save a tenant and, after commit, (re)build its onboarding checklist from the contract date.
+
+    A change of "encrypt messages" is timed: the stored conversations are converted in the background
+    (``conversations.tasks.convert_encryption``) once the writers have seen it.
+    """
     from tenants.tasks import build_onboarding_checklist
 
     tenant.full_clean()
-    before = Tenant.objects.filter(pk=tenant.pk).values("status", "allowed_origins").first()
-    tenant.save()
+    with transaction.atomic():
+        before = Tenant.objects.filter(pk=tenant.pk).values("status", "allowed_origins").first()
+        _keep_encryption_state(tenant, now=now or timezone.now())
+        tenant.save()
     if before is not None and (before["status"], before["allowed_origins"]) != (tenant.status, tenant.allowed_origins):
         # Ended, or a site taken off the list: open widgets check again and those no longer allowed close.
         revocation.widgets_changed_on_commit(tenant_id=tenant.pk)
     transaction.on_commit(lambda: build_onboarding_checklist.delay(tenant.pk))
     return tenant
+
+
+def _keep_encryption_state(tenant: Tenant, *, now: dt.datetime) -> None:
+    """Carry over what the stored chats are in (the form's copy may be stale) and time a change of the flag."""
+    if tenant.pk is None:
+        return
+    stored = (
+        Tenant.objects.select_for_update()
+        .filter(pk=tenant.pk)
+        .values("encrypt_messages", "stored_encrypted", "encryption_changed_at")
+        .first()
+    )
+    if stored is None:
+        return
+    tenant.stored_encrypted, tenant.encryption_changed_at = stored["stored_encrypted"], stored["encryption_changed_at"]
+    if stored["encrypt_messages"] != tenant.encrypt_messages:
+        tenant.encryption_changed_at = now
 
 
 @transaction.atomic

@@ -29,7 +29,7 @@ from workforce.models import Agent, Qualification, Shift
 from workforce.services import create_agent, plan_shift
 
 UTC = dt.UTC
-OUR_APPS = {"chatops", "outbox", "tenants", "workforce", "conversations", "reporting", "auth"}
+OUR_APPS = {"chatops", "outbox", "tenants", "accounts", "workforce", "conversations", "reporting", "auth"}
 # What an operations manager creates in the admin (conversations, by contrast, only start in the widget).
 ADDED_HERE = {Tenant, KnowledgeArticle, CannedResponse, ChangeNotice, ClientUser, Agent, Shift}
 # Rows the admin keeps from deletion on purpose (tested on their own).
