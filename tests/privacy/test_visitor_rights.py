@@ -13,7 +13,7 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts.models import AuditEntry
-from conversations import access, aftercare, rights, services, workspace
+from conversations import aftercare, rights, services, visits, workspace
 from conversations.models import Conversation, Visitor
 from conversations.outcomes import close_with_outcome
 from outbox.models import OutgoingEmail
@@ -32,7 +32,7 @@ HER_WORDS = ["Onko teillä kassakaappeja?", "Tarvitsen ison mallin kotiin"]
 def seed_maija(tenant, agent) -> Visitor:
     """Give a tenant a visitor with page views, two chats (a lead with a rating, an escalation) and a note."""
     visitor = Visitor.objects.create(tenant=tenant, first_seen_at=NOW - dt.timedelta(hours=2))
-    access.record_page_view(
+    visits.record_page_view(
         tenant=tenant, visitor=visitor, url="https://shop.example/safes", title="Safes", now=NOW - dt.timedelta(hours=2)
     )
     first = services.start_conversation(tenant=tenant, visitor=visitor, now=NOW - dt.timedelta(hours=2))
