@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 
 from accounts import roles
+from tenants import scoping
 from tests import factories
+
+# A test reads whatever rows it asserts on, of any tenant: the suite's own queries count as scoped.
+# The code under test gets no such trust (tests/tenants/test_scoping.py).
+scoping.trust_queries_from("tests")
 
 pytest_plugins = ["tests.plugins", "tests.processes"]
 

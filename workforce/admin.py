@@ -124,7 +124,8 @@ class AgentAdmin(OpsModelAdmin):
     search_fields = ("display_name", "user__email", "user__first_name", "user__last_name")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
-        completed = Qualification.objects.completed().select_related("tenant").order_by("tenant__name")
+        # Each agent's training for every tenant: the operations admin lists them all.
+        completed = Qualification.objects.unscoped().completed().select_related("tenant").order_by("tenant__name")
         return (
             super()
             .get_queryset(request)
