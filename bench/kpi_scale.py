@@ -998,7 +998,8 @@ def build_and_time_first_weeks(scale: Scale, repeat: int) -> Built:
 def stored_history() -> Built:
     from conversations.models import Conversation
 
-    latest = Conversation.objects.order_by("-started_at").values_list("started_at", flat=True).first()
+    # The newest chat of the whole benchmark database, whichever tenant.
+    latest = Conversation.objects.unscoped().order_by("-started_at").values_list("started_at", flat=True).first()
     return Built(now=latest.replace(second=0, microsecond=0) + dt.timedelta(minutes=1))
 
 

@@ -91,7 +91,7 @@ def rate_conversation(
     """
     rating, comment = _clean_rating(rating, comment)
     now = now or timezone.now()
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    locked = Conversation.objects.for_tenant(conversation.tenant_id).select_for_update().get(pk=conversation.pk)
     if locked.status != Conversation.Status.CLOSED:
         raise ValidationError(ERROR_NOT_CLOSED, code="not_closed")
     if locked.rated_at is not None and now - locked.rated_at > RATING_CHANGE_WINDOW:
@@ -144,7 +144,12 @@ def request_transcript(
     (``outbox.deliver_as_of``), as when writing history.
     """
     email = _clean_email(email)
-    locked = Conversation.objects.select_for_update().select_related("tenant").get(pk=conversation.pk)
+    locked = (
+        Conversation.objects.for_tenant(conversation.tenant_id)
+        .select_for_update()
+        .select_related("tenant")
+        .get(pk=conversation.pk)
+    )
     existing = TranscriptRequest.objects.for_tenant(locked.tenant_id).filter(conversation=locked).first()
     if existing is not None:
         if existing.email.lower() != email.lower():
@@ -247,7 +252,8 @@ def send_transcript_again(*, request: TranscriptRequest) -> None:
     """Queue the transcript once more, on purpose, composed again (with any lines since); sent after commit."""
     with transaction.atomic():
         locked = (
-            TranscriptRequest.objects.select_for_update(of=("self",))
+            TranscriptRequest.objects.for_tenant(request.tenant_id)
+            .select_for_update(of=("self",))
             .select_related("conversation__tenant")
             .get(pk=request.pk)
         )

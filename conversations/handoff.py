@@ -138,7 +138,8 @@ def send_again(*, handoff: Handoff) -> bool:
     """
     with transaction.atomic():
         locked = (
-            Handoff.objects.select_for_update(of=("self",))
+            Handoff.objects.for_tenant(handoff.tenant_id)
+            .select_for_update(of=("self",))
             .select_related("tenant", "agent", "conversation__agent", "conversation__visitor")
             .get(pk=handoff.pk)
         )

@@ -135,7 +135,7 @@ def accept_invitation(
     if rule is None:
         raise ValidationError(ERROR_NO_INVITATION, code="no_invitation")
     # The same lock start_conversation takes: two accepts at once start one conversation.
-    Visitor.objects.select_for_update().get(pk=visitor.pk)
+    Visitor.objects.for_tenant(visitor.tenant_id).select_for_update().get(pk=visitor.pk)
     existing = selectors.open_conversation_of(visitor=visitor)
     if existing is not None:
         return existing, None

@@ -69,6 +69,8 @@ def check_conversation_rate(*, ip_address: str | None, now: dt.datetime) -> None
     """Refuse a new conversation from an IP address beyond the hourly limit."""
     if not ip_address:
         return
-    recent = Conversation.objects.filter(ip_address=ip_address, started_at__gt=now - dt.timedelta(hours=1)).count()
+    # One address has one budget, whichever tenants' widgets it opens chats on.
+    recent = Conversation.objects.unscoped().filter(ip_address=ip_address, started_at__gt=now - dt.timedelta(hours=1))
+    recent = recent.count()
     if recent >= settings.CHAT_CONVERSATIONS_PER_IP_PER_HOUR:
         raise ValidationError(ERROR_TOO_MANY_CONVERSATIONS, code="rate_limited")

@@ -353,7 +353,12 @@ def close_with_outcome(
     (``outbox.send_now``) or records how it went (``outbox.deliver_as_of``), as when writing history.
     """
     now = now or timezone.now()
-    locked = Conversation.objects.select_for_update().select_related("tenant", "visitor").get(pk=conversation.pk)
+    locked = (
+        Conversation.objects.for_tenant(conversation.tenant_id)
+        .select_for_update()
+        .select_related("tenant", "visitor")
+        .get(pk=conversation.pk)
+    )
     if locked.status == Conversation.Status.CLOSED:
         raise ValidationError(services.ERROR_CONVERSATION_CLOSED, code="closed")
     if agent is not None and locked.agent_id not in (None, agent.pk):

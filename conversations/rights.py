@@ -87,7 +87,8 @@ def _visitor_by_id(visitor_id: str) -> models.Q | None:
 
 def _contact_rows(model, tenant: Tenant | None, fields: tuple[str, str]) -> Iterable:
     """Rows with a contact detail, opened (encrypted ones are compared once read: a token matches nothing)."""
-    queryset = model.objects.all() if tenant is None else model.objects.for_tenant(tenant)
+    # No tenant named: the operations manager searches every tenant's rows.
+    queryset = model.objects.unscoped() if tenant is None else model.objects.for_tenant(tenant)
     email_field, phone_field = fields
     return queryset.exclude(**{email_field: ""}, **{phone_field: ""}).iterator(chunk_size=500)
 
@@ -95,11 +96,12 @@ def _contact_rows(model, tenant: Tenant | None, fields: tuple[str, str]) -> Iter
 def find_visitors(*, search: Search, tenant: Tenant | None = None) -> list[Visitor]:
     """Return the visitors a search names: by id, or by an e-mail or phone on them, their leads or handoffs."""
     ids: set[int] = set()
+    # No tenant named: the operations manager searches every tenant's visitors.
+    visitors = Visitor.objects.unscoped() if tenant is None else Visitor.objects.for_tenant(tenant)
     if search.visitor_id:
         by_id = _visitor_by_id(search.visitor_id)
         if by_id is not None:
-            queryset = Visitor.objects.all() if tenant is None else Visitor.objects.for_tenant(tenant)
-            ids.update(queryset.filter(by_id).values_list("pk", flat=True))
+            ids.update(visitors.filter(by_id).values_list("pk", flat=True))
     if search.email or search.phone:
         for visitor in _contact_rows(Visitor, tenant, ("email", "phone")):
             if _matches(search, email=visitor.email, phone=visitor.phone):
@@ -107,8 +109,9 @@ def find_visitors(*, search: Search, tenant: Tenant | None = None) -> list[Visit
         for model, fields in ((Lead, ("email", "phone")), (Handoff, ("visitor_email", "visitor_phone"))):
             for row in _contact_rows(model, tenant, fields):
                 if _matches(search, email=getattr(row, fields[0]), phone=getattr(row, fields[1])):
-                    ids.add(Conversation.objects.filter(pk=row.conversation_id).values_list("visitor_id").get()[0])
-    return list(Visitor.objects.filter(pk__in=ids).select_related("tenant").order_by("tenant__name", "pk"))
+                    chat = Conversation.objects.for_tenant(row.tenant_id).filter(pk=row.conversation_id)
+                    ids.add(chat.values_list("visitor_id").get()[0])
+    return list(visitors.filter(pk__in=ids).select_related("tenant").order_by("tenant__name", "pk"))
 
 
 # --- Export ---------------------------------------------------------------------------------------
@@ -151,21 +154,28 @@ def _rows(queryset: models.QuerySet, columns: tuple[str, ...], **read_as: str) -
     ]
 
 
+def _of_their_tenants(visitors: list[Visitor]) -> dict[str, set[int]]:
+    """Return the filter that narrows rows to the tenants of the visitors in hand."""
+    return {"tenant_id__in": {visitor.tenant_id for visitor in visitors}}
+
+
 def visitor_data(visitors: list[Visitor]) -> dict[str, list[dict]]:
     """Return everything held about the visitors, by kind, as plain values (texts opened)."""
     visitor_ids = [visitor.pk for visitor in visitors]
-    conversations = Conversation.objects.filter(visitor_id__in=visitor_ids).order_by("started_at", "pk")
+    of_theirs = _of_their_tenants(visitors)
+    conversations = Conversation.objects.filter(visitor_id__in=visitor_ids, **of_theirs).order_by("started_at", "pk")
     chat_ids = list(conversations.values_list("pk", flat=True))
-    in_chats = {"conversation_id__in": chat_ids}
+    in_chats = {"conversation_id__in": chat_ids, **of_theirs}
     return {
-        "visitors": _rows(Visitor.objects.filter(pk__in=visitor_ids).order_by("pk"), EXPORTED["visitors"]),
+        "visitors": _rows(Visitor.objects.filter(pk__in=visitor_ids, **of_theirs).order_by("pk"), EXPORTED["visitors"]),
         "page_views": _rows(
-            PageView.objects.filter(visitor_id__in=visitor_ids).order_by("viewed_at", "pk"), EXPORTED["page_views"]
+            PageView.objects.filter(visitor_id__in=visitor_ids, **of_theirs).order_by("viewed_at", "pk"),
+            EXPORTED["page_views"],
         ),
         "conversations": _rows(conversations, EXPORTED["conversations"]),
         "messages": _rows(Message.objects.filter(**in_chats).order_by("conversation", "seq"), EXPORTED["messages"]),
         "ratings": _rows(
-            Conversation.objects.filter(pk__in=chat_ids, rating__isnull=False).order_by("pk"),
+            Conversation.objects.filter(pk__in=chat_ids, **of_theirs, rating__isnull=False).order_by("pk"),
             EXPORTED["ratings"],
             conversation="pk",
         ),
@@ -228,8 +238,9 @@ def erase_visitors(*, visitors: list[Visitor]) -> Erasure:
     Their widget token stops naming them (a new public id), so a later visit starts a new visitor.
     """
     visitor_ids = [visitor.pk for visitor in visitors]
-    chat_ids = list(Conversation.objects.filter(visitor_id__in=visitor_ids).values_list("pk", flat=True))
-    in_chats = {"conversation_id__in": chat_ids}
+    of_theirs = _of_their_tenants(visitors)
+    chat_ids = list(Conversation.objects.filter(visitor_id__in=visitor_ids, **of_theirs).values_list("pk", flat=True))
+    in_chats = {"conversation_id__in": chat_ids, **of_theirs}
     result = Erasure(conversations=len(chat_ids))
     result.messages = Message.objects.filter(**in_chats).update(body="")
     Note.objects.filter(**in_chats).update(body="")
@@ -239,10 +250,14 @@ def erase_visitors(*, visitors: list[Visitor]) -> Erasure:
         summary="", visitor_name="", visitor_email="", visitor_phone=ERASED, promise=""
     )
     TranscriptRequest.objects.filter(**in_chats).update(email="")
-    Conversation.objects.filter(pk__in=chat_ids).update(summary="", rating_comment="", ip_address=None)
-    result.page_views = PageView.objects.filter(visitor_id__in=visitor_ids).update(url=ERASED_URL, title="")
-    for visitor in Visitor.objects.filter(pk__in=visitor_ids).only("pk"):
-        Visitor.objects.filter(pk=visitor.pk).update(name="", email="", phone="", public_id=uuid.uuid4())
+    Conversation.objects.filter(pk__in=chat_ids, **of_theirs).update(summary="", rating_comment="", ip_address=None)
+    result.page_views = PageView.objects.filter(visitor_id__in=visitor_ids, **of_theirs).update(
+        url=ERASED_URL, title=""
+    )
+    for visitor in Visitor.objects.filter(pk__in=visitor_ids, **of_theirs).only("pk"):
+        Visitor.objects.for_tenant(visitor.tenant_id).filter(pk=visitor.pk).update(
+            name="", email="", phone="", public_id=uuid.uuid4()
+        )
         result.visitors += 1
     result.emails = outbox.forget(references=[email_reference(chat_id) for chat_id in chat_ids])
     return result

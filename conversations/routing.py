@@ -57,7 +57,8 @@ def _lock_if_free(agent: Agent) -> bool:
     locked = Agent.objects.select_for_update(skip_locked=True).filter(pk=agent.pk).first()
     if locked is None:
         return False
-    load = Conversation.objects.filter(agent_id=agent.pk, status=Conversation.Status.ACTIVE).count()
+    # The agent's load counts their chats in every tenant.
+    load = Conversation.objects.unscoped().filter(agent_id=agent.pk, status=Conversation.Status.ACTIVE).count()
     return load < locked.max_concurrent_chats
 
 
@@ -67,7 +68,7 @@ def assign_waiting(
 ) -> Agent | None:
     """Give a waiting conversation to the best eligible agent; return the agent, or None if it must wait."""
     now = now or timezone.now()
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    conversation = Conversation.objects.for_tenant(conversation.tenant_id).select_for_update().get(pk=conversation.pk)
     if conversation.status != Conversation.Status.WAITING:
         return conversation.agent
     candidates = [
@@ -90,7 +91,12 @@ def assign_conversation(*, conversation: Conversation, agent: Agent, now: dt.dat
     ValidationError "not_waiting" or "not_trained" otherwise.
     """
     now = now or timezone.now()
-    locked = Conversation.objects.select_for_update().select_related("tenant").get(pk=conversation.pk)
+    locked = (
+        Conversation.objects.for_tenant(conversation.tenant_id)
+        .select_for_update()
+        .select_related("tenant")
+        .get(pk=conversation.pk)
+    )
     if locked.status != Conversation.Status.WAITING:
         raise ValidationError(ERROR_NOT_WAITING, code="not_waiting")
     today = now.astimezone(locked.tenant.zone).date()
@@ -107,7 +113,7 @@ def assign_conversation(*, conversation: Conversation, agent: Agent, now: dt.dat
 def take_waiting(*, conversation: Conversation, agent: Agent, now: dt.datetime | None = None) -> bool:
     """Let an eligible agent take a waiting chat from the queue; return whether they got it."""
     now = now or timezone.now()
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    conversation = Conversation.objects.for_tenant(conversation.tenant_id).select_for_update().get(pk=conversation.pk)
     if conversation.status != Conversation.Status.WAITING:
         return conversation.agent_id == agent.pk
     if not eligible_agents(tenant=conversation.tenant, now=now).filter(pk=agent.pk).exists():
@@ -124,7 +130,7 @@ def transfer(
 ) -> Transfer:
     """Hand an active chat to another eligible agent with a note; both consoles and the visitor are told."""
     now = now or timezone.now()
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    conversation = Conversation.objects.for_tenant(conversation.tenant_id).select_for_update().get(pk=conversation.pk)
     if conversation.status != Conversation.Status.ACTIVE or conversation.agent_id != from_agent.pk:
         raise ValidationError(ERROR_TRANSFER_NOT_YOURS, code="not_yours")
     eligible = eligible_agents(tenant=conversation.tenant, now=now).filter(pk=to_agent.pk).exists()
@@ -163,7 +169,7 @@ def drain_queue_for(*, agent: Agent, now: dt.datetime | None = None) -> int:
     )
     routed = 0
     for conversation_id in list(waiting):
-        conversation = Conversation.objects.get(pk=conversation_id)
+        conversation = Conversation.objects.visible_to(agent).get(pk=conversation_id)
         if assign_waiting(conversation=conversation, now=now) is None:
             break
         routed += 1
@@ -178,7 +184,7 @@ def on_agent_may_take_chats(sender: type, *, agent: Agent, **kwargs: object) -> 
 @transaction.atomic
 def return_to_queue(*, conversation: Conversation, now: dt.datetime, mark_requeued: bool = False) -> bool:
     """Take an assigned chat back from its agent and offer it to the others; return whether it moved."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    conversation = Conversation.objects.for_tenant(conversation.tenant_id).select_for_update().get(pk=conversation.pk)
     if conversation.status != Conversation.Status.ACTIVE or conversation.agent_id is None:
         return False
     previous = conversation.agent

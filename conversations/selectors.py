@@ -53,7 +53,11 @@ def transfer_colleagues(*, agent: Agent, conversation_id: object) -> list[dict[s
 
 def reloaded(conversation: Conversation) -> Conversation:
     """Return the conversation as stored now."""
-    return Conversation.objects.select_related("tenant", "agent").get(pk=conversation.pk)
+    return (
+        Conversation.objects.for_tenant(conversation.tenant_id)
+        .select_related("tenant", "agent")
+        .get(pk=conversation.pk)
+    )
 
 
 def conversation_for_console(*, agent: Agent, conversation_id: int) -> Conversation:
@@ -165,7 +169,8 @@ def _last_messages(conversations: list[Conversation]) -> dict[int, Message]:
     match = Q()
     for conversation_id, seq in wanted:
         match |= Q(conversation_id=conversation_id, seq=seq)
-    return {m.conversation_id: m for m in Message.objects.filter(match).select_related("agent")}
+    messages = Message.objects.filter(match, conversation__in=conversations).select_related("agent")
+    return {m.conversation_id: m for m in messages}
 
 
 # --- Beside a chat in the console: the visitor, private notes and tags ------------------------------

@@ -88,7 +88,9 @@ def _away_too_long(*, now: dt.datetime) -> Q:
 def forget_vanished_visitors(*, now: dt.datetime) -> int:
     """Count no widget socket for open chats whose widgets stopped pinging (their daphne process died)."""
     silent = (
-        Conversation.objects.open()
+        # A sweep over every tenant's open chats, run by the scheduler.
+        Conversation.objects.unscoped()
+        .open()
         .filter(visitor_sockets__gt=0, visitor_seen_at__lt=now - visitor_socket_silence())
         .values_list("pk", "visitor_seen_at")
     )
@@ -102,7 +104,9 @@ def close_abandoned_chats(*, now: dt.datetime) -> int:
     slot a chat freed gets the oldest waiting chats at once.
     """
     abandoned = (
-        Conversation.objects.open()
+        # A sweep over every tenant's open chats, run by the scheduler.
+        Conversation.objects.unscoped()
+        .open()
         .exclude(origin=Conversation.Origin.OFFLINE_MESSAGE)
         .filter(visitor_sockets=0)
         .filter(_away_too_long(now=now))
@@ -134,7 +138,8 @@ def release_absent_agents(*, now: dt.datetime) -> int:
                 continue
             locked.presence, locked.presence_changed_at = Agent.Presence.OFFLINE, now
             locked.save(update_fields=["presence", "presence_changed_at"])
-            chats = Conversation.objects.filter(agent=locked, status=Conversation.Status.ACTIVE)
+            # The agent's own chats, in whichever tenants they were given.
+            chats = Conversation.objects.unscoped().filter(agent=locked, status=Conversation.Status.ACTIVE)
             for conversation in chats:
                 routing.return_to_queue(conversation=conversation, now=now)
             released += 1
@@ -144,7 +149,9 @@ def release_absent_agents(*, now: dt.datetime) -> int:
 def requeue_unanswered(*, now: dt.datetime) -> int:
     """Offer to others each assigned live chat whose agent has not replied within the tenant's target."""
     overdue = (
-        Conversation.objects.filter(
+        # A sweep over every tenant's assigned chats, run by the scheduler.
+        Conversation.objects.unscoped()
+        .filter(
             status=Conversation.Status.ACTIVE,
             first_agent_reply_at__isnull=True,
             first_visitor_message_at__isnull=False,
@@ -166,15 +173,19 @@ def alert_long_waits(*, now: dt.datetime) -> int:
     Messages left outside service hours wait for the next shift by design: the target is for live chats.
     """
     long_waits = (
-        Conversation.objects.filter(status=Conversation.Status.WAITING, supervisor_alerted_at__isnull=True)
+        # A sweep over every tenant's queue, run by the scheduler.
+        Conversation.objects.unscoped()
+        .filter(status=Conversation.Status.WAITING, supervisor_alerted_at__isnull=True)
         .exclude(origin=Conversation.Origin.OFFLINE_MESSAGE)
         .filter(_past_target(moment_field="started_at", now=now))
         .select_related("tenant")
     )
     count = 0
     for conversation in long_waits:
-        marked = Conversation.objects.filter(pk=conversation.pk, supervisor_alerted_at__isnull=True).update(
-            supervisor_alerted_at=now
+        marked = (
+            Conversation.objects.for_tenant(conversation.tenant_id)
+            .filter(pk=conversation.pk, supervisor_alerted_at__isnull=True)
+            .update(supervisor_alerted_at=now)
         )
         if marked:
             payload = events.conversation_payload(conversation) | {
@@ -189,7 +200,9 @@ def alert_long_waits(*, now: dt.datetime) -> int:
 def route_waiting_chats(*, now: dt.datetime) -> int:
     """Try again to route every waiting chat, oldest first (an agent may have come free meanwhile)."""
     routed = 0
-    for conversation in Conversation.objects.filter(status=Conversation.Status.WAITING).order_by("started_at"):
+    # A sweep over every tenant's queue, run by the scheduler.
+    waiting = Conversation.objects.unscoped().filter(status=Conversation.Status.WAITING).order_by("started_at")
+    for conversation in waiting:
         if routing.assign_waiting(conversation=conversation, now=now) is not None:
             routed += 1
     return routed

@@ -74,7 +74,7 @@ def record_page_view(
     """Record a page of the client's site opened with the widget; a new visit after a pause is 'returning'."""
     now = now or timezone.now()
     previous = PageView.objects.for_tenant(tenant).filter(visitor=visitor).order_by("-viewed_at").first()
-    Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
+    Visitor.objects.for_tenant(tenant).filter(pk=visitor.pk).update(last_seen_at=now)
     view = PageView.objects.create(
         tenant=tenant,
         visitor=visitor,
@@ -126,7 +126,7 @@ def record_page_views(*, tenant: Tenant, views: Iterable[PageOpened], now: dt.da
         rows.append(row)
         latest[view.visitor.pk] = row
     PageView.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-    _move_last_seen(visitor_ids=set(latest))
+    _move_last_seen(tenant=tenant, visitor_ids=set(latest))
     visitor_tallies.rebuild([tenant], now=now or timezone.now())
     return rows
 
@@ -140,7 +140,7 @@ def _latest_views(*, tenant: Tenant, visitor_ids: set[int]) -> dict[int, PageVie
     return latest
 
 
-def _move_last_seen(*, visitor_ids: set[int]) -> None:
+def _move_last_seen(*, tenant: Tenant, visitor_ids: set[int]) -> None:
     """Move each visitor's last sighting to their latest page view, never back, in one statement."""
     latest = (
         PageView.objects.filter(visitor=OuterRef("pk"))
@@ -149,4 +149,6 @@ def _move_last_seen(*, visitor_ids: set[int]) -> None:
         .annotate(latest=Max("viewed_at"))
         .values("latest")
     )
-    Visitor.objects.filter(pk__in=visitor_ids).update(last_seen_at=Greatest("last_seen_at", Subquery(latest)))
+    Visitor.objects.for_tenant(tenant).filter(pk__in=visitor_ids).update(
+        last_seen_at=Greatest("last_seen_at", Subquery(latest))
+    )

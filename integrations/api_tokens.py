@@ -38,12 +38,18 @@ def save_new_token(token: ApiToken) -> str:
 
 def token_for_key(key: str, *, now: dt.datetime | None = None) -> ApiToken | None:
     """Return the live token of the key (noting its use), or None for an unknown or revoked one."""
-    token = ApiToken.objects.select_related("tenant").filter(key_digest=digest(key), revoked_at__isnull=True).first()
+    # The key is what says which tenant a caller is: it is looked up among every tenant's tokens.
+    token = (
+        ApiToken.objects.unscoped()
+        .select_related("tenant")
+        .filter(key_digest=digest(key), revoked_at__isnull=True)
+        .first()
+    )
     if token is None:
         return None
     now = now or timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        ApiToken.objects.for_tenant(token.tenant_id).filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
 
@@ -51,4 +57,7 @@ def token_for_key(key: str, *, now: dt.datetime | None = None) -> ApiToken | Non
 def revoke(*, tokens, now: dt.datetime | None = None) -> int:
     """Revoke the tokens that are still live; return how many."""
     ids = [token.pk for token in tokens]
-    return ApiToken.objects.filter(pk__in=ids, revoked_at__isnull=True).update(revoked_at=now or timezone.now())
+    # The tokens in hand, whichever tenants they are of (the admin revokes several at once).
+    return (
+        ApiToken.objects.unscoped().filter(pk__in=ids, revoked_at__isnull=True).update(revoked_at=now or timezone.now())
+    )

@@ -129,7 +129,9 @@ class Lease:
     token: str
 
     def rows(self):
-        return WebhookDelivery.objects.filter(pk=self.delivery.pk, lease_token=self.token)
+        return WebhookDelivery.objects.for_tenant(self.delivery.tenant_id).filter(
+            pk=self.delivery.pk, lease_token=self.token
+        )
 
 
 @dataclass
@@ -152,7 +154,9 @@ def _take_lease(delivery_id: int, now: dt.datetime) -> Lease | None:
     """Lease the delivery to this attempt if it is due or its last worker died by ``now``; None if not ours."""
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # The worker was given this delivery by id (ours, queued on commit); the row carries its tenant.
+            WebhookDelivery.objects.unscoped()
+            .select_for_update(skip_locked=True)
             .select_related("endpoint")
             .filter(pk=delivery_id)
             .first()
@@ -247,7 +251,8 @@ def deliver(delivery_id: int, *, now: dt.datetime | None = None) -> WebhookDeliv
     lease = _take_lease(delivery_id, now or timezone.now())
     if lease is not None:
         _record(lease, _attempt(lease))
-    return WebhookDelivery.objects.filter(pk=delivery_id).first()
+    # The delivery this worker was given by id, as it is now.
+    return WebhookDelivery.objects.unscoped().filter(pk=delivery_id).first()
 
 
 def deliver_due(*, now: dt.datetime | None = None, limit: int = DUE_BATCH) -> int:
@@ -257,7 +262,9 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = DUE_BATCH) -> in
     """
     now = now or timezone.now()
     due = (
-        WebhookDelivery.objects.filter(
+        # A sweep over every tenant's deliveries, run by the scheduler.
+        WebhookDelivery.objects.unscoped()
+        .filter(
             Q(status=WebhookDelivery.Status.QUEUED, next_attempt_at__lte=now)
             | Q(status=WebhookDelivery.Status.SENDING, leased_until__lt=now)
         )
@@ -282,7 +289,8 @@ def send_again(*, deliveries: Iterable[WebhookDelivery], by: AbstractBaseUser | 
     now = timezone.now()
     ids = [delivery.pk for delivery in deliveries]
     with transaction.atomic():
-        again = WebhookDelivery.objects.filter(pk__in=ids).exclude(status=WebhookDelivery.Status.SENDING)
+        # The deliveries in hand, whichever tenants they are of (the admin picks them).
+        again = WebhookDelivery.objects.unscoped().filter(pk__in=ids).exclude(status=WebhookDelivery.Status.SENDING)
         queued = list(again.values_list("pk", flat=True))
         again.update(
             status=WebhookDelivery.Status.QUEUED,
@@ -312,7 +320,7 @@ def send_test_ping(*, endpoint: WebhookEndpoint, by: AbstractBaseUser | None = N
 def rotate_secret(*, endpoint: WebhookEndpoint, now: dt.datetime | None = None) -> WebhookEndpoint:
     """Give the endpoint a new secret; the old one keeps signing too for ``WEBHOOK_SECRET_OVERLAP_SECONDS``."""
     now = now or timezone.now()
-    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    locked = WebhookEndpoint.objects.for_tenant(endpoint.tenant_id).select_for_update().get(pk=endpoint.pk)
     locked.previous_secret, locked.secret = locked.secret, new_secret()
     locked.previous_secret_until = now + dt.timedelta(seconds=settings.WEBHOOK_SECRET_OVERLAP_SECONDS)
     locked.save(update_fields=["secret", "previous_secret", "previous_secret_until"])

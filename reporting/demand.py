@@ -78,7 +78,9 @@ def fitted_from_history(
     the tenant).
     """
     rows = (
-        Conversation.objects.filter(HANDLED, agent__isnull=False, assigned_at__gte=start, assigned_at__lt=end)
+        # Every agent's chats, whatever the tenant: an agent's load counts them all.
+        Conversation.objects.unscoped()
+        .filter(HANDLED, agent__isnull=False, assigned_at__gte=start, assigned_at__lt=end)
         .order_by()
         .values_list("agent_id", "tenant_id", "assigned_at", "closed_at")
     )

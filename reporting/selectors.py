@@ -69,7 +69,8 @@ def dashboard_tenant_for(*, user: AbstractBaseUser | AnonymousUser | None, reque
     """
     if user is None or not user.is_authenticated or not user.is_active:
         raise DashboardRefused("forbidden", ERROR_NOT_A_CLIENT)
-    profile = ClientUser.objects.select_related("tenant").filter(user=user).first()
+    # The user's own client-user row is what says which tenant they belong to.
+    profile = ClientUser.objects.unscoped().select_related("tenant").filter(user=user).first()
     if profile is not None:
         return profile.tenant
     if not may_watch_operations(user):

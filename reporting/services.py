@@ -114,7 +114,12 @@ def _queue_scheduled(delivery: ReportDelivery, *, now: dt.datetime) -> bool:
     """Compose a due report into the outbox unless another run did; record why if it cannot be composed."""
     try:
         with transaction.atomic():
-            locked = ReportDelivery.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=delivery.pk)
+            locked = (
+                ReportDelivery.objects.for_tenant(delivery.tenant_id)
+                .select_for_update(of=("self",))
+                .select_related("tenant")
+                .get(pk=delivery.pk)
+            )
             if locked.outgoing_id is not None:
                 return False
             _compose(locked, send=outbox.AFTER_COMMIT, now=now)
@@ -122,7 +127,7 @@ def _queue_scheduled(delivery: ReportDelivery, *, now: dt.datetime) -> bool:
     except Exception as error:
         # A bug in one report must not stop the others, nor pass unseen: the admin shows it, the log has it.
         logger.exception("The %s report %s could not be composed.", delivery.kind, delivery.pk)
-        ReportDelivery.objects.filter(pk=delivery.pk).update(
+        ReportDelivery.objects.for_tenant(delivery.tenant_id).filter(pk=delivery.pk).update(
             last_error=f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
         )
         return False
@@ -207,7 +212,12 @@ def send_on_purpose(
         return SendResult(delivery=None, error=str(ERROR_NO_RECIPIENTS))
     delivery, _created = _create_delivery(tenant=tenant, kind=kind, period=period)
     with transaction.atomic():
-        locked = ReportDelivery.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=delivery.pk)
+        locked = (
+            ReportDelivery.objects.for_tenant(delivery.tenant_id)
+            .select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=delivery.pk)
+        )
         refusal = "" if resend else _refusal(locked.outgoing)
         if refusal:
             return SendResult(delivery=locked, email=locked.outgoing, error=refusal)

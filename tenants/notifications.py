@@ -67,5 +67,6 @@ def send_overdue_digest(now: dt.datetime | None = None) -> int:
         outbox.queue_email(message=email, kind=EMAIL_KIND, reference=f"onboarding:{now:%Y-%m-%d}", now=now)
         for tenant, steps in overdue:
             today = onboarding.tenant_today(tenant, now)
-            OnboardingItem.objects.filter(pk__in=[item.pk for item in steps]).update(overdue_notified_on=today)
+            steps_of_tenant = OnboardingItem.objects.for_tenant(tenant).filter(pk__in=[item.pk for item in steps])
+            steps_of_tenant.update(overdue_notified_on=today)
     return count

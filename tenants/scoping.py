@@ -140,14 +140,17 @@ def _scopes(lookup: str, value: Any) -> bool:
     """Say whether the filter ``lookup=value`` narrows tenant-owned rows to a tenant or to rows in hand."""
     if value is None or isinstance(value, OuterRef):
         return False
+    if lookup.endswith("__in") and isinstance(value, list | tuple | set | frozenset) and not value:
+        return True  # Nothing at all: the start of an OR built in a loop, Q(pk__in=[]).
     return lookup in TENANT_LOOKUPS or _narrows_to_rows_in_hand(value)
 
 
 def _q_scopes(q: Q) -> bool:
-    """Say whether a Q, as a whole, narrows the rows (one of its AND-ed conditions does)."""
-    if q.negated or (q.connector != Q.AND and len(q.children) > 1):
+    """Say whether a Q narrows the rows: one of its AND-ed conditions does, or each of its OR-ed ones."""
+    if q.negated or not q.children:
         return False
-    return any(_q_scopes(child) if isinstance(child, Q) else _scopes(*child) for child in q.children)
+    narrowing = (_q_scopes(child) if isinstance(child, Q) else _scopes(*child) for child in q.children)
+    return all(narrowing) if q.connector == Q.OR else any(narrowing)
 
 
 class TenantQuerySet(models.QuerySet):
@@ -157,8 +160,8 @@ class TenantQuerySet(models.QuerySet):
         super().__init__(*args, **kwargs)
         self._tenant_scoped = False
 
-    def for_tenant(self, tenant: models.Model) -> TenantQuerySet:
-        """Return the rows of one tenant."""
+    def for_tenant(self, tenant: models.Model | int) -> TenantQuerySet:
+        """Return the rows of one tenant (a row, or the id a tenant-owned row in hand carries)."""
         return self.filter(tenant=tenant)._scoped()
 
     def visible_to(self, agent: models.Model) -> TenantQuerySet:

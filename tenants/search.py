@@ -196,7 +196,7 @@ def _search_postgres(articles, terms: list[Term], config: str, limit: int) -> li
     # Headlines are costly: make them only for the few articles shown.
     shown = {
         row["pk"]: row
-        for row in KnowledgeArticle.objects.filter(pk__in=[pk for pk, _rank in ranked])
+        for row in articles.filter(pk__in=[pk for pk, _rank in ranked])
         .order_by()
         .annotate(
             snippet=SearchHeadline(

@@ -134,7 +134,8 @@ def record_widget_seen(*, tenant: Tenant, origin: str, now: dt.datetime | None =
 def remove_client_users(*, client_users: Iterable[ClientUser]) -> None:
     """Take the logins' access to their tenant away; their open dashboards close after commit."""
     client_users = list(client_users)
-    ClientUser.objects.filter(pk__in=[client_user.pk for client_user in client_users]).delete()
+    # The logins in hand, whichever tenants they are of (the admin removes several at once).
+    ClientUser.objects.unscoped().filter(pk__in=[client_user.pk for client_user in client_users]).delete()
     revocation.logins_changed_on_commit(user_ids=[client_user.user_id for client_user in client_users])
 
 

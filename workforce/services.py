@@ -69,7 +69,8 @@ def save_qualification(*, qualification: Qualification, now: dt.datetime | None 
     """
     qualification.full_clean()
     moved_from = (
-        Qualification.objects.filter(pk=qualification.pk).exclude(tenant_id=qualification.tenant_id).first()
+        # The row as stored, to see whether it is moving to another tenant.
+        Qualification.objects.unscoped().filter(pk=qualification.pk).exclude(tenant_id=qualification.tenant_id).first()
         if qualification.pk
         else None
     )

@@ -133,7 +133,8 @@ def test_unscoped_says_a_query_across_tenants_on_purpose(enforced, chat, other_c
 def test_related_managers_are_narrowed_by_their_parent_row(enforced, chat, other_chat, tenant):
     assert [m.body for m in chat.messages.all()] == ["Hei"]
     assert tenant.conversation_set.count() == 1
-    assert list(Conversation.objects.for_tenant(tenant).prefetch_related("messages"))[0].messages.all()[0].body == "Hei"
+    (prefetched,) = Conversation.objects.for_tenant(tenant).prefetch_related("messages")
+    assert [m.body for m in prefetched.messages.all()] == ["Hei"]
 
 
 def test_the_scoping_lifted_block_lets_every_query_run(enforced, chat, other_chat):

@@ -74,7 +74,9 @@ def unscoped_manager_uses(source: str, model_names: frozenset[str]) -> list[tupl
 def unscoped_calls_without_reason(source: str) -> list[int]:
     """Return the lines of ``.unscoped()`` calls with no comment on their line, their statement's, or just above."""
     comments = {
-        token.start[0] for token in tokenize.generate_tokens(io.StringIO(source).readline) if token.type == tokenize.COMMENT
+        token.start[0]
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
     }
     tree = ast.parse(source)
     parents = _parents(tree)
@@ -91,7 +93,7 @@ def unscoped_calls_without_reason(source: str) -> list[int]:
     return missing
 
 
-SAMPLE = '''
+SAMPLE = """
 from conversations.models import Message, Conversation
 from workforce.models import Agent
 
@@ -106,7 +108,7 @@ def view(request, tenant, conversation_id):
     fine = Conversation.objects.unscoped().count()
     silent = Conversation.objects.unscoped().count()
     return ok, ok_too, bad, also_bad, hidden, fine, silent
-'''
+"""
 
 
 def test_the_scan_finds_a_bare_manager_of_a_tenant_owned_model_in_a_sample():
