@@ -67,7 +67,7 @@ def start_conversation(
     as when writing history, which the live routing policy (who is online now) must not decide.
     """
     now = now or timezone.now()
-    Visitor.objects.select_for_update().get(pk=visitor.pk)
+    Visitor.objects.for_tenant(tenant).select_for_update().get(pk=visitor.pk)
     open_one = Conversation.objects.for_tenant(tenant).open_of(visitor).first()
     if open_one is not None:
         return open_one
@@ -98,7 +98,12 @@ def _append(
 
     The text is protected here with the tenant's policy as it is now (masked, sealed if it encrypts).
     """
-    locked = Conversation.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=conversation.pk)
+    locked = (
+        Conversation.objects.for_tenant(conversation.tenant_id)
+        .select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=conversation.pk)
+    )
     if client_msg_id:
         earlier = Message.objects.filter(conversation=locked, client_msg_id=client_msg_id).first()
         if earlier is not None:
@@ -231,13 +236,11 @@ def _store_in_one_go(
     return message, status
 
 
-def _stored_message(*, conversation_id: int, client_msg_id: str) -> Message | None:
+def _stored_message(*, conversation: Conversation, client_msg_id: str) -> Message | None:
     if not client_msg_id:
         return None
     return (
-        Message.objects.filter(conversation_id=conversation_id, client_msg_id=client_msg_id)
-        .select_related("agent")
-        .first()
+        Message.objects.filter(conversation=conversation, client_msg_id=client_msg_id).select_related("agent").first()
     )
 
 
@@ -258,7 +261,7 @@ def post_visitor_message(
     try:
         limits.check_message_rate(visitor_id=conversation.visitor_id)
     except ValidationError:
-        earlier = _stored_message(conversation_id=conversation.pk, client_msg_id=client_msg_id)
+        earlier = _stored_message(conversation=conversation, client_msg_id=client_msg_id)
         if earlier is None:
             raise
         return earlier, False  # a resend of a message stored before the limit was reached
@@ -430,9 +433,7 @@ def post_system_message(
 
 def messages_after(*, conversation: Conversation, seq: int) -> list[Message]:
     """Return the conversation's messages numbered above ``seq``, in order (for a resuming client)."""
-    return list(
-        Message.objects.filter(conversation_id=conversation.pk, seq__gt=seq).select_related("agent").order_by("seq")
-    )
+    return list(Message.objects.filter(conversation=conversation, seq__gt=seq).select_related("agent").order_by("seq"))
 
 
 @transaction.atomic
@@ -468,7 +469,10 @@ def _close_locked(locked: Conversation, *, outcome: str, summary: str, now: dt.d
 def _locked_for_closing(conversation: Conversation) -> Conversation:
     """Lock the conversation's row (its alone) and read it with the tenant and agent its announcement names."""
     return (
-        Conversation.objects.select_for_update(of=("self",)).select_related("tenant", "agent").get(pk=conversation.pk)
+        Conversation.objects.for_tenant(conversation.tenant_id)
+        .select_for_update(of=("self",))
+        .select_related("tenant", "agent")
+        .get(pk=conversation.pk)
     )
 
 
@@ -506,7 +510,8 @@ def _publish_visitor_presence(conversation_id: int, *, present: bool) -> None:
 
 
 def _open(conversation_id: int):
-    return Conversation.objects.filter(pk=conversation_id).open()
+    # The id is of a chat the caller holds (its own socket's, or the clock's sweep): never one a client names.
+    return Conversation.objects.unscoped().filter(pk=conversation_id).open()
 
 
 def visitor_arrived(*, conversation: Conversation, now: dt.datetime | None = None) -> None:

@@ -194,6 +194,11 @@ class TenantQuerySet(models.QuerySet):
             clone._tenant_scoped = narrows or any(isinstance(arg, Q) and _q_scopes(arg) for arg in args)
         return clone
 
+    def __repr__(self) -> str:
+        if not self._tenant_scoped and not _lifted.get() and self._result_cache is None:
+            return f"<{type(self).__name__} of {self.model.__name__}, not scoped yet>"
+        return super().__repr__()
+
     # Every way of running the query checks the mark first.
 
     def _fetch_all(self) -> None:
