@@ -58,6 +58,7 @@ from conversations.models import (
 from outbox import services as outbox
 from tenants.models import Tenant
 from tenants.retention import cutoff_for
+from tenants.scoping import TenantOwnedModel
 
 DEFAULT_BATCH_SIZE = 2000
 
@@ -187,7 +188,7 @@ def _purge(purge: TenantPurge, *, batch_size: int) -> None:
     tenant_id, cutoff = purge.tenant_id, purge.cutoff
 
     def delete_conversations(ids: list[int]) -> None:
-        purge.messages += _delete_conversations(ids)
+        purge.messages += _delete_conversations(tenant_id, ids)
         purge.conversations += len(ids)
 
     def delete_page_views(ids: list[int]) -> None:
@@ -219,12 +220,13 @@ def _in_batches(rows: QuerySet, batch_size: int, delete: Callable[[list[int]], N
         after = ids[-1]
 
 
-def _delete_conversations(ids: list[int]) -> int:
-    """Delete the conversations and everything that belongs to them; return how many messages went."""
+def _delete_conversations(tenant_id: int, ids: list[int]) -> int:
+    """Delete the tenant's conversations and everything that belongs to them; return how many messages went."""
     messages = 0
     for part in CONVERSATION_PARTS:
         # None of these has rows of its own pointing at it, so each is one DELETE statement.
-        deleted, _ = part.objects.filter(conversation_id__in=ids).delete()
+        rows = part.objects.for_tenant(tenant_id) if issubclass(part, TenantOwnedModel) else part.objects
+        deleted, _ = rows.filter(conversation_id__in=ids).delete()
         if part is Message:
             messages = deleted
     # The e-mails hold the same personal data (the transcript, the visitor's contact): they go too.

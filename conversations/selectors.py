@@ -131,7 +131,9 @@ def console_sync(*, agent: Agent, followed: set[int]) -> dict[str, Any]:
     waiting ones, as the last state frame should have.
     """
     rows = (
-        Conversation.objects.filter(
+        # Chats the console opened through access_conversation, the agent's own, and their tenants' queue.
+        Conversation.objects.unscoped()
+        .filter(
             Q(pk__in=followed)
             | Q(agent=agent, status=Conversation.Status.ACTIVE)
             | Q(status=Conversation.Status.WAITING, tenant__in=trained_tenant_ids(agent))

@@ -85,7 +85,7 @@ async def test_a_visitor_message_is_stored_then_reaches_the_assigned_agent(shop)
     assert started["conversation"]["agent_name"] == "Anna"
     ack = await receive_until(widget, "ack")
     assert (ack["client_msg_id"], ack["seq"]) == ("m1", 1)
-    stored = await database_sync_to_async(Message.objects.get)(client_msg_id="m1")
+    stored = await database_sync_to_async(Message.objects.unscoped().get)(client_msg_id="m1")
     assert stored.body == "Hei! <b>Toimitus?</b>"
     # and the agent is told of the assignment, and reads the message on opening the chat
     assigned = await receive_until(console, "assigned")
@@ -124,7 +124,7 @@ async def test_a_reconnecting_visitor_gets_exactly_what_was_missed(shop):
         await widget.send_json_to({"type": "message", "body": f"q{n}", "client_msg_id": f"v{n}"})
         await receive_until(widget, "ack")
     await widget.disconnect()
-    conversation = await database_sync_to_async(Conversation.objects.get)(visitor__tenant=shop)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(visitor__tenant=shop)
 
     # when the agent answers twice while the visitor is away
     console = await agent_socket(agent)
@@ -171,7 +171,10 @@ async def test_limits_answer_with_clear_errors(shop, settings):
     await widget.send_json_to({"type": "message", "body": "one too many", "client_msg_id": "over"})
     error = await receive_until(widget, "error")
     assert (error["code"], error["ref"], error["client_msg_id"]) == ("rate_limited", "message", "over")
-    assert await database_sync_to_async(Message.objects.count)() == settings.CHAT_MESSAGES_PER_VISITOR_PER_MINUTE
+    assert (
+        await database_sync_to_async(Message.objects.unscoped().count)()
+        == settings.CHAT_MESSAGES_PER_VISITOR_PER_MINUTE
+    )
     await widget.disconnect()
 
 
@@ -200,7 +203,7 @@ async def test_an_agent_not_trained_for_a_tenant_cannot_open_its_chat(shop, gym)
     await hello(gym_widget)
     await gym_widget.send_json_to({"type": "message", "body": "hello gym", "client_msg_id": "g1"})
     await receive_until(gym_widget, "ack")
-    conversation = await database_sync_to_async(Conversation.objects.get)(tenant=gym)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(tenant=gym)
     shop_agent = await database_sync_to_async(ready_agent)(shop)
     console = await agent_socket(shop_agent)
 
@@ -245,7 +248,7 @@ async def test_an_agent_hands_a_chat_to_a_colleague_who_is_alerted_with_the_note
     await receive_until(widget, "ack")
     bea = await database_sync_to_async(ready_agent)(shop, "Bea")
     anna_console, bea_console = await agent_socket(anna), await agent_socket(bea)
-    conversation = await database_sync_to_async(Conversation.objects.get)(tenant=shop)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(tenant=shop)
 
     # when Anna asks who can take it and transfers it to Bea
     await anna_console.send_json_to({"type": "colleagues", "conversation": conversation.pk})

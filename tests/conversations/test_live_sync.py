@@ -33,7 +33,7 @@ async def chat_with_messages(tenant, count: int):
     for n in range(1, count + 1):
         await widget.send_json_to({"type": "message", "body": f"q{n}", "client_msg_id": f"v{n}"})
         await receive_until(widget, "ack")
-    conversation = await database_sync_to_async(Conversation.objects.get)(tenant=tenant)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(tenant=tenant)
     return widget, token, conversation
 
 

@@ -49,7 +49,7 @@ async def test_a_note_and_tags_never_reach_the_visitors_widget_but_the_next_repl
     token = (await hello(widget))["token"]
     await widget.send_json_to({"type": "message", "body": "Where is my order?", "client_msg_id": "v1"})
     await receive_until(widget, "ack")
-    conversation = await database_sync_to_async(Conversation.objects.get)(tenant=shop)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(tenant=shop)
 
     # when the agent writes a private note and tags the chat, then replies
     note_url = reverse("console_api_chat_notes", args=[conversation.pk])

@@ -446,7 +446,7 @@ async def chat_in_console(tenant):
     await hello(widget)
     await widget.send_json_to({"type": "message", "body": "Rikki on.", "client_msg_id": "v1"})
     await receive_until(widget, "ack")
-    conversation = await database_sync_to_async(Conversation.objects.get)(tenant=tenant)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(tenant=tenant)
     return agent, console, widget, conversation
 
 
@@ -475,7 +475,7 @@ async def test_a_close_frame_without_an_outcome_is_answered_with_outcome_require
         "fields": {"outcome": str(outcomes.ERROR_OUTCOME_REQUIRED)},
         "ref": "close",
     }
-    assert (await database_sync_to_async(Conversation.objects.get)(pk=conversation.pk)).status == "active"
+    assert (await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation.pk)).status == "active"
     await widget.disconnect()
     await console.disconnect()
 
@@ -504,8 +504,8 @@ async def test_a_close_frame_with_bad_lead_details_says_which_fields_and_closes_
         "lead.wants": str(outcomes.ERROR_LEAD_WANTS_REQUIRED),
     }
     assert error["message"] == error["fields"]["lead.email"]
-    assert not await database_sync_to_async(Lead.objects.exists)()
-    assert (await database_sync_to_async(Conversation.objects.get)(pk=conversation.pk)).status == "active"
+    assert not await database_sync_to_async(Lead.objects.unscoped().exists)()
+    assert (await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation.pk)).status == "active"
     await widget.disconnect()
     await console.disconnect()
 
@@ -514,7 +514,7 @@ async def test_a_close_frame_with_bad_lead_details_says_which_fields_and_closes_
 @pytest.mark.usefixtures("close_consumer_thread_connections")
 async def test_an_escalating_close_frame_closes_the_chat_and_the_visitor_reads_what_happens_next(shop, mailoutbox):
     # given
-    await database_sync_to_async(ReportRecipient.objects.create)(
+    await database_sync_to_async(ReportRecipient.objects.unscoped().create)(
         tenant=shop, email="owner@kahvila.example", escalations=True
     )
     _agent, console, widget, conversation = await chat_in_console(shop)

@@ -149,7 +149,7 @@ async def test_the_console_hears_the_visitor_leave_when_their_last_widget_closes
     first_tab, token = await visitor_in_chat(shop)
     await first_tab.send_json_to({"type": "message", "body": "Hi", "client_msg_id": "v1"})
     await receive_until(first_tab, "ack")
-    conversation = await database_sync_to_async(Conversation.objects.get)(tenant=shop)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(tenant=shop)
     second_tab, _token = await visitor_in_chat(shop, token=token)
     await console.send_json_to({"type": "open", "conversation": conversation.pk, "last_seq": 0})
     assert (await receive_until(console, "history"))["conversation"]["visitor_present"] is True
@@ -165,7 +165,7 @@ async def test_the_console_hears_the_visitor_leave_when_their_last_widget_closes
     await second_tab.disconnect()
     left = await receive_until(console, "visitor")
     assert left == {"type": "visitor", "conversation": conversation.pk, "visitor_present": False}
-    stored = await database_sync_to_async(Conversation.objects.get)(pk=conversation.pk)
+    stored = await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation.pk)
     assert stored.visitor_sockets == 0 and stored.visitor_left_at is not None
 
     # when the visitor comes back, the console hears that too

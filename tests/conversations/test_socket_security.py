@@ -199,7 +199,7 @@ async def test_withdrawing_a_training_stops_the_tenants_queue_reaching_the_conso
     console = await agent_socket(olli)
 
     # when the training for the shop is withdrawn
-    qualification = await database_sync_to_async(Qualification.objects.get)(agent=olli, tenant=shop)
+    qualification = await database_sync_to_async(Qualification.objects.unscoped().get)(agent=olli, tenant=shop)
     await database_sync_to_async(agent_services.withdraw_training)(qualification=qualification)
     assert (await receive_until(console, "state"))["type"] == "state"
 

@@ -103,7 +103,7 @@ async def test_an_invitation_is_offered_after_its_seconds_and_accepting_starts_a
     first = await receive_until(widget, "message")
     assert (first["seq"], first["sender"], first["body"]) == (1, "system", "Hei! Voimmeko auttaa?")
     assert first["client_msg_id"] == f"invite:{rule.pk}"
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=started["conversation"]["id"])
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(pk=started["conversation"]["id"])
     assert conversation.origin == Conversation.Origin.PROACTIVE
     assert conversation.proactive_rule_id == rule.pk
 
@@ -151,7 +151,7 @@ async def test_an_invitation_never_shown_and_not_due_cannot_be_accepted(shop):
     # then
     error = await widget.receive_json_from(timeout=5)
     assert (error["type"], error["code"], error["ref"]) == ("error", "no_invitation", "invite_accept")
-    assert not await database_sync_to_async(Conversation.objects.exists)()
+    assert not await database_sync_to_async(Conversation.objects.unscoped().exists)()
     await widget.disconnect()
 
 
@@ -194,7 +194,7 @@ async def test_a_visitor_rates_their_chat_once_it_is_closed(shop):
     assert (error["code"], error["ref"]) == ("not_closed", "rate")
 
     # when the agent closes it
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation_id)
     await database_sync_to_async(services.close_conversation)(conversation=conversation)
     await receive_until(widget, "closed")
 
@@ -209,7 +209,7 @@ async def test_a_visitor_rates_their_chat_once_it_is_closed(shop):
     # then
     rated = await receive_until(widget, "rated")
     assert rated == {"type": "rated", "conversation": conversation_id, "rating": 4, "comment": "Nopeaa <palvelua>"}
-    stored = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    stored = await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation_id)
     assert (stored.rating, stored.rating_comment) == (4, "Nopeaa <palvelua>")
     assert stored.agent_id == agent.pk
     await widget.disconnect()
@@ -222,7 +222,7 @@ async def test_a_star_frame_alone_stores_the_rating_and_a_comment_frame_updates_
     await hello(widget)
     await widget.send_json_to({"type": "message", "body": "Hei", "client_msg_id": "m1"})
     conversation_id = (await receive_until(widget, "conversation"))["conversation"]["id"]
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation_id)
     await database_sync_to_async(services.close_conversation)(conversation=conversation)
     await receive_until(widget, "closed")
 
@@ -232,7 +232,7 @@ async def test_a_star_frame_alone_stores_the_rating_and_a_comment_frame_updates_
     # then the rating is stored at once
     rated = await receive_until(widget, "rated")
     assert rated == {"type": "rated", "conversation": conversation_id, "rating": 5, "comment": ""}
-    stored = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    stored = await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation_id)
     assert (stored.rating, stored.rating_comment) == (5, "")
     first_rated_at = stored.rated_at
     assert first_rated_at is not None
@@ -243,7 +243,7 @@ async def test_a_star_frame_alone_stores_the_rating_and_a_comment_frame_updates_
     # then the same rating carries it
     rated = await receive_until(widget, "rated")
     assert rated["comment"] == "Kiitos"
-    stored = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    stored = await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation_id)
     assert (stored.rating, stored.rating_comment, stored.rated_at) == (5, "Kiitos", first_rated_at)
     await widget.disconnect()
 
@@ -293,7 +293,7 @@ async def test_a_visitor_gets_the_transcript_by_email_once(shop, smtp_server):
     await widget.send_json_to({"type": "message", "body": "Paljonko kahvi maksaa?", "client_msg_id": "m1"})
     conversation_id = (await receive_until(widget, "conversation"))["conversation"]["id"]
     await receive_until(widget, "ack")
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    conversation = await database_sync_to_async(Conversation.objects.unscoped().get)(pk=conversation_id)
     await database_sync_to_async(services.close_conversation)(conversation=conversation)
     await receive_until(widget, "closed")
 
