@@ -14,7 +14,7 @@ from conversations import services
 from conversations.models import Conversation, Handoff, Visitor
 from integrations import api_tokens
 from tests import factories
-from tests.integrations.api_helpers import NOW, api_client, make_chat
+from tests.integrations.api_helpers import NOW, api_client, ids_paging_through, make_chat
 
 pytestmark = pytest.mark.frozen_time(NOW)
 
@@ -45,15 +45,6 @@ def make_rated_chat(tenant, *, minutes_ago: int, rating: int, comment: str = "")
     return conversation
 
 
-def every_page(client, url: str, **params) -> list[dict]:
-    page = client.get(url, params).json()
-    rows = list(page["results"])
-    while page["next"]:
-        page = client.get(page["next"]).json()
-        rows += page["results"]
-    return rows
-
-
 # --- Handoff reports ----------------------------------------------------------------------------------
 
 
@@ -80,15 +71,10 @@ def test_another_tenants_handoff_report_answers_404_like_a_missing_one(key_a, te
 
 def test_handoff_pages_are_stable_while_reports_arrive(key_a, tenant):
     older = [make_handoff(tenant, minutes_ago=m) for m in (50, 40, 30, 20, 10)]
-    client = api_client(key_a)
-    first = client.get(reverse("api:handoffs"), {"page_size": 2}).json()
 
-    make_handoff(tenant, minutes_ago=5)
-    seen = [h["id"] for h in first["results"]]
-    page = first
-    while page["next"]:
-        page = client.get(page["next"]).json()
-        seen += [h["id"] for h in page["results"]]
+    seen = ids_paging_through(
+        api_client(key_a), reverse("api:handoffs"), meanwhile=lambda: make_handoff(tenant, minutes_ago=5)
+    )
 
     assert seen == [h.pk for h in reversed(older)]
 
@@ -112,15 +98,13 @@ def test_a_token_lists_only_its_tenants_ratings_newest_first(key_a, tenant, othe
 
 def test_rating_pages_are_stable_while_ratings_arrive(key_a, tenant):
     older = [make_rated_chat(tenant, minutes_ago=m, rating=4) for m in (50, 40, 30, 20, 10)]
-    client = api_client(key_a)
-    first = client.get(reverse("api:ratings"), {"page_size": 2}).json()
 
-    make_rated_chat(tenant, minutes_ago=1, rating=5)
-    seen = [r["conversation_id"] for r in first["results"]]
-    page = first
-    while page["next"]:
-        page = client.get(page["next"]).json()
-        seen += [r["conversation_id"] for r in page["results"]]
+    seen = ids_paging_through(
+        api_client(key_a),
+        reverse("api:ratings"),
+        field="conversation_id",
+        meanwhile=lambda: make_rated_chat(tenant, minutes_ago=1, rating=5),
+    )
 
     assert seen == [c.pk for c in reversed(older)]
 
