@@ -19,6 +19,7 @@ from conversations import outcomes
 from conversations.models import Conversation, Handoff, Lead, Message
 from integrations import api_schema
 from integrations.api_auth import HasTenantToken, TokenAuthentication
+from integrations.api_filters import TimeWindow
 from integrations.api_periods import period_from_query
 from integrations.models import Scope
 from reporting import kpis
@@ -137,7 +138,13 @@ class TenantScopedView(generics.GenericAPIView):
         return self.model.objects.for_tenant(self.request.auth.tenant)
 
 
-class LeadList(TenantScopedView, generics.ListAPIView):
+class TimeListView(TenantScopedView, generics.ListAPIView):
+    """A list of the tenant's rows, newest first by time, narrowed by ``since`` and ``until``."""
+
+    filter_backends = (TimeWindow,)
+
+
+class LeadList(TimeListView):
     model = Lead
     serializer_class = LeadSerializer
     pagination_class = LeadsByTime
@@ -159,7 +166,7 @@ class LeadDetail(TenantScopedView, generics.RetrieveAPIView):
         return Response(LeadSerializer(lead).data)
 
 
-class ConversationList(TenantScopedView, generics.ListAPIView):
+class ConversationList(TimeListView):
     model = Conversation
     serializer_class = ConversationSerializer
     pagination_class = ConversationsByTime
@@ -170,7 +177,7 @@ class ConversationDetail(TenantScopedView, generics.RetrieveAPIView):
     serializer_class = ConversationWithMessagesSerializer
 
 
-class HandoffList(TenantScopedView, generics.ListAPIView):
+class HandoffList(TimeListView):
     model = Handoff
     serializer_class = HandoffSerializer
     pagination_class = HandoffsByTime
@@ -181,7 +188,7 @@ class HandoffDetail(TenantScopedView, generics.RetrieveAPIView):
     serializer_class = HandoffSerializer
 
 
-class RatingList(TenantScopedView, generics.ListAPIView):
+class RatingList(TimeListView):
     """Rated conversations, latest rating first."""
 
     model = Conversation

@@ -31,9 +31,11 @@ def api_client(key: str) -> APIClient:
     return client
 
 
-def ids_paging_through(client: APIClient, url: str, *, field: str = "id", meanwhile=lambda: None) -> list:
+def ids_paging_through(
+    client: APIClient, url: str, *, params: dict | None = None, field: str = "id", meanwhile=lambda: None
+) -> list:
     """Return the ``field`` of every row, walking pages of two; ``meanwhile`` runs after the first page."""
-    page = client.get(url, {"page_size": 2}).json()
+    page = client.get(url, {**(params or {}), "page_size": 2}).json()
     seen = [row[field] for row in page["results"]]
     meanwhile()
     while page["next"]:

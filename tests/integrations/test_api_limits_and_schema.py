@@ -72,6 +72,8 @@ def test_the_schema_is_valid_openapi_and_names_every_route(db):
     assert {"from", "to", "week", "month"} <= {
         p["name"] for p in document["paths"]["/api/v1/kpis/"]["get"]["parameters"]
     }
+    for listing in ("/api/v1/leads/", "/api/v1/conversations/", "/api/v1/handoffs/", "/api/v1/ratings/"):
+        assert {"since", "until", "cursor"} <= {p["name"] for p in document["paths"][listing]["get"]["parameters"]}
     [scheme] = document["components"]["securitySchemes"].values()
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
 

@@ -10,8 +10,8 @@ from cryptography.fernet import Fernet
 from django.db import connection
 from django.urls import reverse
 
-from conversations import services
-from conversations.models import Conversation, Handoff, Visitor
+from conversations import protection, services
+from conversations.models import Conversation, Handoff, Lead, Visitor
 from integrations import api_tokens
 from tests import factories
 from tests.integrations.api_helpers import NOW, api_client, ids_paging_through, make_chat
@@ -203,13 +203,75 @@ def test_an_encrypting_tenants_text_comes_out_plain_to_its_token_only(vault, ten
         [(stored,)] = cursor.fetchall()
     assert SECRET_WORDS not in stored
 
+    lead = Lead.objects.create(
+        tenant=vault,
+        conversation=conversation,
+        email=protection.seal_for(vault, "maija@example.fi"),
+        wants=protection.protect_for(vault, SECRET_WORDS),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT email, wants FROM conversations_lead WHERE id = %s", [lead.pk])
+        assert "maija@example.fi" not in cursor.fetchone()
+
     # when its token and another tenant's ask for it
     vault_key = api_tokens.issue_token(tenant=vault, name="CRM")[1]
     other_key = api_tokens.issue_token(tenant=tenant, name="CRM")[1]
     ours = api_client(vault_key).get(reverse("api:conversation", args=[conversation.pk]))
+    our_leads = api_client(vault_key).get(reverse("api:leads"))
     theirs = api_client(other_key).get(reverse("api:conversation", args=[conversation.pk]))
+    their_leads = api_client(other_key).get(reverse("api:leads"))
 
     # then only the tenant's own token reads the plain text
     assert [m["body"] for m in ours.json()["messages"]] == [SECRET_WORDS]
+    assert [(row["email"], row["wants"]) for row in our_leads.json()["results"]] == [("maija@example.fi", SECRET_WORDS)]
     assert theirs.status_code == 404
-    assert SECRET_WORDS not in theirs.content.decode()
+    assert their_leads.json()["results"] == []
+    assert SECRET_WORDS not in theirs.content.decode() + their_leads.content.decode()
+
+
+# --- Filtered by time ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("route", "make"),
+    [
+        ("api:leads", lambda tenant, m: make_chat(tenant, minutes_ago=m, lead=True).lead.pk),
+        ("api:conversations", lambda tenant, m: make_chat(tenant, minutes_ago=m).pk),
+        ("api:handoffs", lambda tenant, m: make_handoff(tenant, minutes_ago=m).pk),
+    ],
+)
+def test_a_list_filtered_by_time_holds_the_rows_from_since_until_before_until(key_a, tenant, route, make):
+    # given rows 50, 40, 30, 20 and 10 minutes ago
+    ids = {m: make(tenant, m) for m in (50, 40, 30, 20, 10)}
+    since, until = NOW - dt.timedelta(minutes=40), NOW - dt.timedelta(minutes=10)
+
+    # when
+    seen = ids_paging_through(
+        api_client(key_a), reverse(route), params={"since": since.isoformat(), "until": until.isoformat()}
+    )
+
+    # then: from since (included) to until (excluded), newest first, over every page
+    assert seen == [ids[20], ids[30], ids[40]]
+
+
+def test_ratings_filtered_by_time_go_by_when_they_were_given(key_a, tenant):
+    rated = {m: make_rated_chat(tenant, minutes_ago=m, rating=5).pk for m in (30, 20, 10)}
+
+    answer = api_client(key_a).get(reverse("api:ratings"), {"since": (NOW - dt.timedelta(minutes=25)).isoformat()})
+
+    assert [r["conversation_id"] for r in answer.json()["results"]] == [rated[10], rated[20]]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2026-12-15T09:00:00"}, "until"),  # no offset: whose 9 o'clock?
+        ({"since": "2026-12-15T09:00:00+00:00", "until": "2026-12-14T09:00:00+00:00"}, "until"),
+    ],
+)
+def test_a_time_filter_that_cannot_be_read_answers_400_naming_it(key_a, params, field):
+    answer = api_client(key_a).get(reverse("api:leads"), params)
+
+    assert answer.status_code == 400
+    assert field in answer.json()

@@ -104,6 +104,23 @@ def test_marking_a_lead_handled_twice_keeps_the_first_moment(tenant, lead, _froz
     assert lead.handled_at == NOW
 
 
+def test_operations_managers_filter_the_leads_the_client_has_handled(tenant, lead, client, ops_manager):
+    # given one lead handled through the API, one not
+    open_lead = make_chat(tenant, minutes_ago=10, lead=True).lead
+    api_client(key_with(tenant, Scope.LEADS_WRITE)).patch(
+        reverse("api:lead", args=[lead.pk]), {"handled": True}, format="json"
+    )
+    client.force_login(ops_manager)
+
+    # when
+    handled = client.get(reverse("admin:conversations_lead_changelist"), {"handled_at__isnull": "False"})
+    waiting = client.get(reverse("admin:conversations_lead_changelist"), {"handled_at__isnull": "True"})
+
+    # then
+    assert [row.pk for row in handled.context["cl"].result_list] == [lead.pk]
+    assert [row.pk for row in waiting.context["cl"].result_list] == [open_lead.pk]
+
+
 def test_a_lead_marked_handled_by_mistake_is_open_again(tenant, lead):
     key = key_with(tenant, Scope.LEADS_WRITE)
     api_client(key).patch(reverse("api:lead", args=[lead.pk]), {"handled": True}, format="json")
