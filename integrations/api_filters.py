@@ -21,11 +21,11 @@ def _moment(request: Request, field: str) -> dt.datetime | None:
         return None
     try:
         moment = parse_datetime(text)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise serializers.ValidationError({field: [str(ERROR_MOMENT)]})
-    return moment
+        if moment is None or moment.tzinfo is None:
+            raise ValueError(text)
+        return moment.astimezone(dt.UTC)  # a moment that has no UTC date (year 0 or 10000) is refused here
+    except (ValueError, OverflowError):
+        raise serializers.ValidationError({field: [str(ERROR_MOMENT)]}) from None
 
 
 def paged_by(view) -> str:

@@ -164,6 +164,11 @@ def test_figures_for_a_week_a_month_or_days(key_a, figures_chats, params, chats,
         ({"month": "2026-13"}, "month"),
         ({"month": "2026-12", "week": "2026-W51"}, "period"),
         ({"from": "2020-01-01", "to": "2026-12-15"}, "to"),
+        # at the ends of the calendar: refused, never a server error
+        ({"week": "9999-W52"}, "week"),
+        ({"month": "9999-12"}, "month"),
+        ({"from": "2026-12-01", "to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": "0001-01-01"}, "from"),
     ],
 )
 def test_a_period_that_cannot_be_read_answers_400_naming_it(key_a, params, field):
@@ -268,6 +273,8 @@ def test_ratings_filtered_by_time_go_by_when_they_were_given(key_a, tenant):
         ({"since": "yesterday"}, "since"),
         ({"until": "2026-12-15T09:00:00"}, "until"),  # no offset: whose 9 o'clock?
         ({"since": "2026-12-15T09:00:00+00:00", "until": "2026-12-14T09:00:00+00:00"}, "until"),
+        ({"since": "0001-01-01T00:00:00+05:00"}, "since"),
+        ({"until": "9999-12-31T23:59:59-05:00"}, "until"),
     ],
 )
 def test_a_time_filter_that_cannot_be_read_answers_400_naming_it(key_a, params, field):
