@@ -221,6 +221,8 @@ def test_a_token_without_knowledge_write_adds_no_article(tenant):
         ({"title": "No text"}, "body"),
         ({**ARTICLE, "title": "x" * 201}, "title"),
         ({**ARTICLE, "is_published": "sometimes"}, "is_published"),
+        ({**ARTICLE, "body": "NUL \x00 in the text"}, "body"),
+        ({**ARTICLE, "keywords": "k" * 301}, "keywords"),
     ],
 )
 def test_a_bad_article_answers_400_naming_the_field(tenant, body, field):
