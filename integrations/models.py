@@ -7,6 +7,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -126,6 +127,24 @@ class WebhookDelivery(TenantOwnedModel):
 API_TOKEN_PREFIX = "chatops_"  # noqa: S105 (marks a token in logs and secret scanners; not a token)
 
 
+class Scope(models.TextChoices):
+    """What a token may do: read everything of its tenant, or also write one kind of row."""
+
+    READ = "read", _("Read leads, conversations, handoff reports, ratings and figures")
+    LEADS_WRITE = "leads:write", _("Mark leads handled")
+    KNOWLEDGE_WRITE = "knowledge:write", _("Add knowledge-base articles")
+
+
+def default_scopes() -> list[str]:
+    """Return the scopes of a token made without a choice (and of tokens made before scopes): read only."""
+    return [Scope.READ.value]
+
+
+def validate_scopes(value: object) -> None:
+    if not isinstance(value, list) or any(scope not in Scope.values for scope in value):
+        raise ValidationError(_("Choose scopes from: %(scopes)s."), params={"scopes": ", ".join(Scope.values)})
+
+
 class ApiToken(TenantOwnedModel):
     """A named key to the REST API, good for its tenant's data only; only its SHA-256 is stored.
 
@@ -138,6 +157,9 @@ class ApiToken(TenantOwnedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    scopes = models.JSONField(
+        _("scopes"), default=default_scopes, validators=[validate_scopes], help_text=_("What the token may do.")
+    )
 
     class Meta:
         ordering = ["tenant__name", "name"]
@@ -146,3 +168,7 @@ class ApiToken(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_start}…)"
+
+    def allows(self, scope: str) -> bool:
+        """Say whether the token's scopes cover ``scope``."""
+        return scope in self.scopes
