@@ -405,7 +405,7 @@ def mark_lead_handled(*, lead: Lead, handled: bool, now: dt.datetime | None = No
 
     Marking a handled lead again keeps the first moment: a CRM that retries changes nothing.
     """
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    locked = Lead.objects.for_tenant(lead.tenant_id).select_for_update().get(pk=lead.pk)
     if handled and locked.handled_at is None:
         locked.handled_at = now or timezone.now()
     elif not handled:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_PRODUCT = {".venv", "tests", "bench", "migrations", "node_modules", "staticfiles", "locale", "docs", "deploy"}
 # The modules that stay one call deep: they reach tenant rows through scoping or access_* functions.
 THIN_MODULE_PATTERNS = ("views.py", "*_views.py", "consumers.py", "*_consumers.py", "tasks.py", "*_tasks.py")
-THIN_MODULE_PATTERNS += ("admin.py", "*_admin.py")
+THIN_MODULE_PATTERNS += ("admin.py", "*_admin.py", "api.py", "*_api.py")
 SCOPING_CALLS = frozenset({"for_tenant", "visible_to", "unscoped"})
 MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
 
