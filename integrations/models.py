@@ -27,6 +27,7 @@ class EventType(models.TextChoices):
     CONVERSATION_CLOSED = "conversation.closed", _("Conversation closed (with its outcome)")
     RATING_GIVEN = "rating.given", _("Rating given")
     OFFLINE_MESSAGE_LEFT = "offline_message.left", _("Offline message left")
+    REPORT_READY = "report.ready", _("Weekly or monthly report ready")
 
 
 PING = "ping"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.urls import reverse
+
 from conversations.models import Conversation, Handoff, Lead, Message
+from reporting.kpis import TenantKpis
+from reporting.models import ReportDelivery
+from reporting.periods import Period
 
 
 def moment(value: dt.datetime | None) -> str | None:
@@ -77,4 +83,50 @@ def offline_message_data(message: Message) -> dict:
         "email": visitor.email,
         "question": message.body,
         "left_at": moment(message.created_at),
+    }
+
+
+def period_data(period: Period) -> dict:
+    """Return a period as its local days (first and last, in its zone) and the moments it spans."""
+    return {
+        "first_day": period.first_day.isoformat(),
+        "last_day": period.last_day.isoformat(),
+        "time_zone": period.zone.key,
+        "start": moment(period.start),
+        "end": moment(period.end),
+    }
+
+
+def headline_figures(figures: TenantKpis) -> dict:
+    """Return a report's headline figures: counts, seconds, and rates as fractions (0.8 is 80 %); None if none."""
+    return {
+        "visitors": figures.visitors,
+        "chats": figures.chats,
+        "chat_rate": figures.chat_rate,
+        "missed_chats": figures.missed_chats,
+        "offline_messages": figures.offline_messages,
+        "first_response_median_seconds": figures.first_response_median,
+        "first_response_p90_seconds": figures.first_response_p90,
+        "share_within_target": figures.share_within_target,
+        "meets_first_response_target": figures.first_response_target.met,
+        "resolution_rate": figures.resolution_rate,
+        "meets_resolution_target": figures.resolution_target.met,
+        "escalated_chats": figures.escalated_chats,
+        "escalation_rate": figures.escalation_rate,
+        "csat": figures.csat,
+        "csat_response_rate": figures.csat_response_rate,
+        "leads": figures.leads,
+    }
+
+
+def report_data(delivery: ReportDelivery, *, period: Period, figures: TenantKpis) -> dict:
+    """Return a ready report: which one, its period, its headline figures, and where the full figures are."""
+    return {
+        "report": {
+            "id": delivery.pk,
+            "kind": delivery.kind,
+            "period": period_data(period),
+            "figures": headline_figures(figures),
+            "dashboard_url": settings.SITE_URL + reverse("dashboard"),
+        }
     }

@@ -6,6 +6,9 @@ from conversations import signals
 from conversations.models import Conversation, Handoff, Lead, Message
 from integrations import payloads, services
 from integrations.models import EventType
+from reporting import signals as reporting_signals
+from reporting.models import ReportDelivery
+from reporting.reports import Report
 
 
 def on_lead_created(sender, *, lead: Lead, **kwargs) -> None:
@@ -44,6 +47,14 @@ def on_offline_message_left(sender, *, message: Message, **kwargs) -> None:
     )
 
 
+def on_report_ready(sender, *, delivery: ReportDelivery, report: Report, **kwargs) -> None:
+    services.record_event(
+        tenant_id=delivery.tenant_id,
+        event_type=EventType.REPORT_READY,
+        data=lambda: payloads.report_data(delivery, period=report.period, figures=report.figures),
+    )
+
+
 def connect() -> None:
     """Listen to the business events (once, whatever the number of calls)."""
     signals.lead_created.connect(on_lead_created, dispatch_uid="integrations.lead_created")
@@ -51,3 +62,4 @@ def connect() -> None:
     signals.conversation_closed.connect(on_conversation_closed, dispatch_uid="integrations.conversation_closed")
     signals.rating_given.connect(on_rating_given, dispatch_uid="integrations.rating_given")
     signals.offline_message_left.connect(on_offline_message_left, dispatch_uid="integrations.offline_message_left")
+    reporting_signals.report_ready.connect(on_report_ready, dispatch_uid="integrations.report_ready")
