@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations.fields import SealableTextField
+from conversations.models import Conversation
 from tenants.scoping import TenantOwnedModel
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks a secret, not one)
@@ -89,7 +91,17 @@ class WebhookDelivery(TenantOwnedModel):
     )
     event_id = models.UUIDField(_("event id"), default=uuid.uuid4)
     event_type = models.CharField(_("event"), max_length=40)
-    body = models.TextField(_("body"))
+    # Sealed (conversations.sealing) when the tenant encrypts its chats at rest; plain rows read as they are.
+    body = SealableTextField(_("body"))
+    # The chat the event is about, if any: an erasure of its visitor blanks the body (services.forget_conversations).
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("conversation"),
+    )
     status = models.CharField(_("status"), max_length=9, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.conf import settings
 from django.urls import reverse
@@ -11,6 +12,15 @@ from conversations.models import Conversation, Handoff, Lead, Message
 from reporting.kpis import TenantKpis
 from reporting.models import ReportDelivery
 from reporting.periods import Period
+
+
+# What a visitor's erasure blanks in a body: every key of the events above that holds their data.
+PERSONAL_KEYS = frozenset(
+    {
+        "name", "email", "phone", "wants", "summary", "comment", "question",
+        "visitor_name", "visitor_email", "visitor_phone", "promise",
+    }
+)  # fmt: skip
 
 
 def moment(value: dt.datetime | None) -> str | None:
@@ -130,3 +140,20 @@ def report_data(delivery: ReportDelivery, *, period: Period, figures: TenantKpis
             "dashboard_url": settings.SITE_URL + reverse("dashboard"),
         }
     }
+
+
+def _blanked(value: object) -> object:
+    if isinstance(value, dict):
+        return {
+            key: "" if key in PERSONAL_KEYS and isinstance(item, str) else _blanked(item) for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_blanked(item) for item in value]
+    return value
+
+
+def erased_body(body: str) -> str:
+    """Return an event's body with the visitor's data blanked and ``"erased": true`` in its data."""
+    envelope = json.loads(body)
+    envelope["data"] = {**_blanked(envelope.get("data") or {}), "erased": True}
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))

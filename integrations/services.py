@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from conversations import protection
 from integrations import payloads, signing
 from integrations.models import PING, WebhookDelivery, WebhookEndpoint, new_secret
 
@@ -47,12 +48,19 @@ USER_AGENT = "chatops-webhooks/1"
 
 
 def record_event(
-    *, tenant_id: int, event_type: str, data: Callable[[], dict], now: dt.datetime | None = None
+    *,
+    tenant_id: int,
+    event_type: str,
+    data: Callable[[], dict],
+    conversation_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> list[WebhookDelivery]:
     """Write a delivery of the event for each active endpoint of the tenant that wants it; return them.
 
     Runs in the caller's transaction (a rollback leaves no delivery); workers are asked to send
-    after commit. ``data`` is called only when some endpoint wants the event.
+    after commit. ``data`` is called only when some endpoint wants the event. The body is stored
+    sealed when the tenant encrypts; ``conversation_id`` names the chat whose visitor it is about
+    (an erasure of that visitor blanks it).
     """
     endpoints = [
         endpoint
@@ -63,12 +71,14 @@ def record_event(
         return []
     now = now or timezone.now()
     event_id = uuid.uuid4()
-    body = event_body(
-        event_id=event_id, event_type=event_type, tenant_slug=endpoints[0].tenant.slug, data=data(), now=now
-    )
+    tenant = endpoints[0].tenant
+    body = event_body(event_id=event_id, event_type=event_type, tenant_slug=tenant.slug, data=data(), now=now)
+    body = protection.seal_for(tenant, body)
     deliveries = WebhookDelivery.objects.bulk_create(
         [
-            _new_delivery(endpoint, event_id=event_id, event_type=event_type, body=body, now=now)
+            _new_delivery(
+                endpoint, event_id=event_id, event_type=event_type, body=body, now=now, conversation_id=conversation_id
+            )
             for endpoint in endpoints
         ]
     )
@@ -89,11 +99,18 @@ def event_body(*, event_id: uuid.UUID, event_type: str, tenant_slug: str, data: 
 
 
 def _new_delivery(
-    endpoint: WebhookEndpoint, *, event_id: uuid.UUID, event_type: str, body: str, now: dt.datetime
+    endpoint: WebhookEndpoint,
+    *,
+    event_id: uuid.UUID,
+    event_type: str,
+    body: str,
+    now: dt.datetime,
+    conversation_id: int | None = None,
 ) -> WebhookDelivery:
     return WebhookDelivery(
         tenant_id=endpoint.tenant_id,
         endpoint=endpoint,
+        conversation_id=conversation_id,
         event_id=event_id,
         event_type=event_type,
         body=body,
@@ -301,11 +318,32 @@ def send_test_ping(*, endpoint: WebhookEndpoint, by: AbstractBaseUser | None = N
     event_id = uuid.uuid4()
     data = {"endpoint": endpoint.name}
     body = event_body(event_id=event_id, event_type=PING, tenant_slug=endpoint.tenant.slug, data=data, now=now)
+    body = protection.seal_for(endpoint.tenant, body)
     delivery = _new_delivery(endpoint, event_id=event_id, event_type=PING, body=body, now=now)
     delivery.requested_by = by
     delivery.save()
     _send_after_commit([delivery.pk])
     return delivery
+
+
+# --- A visitor's erasure -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def forget_conversations(*, conversation_ids: list[int]) -> int:
+    """Blank the visitors' data in every delivery about these chats, sent or not; return how many.
+
+    A delivery still waiting goes out blanked (same event id, ``"erased": true`` in its data): the
+    client's system learns that the event happened, as the KPIs still count it, but not who it was.
+    The body stays sealed for a tenant that encrypts.
+    """
+    forgotten = 0
+    deliveries = WebhookDelivery.objects.select_for_update().select_related("tenant")
+    for delivery in deliveries.filter(conversation_id__in=conversation_ids).order_by("pk"):
+        blanked = protection.seal_for(delivery.tenant, payloads.erased_body(delivery.body))
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(body=blanked)
+        forgotten += 1
+    return forgotten
 
 
 @transaction.atomic
