@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.db import models, transaction
 from django.utils import timezone
 
+from conversations import signals
 from conversations.models import (
     Conversation,
     Handoff,
@@ -35,7 +36,6 @@ from conversations.models import (
     Visitor,
     email_reference,
 )
-from conversations import signals
 from conversations.outcomes import PHONE_CHARACTERS
 from outbox import services as outbox
 from tenants.models import Tenant

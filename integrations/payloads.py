@@ -13,7 +13,6 @@ from reporting.kpis import TenantKpis
 from reporting.models import ReportDelivery
 from reporting.periods import Period
 
-
 # What a visitor's erasure blanks in a body: every key of the events above that holds their data.
 PERSONAL_KEYS = frozenset(
     {
