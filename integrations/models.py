@@ -7,12 +7,14 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from conversations.fields import SealableTextField
 from conversations.models import Conversation
+from integrations.addresses import RefusedAddress, check_url
 from tenants.scoping import TenantOwnedModel
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks a secret, not one)
@@ -60,6 +62,15 @@ class WebhookEndpoint(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
+
+    def clean(self) -> None:
+        """Refuse an address chatops must not send to (integrations.addresses: public http(s) only)."""
+        if not self.url:
+            return
+        try:
+            check_url(self.url)
+        except RefusedAddress as refused:
+            raise ValidationError({"url": str(refused)}) from None
 
     def signing_secrets(self, *, now: dt.datetime) -> list[str]:
         """Return the secrets that sign a delivery now: the current one, and the previous one while it is valid."""

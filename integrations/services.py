@@ -33,7 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from conversations import protection
-from integrations import payloads, signing
+from integrations import addresses, payloads, signing
 from integrations.models import PING, WebhookDelivery, WebhookEndpoint, new_secret
 
 logger = logging.getLogger(__name__)
@@ -196,18 +196,25 @@ class _NoRedirects(urlrequest.HTTPRedirectHandler):
 
 
 def _opener() -> urlrequest.OpenerDirector:
-    return urlrequest.build_opener(urlrequest.ProxyHandler({}), _NoRedirects())
+    return urlrequest.build_opener(
+        urlrequest.ProxyHandler({}), _NoRedirects(), addresses.PinnedHTTPHandler(), addresses.PinnedHTTPSHandler()
+    )
 
 
 def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST the body to the URL within the timeout; return the status code or what went wrong."""
-    outgoing = urlrequest.Request(  # noqa: S310 (the URL field allows only http and https)
+    """POST the body to the URL within the timeout; return the status code or what went wrong.
+
+    The address is checked again now (``integrations.addresses``): a refused one is an error without
+    a status code, retried like a refused connection (its DNS may be put right).
+    """
+    outgoing = urlrequest.Request(  # noqa: S310 (addresses.check_scheme allows only http and https)
         url,
         data=body,
         method="POST",
         headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
     )
     try:
+        addresses.check_scheme(url)
         with _opener().open(outgoing, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as answer:
             return Answer(code=answer.status)
     except urlerror.HTTPError as refusal:
@@ -215,7 +222,8 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
     except (OSError, ValueError) as failure:
         # URLError, a timeout, a refused connection, a malformed address
         reason = getattr(failure, "reason", failure)
-        return Answer(code=None, error=f"{type(failure).__name__}: {reason}"[:MAX_ERROR_LENGTH])
+        kind = type(reason if isinstance(reason, Exception) else failure).__name__
+        return Answer(code=None, error=f"{kind}: {reason}"[:MAX_ERROR_LENGTH])
 
 
 def _attempt(lease: Lease) -> Answer:
