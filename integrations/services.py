@@ -35,6 +35,7 @@ from django.utils import timezone
 from conversations import protection
 from integrations import addresses, payloads, signing
 from integrations.models import PING, WebhookDelivery, WebhookEndpoint, new_secret
+from outbox import leasing
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class Lease:
     token: str
 
     def rows(self):
-        return WebhookDelivery.objects.filter(pk=self.delivery.pk, lease_token=self.token)
+        return leasing.leased_rows(self.delivery, self.token)
 
 
 @dataclass
@@ -167,25 +168,19 @@ def lease_time() -> dt.timedelta:
 
 def _take_lease(delivery_id: int, now: dt.datetime) -> Lease | None:
     """Lease the delivery to this attempt if it is due or its last worker died by ``now``; None if not ours."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("endpoint")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None:
-            return None
-        due = delivery.status == WebhookDelivery.Status.QUEUED and delivery.next_attempt_at <= now
-        abandoned = delivery.status == WebhookDelivery.Status.SENDING and delivery.leased_until < now
-        if not (due or abandoned):
-            return None
-        started = timezone.now()
-        delivery.status, delivery.lease_token = WebhookDelivery.Status.SENDING, uuid.uuid4().hex
-        delivery.leased_until, delivery.last_attempt_at = started + lease_time(), started
-        delivery.attempts += 1
-        delivery.save(update_fields=["status", "lease_token", "leased_until", "last_attempt_at", "attempts"])
-    return Lease(delivery=delivery, token=delivery.lease_token)
+
+    def started(delivery: WebhookDelivery, start: dt.datetime) -> None:
+        delivery.last_attempt_at = start
+
+    delivery = leasing.take_lease(
+        WebhookDelivery.objects.select_related("endpoint"),
+        pk=delivery_id,
+        now=now,
+        lease_time=lease_time(),
+        update_fields=["status", "lease_token", "leased_until", "last_attempt_at", "attempts"],
+        started=started,
+    )
+    return None if delivery is None else Lease(delivery=delivery, token=delivery.lease_token)
 
 
 class _NoRedirects(urlrequest.HTTPRedirectHandler):
@@ -282,10 +277,7 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = DUE_BATCH) -> in
     """
     now = now or timezone.now()
     due = (
-        WebhookDelivery.objects.filter(
-            Q(status=WebhookDelivery.Status.QUEUED, next_attempt_at__lte=now)
-            | Q(status=WebhookDelivery.Status.SENDING, leased_until__lt=now)
-        )
+        WebhookDelivery.objects.filter(leasing.due_or_abandoned(now))
         .filter(Q(endpoint__active=True) | Q(event_type=PING))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
