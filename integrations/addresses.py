@@ -102,17 +102,21 @@ def _pinned_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_a
     raise failure or RefusedAddress(ERROR_UNRESOLVED % {"host": host})
 
 
-# http.client connects through the instance's ``_create_connection``; TLS still checks the host name.
-class _PinnedHTTPConnection(http.client.HTTPConnection):
+class _Pinned:
+    """A connection of http.client that connects through ``_pinned_connection`` (TLS still checks the host name)."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # http.client opens its socket through the instance's ``_create_connection``.
         self._create_connection = _pinned_connection
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = _pinned_connection
+class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
+    pass
 
 
 class PinnedHTTPHandler(urlrequest.HTTPHandler):

@@ -202,3 +202,15 @@ def test_a_host_whose_dns_now_points_inside_is_refused_when_sent(tenant, receive
     refused.refresh_from_db()
     assert refused.status == WebhookDelivery.Status.DELIVERED
     assert len(receiver.accepted()) == 1
+
+
+def test_an_https_attempt_checks_the_address_it_connects_to_as_well(dns, strict):
+    # given a host that now resolves to loopback
+    dns["secure.example.com"] = ["127.0.0.1"]
+
+    # when
+    answer = services.post(url="https://secure.example.com:8443/hooks", body=b"{}", headers={})
+
+    # then no connection was tried
+    assert answer.code is None
+    assert answer.error.startswith("RefusedAddress:") and "127.0.0.1" in answer.error

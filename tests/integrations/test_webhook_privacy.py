@@ -202,3 +202,14 @@ def test_a_delivery_stored_before_the_link_is_linked_by_the_migration_step_and_e
     assert json.loads(hers.body)["data"]["conversation"] == {"id": running_chat.pk, "summary": ""}
     gone.refresh_from_db()
     assert gone.conversation_id is None
+
+
+def test_an_encrypting_tenants_test_ping_is_stored_sealed_too(encrypting, endpoint, receiver):
+    # when
+    delivery = services.send_test_ping(endpoint=endpoint)
+    services.deliver(delivery.pk)
+
+    # then
+    assert raw_bodies()["ping"].startswith("enc:k1:")
+    [ping] = receiver.accepted()
+    assert ping.event["data"] == {"endpoint": "CRM"}
