@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from chatops.staffing_plan import Status
 from chatops.staffing_services import copy_last_week, short_hours_lines
 from chatops.staffing_week import WeekData, WhatIf, next_monday, planning_zone, week_plan
+from workforce.pooling import Status
 
 
 class WhatIfForm(forms.Form):

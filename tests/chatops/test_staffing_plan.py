@@ -6,17 +6,9 @@ import random
 
 import pytest
 
-from chatops.staffing_plan import (
-    Status,
-    TenantWeek,
-    plan_week,
-    pooled_load,
-    pooled_requirement,
-    pools,
-    share_agent_hours,
-    status_of,
-)
+from chatops.staffing_plan import TenantWeek, plan_week
 from workforce import staffing
+from workforce.pooling import Status, pooled_load, pooled_requirement, pools, share_agent_hours, status_of
 from workforce.staffing import Load, Policy
 
 SHOP, GYM, BANK = 1, 2, 3

@@ -9,7 +9,6 @@ from email import message_from_bytes
 import pytest
 from django.urls import reverse
 
-from chatops.staffing_plan import Status
 from chatops.staffing_services import SHORT_HOURS_KIND, copy_last_week, email_short_hours
 from chatops.staffing_week import week_plan
 from outbox.models import OutgoingEmail
@@ -17,6 +16,7 @@ from tenants.models import Tenant
 from tests import factories
 from tests.reporting.histories import add_shift, make_chat
 from workforce.models import Shift
+from workforce.pooling import Status
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NOW = dt.datetime(2026, 11, 4, 12, 0, tzinfo=HELSINKI)  # a Wednesday; the coming week starts Monday 9 November
