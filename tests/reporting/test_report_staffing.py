@@ -174,7 +174,7 @@ def test_monthly_report_tells_the_pooling_saving_of_a_team_shared_with_another_c
             io.StringIO(attachments[f"kahvila-2026-11-01-{in_finnish('figures')}.csv"].lstrip("\ufeff"))
         )
     }
-    assert rows["staffing_pooling_saving_agent_hours"] == ["4", ""]
+    assert rows["staffing_pooling_saving_agent_hours"] == ["4", "0"]  # October: the same team, no chats
 
 
 def test_monthly_report_without_shifts_has_no_staffing_section(shop, smtp_server):
