@@ -24,6 +24,12 @@ NEXT_MONDAY = dt.date(2026, 11, 9)
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]
 
 
+@pytest.fixture(autouse=True)
+def no_shrinkage(settings):
+    """Plan without shrinkage: the agents to schedule below are the agents needed on the floor."""
+    settings.STAFFING_SHRINKAGE = 0
+
+
 def local(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=HELSINKI)
 
