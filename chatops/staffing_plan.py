@@ -2,11 +2,12 @@
 
 Pure computation (no database): ``chatops.staffing_week`` gathers the figures and calls ``plan_week``.
 
-Pooling and the sharing of an agent's hour are ``workforce.pooling``'s (the monthly report's coverage
-uses them too). A tenant's hour is short when its share of agents on shift is below the agents to
-schedule, over when it is a whole agent or more above it, right otherwise; a pool's hour the same
-with its agents on shift, each once, against the pooled requirement. The expected share within
-target is the model's for the whole agents working after the shrinkage.
+Pooling, the sharing of an agent's hour and the status of an hour are ``workforce.pooling``'s (the
+monthly report's coverage uses them too): a tenant's hour is short when its pool is short or when its
+own trained agents on shift are too few for it, over when its part of the agents on shift is a whole
+agent or more above the agents to schedule, right otherwise; a pool's hour compares its agents on
+shift, each once, with the pooled requirement. The expected share within target is the model's for
+the whole agents working (after the shrinkage) of the tenant's part.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from workforce.pooling import PoolHour, Status, cover_hour, pools, status_of
+from workforce.pooling import PoolHour, Status, cover_hour, pools
 from workforce.staffing import Load, Policy, Requirement, evaluate
 
 
@@ -65,6 +66,7 @@ def plan_week(
     hours = len(on_shift)
     by_tenant = {week.tenant_id: week for week in weeks}
     groups = pools(agent_tenants, list(by_tenant))
+    group_of = {tenant_id: group for group in groups for tenant_id in group}
     tenant_plans: dict[int, list[HourPlan]] = {tenant_id: [] for tenant_id in by_tenant}
     pool_plans: dict[tuple[int, ...], list[PoolHour]] = {group: [] for group in groups}
     for hour in range(hours):
@@ -82,7 +84,7 @@ def plan_week(
                 HourPlan(
                     required=need,
                     covered=mine,
-                    status=status_of(mine, need.scheduled),
+                    status=cover.status(tenant_id, group_of[tenant_id]),
                     expected_share=need.share_within_target
                     if working == need.on_floor
                     else evaluate(week.loads[hour], week.policy, agents=working)[0],

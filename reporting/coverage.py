@@ -411,9 +411,7 @@ def staffing_coverage(
                 live_chats=arrivals[tenant.pk][cell],
                 needed=cover.required[tenant.pk].scheduled,
                 scheduled=cover.covered.get(tenant.pk, 0.0),
-                trained_on_shift=sum(
-                    part for agent_id, part in present.items() if tenant.pk in team.agent_tenants[agent_id]
-                ),
+                trained_on_shift=cover.trained.get(tenant.pk, 0.0),
                 team_separate=pool.requirement.separate if shared else None,
                 team_needed=pool.requirement.pooled if shared else None,
                 team_on_shift=pool.on_shift if shared else None,

@@ -18,7 +18,11 @@ An agent's hour counts once
 
 Short, right, over
     An hour is short when the agents covering it are below the agents to schedule, over when they
-    are a whole agent or more above it, right otherwise.
+    are a whole agent or more above it, right otherwise. A tenant's hour (``tenant_status``) is short
+    when the agents trained for it on shift, each in full, are fewer than it needs on its own (the
+    pool's other agents cannot answer its chats), or when its pool is short (one queue: a short pool
+    is short for each of its tenants); over when its part of the agents is a whole agent or more above
+    its need; right otherwise.
 """
 
 from __future__ import annotations
@@ -157,8 +161,16 @@ class HourCover:
     """One hour of several tenants: each tenant's requirement and share of the agents, and each pool's hour."""
 
     required: dict[int, Requirement]
-    covered: dict[int, float]
+    covered: dict[int, float]  # each tenant's part of the agents on shift
+    trained: dict[int, float]  # the agents trained for each tenant on shift, each in full
     pools: dict[tuple[int, ...], PoolHour]
+
+    def status(self, tenant_id: int, group: tuple[int, ...]) -> Status:
+        """Return the tenant's status in this hour, ``group`` being its pool (see the module docstring)."""
+        need = self.required[tenant_id].scheduled
+        if self.trained.get(tenant_id, 0.0) + TOLERANCE < need or self.pools[group].status is Status.SHORT:
+            return Status.SHORT
+        return Status.OVER if status_of(self.covered.get(tenant_id, 0.0), need) is Status.OVER else Status.RIGHT
 
 
 def cover_hour(
@@ -176,9 +188,14 @@ def cover_hour(
     covered = share_agent_hours(
         on_shift, agent_tenants, {tenant_id: need.scheduled for tenant_id, need in required.items()}
     )
+    trained: dict[int, float] = defaultdict(float)
+    for agent_id, part in on_shift.items():
+        for tenant_id in agent_tenants.get(agent_id, ()):
+            if tenant_id in hours:
+                trained[tenant_id] += part
     pool_hours = {}
     for group in groups:
         pooled = pooled_requirement([hours[t] for t in group], [required[t] for t in group])
         present = sum(covered.get(tenant_id, 0.0) for tenant_id in group)
         pool_hours[group] = PoolHour(requirement=pooled, on_shift=present, status=status_of(present, pooled.pooled))
-    return HourCover(required=required, covered=covered, pools=pool_hours)
+    return HourCover(required=required, covered=covered, trained=dict(trained), pools=pool_hours)
