@@ -21,7 +21,7 @@ from reporting.kpis import kpis_for_tenant, kpis_for_tenants, percentile
 from reporting.periods import Period
 from tests import factories
 from tests.reporting.histories import add_lead, make_agent, make_chat, make_visitor, view_page
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 
 pytestmark = pytest.mark.django_db
 
@@ -430,10 +430,10 @@ def test_no_tenants_make_no_queries(django_assert_num_queries):
         assert kpis_for_tenants([], lambda t: WEEK) == {}
 
 
-def test_every_figure_holds_on_the_embedded_sqlite_default(tmp_path):
+def test_every_figure_holds_on_the_embedded_sqlite_default(sqlite_rerun):
     """Run this module's tests again on SQLite, where percentiles are interpolated in Python."""
     # given the embedded default, when this module runs there
-    run = rerun_module_on_sqlite(__file__, tmp_path)
+    run = sqlite_rerun.of(__file__)
 
     # then every test passes there too
     assert_all_passed(run)
