@@ -29,6 +29,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing() -> Iterator[None]:
+    """Hash the tests' passwords with few rounds (tests/hashers.py); every hasher Django knows still checks."""
+    from django.conf import global_settings
+    from django.test import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["tests.hashers.QuickPBKDF2PasswordHasher", *global_settings.PASSWORD_HASHERS]
+    ):
+        yield
+
+
 @pytest.fixture(scope="session")
 def sqlite_rerun(request, tmp_path_factory) -> SqliteReruns:
     """Run the session's modules that ask for it again on SQLite, together, once (tests/sqlite_rerun.py)."""
