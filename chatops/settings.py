@@ -272,6 +272,10 @@ WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
 WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=86400)
 WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=86400)
+# Webhooks go to public https addresses only (integrations/addresses.py); plain http in development,
+# and internal host names only where listed (a CRM on the development machine).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
+WEBHOOK_ALLOWED_INTERNAL_HOSTS = env.list("WEBHOOK_ALLOWED_INTERNAL_HOSTS", default=[])
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -362,8 +366,9 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-# Staffing (chatops/staffing.py): the share of paid shift time not spent on chats (breaks, training,
-# meetings), added on top of the agents needed on the floor; and the highest occupancy planned for.
+# Staffing (workforce/staffing.py): the share of paid shift time not spent on chats (breaks, training,
+# meetings, coaching, short absences), added on top of the agents needed on the floor; and the highest
+# occupancy planned for. 30 % is the usual planning figure of contact centres (see the module docstring).
 STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.0)
 STAFFING_OCCUPANCY_CAP = env.float("STAFFING_OCCUPANCY_CAP", default=0.85)
 STAFFING_PLANNING_ZONE = env.str("STAFFING_PLANNING_ZONE", default="Europe/Helsinki")

@@ -12,6 +12,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations.fields import SealableTextField
+from conversations.models import Conversation
+from integrations.addresses import RefusedAddress, check_url
 from tenants.scoping import TenantOwnedModel
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks a secret, not one)
@@ -28,6 +31,7 @@ class EventType(models.TextChoices):
     CONVERSATION_CLOSED = "conversation.closed", _("Conversation closed (with its outcome)")
     RATING_GIVEN = "rating.given", _("Rating given")
     OFFLINE_MESSAGE_LEFT = "offline_message.left", _("Offline message left")
+    REPORT_READY = "report.ready", _("Weekly or monthly report ready")
 
 
 PING = "ping"
@@ -59,6 +63,15 @@ class WebhookEndpoint(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
 
+    def clean(self) -> None:
+        """Refuse an address chatops must not send to (integrations.addresses: public http(s) only)."""
+        if not self.url:
+            return
+        try:
+            check_url(self.url)
+        except RefusedAddress as refused:
+            raise ValidationError({"url": str(refused)}) from None
+
     def signing_secrets(self, *, now: dt.datetime) -> list[str]:
         """Return the secrets that sign a delivery now: the current one, and the previous one while it is valid."""
         valid_previous = self.previous_secret and self.previous_secret_until and now < self.previous_secret_until
@@ -89,7 +102,17 @@ class WebhookDelivery(TenantOwnedModel):
     )
     event_id = models.UUIDField(_("event id"), default=uuid.uuid4)
     event_type = models.CharField(_("event"), max_length=40)
-    body = models.TextField(_("body"))
+    # Sealed (conversations.sealing) when the tenant encrypts its chats at rest; plain rows read as they are.
+    body = SealableTextField(_("body"))
+    # The chat the event is about, if any: an erasure of its visitor blanks the body (services.forget_conversations).
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("conversation"),
+    )
     status = models.CharField(_("status"), max_length=9, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
