@@ -294,7 +294,9 @@ class Team:
 def _team(tenant: Tenant, period: Period) -> Team:
     """Return the tenant's team by the end of the period, from all completed trainings (one query)."""
     rows = (
-        Qualification.objects.completed()
+        # Every tenant's trainings: the tenants sharing agents with this one are found through them.
+        Qualification.objects.unscoped()
+        .completed()
         .filter(training_completed_on__lt=period.end_day)
         .order_by()
         .values_list("agent_id", "tenant_id", "training_completed_on", F("agent__max_concurrent_chats"))
