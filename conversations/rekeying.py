@@ -86,7 +86,7 @@ def _raw_rows(queryset: models.QuerySet, columns: tuple[str, ...], after: int, s
     return list(queryset.filter(pk__gt=after).order_by("pk").annotate(**raw).values_list("pk", *raw.keys())[:size])
 
 
-def _rewrite_batch(model, columns: tuple[str, ...], rows: list[tuple], rewrite: Rewrite) -> int:
+def _rewrite_batch(queryset: models.QuerySet, columns: tuple[str, ...], rows: list[tuple], rewrite: Rewrite) -> int:
     changed = 0
     with transaction.atomic():
         for pk, *values in rows:
@@ -96,7 +96,7 @@ def _rewrite_batch(model, columns: tuple[str, ...], rows: list[tuple], rewrite: 
                 new = rewrite(stored)
                 if new != stored:
                     # Compared with what was read: a value changed meanwhile is left for the next run.
-                    changed += model.objects.filter(pk=pk, **{column: stored}).update(**{column: new})
+                    changed += queryset.filter(pk=pk, **{column: stored}).update(**{column: new})
     return changed
 
 
@@ -114,9 +114,10 @@ def rewrite_all(
     size = batch or settings.CHATOPS_ENCRYPTION_BATCH
     result = RekeyResult()
     for model, columns in sealable_columns():
-        queryset = model.objects.all() if tenant is None else model.objects.for_tenant(tenant)
+        # No tenant named: the key rotation rewrites every tenant's values.
+        queryset = model.objects.unscoped() if tenant is None else model.objects.for_tenant(tenant)
         for rows in _batches(queryset, columns, size):
-            count = _rewrite_batch(model, columns, rows, rewrite)
+            count = _rewrite_batch(queryset, columns, rows, rewrite)
             result.add(model, count)
             if report is not None:
                 report(model, len(rows), count)
