@@ -83,7 +83,7 @@ def test_a_value_changed_after_it_was_read_is_not_overwritten_by_the_batch(vault
     from conversations.sealing import Sealed
 
     Message.objects.filter(pk=rows[0][0]).update(body=Sealed("changed meanwhile"))
-    rewritten = rekeying._rewrite_batch(Message, ("body",), rows, rekeying.to_newest_key)
+    rewritten = rekeying._rewrite_batch(Message.objects.all(), ("body",), rows, rekeying.to_newest_key)
 
     # then the batch leaves it alone
     assert rewritten == 0
