@@ -13,6 +13,7 @@ from conversations import protection, rekeying, rights
 from conversations.outcomes import close_with_outcome
 from integrations import services
 from integrations.models import EventType, WebhookDelivery
+from tenants.scoping import scoping_lifted
 from tests.integrations.conftest import LEAD
 from tests.privacy.conftest import new_key
 
@@ -96,7 +97,8 @@ def test_a_body_stored_plain_before_encryption_still_sends_and_is_sealed_by_the_
 
     # when the migration's conversion runs
     migration = importlib.import_module("integrations.migrations.0003_webhook_privacy")
-    migration.seal_bodies_of_encrypting_tenants(apps, None)
+    with scoping_lifted():  # as in a migration, whose historical models have plain managers
+        migration.seal_bodies_of_encrypting_tenants(apps, None)
 
     # then the column is sealed, and the delivery reads and sends the same body as before
     assert raw_bodies()[EventType.RATING_GIVEN].startswith("enc:")
@@ -193,7 +195,8 @@ def test_a_delivery_stored_before_the_link_is_linked_by_the_migration_step_and_e
 
     # when the migration's step links them, and she is erased
     migration = importlib.import_module("integrations.migrations.0003_webhook_privacy")
-    migration.link_conversations(apps, None)
+    with scoping_lifted():  # as in a migration, whose historical models have plain managers
+        migration.link_conversations(apps, None)
     rights.erase_visitors(visitors=[running_chat.visitor])
 
     # then her delivery was found by its body's chat, and blanked
