@@ -15,8 +15,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from conversations.models import Conversation, Message, Note, Transfer
-from tenants.models import ChangeNoticeAcknowledgement
-from workforce.models import Agent, Qualification, Shift
+from workforce.models import Agent, ChangeNoticeAcknowledgement, Qualification, Shift
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.frozen_time(NOW)
