@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from rest_framework import generics, pagination, serializers
 
 from conversations.models import Conversation, Lead, Message
+from integrations import selectors
 from integrations.api_auth import HasTenantToken, TokenAuthentication
 
 
@@ -64,7 +65,7 @@ class ConversationWithMessagesSerializer(ConversationSerializer):
         fields = (*ConversationSerializer.Meta.fields, "messages")
 
     def get_messages(self, conversation: Conversation) -> list[dict]:
-        messages = Message.objects.for_tenant(conversation.tenant_id).filter(conversation=conversation).order_by("seq")
+        messages = selectors.conversation_messages(conversation=conversation)
         return MessageSerializer(messages, many=True).data
 
 
@@ -76,7 +77,7 @@ class TenantScopedView(generics.GenericAPIView):
     model: type = None
 
     def get_queryset(self) -> QuerySet:
-        return self.model.objects.for_tenant(self.request.auth.tenant)
+        return selectors.tenant_rows(model=self.model, tenant=self.request.auth.tenant)
 
 
 class LeadList(TenantScopedView, generics.ListAPIView):

@@ -26,6 +26,21 @@ def tenant_by_id(tenant_id: int) -> Tenant | None:
     return Tenant.objects.filter(pk=tenant_id).first()
 
 
+def tenants_by_name() -> QuerySet[Tenant]:
+    """Return every tenant, by name (to choose one from a list)."""
+    return Tenant.objects.order_by("name")
+
+
+def tenants_by_slug(slugs: list[str]) -> tuple[list[Tenant], list[str]]:
+    """Return the tenants with these short names (every tenant if none is given), in the order they were
+    made, and the names no tenant has."""
+    tenants = Tenant.objects.order_by("pk")
+    if not slugs:
+        return list(tenants), []
+    found = list(tenants.filter(slug__in=slugs))
+    return found, sorted(set(slugs) - {tenant.slug for tenant in found})
+
+
 def with_checklist(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
     """Return the tenants with their onboarding steps fetched in one more query, not one per tenant."""
     return tenants.prefetch_related(

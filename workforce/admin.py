@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin_site import OpsModelAdmin, OpsTabularInline
 from moments.formatting import local_moment, show_moment
 from tenants.admin import OVERDUE_STYLE, ChangeNoticeAdmin, ReportRecipientInline, TenantAdmin
-from tenants.forms import validate_email_free
+from tenants.forms import clean_login_email
 from tenants.models import ChangeNotice, Tenant
 from workforce import selectors, services
 from workforce.models import Agent, Qualification, Shift
@@ -188,9 +188,7 @@ class AgentAddForm(AgentForm):
     )
 
     def clean_email(self) -> str:
-        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
-        validate_email_free(email)
-        return email
+        return clean_login_email(self.cleaned_data["email"])
 
 
 @admin.register(Agent)
@@ -203,12 +201,7 @@ class AgentAdmin(OpsModelAdmin):
     search_fields = ("display_name", "user__email", "user__first_name", "user__last_name")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
-        completed = Qualification.objects.completed().select_related("tenant").order_by("tenant__name")
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(Prefetch("qualifications", queryset=completed, to_attr="completed_qualifications"))
-        )
+        return selectors.with_trained_tenants(super().get_queryset(request))
 
     def get_fields(self, request: HttpRequest, obj: Agent | None = None):
         if obj is None:

@@ -7,17 +7,23 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tenants import scoping
 from tenants import selectors as tenant_selectors
 from tenants.models import ChangeNotice, Tenant
-from workforce.models import Agent, ChangeNoticeAcknowledgement
+from workforce.models import Agent, ChangeNoticeAcknowledgement, Qualification
 
 # Notices an agent has acknowledged stay on the context card this long, then only unread ones show.
 READ_NOTICE_SHOWN_FOR = dt.timedelta(days=30)
+
+
+def with_trained_tenants(agents: QuerySet[Agent]) -> QuerySet[Agent]:
+    """Return the agents with their completed training fetched (``completed_qualifications``, by tenant name)."""
+    completed = Qualification.objects.completed().select_related("tenant").order_by("tenant__name")
+    return agents.prefetch_related(Prefetch("qualifications", queryset=completed, to_attr="completed_qualifications"))
 
 
 def with_acknowledgement_counts(notices: QuerySet[ChangeNotice]) -> QuerySet[ChangeNotice]:
