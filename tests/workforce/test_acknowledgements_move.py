@@ -15,12 +15,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from tenants.models import ChangeNotice
+from tests.migration_targets import targets_before
 from workforce.models import Agent, ChangeNoticeAcknowledgement
 
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.frozen_time(NOW)
 
-# The last migrations of the two apps before the move; every other app stays at its latest.
+# The last migrations of the two apps before the move; every other app goes back only as far as it must.
 BEFORE_THE_MOVE = {"tenants": "0009_privacy_options", "workforce": "0001_initial"}
 OLD_TABLE, NEW_TABLE = "tenants_changenoticeacknowledgement", "workforce_changenoticeacknowledgement"
 
@@ -28,7 +29,7 @@ OLD_TABLE, NEW_TABLE = "tenants_changenoticeacknowledgement", "workforce_changen
 def _migrate(before_the_move: bool = False):
     """Migrate to just before the move, or to the latest of every app; return the models as they are then."""
     graph = MigrationExecutor(connection).loader.graph
-    targets = [(app, BEFORE_THE_MOVE.get(app, name) if before_the_move else name) for app, name in graph.leaf_nodes()]
+    targets = targets_before(graph, BEFORE_THE_MOVE) if before_the_move else list(graph.leaf_nodes())
     MigrationExecutor(connection).migrate(targets)
     ContentType.objects.clear_cache()
     return MigrationExecutor(connection).loader.project_state(targets).apps

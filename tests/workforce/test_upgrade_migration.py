@@ -15,12 +15,13 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from conversations.models import Conversation, Message, Note, Transfer
+from tests.migration_targets import targets_before
 from workforce.models import Agent, ChangeNoticeAcknowledgement, Qualification, Shift
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.frozen_time(NOW)
 
-# The last migrations of the apps the move touches, before it; every other app stays at its latest.
+# The last migrations of the apps the move touches, before it.
 BEFORE_THE_MOVE = {
     "chatops": "0004_agent_last_seen",
     "conversations": "0011_first_response_after_the_visitor_wrote",
@@ -29,13 +30,13 @@ BEFORE_THE_MOVE = {
 
 
 def _migrate(before_the_move: bool = False):
-    """Migrate to just before the move, or to the latest of every app; return the models as they are then."""
+    """Migrate to just before the move, or to the latest of every app; return the models as they are then.
+
+    Going back, every app stops at its last migration that does not depend on the move: a later one
+    of another app (a merge, a field added since) would otherwise mix forwards and backwards steps.
+    """
     graph = MigrationExecutor(connection).loader.graph
-    targets = [
-        (app, BEFORE_THE_MOVE.get(app, name) if before_the_move else name)
-        for app, name in graph.leaf_nodes()
-        if not (before_the_move and app == "workforce")
-    ]
+    targets = targets_before(graph, BEFORE_THE_MOVE) if before_the_move else list(graph.leaf_nodes())
     MigrationExecutor(connection).migrate(targets)
     ContentType.objects.clear_cache()
     return MigrationExecutor(connection).loader.project_state(targets).apps
