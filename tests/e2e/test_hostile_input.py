@@ -12,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -379,9 +381,38 @@ def visit_console(browser, server, seeded: Seeded, tour: Tour) -> None:
     page.locator("#canned .canned-option").first.click()
     tour.check(page, "console canned responses", ["canned text"])
 
+    # a colleague hands the waiting chat over with a note
+    page.select_option("#presence", "online")
+    page.wait_for_function("() => document.querySelector('#presence').value === 'online'")
+    chat_id = in_thread(lambda: hand_over(seeded, tour))
+    row = page.locator(f'#mine-list .chat-row[data-id="{chat_id}"]')
+    row.wait_for()
+    row.locator(".chat-item").click()
+    page.locator("#transfer-note").wait_for()
+    tour.check(page, "console transferred chat", ["transfer note", "colleague name", "transferred question"])
+
     page.goto(f"{server.url}/console/fame/")
     tour.check(page, "wall of fame", ["rating comment", "agent name", "tenant name"])
     context.close()
+
+
+def hand_over(seeded: Seeded, tour: Tour) -> int:
+    """Have a colleague with a hostile name transfer a new chat to the agent with a hostile note; return its id."""
+    tour.texts |= {"colleague name": value("CO", 2), "transfer note": two("TR", 3)}
+    colleague = factories.make_agent(trained_for=[seeded.tenant], display_name=tour.texts["colleague name"])
+    visitor, _token = visits.identify_visitor(tenant=seeded.tenant, token=None)
+    chat = services.start_conversation(tenant=seeded.tenant, visitor=visitor, route=False)
+    tour.texts["transferred question"] = services.post_visitor_message(conversation=chat, body=two("TQ", 4))[0].body
+    routing.assign_conversation(conversation=chat, agent=colleague)
+    for _ in range(50):  # the agent's console has just said it is online
+        try:
+            routing.transfer(
+                conversation=chat, from_agent=colleague, to_agent=seeded.agent, note=tour.texts["transfer note"]
+            )
+            return chat.pk
+        except ValidationError:
+            time.sleep(0.1)
+    pytest.fail("the agent never became free to take the transferred chat", pytrace=False)
 
 
 def visit_dashboard(browser, server, seeded: Seeded, tour: Tour) -> None:
