@@ -1,6 +1,13 @@
 """Hostile input in Chromium: well-known XSS payloads in every field a visitor, a client or an agent controls,
 shown as text in every place they appear and never run (issue 12).
 
+Places: the widget (a chat in progress, and a new visitor's greeting), the console (lists, chat, client and
+visitor cards, notes, tags, knowledge base, canned responses, a transferred chat's note), the wall of fame,
+the client dashboard, the live board, the admin's change lists and change pages of tenants, articles, canned
+responses, client users, users, agents, conversations, leads, handoff reports, the outbox (the offline
+message's e-mail is plain text only, shown there) and a visitor's data with the audit log, the weekly and
+monthly report previews (HTML frame and plain text), and the handoff and transcript e-mails' HTML.
+
 One history is seeded and one daphne and one browser serve every place, so the whole tour takes a few dozen
 page loads. A place fails on a JavaScript dialog, on an element a payload would have made (each carries
 `data-pwned`, or sets `window.__pwned`), on a `javascript:` link, on a script error, and when the payloads'
