@@ -48,7 +48,7 @@ from reporting.periods import Period
 from tenants.models import Tenant
 from tests import factories
 from tests.plugins import services_required, skip_or_fail
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 
 UTC = dt.UTC
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
@@ -568,10 +568,10 @@ def test_a_new_tenants_form_says_what_retention_deletes_without_a_date(client, o
 # --- The embedded default --------------------------------------------------------------------------
 
 
-def test_retention_holds_on_the_embedded_sqlite_default(tmp_path):
+def test_retention_holds_on_the_embedded_sqlite_default(sqlite_rerun):
     """Run this module's tests again on SQLite, which has no row locks and few parameters per statement."""
     # given the embedded default, when this module runs there
-    run = rerun_module_on_sqlite(__file__, tmp_path)
+    run = sqlite_rerun.of(__file__)
 
     # then every test passes there too
     assert_all_passed(run)

@@ -21,7 +21,7 @@ from reporting.kpis import kpis_for_tenant, kpis_for_tenants, percentile
 from reporting.periods import Period
 from tests import factories
 from tests.reporting.histories import add_lead, make_agent, make_chat, make_visitor, view_page
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 
 pytestmark = pytest.mark.django_db
 
@@ -136,15 +136,16 @@ def test_csat_is_the_share_of_ratings_4_and_5_with_its_response_rate(tenant, oth
 
 
 def test_a_missed_chat_is_a_live_chat_closed_with_the_visitor_unanswered(tenant, other_tenant):
-    # given two live chats whose visitor wrote and that closed without an agent's message
+    # given two live chats whose visitor wrote and that closed without an agent's message, and one whose visitor
+    # wrote, waited unanswered and left (the clock closed it as "visitor left": the client's visitor was missed)
     make_chat(tenant, helsinki(2026, 11, 2, 10), closed=CLOSE)
     make_chat(tenant, helsinki(2026, 11, 2, 11), origin=Origin.PROACTIVE, wrote=20, closed=CLOSE)
-    # and chats that are not missed: nobody wrote; marked spam; closed because the visitor left (counted
-    # apart); an offline message (answered by e-mail and the next shift); still waiting; answered; and the
-    # other tenant's missed chat
+    make_chat(tenant, helsinki(2026, 11, 2, 13), closed=CLOSE, outcome=Outcome.VISITOR_LEFT)
+    # and chats that are not missed: nobody wrote; marked spam; answered, then the visitor left; an offline
+    # message (answered by e-mail and the next shift); still waiting; answered; and the other tenant's missed chat
     make_chat(tenant, helsinki(2026, 11, 2, 12), wrote=None, closed=CLOSE, outcome=Outcome.SPAM)
     make_chat(tenant, helsinki(2026, 11, 2, 13), closed=CLOSE, outcome=Outcome.SPAM)
-    make_chat(tenant, helsinki(2026, 11, 2, 13), closed=CLOSE, outcome=Outcome.VISITOR_LEFT)
+    make_chat(tenant, helsinki(2026, 11, 2, 13), replied=6, assigned=1, closed=CLOSE, outcome=Outcome.VISITOR_LEFT)
     make_chat(tenant, helsinki(2026, 11, 2, 14), origin=Origin.OFFLINE_MESSAGE, closed=CLOSE)
     make_chat(tenant, helsinki(2026, 11, 2, 15))
     make_chat(tenant, helsinki(2026, 11, 2, 16), replied=6, assigned=1, closed=CLOSE, outcome=Outcome.RESOLVED)
@@ -153,11 +154,12 @@ def test_a_missed_chat_is_a_live_chat_closed_with_the_visitor_unanswered(tenant,
     # when
     figures = kpis_for_tenant(tenant, WEEK)
 
-    # then
-    assert figures.chats == 8
-    assert figures.missed_chats == 2
-    assert figures.visitor_left_chats == 1
-    assert figures.answered_chats == 1
+    # then the visitor who left unanswered is missed; both visitor-left chats stay out of the outcome figures
+    assert figures.chats == 9
+    assert figures.missed_chats == 3
+    assert figures.visitor_left_chats == 2
+    assert figures.answered_chats == 2
+    assert figures.closed_live_chats == 3
 
 
 def test_visitors_returning_visitors_and_chat_rate(tenant, other_tenant):
@@ -430,10 +432,10 @@ def test_no_tenants_make_no_queries(django_assert_num_queries):
         assert kpis_for_tenants([], lambda t: WEEK) == {}
 
 
-def test_every_figure_holds_on_the_embedded_sqlite_default(tmp_path):
+def test_every_figure_holds_on_the_embedded_sqlite_default(sqlite_rerun):
     """Run this module's tests again on SQLite, where percentiles are interpolated in Python."""
     # given the embedded default, when this module runs there
-    run = rerun_module_on_sqlite(__file__, tmp_path)
+    run = sqlite_rerun.of(__file__)
 
     # then every test passes there too
     assert_all_passed(run)
