@@ -166,15 +166,28 @@ def writes_in_functions(source: str, *, prefix: str) -> list[str]:
     return found
 
 
+def _names_closed(keyword: ast.keyword) -> bool:
+    return keyword.arg == "status" and ast.unparse(keyword.value).endswith(".CLOSED")
+
+
+def _names_the_open_statuses(keyword: ast.keyword) -> bool:
+    statuses = ast.unparse(keyword.value)
+    return keyword.arg == "status__in" and ".WAITING" in statuses and ".ACTIVE" in statuses
+
+
+def _writes_the_open_rule(node: ast.AST) -> bool:
+    if isinstance(node, ast.Call) and _called_name(node) == "exclude":
+        return any(map(_names_closed, node.keywords))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert) and isinstance(node.operand, ast.Call):
+        return any(map(_names_closed, node.operand.keywords))
+    return isinstance(node, ast.Call) and any(map(_names_the_open_statuses, node.keywords))
+
+
 def open_rule_copies(source: str) -> list[str]:
-    """Return each ``.exclude(status=….CLOSED)``: the open-conversation rule written out again."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and _called_name(node) == "exclude":
-            for keyword in node.keywords:
-                if keyword.arg == "status" and ast.unparse(keyword.value).endswith(".CLOSED"):
-                    found.append(f"{node.lineno}: {ast.unparse(node)}")
-    return found
+    """Return each ``.exclude(status=….CLOSED)``, ``~Q(status=….CLOSED)`` or ``status__in=[….WAITING,
+    ….ACTIVE]``: the open-conversation rule written out again."""
+    nodes = ast.walk(ast.parse(source))
+    return [f"{node.lineno}: {ast.unparse(node)}" for node in nodes if _writes_the_open_rule(node)]
 
 
 def read(path: Path) -> str:
@@ -197,6 +210,8 @@ def test_the_checks_find_orm_manager_writes_and_the_open_rule_in_a_sample():
         "    thing = Thing.objects.filter(pk=pk).select_related('x').first()\n"
         "    thing.save()\n"
         "    Conversation.objects.exclude(status=Conversation.Status.CLOSED)\n"
+        "    kept = ~Q(status=Conversation.Status.CLOSED) | Q(pk=pk)\n"
+        "    Conversation.objects.filter(status__in=[Conversation.Status.WAITING, Conversation.Status.ACTIVE])\n"
         "    with transaction.atomic():\n"
         "        Thing.objects.update(seen=True)\n"
         "def unrelated(cache):\n"
@@ -213,14 +228,14 @@ def test_the_checks_find_orm_manager_writes_and_the_open_rule_in_a_sample():
         "from django.db import transaction",
         "from django.db.models import …",
     }
-    assert not any(use.startswith("10:") for use in orm_uses(sample))
-    assert len(manager_uses(sample)) == 3
+    assert not any(use.startswith("12:") for use in orm_uses(sample))
+    assert len(manager_uses(sample)) == 4
     assert sorted(use.split(": ")[1] for use in writes_in_functions(sample, prefix="access_")) == [
         ".save()",
         ".update()",
         "transaction",
     ]
-    assert len(open_rule_copies(sample)) == 1
+    assert len(open_rule_copies(sample)) == 3
 
 
 # --- The project's source ----------------------------------------------------------------------------
