@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conversations.models import Conversation
-from reporting import kpis
+from reporting import headlines, kpis
 from reporting.kpis import kpis_for_tenant, kpis_for_tenants, percentile
 from reporting.periods import Period
 from tests import factories
@@ -78,14 +78,18 @@ def test_first_response_median_p90_and_share_within_the_tenants_target(tenant, o
     assert figures.first_response_p90 == pytest.approx(22.8)
     assert figures.first_response_target_seconds == 10
     assert figures.answered_within_target == 3
-    assert figures.share_within_target == pytest.approx(3 / 5)
+    # and the share is of the 6 visitors who wrote to a live chat: the one nobody answered was not
+    # answered within the target either
+    assert (figures.missed_chats, figures.chats_to_answer) == (1, 6)
+    assert figures.share_within_target == pytest.approx(3 / 6)
+    assert (figures.first_response_target.part, figures.first_response_target.whole) == (3, 6)
 
-    # when the tenant's target is 12 s: a reply at exactly the target is within it (4 of 5)
+    # when the tenant's target is 12 s: a reply at exactly the target is within it (4 of 6)
     tenant.first_response_target_seconds = 12
     tenant.save(update_fields=["first_response_target_seconds"])
     figures = kpis_for_tenant(tenant, WEEK)
     assert figures.answered_within_target == 4
-    assert figures.share_within_target == pytest.approx(4 / 5)
+    assert figures.share_within_target == pytest.approx(4 / 6)
 
 
 def test_resolution_and_escalation_rates_are_over_closed_chats_without_spam_or_visitor_left(tenant, other_tenant):
@@ -597,3 +601,19 @@ def test_first_response_bands_put_the_target_on_a_bound(tenant, other_tenant):
         (60, 120, 0, False),
         (120, None, 1, False),
     ]
+
+
+def test_when_nobody_was_answered_the_headline_says_none_of_them_not_no_chats(tenant):
+    # given two visitors who wrote to a live chat and were never answered
+    for hour in (10, 11):
+        make_chat(tenant, helsinki(2026, 11, 3, hour), closed=CLOSE)
+
+    # when
+    figures = kpis_for_tenant(tenant, WEEK)
+
+    # then 0 of 2 were answered within the target, and the target is missed (not "nothing to judge")
+    assert (figures.answered_chats, figures.missed_chats, figures.chats_to_answer) == (0, 2, 2)
+    assert figures.share_within_target == 0
+    assert figures.first_response_target.met is False
+    value = headlines._first_response_value(figures)
+    assert value.startswith("0") and "none of 2 chats answered" in value
