@@ -357,7 +357,8 @@ def delete_deliveries(*, conversation_ids: list[int]) -> int:
 
     A delivery holds the same personal data as its chat (name, contact, words), so it is kept no longer.
     """
-    deleted, _ = WebhookDelivery.objects.filter(conversation_id__in=conversation_ids).delete()
+    # The chats the retention purge is deleting: their ids come from the purge in hand.
+    deleted, _ = WebhookDelivery.objects.unscoped().filter(conversation_id__in=conversation_ids).delete()
     return deleted
 
 
