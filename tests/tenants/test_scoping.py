@@ -178,3 +178,28 @@ def test_the_suites_own_queries_are_trusted_and_nobody_elses(chat):
         _queryset_asked_for_by("conversations.sample").count()
     with pytest.raises(UnscopedQueryError):
         _queryset_asked_for_by("testsuite_lookalike").count()
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "lifted"),
+    [
+        ("ops_manager", "/admin/conversations/conversation/", True),
+        ("client_user", "/admin/conversations/conversation/", False),
+        ("ops_manager", "/dashboard/", False),
+    ],
+)
+def test_only_an_operations_managers_admin_requests_run_with_scoping_lifted(request, rf, who, path, lifted):
+    # given the middleware and a request by someone to somewhere
+    from chatops.middleware import OpsAdminAcrossTenantsMiddleware
+
+    seen = []
+    middleware = OpsAdminAcrossTenantsMiddleware(lambda _request: seen.append(scoping._lifted.get()))
+    user = request.getfixturevalue(who)
+    http_request = rf.get(path)
+    http_request.user = getattr(user, "user", user)
+
+    # when it passes through
+    middleware(http_request)
+
+    # then scoping is lifted for the ops admin only
+    assert seen == [lifted]
