@@ -500,6 +500,29 @@ class AgentConsumer(_JsonConsumer):
     """The console's connection: one agent, the tenants they are trained for."""
 
     parse = staticmethod(protocol.parse_agent_frame)
+    # A ping counts when it arrives, not when the frames ahead of it have been handled: a process slowed by
+    # a flood must not take the consoles whose frames wait in line for silent ones and close them.
+    sees_arrivals = True
+
+    def arrived(self, message: dict) -> None:
+        if message.get("type") != "websocket.receive" or not hasattr(self, "marks"):
+            return
+        mark = protocol.ping_mark(message.get("text"))
+        if mark is not protocol.NOT_A_PING:
+            self.pinged_at = time.monotonic()
+            self.read_up_to(mark)
+            if self.touch_due():
+                # Beside the line too: the agent stays alive while the frames ahead of this ping wait.
+                self.start_task(database_sync_to_async(agent_services.touch_agent)(agent=self.agent))
+
+    def touch_due(self) -> bool:
+        """Say whether a ping now records the console alive (and note that it does): at most every TOUCH_EVERY,
+        and not while a mark has waited unread for PROBE_AFTER (a console that reads nothing is nobody's)."""
+        reading = self.unread_for() < settings.CHAT_CONSOLE_PROBE_AFTER
+        if reading and time.monotonic() - self.touched_at >= settings.CHAT_CONSOLE_TOUCH_EVERY:
+            self.touched_at = time.monotonic()
+            return True
+        return False
 
     async def connect(self) -> None:
         self.agent = await database_sync_to_async(services.connect_console)(user=self.scope.get("user"))
@@ -598,10 +621,7 @@ class AgentConsumer(_JsonConsumer):
         await self.send_frame(pong | {"mark": self.next_mark()})
 
     def _pong(self, followed: set[int]) -> dict[str, Any]:
-        # A console that reads nothing for PROBE_AFTER is not recorded alive by its pings: nobody sees its chats.
-        reading = self.unread_for() < settings.CHAT_CONSOLE_PROBE_AFTER
-        if reading and time.monotonic() - self.touched_at >= settings.CHAT_CONSOLE_TOUCH_EVERY:
-            self.touched_at = time.monotonic()
+        if self.touch_due():
             agent_services.touch_agent(agent=self.agent)
         return {"type": "pong", **selectors.console_sync(agent=self.agent, followed=followed)}
 

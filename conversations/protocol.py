@@ -311,6 +311,24 @@ def parse_agent_frame(text: str | None) -> Frame:
     return Frame(kind, _agent_fields(kind, raw))
 
 
+NOT_A_PING = object()
+_PING_SIZE = 200  # bytes: a console's ping is far shorter
+
+
+def ping_mark(text: str | None) -> int | object | None:
+    """Return the mark a console's ping names (None: it names none), or NOT_A_PING for any other frame.
+
+    Cheap for other frames: only a short text that mentions a ping is parsed.
+    """
+    if not text or len(text) > _PING_SIZE or "ping" not in text:
+        return NOT_A_PING
+    try:
+        frame = parse_agent_frame(text)
+    except ProtocolError:
+        return NOT_A_PING
+    return frame.data["mark"] if frame.type == "ping" else NOT_A_PING
+
+
 def error_frame(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
     """Return an error frame; ``fields`` maps each refused field to its message, for forms."""
     frame = {"type": "error", "code": code, "message": str(message)}

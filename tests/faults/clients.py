@@ -423,6 +423,16 @@ class Console(_Client):
         self.flush_needed = True
         await self.send({"type": "hello"})
 
+    def describe(self) -> str:
+        """Say what this console knows, for a failing test's message."""
+        unloaded = sorted(pk for pk, chat in self.chats.items() if not chat.loaded)
+        resyncing = sorted(pk for pk, chat in self.chats.items() if chat.resyncing)
+        return (
+            f"console {self.name}: connects {self.connects}, connected {self.connected}, mine {sorted(self.mine)}, "
+            f"not loaded {unloaded}, resyncing {resyncing}, subscribed {sorted(self.subscribed)}, "
+            f"refreshing {self.refreshing}, outbox {len(self.outbox)}, errors {dict(self.errors)}"
+        )
+
     async def on_probe(self, frame: dict[str, Any]) -> None:
         self.mark = frame["mark"]
         await self.ping()

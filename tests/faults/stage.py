@@ -217,9 +217,10 @@ class Stage:
             eventually(settled, within=within, what="stored = shown on both sides")
         except AssertionError as error:
             errors = self.loop.call(lambda: sum((client.errors for client in self.all_clients()), Counter()))
+            consoles = self.loop.call(lambda: "\n".join(console.describe() for console in self.consoles.values()))
             crashes = "".join(server_crashes(server) for server in self.servers)
             raise AssertionError(
-                f"{error}:\n" + "\n".join(last[:30]) + f"\nclients' errors: {errors}\n{crashes}"
+                f"{error}:\n" + "\n".join(last[:30]) + f"\nclients' errors: {errors}\n{consoles}\n{crashes}"
             ) from None
 
     def agents_online_without_a_console(self) -> list[str]:

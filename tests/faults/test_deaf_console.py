@@ -28,8 +28,8 @@ PROMPT = 5  # seconds: a healthy console shows a visitor's line within this, wha
 
 def test_a_console_that_stops_reading_is_dropped_in_time_and_stalls_no_one(stage, start_daphne, start_worker):
     # given one daphne process and the clock
-    stage.servers.append(start_daphne())
     start_worker()
+    stage.servers.append(start_daphne())
     # and Stu online with three chats, his console's receive buffer a few KiB
     stu = stage.agent_on_shift("Stu", max_chats=3)
     stuck = stage.console(stu, receive_buffer=4096)
