@@ -139,6 +139,11 @@ class AuditedMixin:
 class OpsModelAdmin(AuditedMixin, AgentChoicesMixin, OpsPermissionsMixin, admin.ModelAdmin):
     """A model page of the operations admin; its reads and changes of tenant data are in the audit log."""
 
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET" and isinstance(self.admin_site, OpsAdminSite):
+            self.admin_site.show_notices(request, on=self.model._meta.label_lower)
+        return super().changelist_view(request, extra_context)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
         # Forms validate what they can, but a service may still refuse at save time (a shift
         # planned by someone else a moment ago, an e-mail taken meanwhile). The transaction has
@@ -172,6 +177,24 @@ class OpsAdminSite(admin.AdminSite):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[tuple[str, Callable[..., HttpResponse], str]] = []
+        self._notices: list[tuple[str, Callable[[HttpRequest], str | None]]] = []
+
+    def add_notice(self, notice: Callable[[HttpRequest], str | None], *, on: str = "index") -> None:
+        """Show ``notice(request)``, when it has something to say, as a warning on a page of a layer above.
+
+        ``on`` is "index" (the admin's front page) or a model's ``app_label.model`` (its change list).
+        """
+        self._notices.append((on, notice))
+
+    def show_notices(self, request: HttpRequest, *, on: str) -> None:
+        """Add the notices of the page ``on`` to the request's messages (shown on the page being rendered)."""
+        for where, notice in self._notices:
+            if where == on and (text := notice(request)):
+                messages.warning(request, text)
+
+    def index(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        self.show_notices(request, on="index")
+        return super().index(request, extra_context)
 
     def add_page(self, route: str, view: Callable[..., HttpResponse], *, name: str) -> None:
         """Add a page of a layer above under the admin, for operations managers only (``admin:<name>``).

@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     # django-axes: login throttling (failures per username and address, lockout, unlock in the admin)
     "axes",
     "rest_framework",
+    # drf-spectacular: the API's OpenAPI schema; its sidecar serves Swagger UI from our own static files
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Ours, from the bottom layer up (docs/architecture.md): each imports only those listed before it.
     "moments",
     "accounts",
@@ -241,9 +244,24 @@ EMAIL_OUTBOX_RETRY_MAX_SECONDS = env.int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", defau
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["integrations.api_auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["integrations.api_auth.HasTenantToken"],
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api_auth.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+}
+# Requests per API token (DRF's rate syntax: "600/min", "10000/hour", "100000/day"), counted in CACHES.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "chatops API",
+    "DESCRIPTION": "A client company's leads, conversations, handoff reports, ratings and KPI figures; "
+    "leads marked handled and knowledge-base articles added. Authorization: Bearer <token>.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
 }
 
 # --- Webhooks (integrations) ----------------------------------------------------------------------
@@ -252,6 +270,10 @@ WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
 WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=86400)
 WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=86400)
+# Webhooks go to public https addresses only (integrations/addresses.py); plain http in development,
+# and internal host names only where listed (a CRM on the development machine).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
+WEBHOOK_ALLOWED_INTERNAL_HOSTS = env.list("WEBHOOK_ALLOWED_INTERNAL_HOSTS", default=[])
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -342,9 +364,10 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-# Staffing (chatops/staffing.py): the share of paid shift time not spent on chats (breaks, training,
-# meetings), added on top of the agents needed on the floor; and the highest occupancy planned for.
-STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.0)
+# Staffing (workforce/staffing.py): the share of paid shift time not spent on chats (breaks, training,
+# meetings, coaching, short absences), added on top of the agents needed on the floor; and the highest
+# occupancy planned for. 30 % is the usual planning figure of contact centres (see the module docstring).
+STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.3)
 STAFFING_OCCUPANCY_CAP = env.float("STAFFING_OCCUPANCY_CAP", default=0.85)
 STAFFING_PLANNING_ZONE = env.str("STAFFING_PLANNING_ZONE", default="Europe/Helsinki")
 

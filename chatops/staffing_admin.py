@@ -11,13 +11,16 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from chatops.staffing_plan import Status
 from chatops.staffing_services import copy_last_week, short_hours_lines
 from chatops.staffing_week import WeekData, WhatIf, next_monday, planning_zone, week_plan
+from workforce.pooling import Status
 
 
 class WhatIfForm(forms.Form):
@@ -132,3 +135,30 @@ def week_plan_view(request: HttpRequest, *, admin_site) -> HttpResponse:
         "next": monday + dt.timedelta(weeks=1),
     }
     return TemplateResponse(request, "admin/chatops/week_plan.html", context)
+
+
+def short_hours_notice(request: HttpRequest) -> str | None:
+    """Return the coming week's short hours per tenant with a link to the week plan, or None when none is short.
+
+    Shown on the admin's front page and the shifts list (``chatops.admin``); the same plan as the page and
+    the daily e-mail.
+    """
+    now = timezone.now()
+    data = week_plan(monday=next_monday(now, planning_zone()), now=now)
+    short: dict[int, int] = {}
+    for tenant_id, _hour, _plan in data.plan.short_hours():
+        short[tenant_id] = short.get(tenant_id, 0) + 1
+    if not short:
+        return None
+    total = sum(short.values())
+    text = ngettext(
+        "The week from %(monday)s has %(count)d short-staffed hour: %(tenants)s.",
+        "The week from %(monday)s has %(count)d short-staffed hours: %(tenants)s.",
+        total,
+    ) % {
+        "monday": date_format(data.monday, "SHORT_DATE_FORMAT"),
+        "count": total,
+        "tenants": ", ".join(f"{data.tenants[tenant_id].name} {count}" for tenant_id, count in short.items()),
+    }
+    link = f"{reverse('admin:staffing-week')}?week={data.monday.isoformat()}"
+    return format_html('{} <a href="{}">{}</a>', text, link, _("Open the week plan"))

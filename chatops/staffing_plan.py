@@ -2,145 +2,21 @@
 
 Pure computation (no database): ``chatops.staffing_week`` gathers the figures and calls ``plan_week``.
 
-Pools
-    Tenants that share trained agents form a pool (a connected part of the agent-tenant training
-    graph): its agents can serve the combined traffic. The pool's requirement serves all its chats
-    first come, first served to the strictest target of its tenants, with the arrivals-weighted solo
-    handle time and concurrency factors; the pool can always be run as separate teams, so its
-    requirement is at most the sum of the separate ones. The difference is the pooling saving.
-
-An agent's hour counts once
-    An agent on shift gives one agent-hour (or the part of the hour on shift), shared among the
-    tenants they are trained for in proportion to those tenants' agents required in that hour
-    (equally when none needs anyone), never counted in full for each. The pool counts each agent
-    on shift once.
-
-Short, right, over
-    A tenant's hour is short when its share of agents on shift is below the agents to schedule,
-    over when it is a whole agent or more above it, right otherwise. The expected share within
-    target is the model's for the whole agents working after the shrinkage.
+Pooling, the sharing of an agent's hour and the status of an hour are ``workforce.pooling``'s (the
+monthly report's coverage uses them too): a tenant's hour is short when its pool is short or when its
+own trained agents on shift are too few for it, over when its part of the agents on shift is a whole
+agent or more above the agents to schedule, right otherwise; a pool's hour compares its agents on
+shift, each once, with the pooled requirement. The expected share within target is the model's for
+the whole agents working (after the shrinkage) of the tenant's part.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
-from workforce.staffing import TOLERANCE, ConcurrencyModel, Load, Policy, Requirement, evaluate, requirement
-
-
-class Status(StrEnum):
-    SHORT = "short"
-    RIGHT = "right"
-    OVER = "over"
-
-
-def status_of(covered: float, needed: int) -> Status:
-    """Return short, right or over for the agents covering an hour against the agents to schedule."""
-    if covered + TOLERANCE < needed:
-        return Status.SHORT
-    if covered + TOLERANCE >= needed + 1:
-        return Status.OVER
-    return Status.RIGHT
-
-
-# --- Pooling --------------------------------------------------------------------------------------
-
-
-def pooled_load(loads: Sequence[Load]) -> Load:
-    """Return the combined traffic of several tenants: arrivals summed, handle time and factors weighted by arrivals."""
-    total = sum(load.arrivals_per_hour for load in loads)
-    weights = [load.arrivals_per_hour / total if total else 1 / len(loads) for load in loads]
-    limit = min(load.model.limit for load in loads)
-    factors = [sum(w * load.model.factors[k] for w, load in zip(weights, loads, strict=True)) for k in range(limit)]
-    factors[0] = 1.0
-    # Weighted means of non-decreasing sequences stay non-decreasing; max() only guards rounding.
-    for k in range(1, limit):
-        factors[k] = max(factors[k], factors[k - 1])
-    handle = sum(w * load.handle_seconds for w, load in zip(weights, loads, strict=True))
-    return Load(arrivals_per_hour=total, handle_seconds=handle, model=ConcurrencyModel(factors=tuple(factors)))
-
-
-def pooled_policy(policies: Sequence[Policy]) -> Policy:
-    """Return the strictest of the policies: the shortest target, highest share, most shrinkage, lowest cap."""
-    return Policy(
-        target_seconds=min(policy.target_seconds for policy in policies),
-        target_share=max(policy.target_share for policy in policies),
-        shrinkage=max(policy.shrinkage for policy in policies),
-        occupancy_cap=min(policy.occupancy_cap for policy in policies),
-    )
-
-
-@dataclass(frozen=True)
-class PooledRequirement:
-    """A pool's hour: the agents to schedule if its tenants were staffed apart, and together."""
-
-    separate: int
-    pooled: int
-    share_within_target: float
-
-    @property
-    def saving(self) -> int:
-        return self.separate - self.pooled
-
-
-def pooled_requirement(hours: Sequence[tuple[Load, Policy]], separate: Sequence[Requirement]) -> PooledRequirement:
-    """Return the pool's requirement beside the sum of its tenants' ``separate`` ones (never above that sum)."""
-    total = sum(each.scheduled for each in separate)
-    if len(hours) == 1:
-        return PooledRequirement(separate=total, pooled=total, share_within_target=separate[0].share_within_target)
-    together = requirement(pooled_load([load for load, _ in hours]), pooled_policy([policy for _, policy in hours]))
-    if together.scheduled <= total:
-        return PooledRequirement(
-            separate=total, pooled=together.scheduled, share_within_target=together.share_within_target
-        )
-    worst = min(each.share_within_target for each in separate)
-    return PooledRequirement(separate=total, pooled=total, share_within_target=worst)
-
-
-def pools(agent_tenants: Mapping[int, frozenset[int]], tenant_ids: Sequence[int]) -> list[tuple[int, ...]]:
-    """Return the tenants grouped into pools: connected through agents trained for more than one (sorted)."""
-    parent = {tenant_id: tenant_id for tenant_id in tenant_ids}
-
-    def root(tenant_id: int) -> int:
-        while parent[tenant_id] != tenant_id:
-            parent[tenant_id] = parent[parent[tenant_id]]
-            tenant_id = parent[tenant_id]
-        return tenant_id
-
-    for trained in agent_tenants.values():
-        known = sorted(tenant_id for tenant_id in trained if tenant_id in parent)
-        for other in known[1:]:
-            parent[root(other)] = root(known[0])
-    groups: dict[int, list[int]] = defaultdict(list)
-    for tenant_id in tenant_ids:
-        groups[root(tenant_id)].append(tenant_id)
-    return sorted(tuple(sorted(group)) for group in groups.values())
-
-
-# --- Coverage -------------------------------------------------------------------------------------
-
-
-def share_agent_hours(
-    on_shift: Mapping[int, float], agent_tenants: Mapping[int, frozenset[int]], weights: Mapping[int, float]
-) -> dict[int, float]:
-    """Return each tenant's agents in an hour: every agent's part of the hour shared among their tenants.
-
-    ``on_shift`` is the part of the hour each agent is on shift (0-1); ``weights`` the tenants'
-    requirement in the hour. An agent's hour is split in proportion to their tenants' weights, or
-    equally among them when none weighs anything.
-    """
-    covered: dict[int, float] = defaultdict(float)
-    for agent_id, part in on_shift.items():
-        tenants = [tenant_id for tenant_id in agent_tenants.get(agent_id, ()) if tenant_id in weights]
-        if not tenants or part <= 0:
-            continue
-        total = sum(weights[tenant_id] for tenant_id in tenants)
-        for tenant_id in tenants:
-            covered[tenant_id] += part * (weights[tenant_id] / total if total else 1 / len(tenants))
-    return dict(covered)
+from workforce.pooling import PoolHour, Status, cover_hour, pools
+from workforce.staffing import Load, Policy, Requirement, evaluate
 
 
 @dataclass(frozen=True)
@@ -160,15 +36,6 @@ class HourPlan:
     covered: float
     status: Status
     expected_share: float
-
-
-@dataclass(frozen=True)
-class PoolHour:
-    """One pool's hour: separate and pooled requirement, the agents on shift for it (each once), its status."""
-
-    requirement: PooledRequirement
-    on_shift: float
-    status: Status
 
 
 @dataclass(frozen=True)
@@ -198,36 +65,33 @@ def plan_week(
     """Return the plan: each tenant's and pool's requirement per hour against the shifts (``on_shift[hour]``)."""
     hours = len(on_shift)
     by_tenant = {week.tenant_id: week for week in weeks}
-    required = {week.tenant_id: [requirement(week.loads[hour], week.policy) for hour in range(hours)] for week in weeks}
     groups = pools(agent_tenants, list(by_tenant))
+    group_of = {tenant_id: group for group in groups for tenant_id in group}
     tenant_plans: dict[int, list[HourPlan]] = {tenant_id: [] for tenant_id in by_tenant}
     pool_plans: dict[tuple[int, ...], list[PoolHour]] = {group: [] for group in groups}
     for hour in range(hours):
-        weights = {tenant_id: required[tenant_id][hour].scheduled for tenant_id in by_tenant}
-        covered = share_agent_hours(on_shift[hour], agent_tenants, weights)
+        cover = cover_hour(
+            {tenant_id: (week.loads[hour], week.policy) for tenant_id, week in by_tenant.items()},
+            on_shift=on_shift[hour],
+            agent_tenants=agent_tenants,
+            groups=groups,
+        )
         for tenant_id, week in by_tenant.items():
-            need = required[tenant_id][hour]
-            mine = covered.get(tenant_id, 0.0)
+            need = cover.required[tenant_id]
+            mine = cover.covered.get(tenant_id, 0.0)
             working = week.policy.on_floor(mine)
             tenant_plans[tenant_id].append(
                 HourPlan(
                     required=need,
                     covered=mine,
-                    status=status_of(mine, need.scheduled),
+                    status=cover.status(tenant_id, group_of[tenant_id]),
                     expected_share=need.share_within_target
                     if working == need.on_floor
                     else evaluate(week.loads[hour], week.policy, agents=working)[0],
                 )
             )
         for group in groups:
-            pooled = pooled_requirement(
-                [(by_tenant[t].loads[hour], by_tenant[t].policy) for t in group],
-                [required[t][hour] for t in group],
-            )
-            present = sum(covered.get(tenant_id, 0.0) for tenant_id in group)
-            pool_plans[group].append(
-                PoolHour(requirement=pooled, on_shift=present, status=status_of(present, pooled.pooled))
-            )
+            pool_plans[group].append(cover.pools[group])
     return WeekPlan(
         hours=hours,
         tenants={tenant_id: tuple(plans) for tenant_id, plans in tenant_plans.items()},

@@ -292,12 +292,13 @@ class LeadAdmin(OpsModelAdmin):
 
     list_display = ("created_at", "tenant", "name", "email", "phone", "short_wants", "chat", "agent")
     list_display_links = ("created_at",)
-    list_filter = ("tenant", ("created_at", admin.DateFieldListFilter))
+    # Handled: the client's system said so through the API (integrations/api.py); empty until it does.
+    list_filter = ("tenant", ("created_at", admin.DateFieldListFilter), ("handled_at", admin.EmptyFieldListFilter))
     list_select_related = ("tenant", "conversation__agent")
     search_fields = ("name", "email", "phone", "wants", "=conversation__id")
     date_hierarchy = "created_at"
     actions = ("download_csv",)
-    fields = ("tenant", "chat", "agent", "created_at", "name", "email", "phone", "wants")
+    fields = ("tenant", "chat", "agent", "created_at", "handled_at", "name", "email", "phone", "wants")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:

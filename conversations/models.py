@@ -342,6 +342,8 @@ class Lead(TenantOwnedModel):
     phone = SealableCharField(_("phone"), max_length=40, blank=True)
     wants = SealableTextField(_("what they want"))
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    # Set when the client's system (its CRM, through the API) says someone has followed the lead up.
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

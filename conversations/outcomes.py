@@ -392,3 +392,18 @@ def close_by_agent(
     )
     routing.drain_queue_for(agent=agent)
     return closed
+
+
+@transaction.atomic
+def mark_lead_handled(*, lead: Lead, handled: bool, now: dt.datetime | None = None) -> Lead:
+    """Record that the client has followed the lead up (or, with ``handled=False``, that it has not yet).
+
+    Marking a handled lead again keeps the first moment: a CRM that retries changes nothing.
+    """
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if handled and locked.handled_at is None:
+        locked.handled_at = now or timezone.now()
+    elif not handled:
+        locked.handled_at = None
+    locked.save(update_fields=["handled_at"])
+    return locked

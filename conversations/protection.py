@@ -3,7 +3,7 @@
 ``protect`` is the one call the services make for every text a visitor or an agent wrote. The hot path
 of a message knows only ids, so a tenant's policy is also kept per process for a few seconds
 (``policy_for_tenant_id``); the message statement itself checks the encryption flag, so a policy
-read a moment ago never stores a row the wrong way (conversations.services._store_in_one_go).
+read a moment ago never stores a row the wrong way (conversations.services.steady_state.store_in_one_go).
 """
 
 from __future__ import annotations

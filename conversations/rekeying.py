@@ -33,7 +33,21 @@ SEALABLE_COLUMNS: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
     (TranscriptRequest, ("email",)),
 )
 
+# Columns of apps above this one, added by them when they start (``register_sealable``).
+_registered: list[tuple[type[models.Model], tuple[str, ...]]] = []
+
 Rewrite = Callable[[str], str]
+
+
+def register_sealable(model: type[models.Model], columns: tuple[str, ...]) -> None:
+    """Add a tenant-owned model's sealable columns to every rotation and conversion (once per model)."""
+    if all(known is not model for known, _columns in _registered):
+        _registered.append((model, columns))
+
+
+def sealable_columns() -> list[tuple[type[models.Model], tuple[str, ...]]]:
+    """Return every column that may hold a sealed token, by model: this app's and those registered."""
+    return [*SEALABLE_COLUMNS, *_registered]
 
 
 @dataclass
@@ -99,7 +113,7 @@ def rewrite_all(
     """Rewrite every sealable value (of one tenant, or all) with ``rewrite``, one batch per transaction."""
     size = batch or settings.CHATOPS_ENCRYPTION_BATCH
     result = RekeyResult()
-    for model, columns in SEALABLE_COLUMNS:
+    for model, columns in sealable_columns():
         queryset = model.objects.all() if tenant is None else model.objects.for_tenant(tenant)
         for rows in _batches(queryset, columns, size):
             count = _rewrite_batch(model, columns, rows, rewrite)

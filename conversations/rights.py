@@ -4,7 +4,8 @@ An erasure keeps every row that a KPI counts (conversations with their times, ou
 messages with their senders and times, page views with their times, leads and handoffs as records),
 and blanks what is the person's: the texts, the contact details, the addresses of the pages they read.
 A lead or handoff keeps a marker in place of its contact, so it still counts as a lead with contact.
-The e-mails about their conversations (transcripts, handoff reports) are deleted from the outbox.
+The e-mails about their conversations (transcripts, handoff reports) are deleted from the outbox;
+apps above this one blank what they hold of them on ``signals.visitors_erased`` (webhook deliveries).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from django.db import models, transaction
 from django.utils import timezone
 
+from conversations import signals
 from conversations.models import (
     Conversation,
     Handoff,
@@ -245,4 +247,5 @@ def erase_visitors(*, visitors: list[Visitor]) -> Erasure:
         Visitor.objects.filter(pk=visitor.pk).update(name="", email="", phone="", public_id=uuid.uuid4())
         result.visitors += 1
     result.emails = outbox.forget(references=[email_reference(chat_id) for chat_id in chat_ids])
+    signals.visitors_erased.send(sender=Visitor, visitor_ids=visitor_ids, conversation_ids=chat_ids)
     return result

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_site import OpsModelAdmin
 from integrations import api_tokens, services
-from integrations.models import ApiToken, EventType, WebhookDelivery, WebhookEndpoint
+from integrations.models import ApiToken, EventType, Scope, WebhookDelivery, WebhookEndpoint, default_scopes
 from outbox.admin import ReadOnlyRows
 from outbox.selectors import when_text
 
@@ -186,23 +186,42 @@ class WebhookDeliveryAdmin(ReadOnlyRows, OpsModelAdmin):
         )
 
 
+class ApiTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"),
+        choices=Scope.choices,
+        initial=default_scopes,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What the token may do; to change them later, make a new token and revoke this one."),
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ("tenant", "name", "scopes")
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(OpsModelAdmin):
-    """A tenant's keys to the REST API: made here (the key is shown once), revoked here."""
+    """A tenant's keys to the REST API: made here with their scopes (the key is shown once), revoked here."""
 
-    list_display = ("name", "tenant", "key_start", "created", "last_used", "revoked")
+    form = ApiTokenForm
+    list_display = ("name", "tenant", "key_start", "scope_list", "created", "last_used", "revoked")
     list_filter = ("tenant", ("revoked_at", admin.EmptyFieldListFilter))
     actions = ("revoke",)
 
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ("tenant", "name")
-        return ("tenant", "name", "key_start", "created", "last_used", "revoked")
+            return ("tenant", "name", "scopes")
+        return ("tenant", "name", "key_start", "scope_list", "created", "last_used", "revoked")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
         if obj is None:
             return ()
-        return ("tenant", "key_start", "created", "last_used", "revoked")
+        return ("tenant", "key_start", "scope_list", "created", "last_used", "revoked")
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, token: ApiToken) -> str:
+        return ", ".join(token.scopes)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # revoked, never deleted: the list keeps who had access

@@ -20,15 +20,20 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue_token(*, tenant: Tenant, name: str, now: dt.datetime | None = None) -> tuple[ApiToken, str]:
-    """Create a token for the tenant; return it and its key, which is shown this once and never stored."""
+def issue_token(
+    *, tenant: Tenant, name: str, scopes: list[str] | None = None, now: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token for the tenant (read-only unless ``scopes`` say more); return it and its key,
+    which is shown this once and never stored."""
     token = ApiToken(tenant=tenant, name=name, created_at=now or timezone.now())
+    if scopes is not None:
+        token.scopes = scopes
     return token, save_new_token(token)
 
 
 @transaction.atomic
 def save_new_token(token: ApiToken) -> str:
-    """Give an unsaved token (tenant and name set) a fresh key, store its digest; return the key."""
+    """Give an unsaved token (tenant, name and scopes set) a fresh key, store its digest; return the key."""
     key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token.key_digest, token.key_start = digest(key), key[:14]
     token.full_clean()

@@ -7,10 +7,14 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations.fields import SealableTextField
+from conversations.models import Conversation
+from integrations.addresses import RefusedAddress, check_url
 from tenants.scoping import TenantOwnedModel
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks a secret, not one)
@@ -27,6 +31,7 @@ class EventType(models.TextChoices):
     CONVERSATION_CLOSED = "conversation.closed", _("Conversation closed (with its outcome)")
     RATING_GIVEN = "rating.given", _("Rating given")
     OFFLINE_MESSAGE_LEFT = "offline_message.left", _("Offline message left")
+    REPORT_READY = "report.ready", _("Weekly or monthly report ready")
 
 
 PING = "ping"
@@ -58,6 +63,15 @@ class WebhookEndpoint(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
 
+    def clean(self) -> None:
+        """Refuse an address chatops must not send to (integrations.addresses: public http(s) only)."""
+        if not self.url:
+            return
+        try:
+            check_url(self.url)
+        except RefusedAddress as refused:
+            raise ValidationError({"url": str(refused)}) from None
+
     def signing_secrets(self, *, now: dt.datetime) -> list[str]:
         """Return the secrets that sign a delivery now: the current one, and the previous one while it is valid."""
         valid_previous = self.previous_secret and self.previous_secret_until and now < self.previous_secret_until
@@ -88,7 +102,17 @@ class WebhookDelivery(TenantOwnedModel):
     )
     event_id = models.UUIDField(_("event id"), default=uuid.uuid4)
     event_type = models.CharField(_("event"), max_length=40)
-    body = models.TextField(_("body"))
+    # Sealed (conversations.sealing) when the tenant encrypts its chats at rest; plain rows read as they are.
+    body = SealableTextField(_("body"))
+    # The chat the event is about, if any: an erasure of its visitor blanks the body (services.forget_conversations).
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("conversation"),
+    )
     status = models.CharField(_("status"), max_length=9, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -126,6 +150,24 @@ class WebhookDelivery(TenantOwnedModel):
 API_TOKEN_PREFIX = "chatops_"  # noqa: S105 (marks a token in logs and secret scanners; not a token)
 
 
+class Scope(models.TextChoices):
+    """What a token may do: read everything of its tenant, or also write one kind of row."""
+
+    READ = "read", _("Read leads, conversations, handoff reports, ratings and figures")
+    LEADS_WRITE = "leads:write", _("Mark leads handled")
+    KNOWLEDGE_WRITE = "knowledge:write", _("Add knowledge-base articles")
+
+
+def default_scopes() -> list[str]:
+    """Return the scopes of a token made without a choice (and of tokens made before scopes): read only."""
+    return [Scope.READ.value]
+
+
+def validate_scopes(value: object) -> None:
+    if not isinstance(value, list) or any(scope not in Scope.values for scope in value):
+        raise ValidationError(_("Choose scopes from: %(scopes)s."), params={"scopes": ", ".join(Scope.values)})
+
+
 class ApiToken(TenantOwnedModel):
     """A named key to the REST API, good for its tenant's data only; only its SHA-256 is stored.
 
@@ -138,6 +180,9 @@ class ApiToken(TenantOwnedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    scopes = models.JSONField(
+        _("scopes"), default=default_scopes, validators=[validate_scopes], help_text=_("What the token may do.")
+    )
 
     class Meta:
         ordering = ["tenant__name", "name"]
@@ -146,3 +191,7 @@ class ApiToken(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_start}…)"
+
+    def allows(self, scope: str) -> bool:
+        """Say whether the token's scopes cover ``scope``."""
+        return scope in self.scopes

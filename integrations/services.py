@@ -32,8 +32,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations import payloads, signing
+from conversations import protection
+from integrations import addresses, payloads, signing
 from integrations.models import PING, WebhookDelivery, WebhookEndpoint, new_secret
+from outbox import leasing
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +49,19 @@ USER_AGENT = "chatops-webhooks/1"
 
 
 def record_event(
-    *, tenant_id: int, event_type: str, data: Callable[[], dict], now: dt.datetime | None = None
+    *,
+    tenant_id: int,
+    event_type: str,
+    data: Callable[[], dict],
+    conversation_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> list[WebhookDelivery]:
     """Write a delivery of the event for each active endpoint of the tenant that wants it; return them.
 
     Runs in the caller's transaction (a rollback leaves no delivery); workers are asked to send
-    after commit. ``data`` is called only when some endpoint wants the event.
+    after commit. ``data`` is called only when some endpoint wants the event. The body is stored
+    sealed when the tenant encrypts; ``conversation_id`` names the chat whose visitor it is about
+    (an erasure of that visitor blanks it).
     """
     endpoints = [
         endpoint
@@ -63,12 +72,14 @@ def record_event(
         return []
     now = now or timezone.now()
     event_id = uuid.uuid4()
-    body = event_body(
-        event_id=event_id, event_type=event_type, tenant_slug=endpoints[0].tenant.slug, data=data(), now=now
-    )
+    tenant = endpoints[0].tenant
+    body = event_body(event_id=event_id, event_type=event_type, tenant_slug=tenant.slug, data=data(), now=now)
+    body = protection.seal_for(tenant, body)
     deliveries = WebhookDelivery.objects.bulk_create(
         [
-            _new_delivery(endpoint, event_id=event_id, event_type=event_type, body=body, now=now)
+            _new_delivery(
+                endpoint, event_id=event_id, event_type=event_type, body=body, now=now, conversation_id=conversation_id
+            )
             for endpoint in endpoints
         ]
     )
@@ -89,11 +100,18 @@ def event_body(*, event_id: uuid.UUID, event_type: str, tenant_slug: str, data: 
 
 
 def _new_delivery(
-    endpoint: WebhookEndpoint, *, event_id: uuid.UUID, event_type: str, body: str, now: dt.datetime
+    endpoint: WebhookEndpoint,
+    *,
+    event_id: uuid.UUID,
+    event_type: str,
+    body: str,
+    now: dt.datetime,
+    conversation_id: int | None = None,
 ) -> WebhookDelivery:
     return WebhookDelivery(
         tenant_id=endpoint.tenant_id,
         endpoint=endpoint,
+        conversation_id=conversation_id,
         event_id=event_id,
         event_type=event_type,
         body=body,
@@ -129,7 +147,7 @@ class Lease:
     token: str
 
     def rows(self):
-        return WebhookDelivery.objects.filter(pk=self.delivery.pk, lease_token=self.token)
+        return leasing.leased_rows(self.delivery, self.token)
 
 
 @dataclass
@@ -150,25 +168,19 @@ def lease_time() -> dt.timedelta:
 
 def _take_lease(delivery_id: int, now: dt.datetime) -> Lease | None:
     """Lease the delivery to this attempt if it is due or its last worker died by ``now``; None if not ours."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("endpoint")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None:
-            return None
-        due = delivery.status == WebhookDelivery.Status.QUEUED and delivery.next_attempt_at <= now
-        abandoned = delivery.status == WebhookDelivery.Status.SENDING and delivery.leased_until < now
-        if not (due or abandoned):
-            return None
-        started = timezone.now()
-        delivery.status, delivery.lease_token = WebhookDelivery.Status.SENDING, uuid.uuid4().hex
-        delivery.leased_until, delivery.last_attempt_at = started + lease_time(), started
-        delivery.attempts += 1
-        delivery.save(update_fields=["status", "lease_token", "leased_until", "last_attempt_at", "attempts"])
-    return Lease(delivery=delivery, token=delivery.lease_token)
+
+    def started(delivery: WebhookDelivery, start: dt.datetime) -> None:
+        delivery.last_attempt_at = start
+
+    delivery = leasing.take_lease(
+        WebhookDelivery.objects.select_related("endpoint"),
+        pk=delivery_id,
+        now=now,
+        lease_time=lease_time(),
+        update_fields=["status", "lease_token", "leased_until", "last_attempt_at", "attempts"],
+        started=started,
+    )
+    return None if delivery is None else Lease(delivery=delivery, token=delivery.lease_token)
 
 
 class _NoRedirects(urlrequest.HTTPRedirectHandler):
@@ -179,18 +191,25 @@ class _NoRedirects(urlrequest.HTTPRedirectHandler):
 
 
 def _opener() -> urlrequest.OpenerDirector:
-    return urlrequest.build_opener(urlrequest.ProxyHandler({}), _NoRedirects())
+    return urlrequest.build_opener(
+        urlrequest.ProxyHandler({}), _NoRedirects(), addresses.PinnedHTTPHandler(), addresses.PinnedHTTPSHandler()
+    )
 
 
 def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST the body to the URL within the timeout; return the status code or what went wrong."""
-    outgoing = urlrequest.Request(  # noqa: S310 (the URL field allows only http and https)
+    """POST the body to the URL within the timeout; return the status code or what went wrong.
+
+    The address is checked again now (``integrations.addresses``): a refused one is an error without
+    a status code, retried like a refused connection (its DNS may be put right).
+    """
+    outgoing = urlrequest.Request(  # noqa: S310 (addresses.check_scheme allows only http and https)
         url,
         data=body,
         method="POST",
         headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
     )
     try:
+        addresses.check_scheme(url)
         with _opener().open(outgoing, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as answer:
             return Answer(code=answer.status)
     except urlerror.HTTPError as refusal:
@@ -198,7 +217,8 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
     except (OSError, ValueError) as failure:
         # URLError, a timeout, a refused connection, a malformed address
         reason = getattr(failure, "reason", failure)
-        return Answer(code=None, error=f"{type(failure).__name__}: {reason}"[:MAX_ERROR_LENGTH])
+        kind = type(reason if isinstance(reason, Exception) else failure).__name__
+        return Answer(code=None, error=f"{kind}: {reason}"[:MAX_ERROR_LENGTH])
 
 
 def _attempt(lease: Lease) -> Answer:
@@ -257,10 +277,7 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = DUE_BATCH) -> in
     """
     now = now or timezone.now()
     due = (
-        WebhookDelivery.objects.filter(
-            Q(status=WebhookDelivery.Status.QUEUED, next_attempt_at__lte=now)
-            | Q(status=WebhookDelivery.Status.SENDING, leased_until__lt=now)
-        )
+        WebhookDelivery.objects.filter(leasing.due_or_abandoned(now))
         .filter(Q(endpoint__active=True) | Q(event_type=PING))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
@@ -301,11 +318,32 @@ def send_test_ping(*, endpoint: WebhookEndpoint, by: AbstractBaseUser | None = N
     event_id = uuid.uuid4()
     data = {"endpoint": endpoint.name}
     body = event_body(event_id=event_id, event_type=PING, tenant_slug=endpoint.tenant.slug, data=data, now=now)
+    body = protection.seal_for(endpoint.tenant, body)
     delivery = _new_delivery(endpoint, event_id=event_id, event_type=PING, body=body, now=now)
     delivery.requested_by = by
     delivery.save()
     _send_after_commit([delivery.pk])
     return delivery
+
+
+# --- A visitor's erasure -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def forget_conversations(*, conversation_ids: list[int]) -> int:
+    """Blank the visitors' data in every delivery about these chats, sent or not; return how many.
+
+    A delivery still waiting goes out blanked (same event id, ``"erased": true`` in its data): the
+    client's system learns that the event happened, as the KPIs still count it, but not who it was.
+    The body stays sealed for a tenant that encrypts.
+    """
+    forgotten = 0
+    deliveries = WebhookDelivery.objects.select_for_update().select_related("tenant")
+    for delivery in deliveries.filter(conversation_id__in=conversation_ids).order_by("pk"):
+        blanked = protection.seal_for(delivery.tenant, payloads.erased_body(delivery.body))
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(body=blanked)
+        forgotten += 1
+    return forgotten
 
 
 @transaction.atomic

@@ -22,7 +22,6 @@ import datetime as dt
 import logging
 import random
 import smtplib
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -35,11 +34,11 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.services import INVITATION_KIND, invitation_email
-from outbox import smtp
+from outbox import leasing, smtp
 from outbox.models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
@@ -161,7 +160,7 @@ class Lease:
     handed_over: bool = False
 
     def rows(self):
-        return OutgoingEmail.objects.filter(pk=self.email.pk, lease_token=self.token)
+        return leasing.leased_rows(self.email, self.token)
 
 
 def _take_lease(email_id: int, now: dt.datetime) -> Lease | None:
@@ -169,22 +168,20 @@ def _take_lease(email_id: int, now: dt.datetime) -> Lease | None:
 
     ``now`` decides what is due; the lease itself runs on the clock, which the handover checks it against.
     """
-    with transaction.atomic():
-        email = OutgoingEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
-        if email is None:
-            return None
-        due = email.status == OutgoingEmail.Status.QUEUED and email.next_attempt_at <= now
-        abandoned = email.status == OutgoingEmail.Status.SENDING and email.leased_until < now
-        if not (due or abandoned):
-            return None
-        if abandoned and not _count_the_dead_sender(email):
-            return None
-        started = timezone.now()
-        email.status, email.lease_token = OutgoingEmail.Status.SENDING, uuid.uuid4().hex
-        email.leased_until, email.attempt_started_at, email.handed_over_at = started + lease_time(), started, None
-        email.attempts += 1
-        email.save(update_fields=LEASE_FIELDS)
-    return Lease(email=email, token=email.lease_token)
+
+    def started(email: OutgoingEmail, start: dt.datetime) -> None:
+        email.attempt_started_at, email.handed_over_at = start, None
+
+    email = leasing.take_lease(
+        OutgoingEmail.objects.all(),
+        pk=email_id,
+        now=now,
+        lease_time=lease_time(),
+        update_fields=LEASE_FIELDS,
+        started=started,
+        abandoned=_count_the_dead_sender,
+    )
+    return None if email is None else Lease(email=email, token=email.lease_token)
 
 
 def _count_the_dead_sender(email: OutgoingEmail) -> bool:
@@ -394,10 +391,7 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = DUE_BATCH) -> in
     """Attempt every e-mail that is due or whose sender died (the oldest first, at most ``limit``); return how many."""
     now = now or timezone.now()
     due = (
-        OutgoingEmail.objects.filter(
-            Q(status=OutgoingEmail.Status.QUEUED, next_attempt_at__lte=now)
-            | Q(status=OutgoingEmail.Status.SENDING, leased_until__lt=now)
-        )
+        OutgoingEmail.objects.filter(leasing.due_or_abandoned(now))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

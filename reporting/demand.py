@@ -20,7 +20,9 @@ from collections.abc import Iterable
 from django.db.models import Count, Q
 
 from conversations.models import Conversation
-from reporting.kpis import HANDLED
+from reporting.kpis import HANDLED, LIVE
+from reporting.periods import Period
+from reporting.sql import LocalHourOfWeek
 from tenants.models import Tenant
 from workforce import staffing
 
@@ -83,6 +85,25 @@ def fitted_from_history(
         .values_list("agent_id", "tenant_id", "assigned_at", "closed_at")
     )
     return staffing.fitted_models(staffing.handle_history(rows), limits)
+
+
+def live_chats_by_hour_of_week(tenant_ids: Iterable[int], period: Period) -> dict[int, list[int]]:
+    """Return each tenant's live chats per local hour of the week of the period (on its clock), in one query."""
+    tenant_ids = list(tenant_ids)
+    found = {tenant_id: [0] * 168 for tenant_id in tenant_ids}
+    if not tenant_ids:
+        return found
+    rows = (
+        Conversation.objects.filter(LIVE, tenant_id__in=tenant_ids)
+        .filter(started_at__gte=period.start, started_at__lt=period.end)
+        .order_by()
+        .annotate(hour_of_week=LocalHourOfWeek("started_at", zone=period.zone))
+        .values_list("tenant_id", "hour_of_week")
+        .annotate(chats=Count("pk"))
+    )
+    for tenant_id, hour_of_week, chats in rows:
+        found[tenant_id][hour_of_week] += chats
+    return found
 
 
 def staffing_now(tenants: Iterable[Tenant], *, now: dt.datetime) -> dict[int, staffing.StaffingNow]:

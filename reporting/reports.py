@@ -7,7 +7,9 @@ and formats every number, date and time in the tenant's language and time zone. 
 
 A monthly report also shows the staffing coverage of the month (``reporting.coverage``) when agents
 trained for the tenant had shifts in it: the share of live chats that came in hours with enough
-agents on shift, the hours that were short, and the figures per hour of the week as a CSV file.
+agents on shift, the hours that were short, the pooling saving when the tenant's agents serve other
+tenants too (the agent-hours the shared team needed less than separate teams would have), and the
+figures per hour of the week as a CSV file.
 """
 
 from __future__ import annotations
@@ -125,6 +127,7 @@ class StaffingSection:
     rows: list[StaffingRow]
     rows_not_listed: int
     note: str
+    pooling: str = ""
 
 
 @dataclass(frozen=True)
@@ -251,11 +254,16 @@ def _staffing_row(run: UnderstaffedRun, weekdays: list[str]) -> StaffingRow:
         "start": run.first_hour,
         "end": run.end_hour % 24,
     }
-    # Translators: "scheduled" is a mean with one decimal (e.g. 2.0), so "agents" can take the form for fractions.
-    figures = _("%(scheduled)s agents on shift on average, %(needed)s needed") % {
-        "scheduled": _agents(run.scheduled),
-        "needed": count(run.needed),
-    }
+    values = {"scheduled": _agents(run.scheduled), "needed": count(run.needed)}
+    if run.team:
+        # Translators: "scheduled" is a mean with one decimal (e.g. 2.0); the team also answers other clients' chats.
+        figures = (
+            _("%(scheduled)s agents on shift on average in the team shared with other clients, %(needed)s needed")
+            % values
+        )
+    else:
+        # Translators: "scheduled" is a mean with one decimal (e.g. 2.0), so "agents" can take the form for fractions.
+        figures = _("%(scheduled)s agents on shift on average, %(needed)s needed") % values
     chats = ngettext("%(count)s chat", "%(count)s chats", run.live_chats) % {"count": count(run.live_chats)}
     return StaffingRow(when=when, figures=f"{figures} ({chats})")
 
@@ -278,15 +286,33 @@ def _staffing_summary(understaffed: int) -> str:
     ) % {"count": understaffed}
 
 
+def _staffing_pooling(coverage: StaffingCoverage) -> str:
+    """Return the pooling saving in a sentence, or "" when the tenant's agents serve no one else or it saved nothing."""
+    saving, separate = coverage.pooling_saving_agent_hours, coverage.separate_agent_hours
+    if not coverage.shares_agents or saving <= 0:
+        return ""
+    return ngettext(
+        "The agents who answer your chats also serve other clients, as one team. To meet every client's target "
+        "it needed %(saving)s agent hour fewer this month than a separate team for each client would have "
+        "(%(percent)s less).",
+        "The agents who answer your chats also serve other clients, as one team. To meet every client's target "
+        "it needed %(saving)s agent hours fewer this month than a separate team for each client would have "
+        "(%(percent)s less).",
+        saving,
+    ) % {"saving": count(saving), "percent": percent(saving / separate)}
+
+
 def _staffing_note(coverage: StaffingCoverage) -> str:
     concurrency = round(coverage.concurrency, 1)
     return _(
         "For each hour of the week, the agents on shift for you (on average over the month) are compared with "
         "the agents needed to answer %(share)s of chats within your target of %(target)s. The agents needed "
-        "follow from the chats that came in during that hour, the average handling time of %(handle)s and the "
+        "follow from the chats that came in during that hour, a handling time of %(handle)s per chat and the "
         "number of chats an agent may hold at once (%(concurrency)s on average), by the standard queueing "
-        "formula of contact centres (Erlang C). Messages left outside service hours are not counted; agents "
-        "who also serve other clients count in full."
+        "formula of contact centres (Erlang C), with time for breaks and training. Messages left outside "
+        "service hours are not counted. An agent who also serves other clients counts once: an hour is fully "
+        "staffed when the agents trained for you are enough for your chats and their whole team is enough for "
+        "all the chats it answers."
     ) % {
         "share": percent(coverage.target_share),
         "target": whole_seconds(coverage.target_seconds),
@@ -305,6 +331,7 @@ def staffing_section(coverage: StaffingCoverage) -> StaffingSection:
         rows=[_staffing_row(run, weekdays) for run in runs[:STAFFING_LIST_LIMIT]],
         rows_not_listed=max(0, len(runs) - STAFFING_LIST_LIMIT),
         note=_staffing_note(coverage),
+        pooling=_staffing_pooling(coverage),
     )
 
 
@@ -443,6 +470,11 @@ CSV_STAFFING_FIGURES: list[tuple[str, Promise, Callable[[StaffingCoverage], floa
     ),
     ("staffing_agent_hours", gettext_lazy("Agent hours on shift"), lambda c: c.agent_hours),
     (
+        "staffing_pooling_saving_agent_hours",
+        gettext_lazy("Agent hours saved by the team shared with other clients"),
+        lambda c: c.pooling_saving_agent_hours if c.shares_agents else None,
+    ),
+    (
         "staffing_agent_hours_without_chats",
         gettext_lazy("Agent hours on shift in hours of the week without live chats"),
         lambda c: c.agent_hours_without_chats,
@@ -512,8 +544,12 @@ def staffing_csv(coverage: StaffingCoverage) -> bytes:
             _("times in the period"),
             _("live chats"),
             _("agents needed"),
-            _("agents on shift, average"),
+            _("your part of the agents on shift, average"),
             _("agents short, average"),
+            _("agents trained for you on shift, average"),
+            _("shared team: agents needed, each client apart"),
+            _("shared team: agents needed together"),
+            _("shared team: agents on shift, average"),
         ]
     ]
     rows += [
@@ -525,6 +561,10 @@ def staffing_csv(coverage: StaffingCoverage) -> bytes:
             str(cell.needed),
             f"{cell.scheduled:.2f}",
             f"{cell.short:.2f}",
+            f"{cell.trained_on_shift:.2f}",
+            "" if cell.team_separate is None else str(cell.team_separate),
+            "" if cell.team_needed is None else str(cell.team_needed),
+            "" if cell.team_on_shift is None else f"{cell.team_on_shift:.2f}",
         ]
         for cell in coverage.hours
     ]

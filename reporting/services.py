@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 from outbox import selectors as outbox_selectors
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
-from reporting import emails, reports, selectors
+from reporting import emails, reports, selectors, signals
 from reporting.models import ReportDelivery
 from reporting.periods import Period
 from tenants.models import Tenant
@@ -140,8 +140,13 @@ def _compose(
     max_attempts: int | None = None,
     now: dt.datetime | None = None,
 ) -> OutgoingEmail:
-    """Build the report of a delivery (locked by the caller) and write its e-mail to the outbox; link them."""
+    """Build the report of a delivery (locked by the caller) and write its e-mail to the outbox; link them.
+
+    The first time a delivery is composed its report is ready: ``signals.report_ready`` is sent, in
+    the caller's transaction (a resend on purpose is the same report, and sends nothing).
+    """
     tenant = delivery.tenant
+    first_time = delivery.outgoing_id is None
     recipients = selectors.recipients_for(tenant=tenant, kind=delivery.kind)
     if not recipients:
         raise NoRecipients(str(ERROR_NO_RECIPIENTS))
@@ -158,6 +163,8 @@ def _compose(
     )
     delivery.last_error = ""
     delivery.save(update_fields=["outgoing", "last_error"])
+    if first_time:
+        signals.report_ready.send(sender=ReportDelivery, delivery=delivery, report=report)
     return delivery.outgoing
 
 

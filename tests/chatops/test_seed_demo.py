@@ -337,7 +337,10 @@ def test_shifts_start_on_the_first_day_of_last_month_and_trainees_shadow_only_th
     assert trainee_days == {monday + dt.timedelta(days=7 * week + weekday) for week in (0, 1) for weekday in range(4)}
 
 
-def test_last_months_report_shows_each_live_tenants_staffing_coverage(seeded):
+def test_last_months_report_shows_each_live_tenants_staffing_coverage(seeded, settings):
+    # The demo plans one trained agent for every open hour; with the default 30 % shrinkage an hour with
+    # chats needs two on shift (the one agent's breaks leave it short), so this reads the month without.
+    settings.STAFFING_SHRINKAGE = 0
     for tenant in live_tenants():
         # given last month on the tenant's clock, and the month before it
         period = Period.last_complete(Kind.MONTH, now=seeded.now, zone=tenant.zone)

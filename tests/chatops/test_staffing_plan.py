@@ -6,17 +6,9 @@ import random
 
 import pytest
 
-from chatops.staffing_plan import (
-    Status,
-    TenantWeek,
-    plan_week,
-    pooled_load,
-    pooled_requirement,
-    pools,
-    share_agent_hours,
-    status_of,
-)
+from chatops.staffing_plan import TenantWeek, plan_week
 from workforce import staffing
+from workforce.pooling import Status, pooled_load, pooled_requirement, pools, share_agent_hours, status_of
 from workforce.staffing import Load, Policy
 
 SHOP, GYM, BANK = 1, 2, 3
@@ -141,3 +133,24 @@ def test_the_expected_share_is_that_of_the_whole_agents_working_after_shrinkage(
             agents=5, arrivals_per_hour=120, handle_seconds=300, target_seconds=10, model=load(1).model
         )
     )
+
+
+def test_a_tenant_is_short_when_its_pool_is_or_its_own_trained_agents_are_too_few_not_by_its_part_alone():
+    # given a shared agent (shop and gym) and a gym-only agent; one chat an hour each, 3 chats per agent:
+    # one agent each on its own, one for the two together
+    trained = {10: frozenset({SHOP, GYM}), 11: frozenset({GYM})}
+    policy = Policy(target_seconds=10, shrinkage=0)
+    weeks = [TenantWeek(tenant_id=each, policy=policy, loads=(load(1), load(1))) for each in (SHOP, GYM)]
+
+    # when both are on shift in the first hour, only the gym's own agent in the second
+    plan = plan_week(weeks, on_shift=[{10: 1.0, 11: 1.0}, {11: 1.0}], agent_tenants=trained)
+
+    # then in the first hour the shop's part of the shared agent is a half, short of its one agent on its
+    # own, but the shared agent is there for it and the pool has 2 for its 1: right
+    first, second = plan.tenants[SHOP]
+    assert plan.pools[(SHOP, GYM)][0].requirement.pooled == 1
+    assert (first.required.scheduled, first.covered, first.status) == (1, 0.5, Status.RIGHT)
+    # and in the second the pool has its one agent, who cannot answer the shop's chats: short
+    assert plan.pools[(SHOP, GYM)][1].status is Status.RIGHT
+    assert second.status is Status.SHORT
+    assert plan.tenants[GYM][1].status is Status.RIGHT

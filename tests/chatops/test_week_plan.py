@@ -9,7 +9,6 @@ from email import message_from_bytes
 import pytest
 from django.urls import reverse
 
-from chatops.staffing_plan import Status
 from chatops.staffing_services import SHORT_HOURS_KIND, copy_last_week, email_short_hours
 from chatops.staffing_week import week_plan
 from outbox.models import OutgoingEmail
@@ -17,11 +16,18 @@ from tenants.models import Tenant
 from tests import factories
 from tests.reporting.histories import add_shift, make_chat
 from workforce.models import Shift
+from workforce.pooling import Status
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NOW = dt.datetime(2026, 11, 4, 12, 0, tzinfo=HELSINKI)  # a Wednesday; the coming week starts Monday 9 November
 NEXT_MONDAY = dt.date(2026, 11, 9)
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]
+
+
+@pytest.fixture(autouse=True)
+def no_shrinkage(settings):
+    """Plan without shrinkage: the agents to schedule below are the agents needed on the floor."""
+    settings.STAFFING_SHRINKAGE = 0
 
 
 def local(*args: int) -> dt.datetime:
@@ -83,6 +89,42 @@ def test_operations_managers_see_the_week_plan_with_its_short_hours_and_others_d
     # and an agent is sent to the login page
     client.force_login(agent.user)
     assert client.get(reverse("admin:staffing-week")).status_code == 302
+
+
+@pytest.mark.parametrize("page", ["admin:index", "admin:workforce_shift_changelist"])
+def test_the_admin_front_page_and_the_shifts_list_warn_of_next_weeks_short_hours(client, tenant, ops_manager, page):
+    # given a live tenant busy each Tuesday 10:00 (2 agents needed) and one agent trained for it, on shift
+    # next Tuesday 10:00-11:00 only: Tuesday 10:00 is short
+    go_live(tenant)
+    busy_tuesdays(tenant, 12)
+    one = factories.make_agent(trained_for=[tenant])
+    add_shift(one, local(2026, 11, 10, 10), local(2026, 11, 10, 11))
+    client.force_login(ops_manager)
+
+    # when the manager opens the page
+    answer = client.get(reverse(page))
+
+    # then it warns of the short hour, by tenant, with a link to the week plan of that week
+    assert answer.status_code == 200
+    (warning,) = [str(message) for message in answer.context["messages"]]
+    assert "The week from 11/09/2026 has 1 short-staffed hour: Kahvila Oy 1." in warning
+    assert f'href="{reverse("admin:staffing-week")}?week=2026-11-09"' in answer.content.decode()
+
+
+def test_no_short_hours_warning_when_next_week_is_staffed(client, tenant, ops_manager):
+    # given a live tenant busy each Tuesday 10:00 and two agents trained for it on shift then
+    go_live(tenant)
+    busy_tuesdays(tenant, 12)
+    for _ in range(2):
+        add_shift(factories.make_agent(trained_for=[tenant]), local(2026, 11, 10, 10), local(2026, 11, 10, 11))
+    client.force_login(ops_manager)
+
+    # when
+    answer = client.get(reverse("admin:index"))
+
+    # then
+    assert answer.status_code == 200
+    assert list(answer.context["messages"]) == []
 
 
 def test_what_if_a_longer_target_needs_fewer_agents(client, tenant, ops_manager):

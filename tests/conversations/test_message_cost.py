@@ -1,6 +1,6 @@
 """A message in a running chat costs one SQL statement on PostgreSQL, and the rate limit none.
 
-The sequence bump and the insert are one statement there (conversations.services._store_in_one_go);
+The sequence bump and the insert are one statement there (conversations.services.steady_state.store_in_one_go);
 SQLite, which has no data-modifying WITH, takes BEGIN, the bump, the insert and COMMIT. The module runs
 again on SQLite (tests/sqlite_rerun.py).
 """

@@ -103,8 +103,13 @@ class QuietServer(ThreadingHTTPServer):
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """Start a receiver on a free loopback port (its secret is set by the test); stop it after."""
+def receiver(settings) -> Iterator[Receiver]:
+    """Start a receiver on a free loopback port (its secret is set by the test); stop it after.
+
+    Webhooks go to loopback and over plain http only where allowed: here, on purpose.
+    """
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOWED_INTERNAL_HOSTS = ["127.0.0.1"]
     receiver = Receiver(secret="")
     server = QuietServer(("127.0.0.1", 0), _handler_for(receiver))
     receiver.port = server.server_address[1]

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from conversations import services
-from conversations.models import Conversation, Lead, Visitor
 from integrations import api_tokens
 from integrations.models import ApiToken
+from tests.integrations.api_helpers import NOW, api_client, make_chat
 
-NOW = dt.datetime(2026, 12, 15, 9, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.frozen_time(NOW)
-
-
-def make_chat(tenant, agent=None, *, minutes_ago: int, lead: bool = False) -> Conversation:
-    at = NOW - dt.timedelta(minutes=minutes_ago)
-    visitor = Visitor.objects.create(tenant=tenant)
-    conversation = services.start_conversation(tenant=tenant, visitor=visitor, now=at, route=False)
-    services.post_visitor_message(conversation=conversation, body=f"Question {minutes_ago}", now=at)
-    if lead:
-        Lead.objects.create(
-            tenant=tenant, conversation=conversation, email=f"v{minutes_ago}@example.fi", wants="x", created_at=at
-        )
-    return conversation
-
-
-def api_client(key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 @pytest.fixture
@@ -156,7 +134,9 @@ def test_an_operations_manager_makes_a_token_whose_key_is_shown_once(client, ops
 
     # when
     page = client.post(
-        reverse("admin:integrations_apitoken_add"), {"tenant": tenant.pk, "name": "Pipedrive"}, follow=True
+        reverse("admin:integrations_apitoken_add"),
+        {"tenant": tenant.pk, "name": "Pipedrive", "scopes": ["read"]},
+        follow=True,
     )
 
     # then

@@ -246,8 +246,9 @@ def test_a_timeout_is_retried(running_chat, agent, endpoint, receiver, django_ca
     assert (slow.status, slow.response_code, slow.attempts) == (Status.DELIVERED, 204, 2)
 
 
-def test_a_refused_connection_is_retried(tenant, django_capture_on_commit_callbacks):
-    # given: nothing listens there
+def test_a_refused_connection_is_retried(tenant, django_capture_on_commit_callbacks, settings):
+    # given: nothing listens there (a loopback address, allowed here)
+    settings.WEBHOOK_ALLOW_HTTP, settings.WEBHOOK_ALLOWED_INTERNAL_HOSTS = True, ["127.0.0.1"]
     endpoint = WebhookEndpoint.objects.create(
         tenant=tenant, name="down", url=f"http://127.0.0.1:{free_port()}/", events=[EventType.RATING_GIVEN]
     )

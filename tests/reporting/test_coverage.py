@@ -15,6 +15,9 @@ target), traffic A = arrivals per hour / 3600 x 300:
     1 chat an hour: A = 1/12; 1 - 1/12 x e^(-(11/12) x 10/300) = 1 - 0.0833 x 0.970 = 0.919: 1 agent.
     0.4 chats an hour: A = 1/30; 1 - 1/30 x e^(-(29/30) x 10/300) = 0.968: 1 agent.
     3 chats an hour: A = 1/4; 1 - 1/4 x e^(-(3/4) x 10/300) = 0.756 < 0.9: more than 1 agent.
+    2 chats an hour: A = 1/6; 1 - 1/6 x e^(-(5/6) x 10/300) = 0.838: 2 agents for 90 %, 1 for 80 %.
+
+The sums by hand have no shrinkage: the tests set it to 0 (``no_shrinkage``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,12 @@ def every(weekday_dates: list[int], start_hour: int, end_hour: int, who) -> None
         add_shift(who, local(2026, 10, day, start_hour), local(2026, 10, day, end_hour))
 
 
+@pytest.fixture(autouse=True)
+def no_shrinkage(settings):
+    """Work the agents needed out without shrinkage, as the sums above do."""
+    settings.STAFFING_SHRINKAGE = 0
+
+
 WEDNESDAYS = [7, 14, 21, 28]
 THURSDAYS = [1, 8, 15, 22, 29]
 SATURDAYS = [3, 10, 17, 24, 31]
@@ -67,19 +76,21 @@ SATURDAYS = [3, 10, 17, 24, 31]
 
 @pytest.mark.django_db
 def test_agents_on_shift_are_set_against_agents_needed_per_hour_of_the_week(tenant, other_tenant):
-    # given agents A, B and C trained for the shop (B for the gym too: pooled, so it counts in full),
+    # given agents A, B and C trained for the shop (B for the gym too: the shop and the gym are one pool),
     # each holding one chat at a time
     a, b, c = agent(tenant), agent(tenant, other_tenant), agent(tenant)
     # and D trained for the gym only, E still in training for the shop; both hold 10 chats at once
-    # (counted, they would cover Saturday 20:00 and lift the mean concurrency to 4.6, so that 3 servers
-    # make 1 agent and Wednesday 14:00 would be covered)
+    # (counted for the shop, they would cover Saturday 20:00 and lift the mean concurrency to 4.6, so that
+    # 3 servers make 1 agent and Wednesday 14:00 would be covered)
     # and F, who completed the shop's training only in November (10 chats at once as well)
     d, e, f = agent(other_tenant), make_agent(), agent(tenant, completed_on=dt.date(2026, 11, 2))
     Qualification.objects.create(agent=e, tenant=tenant, training_started_on=dt.date(2026, 9, 1))
     set_concurrency(a, b, c, chats=1)
     set_concurrency(d, e, f, chats=10)
     # Wednesday 14:00 (4 times): 12 live chats each Wednesday = 12 an hour: 3 agents needed;
-    # A and B on shift every Wednesday, C on the 28th: 9 agent-hours / 4 = 2.25 on shift
+    # A and B on shift every Wednesday, C on the 28th: 9 agent-hours / 4 = 2.25 on shift. The gym has one
+    # chat then (0.25 an hour: 1 agent on its own), so B's hour goes 3/4 to the shop: 2.0 its own; the
+    # pool (12.25 an hour, one chat at a time: traffic 1.02, 3 agents answer 91 %) needs 3, not 3 + 1
     for day in WEDNESDAYS:
         for minute in range(12):
             make_chat(tenant, local(2026, 10, day, 14, minute * 4))
@@ -94,7 +105,8 @@ def test_agents_on_shift_are_set_against_agents_needed_per_hour_of_the_week(tena
         for minute in (20, 40):
             make_chat(tenant, local(2026, 10, day, 10, minute), origin=Conversation.Origin.OFFLINE_MESSAGE)
     every(THURSDAYS, 9, 11, a)
-    # Saturday 20:00 (5 times): 2 live chats = 0.4 an hour: 1 agent needed; only D and E on shift
+    # Saturday 20:00 (5 times): 2 live chats = 0.4 an hour: 1 agent needed; only D and E on shift: D is in
+    # the pool (1 on shift for the pool's 1 needed) but cannot answer the shop's chats
     make_chat(tenant, local(2026, 10, 3, 20, 5))
     make_chat(tenant, local(2026, 10, 17, 20, 50))
     every(SATURDAYS, 20, 21, d)
@@ -108,17 +120,54 @@ def test_agents_on_shift_are_set_against_agents_needed_per_hour_of_the_week(tena
     # then
     assert coverage is not None
     assert coverage.concurrency == 1
+    one = pytest.approx(1.0)
     assert coverage.cell(WEDNESDAY, 14) == HourCoverage(
-        weekday=WEDNESDAY, hour=14, occurrences=4, live_chats=48, needed=3, scheduled=pytest.approx(2.25)
+        weekday=WEDNESDAY,
+        hour=14,
+        occurrences=4,
+        live_chats=48,
+        needed=3,
+        scheduled=pytest.approx(2.0),
+        trained_on_shift=pytest.approx(2.25),
+        team_separate=4,
+        team_needed=3,
+        team_on_shift=pytest.approx(2.25),
     )
     assert coverage.cell(THURSDAY, 10) == HourCoverage(
-        weekday=THURSDAY, hour=10, occurrences=5, live_chats=5, needed=1, scheduled=pytest.approx(1.0)
+        weekday=THURSDAY,
+        hour=10,
+        occurrences=5,
+        live_chats=5,
+        needed=1,
+        scheduled=one,
+        trained_on_shift=one,
+        team_separate=1,
+        team_needed=1,
+        team_on_shift=one,
     )
     assert coverage.cell(THURSDAY, 9) == HourCoverage(
-        weekday=THURSDAY, hour=9, occurrences=5, live_chats=0, needed=0, scheduled=pytest.approx(1.0)
+        weekday=THURSDAY,
+        hour=9,
+        occurrences=5,
+        live_chats=0,
+        needed=0,
+        scheduled=one,
+        trained_on_shift=one,
+        team_separate=0,
+        team_needed=0,
+        team_on_shift=one,
     )
     assert coverage.cell(SATURDAY, 20) == HourCoverage(
-        weekday=SATURDAY, hour=20, occurrences=5, live_chats=2, needed=1, scheduled=0
+        weekday=SATURDAY,
+        hour=20,
+        occurrences=5,
+        live_chats=2,
+        needed=1,
+        scheduled=0,
+        trained_on_shift=0,
+        team_separate=1,
+        team_needed=1,
+        team_on_shift=one,
     )
     # and nothing elsewhere
     others = [cell for cell in coverage.hours if (cell.weekday, cell.hour) not in {(2, 14), (3, 10), (3, 9), (5, 20)}]
@@ -126,8 +175,8 @@ def test_agents_on_shift_are_set_against_agents_needed_per_hour_of_the_week(tena
     # and the Thursday chats came in covered hours: 5 of 48 + 5 + 2 = 55
     assert (coverage.live_chats, coverage.covered_chats) == (55, 5)
     assert coverage.covered_share == pytest.approx(5 / 55)
-    # and 8 + 1 Wednesday and 10 Thursday agent-hours, 5 of them (Thursday 09:00) without chats
-    assert coverage.agent_hours == pytest.approx(19)
+    # and the shop's 8 Wednesday and 10 Thursday agent-hours, 5 of them (Thursday 09:00) without chats
+    assert coverage.agent_hours == pytest.approx(18)
     assert coverage.agent_hours_without_chats == pytest.approx(5)
     # and the shortfalls, heaviest first: Wednesday 0.75 agents x 48 chats = 36, Saturday 1 x 2 = 2
     runs = coverage.understaffed_runs()
@@ -136,6 +185,39 @@ def test_agents_on_shift_are_set_against_agents_needed_per_hour_of_the_week(tena
         (SATURDAY, 20, 21, 1, 2),
     ]
     assert [run.weight for run in runs] == [pytest.approx(36), pytest.approx(2)]
+
+
+@pytest.mark.django_db
+@pytest.mark.django_db
+@pytest.mark.parametrize(("goal_percent", "covered"), [(90, False), (80, True)])
+def test_an_agent_on_shift_for_two_tenants_counts_once(tenant, other_tenant, goal_percent, covered):
+    # given one agent trained for the shop and the gym, one chat at a time, on shift every Wednesday 14-15,
+    # and one live chat for each of them every Wednesday at 14:xx: 1 an hour each, 1 agent each on its own
+    for each in (tenant, other_tenant):
+        each.first_response_goal_percent = goal_percent
+        each.save(update_fields=["first_response_goal_percent"])
+    shared = agent(tenant, other_tenant)
+    set_concurrency(shared, chats=1)
+    every(WEDNESDAYS, 14, 15, shared)
+    for day in WEDNESDAYS:
+        make_chat(tenant, local(2026, 10, day, 14, 10))
+        make_chat(other_tenant, local(2026, 10, day, 14, 40))
+
+    # when the shop's coverage is worked out
+    coverage = staffing_coverage(tenant, OCTOBER)
+
+    # then the agent is on shift once for both: 2 chats an hour together need 2 agents for 90 % (0.838 with
+    # one), 1 for 80 %; the shop's own part of the agent's hour is a half (both need 1)
+    cell = coverage.cell(WEDNESDAY, 14)
+    assert (cell.needed, cell.scheduled, cell.trained_on_shift) == (1, pytest.approx(0.5), pytest.approx(1.0))
+    assert (cell.team_separate, cell.team_needed, cell.team_on_shift) == (2, 1 if covered else 2, pytest.approx(1.0))
+    assert cell.team_needed <= cell.team_separate
+    assert cell.understaffed is not covered
+    assert coverage.covered_share == (1 if covered else 0)
+    # and the agent-hours are the shop's half of them; the pool saves an agent an hour only at 80 %
+    assert coverage.agent_hours == pytest.approx(2)
+    assert coverage.pooling_saving_agent_hours == pytest.approx(4 if covered else 0)
+    assert coverage.separate_agent_hours == pytest.approx(8)
 
 
 @pytest.mark.django_db
@@ -158,8 +240,18 @@ def test_in_the_month_of_go_live_only_the_days_served_count(tenant):
     # 2 agent-hours / 2 = 1.0 on shift, so covered (over the whole month: 3 / 4 = 0.75 on shift, short)
     assert coverage is not None
     assert (coverage.period.first_day, coverage.period.last_day) == (dt.date(2026, 10, 21), dt.date(2026, 10, 31))
+    one = pytest.approx(1.0)
     assert coverage.cell(WEDNESDAY, 14) == HourCoverage(
-        weekday=WEDNESDAY, hour=14, occurrences=2, live_chats=2, needed=1, scheduled=pytest.approx(1.0)
+        weekday=WEDNESDAY,
+        hour=14,
+        occurrences=2,
+        live_chats=2,
+        needed=1,
+        scheduled=one,
+        trained_on_shift=one,
+        team_separate=None,
+        team_needed=None,
+        team_on_shift=None,
     )
     assert coverage.covered_share == 1
 
@@ -235,9 +327,9 @@ def test_no_shift_time_of_a_trained_agent_in_the_period_gives_no_coverage(tenant
     with CaptureQueriesContext(connection) as queries:
         coverage = staffing_coverage(tenant, OCTOBER)
 
-    # then
+    # then, after the training and the shifts
     assert coverage is None
-    assert len(queries) == 1
+    assert len(queries) == 2
 
 
 @pytest.mark.django_db
@@ -280,9 +372,10 @@ def test_the_queries_do_not_grow_with_the_shifts_or_chats(tenant):
     with CaptureQueriesContext(connection) as many:
         coverage = staffing_coverage(tenant, OCTOBER, figures=figures)
 
-    # then: the KPIs as many queries as they always take, then shifts and concurrency
-    assert len(few) == kpis.QUERIES + (0 if connection.vendor == "postgresql" else 1) + 2
-    assert len(many) == 2
+    # then: the KPIs as many queries as they always take, then training, shifts and the fit of the
+    # concurrency (a tenant without shared agents reads no other tenant's chats)
+    assert len(few) == kpis.QUERIES + (0 if connection.vendor == "postgresql" else 1) + 3
+    assert len(many) == 3
     assert coverage.agent_hours == pytest.approx(8 + 5 * 29 * 4)
 
 
@@ -291,7 +384,16 @@ def test_understaffed_hours_of_a_weekday_merge_when_their_figures_are_the_same()
     # Friday 22-23 covered, and Monday 09-10 with nobody on shift for 2 needed (3 chats)
     def cell(weekday, hour, *, chats=0, needed=0, scheduled=0.0):
         return HourCoverage(
-            weekday=weekday, hour=hour, occurrences=4, live_chats=chats, needed=needed, scheduled=scheduled
+            weekday=weekday,
+            hour=hour,
+            occurrences=4,
+            live_chats=chats,
+            needed=needed,
+            scheduled=scheduled,
+            trained_on_shift=scheduled,
+            team_separate=None,
+            team_needed=None,
+            team_on_shift=None,
         )
 
     special = {

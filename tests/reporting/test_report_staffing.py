@@ -10,6 +10,7 @@ assignment to close, the target is 10 s for 90 % of chats:
 
 So 5 of the 53 live chats (9.4 %, shown as 9 %) came in fully staffed hours, one hour of the week
 was short. October, the previous month: A's single shift on Tuesday 6 October 14-15, no chats.
+The sums have no shrinkage: the tests set it to 0.
 """
 
 from __future__ import annotations
@@ -36,11 +37,27 @@ TUESDAYS = [3, 10, 17, 24]
 NOTE = (
     "For each hour of the week, the agents on shift for you (on average over the month) are compared with "
     "the agents needed to answer %(share)s of chats within your target of %(target)s. The agents needed "
-    "follow from the chats that came in during that hour, the average handling time of %(handle)s and the "
+    "follow from the chats that came in during that hour, a handling time of %(handle)s per chat and the "
     "number of chats an agent may hold at once (%(concurrency)s on average), by the standard queueing "
-    "formula of contact centres (Erlang C). Messages left outside service hours are not counted; agents "
-    "who also serve other clients count in full."
+    "formula of contact centres (Erlang C), with time for breaks and training. Messages left outside "
+    "service hours are not counted. An agent who also serves other clients counts once: an hour is fully "
+    "staffed when the agents trained for you are enough for your chats and their whole team is enough for "
+    "all the chats it answers."
 )
+POOLING = (
+    "The agents who answer your chats also serve other clients, as one team. To meet every client's target "
+    "it needed %(saving)s agent hour fewer this month than a separate team for each client would have "
+    "(%(percent)s less).",
+    "The agents who answer your chats also serve other clients, as one team. To meet every client's target "
+    "it needed %(saving)s agent hours fewer this month than a separate team for each client would have "
+    "(%(percent)s less).",
+)
+
+
+@pytest.fixture(autouse=True)
+def no_shrinkage(settings):
+    """Work the agents needed out without shrinkage, as the sums above do."""
+    settings.STAFFING_SHRINKAGE = 0
 
 
 def handled_chat(tenant, started: dt.datetime, agent) -> Conversation:
@@ -49,8 +66,8 @@ def handled_chat(tenant, started: dt.datetime, agent) -> Conversation:
     )
 
 
-def make_staffed_november(tenant) -> None:
-    """Write the month described above."""
+def make_staffed_november(tenant):
+    """Write the month described above; return the two agents."""
     a, b = (train(make_agent(name), tenant, completed_on=dt.date(2026, 9, 1)) for name in ("Anna", "Bea"))
     for agent in (a, b):
         agent.max_concurrent_chats = 1
@@ -64,6 +81,7 @@ def make_staffed_november(tenant) -> None:
         handled_chat(tenant, local(2026, 11, day, 10, 30), a)
         add_shift(a, local(2026, 11, day, 10), local(2026, 11, day, 11))
     add_shift(a, local(2026, 10, 6, 14), local(2026, 10, 6, 15))
+    return a, b
 
 
 def staffing_texts() -> dict[str, str]:
@@ -110,6 +128,7 @@ def test_monthly_report_shows_staffing_coverage_in_both_parts_and_the_csv_files(
     assert rows["staffing_covered_percent"] == ["9.4", ""]  # 5 / 53; October had no chats
     assert rows["staffing_understaffed_hours"] == ["1", "0"]
     assert rows["staffing_agent_hours"] == ["13.0", "1.0"]  # 4 x 2 + 5; October 1
+    assert rows["staffing_pooling_saving_agent_hours"] == ["", ""]  # the agents serve no one else
     assert rows["staffing_agent_hours_without_chats"] == ["0.0", "1.0"]
     assert rows["average_handle_seconds"] == ["300.0", ""]
 
@@ -118,9 +137,44 @@ def test_monthly_report_shows_staffing_coverage_in_both_parts_and_the_csv_files(
     assert sorted(attachments) == sorted([figures, f"kahvila-2026-11-01-{in_finnish('daily')}.csv", staffing])
     hours = list(csv.reader(io.StringIO(attachments[staffing].lstrip("\ufeff"))))
     assert len(hours) == 1 + 168
-    assert hours[1] == ["1", "0", "5", "0", "0", "0.00", "0.00"]
-    assert hours[1 + 10] == ["1", "10", "5", "5", "1", "1.00", "0.00"]
-    assert hours[1 + 24 + 14] == ["2", "14", "4", "48", "3", "2.00", "1.00"]
+    assert hours[1] == ["1", "0", "5", "0", "0", "0.00", "0.00", "0.00", "", "", ""]
+    assert hours[1 + 10] == ["1", "10", "5", "5", "1", "1.00", "0.00", "1.00", "", "", ""]
+    assert hours[1 + 24 + 14] == ["2", "14", "4", "48", "3", "2.00", "1.00", "2.00", "", "", ""]
+
+
+def test_monthly_report_tells_the_pooling_saving_of_a_team_shared_with_another_client(shop, gym, smtp_server):
+    # given the staffed month, with Bea trained for the gym too, and the gym's 2 chats every Tuesday 14:xx:
+    # on their own the café needs 3 agents then and the gym 2 (2 an hour: 1 agent answers 83.8 %), together
+    # (14 an hour) 4; Anna and Bea make 2.0 of them, short of the team's 4
+    _anna, bea = make_staffed_november(shop)
+    train(bea, gym, completed_on=dt.date(2026, 9, 1))
+    for day in TUESDAYS:
+        for minute in (10, 40):
+            make_chat(gym, local(2026, 11, day, 14, minute))
+
+    # when the November report goes out on 1 December
+    send_due_reports(FIRST_OF_DECEMBER)
+
+    # then the café's report says what the shared team saved: 4 Tuesdays x (3 + 2 - 4) = 4 agent-hours of the
+    # 4 x 5 + 5 Mondays x 1 = 25 that separate teams would have needed
+    (sent,) = [sent for sent in smtp_server if is_kind(sent, "monthly")]
+    text, html_part, _images, attachments = parts(sent["message"])
+    saving = in_finnish_plural(*POOLING, 4, saving="4", percent="16 %")
+    assert saving in text and saving in html.unescape(html_part)
+    # and the short Tuesday hour is the team's: 2.0 agents on shift for 4 needed
+    figures = in_finnish(
+        "%(scheduled)s agents on shift on average in the team shared with other clients, %(needed)s needed",
+        scheduled="2,0",
+        needed="4",
+    )
+    assert figures in text
+    rows = {
+        row[0]: row[2:]
+        for row in csv.reader(
+            io.StringIO(attachments[f"kahvila-2026-11-01-{in_finnish('figures')}.csv"].lstrip("\ufeff"))
+        )
+    }
+    assert rows["staffing_pooling_saving_agent_hours"] == ["4", "0"]  # October: the same team, no chats
 
 
 def test_monthly_report_without_shifts_has_no_staffing_section(shop, smtp_server):
