@@ -33,7 +33,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # Polled, so a long limit costs nothing when a process is quick; processes started together on a busy
 # 2-core machine have taken over 20 s.
 STARTUP_TIMEOUT = 60.0
-TEARDOWN_GRACE = 2.0  # seconds a process is given to stop on SIGTERM when its test ends
+TEARDOWN_GRACE = 0.5  # seconds a process is given to stop on SIGTERM when its test ends
 
 
 @dataclass

@@ -204,10 +204,10 @@ class _Client:
             self.socket.transport.abort()
 
     async def stop(self) -> None:
+        """Stop for good at the test's end: drop the connection (no close handshake to wait for), no reconnect."""
         self.stopping = True
         if self.socket is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.socket.close(), 3)
+            self.socket.transport.abort()
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(BaseException):
