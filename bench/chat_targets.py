@@ -28,6 +28,7 @@ from load_client import Delivery, Event, Reaction
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 ORIGIN = "http://bench.example"
+CONSOLE_ORIGIN = "http://127.0.0.1"
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 
@@ -276,6 +277,8 @@ class Product(Target):
             "CHAT_CONVERSATIONS_PER_IP_PER_HOUR": "1000000000",
             "CHAT_MESSAGES_PER_VISITOR_PER_MINUTE": "1000000000",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # The consoles' origin (console_options): their sockets are let in only from chatops' own origins.
+            "OWN_ORIGINS": CONSOLE_ORIGIN,
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -373,7 +376,7 @@ class Product(Target):
         return f"ws://127.0.0.1:{self.port_of_console(console)}/ws/console/"
 
     def console_options(self, console) -> dict[str, Any]:
-        return {"origin": "http://127.0.0.1", "additional_headers": {"Cookie": self.cookies[console.index]}}
+        return {"origin": CONSOLE_ORIGIN, "additional_headers": {"Cookie": self.cookies[console.index]}}
 
     def console_hello(self, console) -> Reaction:
         # Like the console page, keep what was loaded across a reconnect and open the chats again from there.

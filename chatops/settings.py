@@ -367,7 +367,7 @@ LOGGING = {
 # Staffing (workforce/staffing.py): the share of paid shift time not spent on chats (breaks, training,
 # meetings, coaching, short absences), added on top of the agents needed on the floor; and the highest
 # occupancy planned for. 30 % is the usual planning figure of contact centres (see the module docstring).
-STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.3)
+STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.0)
 STAFFING_OCCUPANCY_CAP = env.float("STAFFING_OCCUPANCY_CAP", default=0.85)
 STAFFING_PLANNING_ZONE = env.str("STAFFING_PLANNING_ZONE", default="Europe/Helsinki")
 

@@ -7,11 +7,12 @@ import datetime as dt
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils.formats import date_format
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 
 from accounts import roles
 from chatops.staffing_week import WeekData, next_monday, planning_zone, week_plan
+from moments.formatting import show_day
 from outbox.services import queue_email
 from workforce.models import Shift
 
@@ -54,8 +55,8 @@ def short_hours_lines(data: WeekData) -> list[str]:
             _("%(tenant)s, %(day)s %(hour)s: %(covered).1f of %(needed)d agents, %(share)d %% within target")
             % {
                 "tenant": data.tenants[tenant_id].name,
-                "day": date_format(local, "D j.n."),
-                "hour": date_format(local, "H:i"),
+                "day": show_day(local.date()),
+                "hour": time_format(local, "TIME_FORMAT"),
                 "covered": plan.covered,
                 "needed": plan.required.scheduled,
                 "share": round(plan.expected_share * 100),

@@ -41,7 +41,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from conversations import sql
+from conversations import signals, sql
 from conversations.models import (
     Conversation,
     Handoff,
@@ -61,7 +61,8 @@ from tenants.retention import cutoff_for
 
 DEFAULT_BATCH_SIZE = 2000
 
-# Every table with a foreign key to a conversation, deleted before it (tests check none is missing).
+# Every table of this app with a foreign key to a conversation, deleted before it (tests check none is
+# missing); the apps above delete theirs on ``signals.conversations_purged`` (the webhook log).
 CONVERSATION_PARTS: tuple[type[Model], ...] = (
     Message,
     Note,
@@ -222,6 +223,7 @@ def _in_batches(rows: QuerySet, batch_size: int, delete: Callable[[list[int]], N
 def _delete_conversations(ids: list[int]) -> int:
     """Delete the conversations and everything that belongs to them; return how many messages went."""
     messages = 0
+    signals.conversations_purged.send(sender=Conversation, conversation_ids=ids)
     for part in CONVERSATION_PARTS:
         # None of these has rows of its own pointing at it, so each is one DELETE statement.
         deleted, _ = part.objects.filter(conversation_id__in=ids).delete()

@@ -68,6 +68,10 @@ def on_visitors_erased(sender, *, conversation_ids: list[int], **kwargs) -> None
     services.forget_conversations(conversation_ids=conversation_ids)
 
 
+def on_conversations_purged(sender, *, conversation_ids: list[int], **kwargs) -> None:
+    services.delete_deliveries(conversation_ids=conversation_ids)
+
+
 def connect() -> None:
     """Listen to the business events, and have delivery bodies rekeyed with the chats (once, whatever the calls)."""
     rekeying.register_sealable(WebhookDelivery, ("body",))
@@ -77,4 +81,5 @@ def connect() -> None:
     signals.rating_given.connect(on_rating_given, dispatch_uid="integrations.rating_given")
     signals.offline_message_left.connect(on_offline_message_left, dispatch_uid="integrations.offline_message_left")
     signals.visitors_erased.connect(on_visitors_erased, dispatch_uid="integrations.visitors_erased")
+    signals.conversations_purged.connect(on_conversations_purged, dispatch_uid="integrations.conversations_purged")
     reporting_signals.report_ready.connect(on_report_ready, dispatch_uid="integrations.report_ready")

@@ -346,6 +346,15 @@ def forget_conversations(*, conversation_ids: list[int]) -> int:
     return forgotten
 
 
+def delete_deliveries(*, conversation_ids: list[int]) -> int:
+    """Delete every delivery about these chats, sent or not (retention deletes the chats); return how many.
+
+    A delivery holds the same personal data as its chat (name, contact, words), so it is kept no longer.
+    """
+    deleted, _ = WebhookDelivery.objects.filter(conversation_id__in=conversation_ids).delete()
+    return deleted
+
+
 @transaction.atomic
 def rotate_secret(*, endpoint: WebhookEndpoint, now: dt.datetime | None = None) -> WebhookEndpoint:
     """Give the endpoint a new secret; the old one keeps signing too for ``WEBHOOK_SECRET_OVERLAP_SECONDS``."""

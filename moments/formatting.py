@@ -35,6 +35,11 @@ def weekday_name(local: dt.datetime | dt.date, form: str = "l") -> str:
     return name.lower() if translation.get_language() in LOWERCASE_WEEKDAYS else name
 
 
+def show_day(day: dt.date, form: str = "D") -> str:
+    """Return a local day as the active language writes it: its weekday, short ("D") or in full ("l"), and date."""
+    return f"{weekday_name(day, form)} {date_format(day, 'SHORT_DATE_FORMAT')}"
+
+
 def show_moment(
     moment: dt.datetime | None,
     zone: dt.tzinfo | str | None = None,

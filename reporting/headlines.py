@@ -84,8 +84,14 @@ class Headline:
 
 
 def _first_response_value(figures: TenantKpis) -> str:
-    if figures.first_response_median is None:
+    if not figures.chats_to_answer:
         return _("no answered chats")
+    if figures.first_response_median is None:
+        return _("%(share)s within %(target)s (none of %(count)s chats answered)") % {
+            "share": formatting.target_percent(figures.first_response_target),
+            "target": formatting.whole_seconds(figures.first_response_target_seconds),
+            "count": formatting.count(figures.chats_to_answer),
+        }
     return _("%(share)s within %(target)s (median %(median)s, 90th percentile %(p90)s)") % {
         "share": formatting.target_percent(figures.first_response_target),
         "target": formatting.whole_seconds(figures.first_response_target_seconds),

@@ -412,6 +412,7 @@ CSV_FIGURES: list[tuple[str, Promise, Callable[[kpis.TenantKpis], float | int | 
     ("proactive_chats", gettext_lazy("Chats from an invitation"), lambda f: f.proactive_chats),
     ("offline_messages", gettext_lazy("Messages outside service hours"), lambda f: f.offline_messages),
     ("answered_chats", gettext_lazy("Answered chats"), lambda f: f.answered_chats),
+    ("chats_to_answer", gettext_lazy("Chats to answer (answered or missed)"), lambda f: f.chats_to_answer),
     ("first_response_median_seconds", gettext_lazy("First response, median (s)"), lambda f: f.first_response_median),
     ("first_response_p90_seconds", gettext_lazy("First response, 90th percentile (s)"), lambda f: f.first_response_p90),
     (

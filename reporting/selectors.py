@@ -204,12 +204,12 @@ def _period_figures(figures: TenantKpis) -> list[Figure]:
             _("Answered within target"),
             formatting.target_percent(first_response),
             ngettext(
-                "of %(count)s answered chat, within %(seconds)s; target %(goal)s",
-                "of %(count)s answered chats, within %(seconds)s; target %(goal)s",
-                figures.answered_chats,
+                "of %(count)s chat to answer (answered or missed), within %(seconds)s; target %(goal)s",
+                "of %(count)s chats to answer (answered or missed), within %(seconds)s; target %(goal)s",
+                figures.chats_to_answer,
             )
             % {
-                "count": formatting.count(figures.answered_chats),
+                "count": formatting.count(figures.chats_to_answer),
                 "seconds": formatting.whole_seconds(figures.first_response_target_seconds),
                 "goal": formatting.whole_percent(first_response.goal_percent),
             },

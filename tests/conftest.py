@@ -17,6 +17,7 @@ import pytest
 
 from accounts import roles
 from tests import factories
+from tests.sqlite_rerun import SqliteReruns
 
 pytest_plugins = ["tests.plugins", "tests.processes"]
 
@@ -26,6 +27,29 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing() -> Iterator[None]:
+    """Hash the tests' passwords with few rounds (tests/hashers.py); every hasher Django knows still checks."""
+    from django.conf import global_settings
+    from django.test import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["tests.hashers.QuickPBKDF2PasswordHasher", *global_settings.PASSWORD_HASHERS]
+    ):
+        yield
+
+
+@pytest.fixture(scope="session")
+def sqlite_rerun(request, tmp_path_factory) -> SqliteReruns:
+    """Run the session's modules that ask for it again on SQLite, together, once (tests/sqlite_rerun.py)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("this is the SQLite run")
+    modules = [str(item.path) for item in request.session.items if "sqlite_rerun" in item.fixturenames]
+    return SqliteReruns(modules, tmp_path_factory.mktemp("sqlite_rerun"))
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # 2-core machine have taken over 20 s.
 STARTUP_TIMEOUT = 60.0
 TEARDOWN_GRACE = 0.5  # seconds a process is given to stop on SIGTERM when its test ends
+# The origin of a client that stands for pages served through a load balancer in front of every process.
+FRONT_DOOR = "http://127.0.0.1"
 
 
 @dataclass
@@ -170,8 +172,6 @@ def daphne_factory(transactional_db, settings) -> Iterator[Callable[..., DaphneS
     logs = tempfile.TemporaryDirectory(prefix="chatops-daphne-")
 
     def start(*, port: int = 0, answering: bool = True, **extra_env: str) -> DaphneServer:
-        # No Celery worker runs beside these processes unless the test starts one: tasks run inline.
-        env = process_env(settings, CELERY_TASK_ALWAYS_EAGER="1", **extra_env)
         # Bind here and hand the listening socket over, so no other process can take the port in between.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         # A port given back after a stop may still have connections in TIME_WAIT.
@@ -179,6 +179,11 @@ def daphne_factory(transactional_db, settings) -> Iterator[Callable[..., DaphneS
         listener.bind(("127.0.0.1", port))
         listener.listen(128)
         port = listener.getsockname()[1]
+        # The process's own address is chatops' own origin (its staff sockets let in only pages of it), and
+        # so is FRONT_DOOR, the one public address several processes share behind a load balancer.
+        extra_env.setdefault("OWN_ORIGINS", f"http://127.0.0.1:{port},http://localhost:{port},{FRONT_DOOR}")
+        # No Celery worker runs beside these processes unless the test starts one: tasks run inline.
+        env = process_env(settings, CELERY_TASK_ALWAYS_EAGER="1", **extra_env)
         log = Path(logs.name) / f"daphne-{len(servers) + 1}-port-{port}.log"
         with log.open("wb") as log_file:
             process = subprocess.Popen(

@@ -41,11 +41,13 @@ The requirement of an hour (``requirement``)
     The fewest agents N on the floor whose share of chats answered within the target time reaches
     the target share and whose occupancy (arrivals x handle / (N f(c))) stays under the cap; the
     agents to schedule add the shrinkage (breaks, training): N / (1 - shrinkage), rounded up. The
-    shrinkage is ``settings.STAFFING_SHRINKAGE``, 30 % unless set: the figure contact-centre planners
-    start from when they have not measured their own (breaks and lunch of an eight-hour shift are
-    about 12 %, training, coaching and team meetings about 10 %, sickness and other absence about
-    5-8 %; industry surveys put total shrinkage at 30-35 %). Planning with none would schedule only
-    the agents needed on the floor and leave every break short. The
+    shrinkage is ``settings.STAFFING_SHRINKAGE``, 0 unless set. Contact-centre planners start from
+    30-35 % when they have not measured their own (breaks and lunch about 12 %, training and meetings
+    about 10 %, absence 5-8 %), but they apply it to a week's hours, not to each hour: whole agents per
+    hour turn 30 % into "one agent on shift is none at work" (floor(1 x 0.7) = 0), so a one-agent
+    night hour would always read short although the agent takes the break in the hour's slack. With
+    0 an hour is judged by the agents on shift, breaks assumed to fall where the queue allows; set it
+    (e.g. 0.3) to plan as if breaks were taken regardless of the queue. The
     search starts at the load's lower bound and gallops up, then bisects, so it evaluates the queue
     O(log N) times at O(N c) each: time grows with traffic as N log N, never quadratically.
 

@@ -84,7 +84,7 @@ def test_operations_managers_see_the_week_plan_with_its_short_hours_and_others_d
     assert page.status_code == 200
     text = page.content.decode()
     assert "Kahvila Oy" in text
-    assert "10:00: 0.0 of" in text
+    assert "Tue 11/10/2026 10 a.m.: 0.0 of" in text
     assert "seasonal mean" in text
     # and an agent is sent to the login page
     client.force_login(agent.user)
@@ -178,7 +178,7 @@ def test_the_daily_email_lists_next_weeks_short_hours_to_operations_managers(
     email = OutgoingEmail.objects.get(kind=SHORT_HOURS_KIND)
     assert email.recipients == "manager@staff.example"
     body = message_from_bytes(bytes(email.message)).get_payload(decode=True).decode()
-    assert "Kahvila Oy, Tue 10.11. 10:00: 0.0 of 2 agents, 0 % within target" in body
+    assert "Kahvila Oy, Tue 11/10/2026 10 a.m.: 0.0 of 2 agents, 0 % within target" in body
 
 
 def test_no_email_when_no_hour_is_short(tenant, ops_manager):
@@ -186,3 +186,31 @@ def test_no_email_when_no_hour_is_short(tenant, ops_manager):
 
     assert email_short_hours(now=NOW) == 0
     assert not OutgoingEmail.objects.filter(kind=SHORT_HOURS_KIND).exists()
+
+
+# The week of 9 November on the page, as each language writes a day and a clock time (by hand): the shift
+# grid's column for Tuesday, the coverage table's caption for Tuesday, an 09:00-17:00 shift, the short hour.
+WRITTEN = {
+    "en": ("Tue 11/10/2026", "Tuesday 11/10/2026", "9 a.m.–5 p.m.", "Kahvila Oy, Tue 11/10/2026 10 a.m.: 0.0 of"),
+    "fi": ("ti 10.11.2026", "tiistai 10.11.2026", "9.00–17.00", "Kahvila Oy, ti 10.11.2026 10.00:"),
+    "pl": ("wt 10.11.2026", "wtorek 10.11.2026", "09:00–17:00", "Kahvila Oy, wt 10.11.2026 10:00:"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "fi", "pl"])
+def test_the_week_plan_writes_days_and_times_as_the_readers_language_does(client, tenant, ops_manager, language):
+    # given a live tenant busy each Tuesday 10:00, and an agent on shift on Tuesday 10 November 09:00-17:00 Helsinki
+    go_live(tenant)
+    busy_tuesdays(tenant, 12)
+    add_shift(factories.make_agent(), local(2026, 11, 10, 9), local(2026, 11, 10, 17))
+
+    # when an operations manager reads the page in the language
+    client.force_login(ops_manager)
+    text = client.get(reverse("admin:staffing-week"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    # then the days carry the language's weekday names and date format, the shift its clock, the short hour both
+    for written in WRITTEN[language]:
+        assert written in text, f"{written!r} not on the {language} page"
+    # and no day is written in one fixed format for every language
+    assert "10.11.<" not in text
+    assert "10.11. " not in text

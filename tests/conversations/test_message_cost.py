@@ -17,7 +17,7 @@ from django.utils import timezone
 from conversations import services
 from conversations.models import Conversation, Message, Visitor
 from tests import factories
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 from workforce.models import Agent
 from workforce.services import plan_shift
 
@@ -130,5 +130,5 @@ def test_a_message_to_a_closed_chat_is_refused(running_chat):
     assert refused.value.code == "closed"
 
 
-def test_the_same_statements_work_on_sqlite(tmp_path):
-    assert_all_passed(rerun_module_on_sqlite(__file__, tmp_path))
+def test_the_same_statements_work_on_sqlite(sqlite_rerun):
+    assert_all_passed(sqlite_rerun.of(__file__))

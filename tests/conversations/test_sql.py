@@ -14,7 +14,7 @@ from django.db.models.expressions import RawSQL
 
 from conversations import sql, visits
 from conversations.models import Conversation, Message, Visitor, VisitorMark, VisitorTally
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]
@@ -197,5 +197,5 @@ def test_an_insert_that_meets_a_unique_constraint_undoes_its_update(chat):
     assert Message.objects.filter(conversation=chat).count() == 1
 
 
-def test_every_helper_works_on_sqlite_too(tmp_path):
-    assert_all_passed(rerun_module_on_sqlite(__file__, tmp_path))
+def test_every_helper_works_on_sqlite_too(sqlite_rerun):
+    assert_all_passed(sqlite_rerun.of(__file__))

@@ -25,7 +25,7 @@ from reporting.periods import Period
 from tenants.models import Tenant
 from tests import factories
 from tests.plugins import services_required, skip_or_fail
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -396,10 +396,10 @@ def test_the_command_rebuilds_every_tenant_or_the_ones_named(anna_and_ben, other
         call_command("rebuild_visitor_tallies", "--tenant", "no-such-client")
 
 
-def test_the_tallies_hold_on_the_embedded_sqlite_default(tmp_path):
+def test_the_tallies_hold_on_the_embedded_sqlite_default(sqlite_rerun):
     """Run this module again on SQLite: the marks and tallies are written with raw SQL there too."""
     # given the embedded default, when this module runs there
-    run = rerun_module_on_sqlite(__file__, tmp_path)
+    run = sqlite_rerun.of(__file__)
 
     # then every test passes there too
     assert_all_passed(run)

@@ -25,7 +25,7 @@ from conversations.models import Conversation, Message
 from tenants.models import ServiceHours
 from tests import factories
 from tests.faults.clients import ClientLoop, Console, Widget
-from tests.processes import DaphneServer
+from tests.processes import FRONT_DOOR, DaphneServer
 from workforce.models import Agent
 from workforce.services import plan_shift
 
@@ -106,7 +106,7 @@ class Stage:
             agent.display_name,
             servers or self.live_urls,
             cookie=f"sessionid={client.cookies['sessionid'].value}",
-            origin="http://127.0.0.1",
+            origin=FRONT_DOOR,
             ping_every=self.ping_every,
         )
         console.receive_buffer = receive_buffer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 
@@ -9,7 +10,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from conversations import protection, rekeying, rights
+from conversations import protection, rekeying, retention, rights
 from conversations.outcomes import close_with_outcome
 from integrations import services
 from integrations.models import EventType, WebhookDelivery
@@ -213,3 +214,31 @@ def test_an_encrypting_tenants_test_ping_is_stored_sealed_too(encrypting, endpoi
     assert raw_bodies()["ping"].startswith("enc:k1:")
     [ping] = receiver.accepted()
     assert ping.event["data"] == {"endpoint": "CRM"}
+
+
+# ---- retention -----------------------------------------------------------------------------------
+
+PURGED_AT = dt.datetime(2027, 6, 1, 3, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.frozen_time(PURGED_AT - dt.timedelta(days=400))
+def test_a_purged_conversations_deliveries_go_with_it_and_another_chats_stay(
+    running_chat, agent, tenant, endpoint, receiver, time_machine, django_capture_on_commit_callbacks
+):
+    # given her chat's lead went out, and a chat of today with a delivery of its own
+    delivery = close_as_lead(running_chat, agent, django_capture_on_commit_callbacks)
+    time_machine.move_to(PURGED_AT)
+    recent = running_chat.__class__.objects.create(tenant=tenant, visitor=running_chat.visitor)
+    [kept] = services.record_event(
+        tenant_id=tenant.pk, event_type=EventType.OFFLINE_MESSAGE_LEFT, data=lambda: {"name": "Maija"},
+        conversation_id=recent.pk,
+    )  # fmt: skip
+
+    # when retention purges her old chat
+    result = retention.purge_expired(now=PURGED_AT, tenants=[tenant])
+
+    # then the delivery about it, which holds her name and wishes, went with it; the recent one stays
+    assert result.tenants[0].conversations == 1
+    assert not WebhookDelivery.objects.filter(pk=delivery.pk).exists()
+    assert WebhookDelivery.objects.filter(pk=kept.pk).exists()
+    connection.check_constraints()

@@ -35,7 +35,7 @@ from reporting.coverage import HourCoverage, StaffingCoverage, staffing_coverage
 from reporting.kpis import kpis_for_tenant
 from reporting.periods import Period
 from tests.reporting.histories import add_shift, make_agent, make_chat, train
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 from workforce.models import Qualification
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
@@ -427,10 +427,10 @@ def test_understaffed_hours_of_a_weekday_merge_when_their_figures_are_the_same()
     assert coverage.covered_share == 5 / 40
 
 
-def test_coverage_holds_on_the_embedded_sqlite_default(tmp_path):
+def test_coverage_holds_on_the_embedded_sqlite_default(sqlite_rerun):
     """Run this module's tests again on SQLite, where the local hour of the week is Django's own functions."""
     # given the embedded default, when this module runs there
-    run = rerun_module_on_sqlite(__file__, tmp_path)
+    run = sqlite_rerun.of(__file__)
 
     # then every test passes there too
     assert_all_passed(run)

@@ -16,12 +16,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conversations.models import Conversation
-from reporting import kpis
+from reporting import headlines, kpis
 from reporting.kpis import kpis_for_tenant, kpis_for_tenants, percentile
 from reporting.periods import Period
 from tests import factories
 from tests.reporting.histories import add_lead, make_agent, make_chat, make_visitor, view_page
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 
 pytestmark = pytest.mark.django_db
 
@@ -78,14 +78,18 @@ def test_first_response_median_p90_and_share_within_the_tenants_target(tenant, o
     assert figures.first_response_p90 == pytest.approx(22.8)
     assert figures.first_response_target_seconds == 10
     assert figures.answered_within_target == 3
-    assert figures.share_within_target == pytest.approx(3 / 5)
+    # and the share is of the 6 visitors who wrote to a live chat: the one nobody answered was not
+    # answered within the target either
+    assert (figures.missed_chats, figures.chats_to_answer) == (1, 6)
+    assert figures.share_within_target == pytest.approx(3 / 6)
+    assert (figures.first_response_target.part, figures.first_response_target.whole) == (3, 6)
 
-    # when the tenant's target is 12 s: a reply at exactly the target is within it (4 of 5)
+    # when the tenant's target is 12 s: a reply at exactly the target is within it (4 of 6)
     tenant.first_response_target_seconds = 12
     tenant.save(update_fields=["first_response_target_seconds"])
     figures = kpis_for_tenant(tenant, WEEK)
     assert figures.answered_within_target == 4
-    assert figures.share_within_target == pytest.approx(4 / 5)
+    assert figures.share_within_target == pytest.approx(4 / 6)
 
 
 def test_resolution_and_escalation_rates_are_over_closed_chats_without_spam_or_visitor_left(tenant, other_tenant):
@@ -136,15 +140,16 @@ def test_csat_is_the_share_of_ratings_4_and_5_with_its_response_rate(tenant, oth
 
 
 def test_a_missed_chat_is_a_live_chat_closed_with_the_visitor_unanswered(tenant, other_tenant):
-    # given two live chats whose visitor wrote and that closed without an agent's message
+    # given two live chats whose visitor wrote and that closed without an agent's message, and one whose visitor
+    # wrote, waited unanswered and left (the clock closed it as "visitor left": the client's visitor was missed)
     make_chat(tenant, helsinki(2026, 11, 2, 10), closed=CLOSE)
     make_chat(tenant, helsinki(2026, 11, 2, 11), origin=Origin.PROACTIVE, wrote=20, closed=CLOSE)
-    # and chats that are not missed: nobody wrote; marked spam; closed because the visitor left (counted
-    # apart); an offline message (answered by e-mail and the next shift); still waiting; answered; and the
-    # other tenant's missed chat
+    make_chat(tenant, helsinki(2026, 11, 2, 13), closed=CLOSE, outcome=Outcome.VISITOR_LEFT)
+    # and chats that are not missed: nobody wrote; marked spam; answered, then the visitor left; an offline
+    # message (answered by e-mail and the next shift); still waiting; answered; and the other tenant's missed chat
     make_chat(tenant, helsinki(2026, 11, 2, 12), wrote=None, closed=CLOSE, outcome=Outcome.SPAM)
     make_chat(tenant, helsinki(2026, 11, 2, 13), closed=CLOSE, outcome=Outcome.SPAM)
-    make_chat(tenant, helsinki(2026, 11, 2, 13), closed=CLOSE, outcome=Outcome.VISITOR_LEFT)
+    make_chat(tenant, helsinki(2026, 11, 2, 13), replied=6, assigned=1, closed=CLOSE, outcome=Outcome.VISITOR_LEFT)
     make_chat(tenant, helsinki(2026, 11, 2, 14), origin=Origin.OFFLINE_MESSAGE, closed=CLOSE)
     make_chat(tenant, helsinki(2026, 11, 2, 15))
     make_chat(tenant, helsinki(2026, 11, 2, 16), replied=6, assigned=1, closed=CLOSE, outcome=Outcome.RESOLVED)
@@ -153,11 +158,12 @@ def test_a_missed_chat_is_a_live_chat_closed_with_the_visitor_unanswered(tenant,
     # when
     figures = kpis_for_tenant(tenant, WEEK)
 
-    # then
-    assert figures.chats == 8
-    assert figures.missed_chats == 2
-    assert figures.visitor_left_chats == 1
-    assert figures.answered_chats == 1
+    # then the visitor who left unanswered is missed; both visitor-left chats stay out of the outcome figures
+    assert figures.chats == 9
+    assert figures.missed_chats == 3
+    assert figures.visitor_left_chats == 2
+    assert figures.answered_chats == 2
+    assert figures.closed_live_chats == 3
 
 
 def test_visitors_returning_visitors_and_chat_rate(tenant, other_tenant):
@@ -430,10 +436,10 @@ def test_no_tenants_make_no_queries(django_assert_num_queries):
         assert kpis_for_tenants([], lambda t: WEEK) == {}
 
 
-def test_every_figure_holds_on_the_embedded_sqlite_default(tmp_path):
+def test_every_figure_holds_on_the_embedded_sqlite_default(sqlite_rerun):
     """Run this module's tests again on SQLite, where percentiles are interpolated in Python."""
     # given the embedded default, when this module runs there
-    run = rerun_module_on_sqlite(__file__, tmp_path)
+    run = sqlite_rerun.of(__file__)
 
     # then every test passes there too
     assert_all_passed(run)
@@ -595,3 +601,19 @@ def test_first_response_bands_put_the_target_on_a_bound(tenant, other_tenant):
         (60, 120, 0, False),
         (120, None, 1, False),
     ]
+
+
+def test_when_nobody_was_answered_the_headline_says_none_of_them_not_no_chats(tenant):
+    # given two visitors who wrote to a live chat and were never answered
+    for hour in (10, 11):
+        make_chat(tenant, helsinki(2026, 11, 3, hour), closed=CLOSE)
+
+    # when
+    figures = kpis_for_tenant(tenant, WEEK)
+
+    # then 0 of 2 were answered within the target, and the target is missed (not "nothing to judge")
+    assert (figures.answered_chats, figures.missed_chats, figures.chats_to_answer) == (0, 2, 2)
+    assert figures.share_within_target == 0
+    assert figures.first_response_target.met is False
+    value = headlines._first_response_value(figures)
+    assert value.startswith("0") and "none of 2 chats answered" in value

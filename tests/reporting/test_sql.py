@@ -11,7 +11,7 @@ from django.db import NotSupportedError, connection
 from conversations.models import Conversation
 from reporting.sql import LocalHourOfWeek, PercentileCont, Seconds, percentile, seconds_sql
 from tests.reporting.histories import make_chat
-from tests.sqlite_rerun import assert_all_passed, rerun_module_on_sqlite
+from tests.sqlite_rerun import assert_all_passed
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 
@@ -72,7 +72,7 @@ def test_another_database_is_refused_by_name():
         seconds_sql("mysql", later="a", earlier="b")
 
 
-def test_every_helper_holds_on_the_embedded_sqlite_default(tmp_path):
+def test_every_helper_holds_on_the_embedded_sqlite_default(sqlite_rerun):
     """Run this module's tests again on SQLite."""
-    run = rerun_module_on_sqlite(__file__, tmp_path)
+    run = sqlite_rerun.of(__file__)
     assert_all_passed(run)

@@ -21,7 +21,7 @@ from workforce.models import Agent, Qualification, Shift
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.frozen_time(NOW)
 
-# The last migrations of the apps the move touches, before it; every other app stays at its latest.
+# The last migrations of the apps the move touches, before it.
 BEFORE_THE_MOVE = {
     "chatops": "0004_agent_last_seen",
     "conversations": "0011_first_response_after_the_visitor_wrote",
@@ -29,14 +29,31 @@ BEFORE_THE_MOVE = {
 }
 
 
+def _before_the_move(graph) -> list[tuple[str, str]]:
+    """Return each app's last migration that does not build on the move (or on anything after it)."""
+    undone = set()
+    for app, name in BEFORE_THE_MOVE.items():
+        for child in graph.node_map[(app, name)].children:
+            if child.key[0] == app:
+                undone.update(graph.backwards_plan(child.key))
+    targets = []
+    for app, name in graph.leaf_nodes():
+        node = graph.node_map[(app, name)]
+        while node is not None and node.key in undone:
+            node = next((parent for parent in node.parents if parent.key[0] == app), None)
+        if node is not None:
+            targets.append(node.key)
+    return targets
+
+
 def _migrate(before_the_move: bool = False):
-    """Migrate to just before the move, or to the latest of every app; return the models as they are then."""
+    """Migrate to just before the move, or to the latest of every app; return the models as they are then.
+
+    Going back, every app stops at its last migration that does not depend on the move: a later one
+    of another app (a merge, a field added since) would otherwise mix forwards and backwards steps.
+    """
     graph = MigrationExecutor(connection).loader.graph
-    targets = [
-        (app, BEFORE_THE_MOVE.get(app, name) if before_the_move else name)
-        for app, name in graph.leaf_nodes()
-        if not (before_the_move and app == "workforce")
-    ]
+    targets = _before_the_move(graph) if before_the_move else list(graph.leaf_nodes())
     MigrationExecutor(connection).migrate(targets)
     ContentType.objects.clear_cache()
     return MigrationExecutor(connection).loader.project_state(targets).apps

@@ -1,4 +1,4 @@
-"""Create realistic, reproducible demo data: ``manage.py seed_demo [--reset]``."""
+"""Create realistic, reproducible demo data: ``manage.py seed_demo [--reset] [--weeks N]``."""
 
 from __future__ import annotations
 
@@ -9,27 +9,37 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from chatops import demo
+from chatops.demo import description
 
 
 class Command(BaseCommand):
     help = (
         "Create three demo client companies, six agents, eight weeks of chat history and shifts from the first "
         "day of last month to the end of next week. "
-        "Running it again changes nothing; --reset rebuilds the demo data. Other tenants are never touched."
+        "Running it again changes nothing; --reset rebuilds the demo data. Other tenants are never touched. "
+        "--weeks gives the live clients a shorter history (quicker to build)."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--reset", action="store_true", help="Delete the demo tenants, users and their data first, then rebuild."
         )
+        parser.add_argument(
+            "--weeks",
+            type=int,
+            choices=range(1, 9),
+            metavar="{1..8}",
+            help="Weeks of chat history for the live clients (default: all eight); fewer weeks build faster.",
+        )
 
-    def handle(self, *args, reset: bool = False, **options) -> None:
+    def handle(self, *args, reset: bool = False, weeks: int | None = None, **options) -> None:
         verbose = options["verbosity"] >= 1
         started = time.monotonic()
         if verbose:
             self.stdout.write(_("Seeding demo data…"))
         try:
-            result = demo.seed_demo(reset=reset, progress=self._say if verbose else None)
+            data = description.with_weeks_of_history(demo.load(), weeks) if weeks else None
+            result = demo.seed_demo(reset=reset, progress=self._say if verbose else None, data=data)
         except demo.DemoDataConflict as error:
             raise CommandError(str(error)) from error
         if not verbose:
