@@ -61,8 +61,13 @@ class ClientLoop:
         self.loop.call_soon_threadsafe(client.begin)
 
     def close(self, clients: list[_Client]) -> None:
+        async def stop_all() -> None:
+            # gather inside the loop: called from the test's thread it bound the clients' stops to another loop,
+            # run_coroutine_threadsafe refused its future, and no client was ever stopped
+            await asyncio.gather(*(client.stop() for client in clients), return_exceptions=True)
+
         with contextlib.suppress(Exception):
-            self.run(asyncio.gather(*(client.stop() for client in clients), return_exceptions=True), timeout=15)
+            self.run(stop_all(), timeout=15)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 
