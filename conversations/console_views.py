@@ -26,6 +26,8 @@ from conversations import access, outcomes, selectors, workspace
 from conversations.models import Conversation
 from tenants import search
 from tenants import selectors as tenant_selectors
+from workforce import selectors as workforce_selectors
+from workforce import services as workforce_services
 from workforce.models import Agent
 
 CONSOLE_SOCKET_PATH = "/ws/console/"
@@ -186,7 +188,7 @@ def workspace_config(*, agent: Agent) -> dict:
         "chat_url": chat_url,
         "open_notices": [
             tenant_selectors.notice_payload(notice, None)
-            for notice in tenant_selectors.unacknowledged_notices(agent=agent)
+            for notice in workforce_selectors.unacknowledged_notices(agent=agent)
         ],
     }
 
@@ -287,7 +289,7 @@ def _conversation(agent: Agent, conversation_id: object) -> Conversation:
 @agent_api("GET")
 def open_notices(request: HttpRequest, agent: Agent) -> JsonResponse:
     """List the change notices of the agent's tenants that the agent has not acknowledged yet."""
-    notices = tenant_selectors.unacknowledged_notices(agent=agent)
+    notices = workforce_selectors.unacknowledged_notices(agent=agent)
     return JsonResponse({"notices": [tenant_selectors.notice_payload(notice, None) for notice in notices]})
 
 
@@ -295,11 +297,11 @@ def open_notices(request: HttpRequest, agent: Agent) -> JsonResponse:
 def acknowledge_notice(request: HttpRequest, agent: Agent, notice_id: int) -> JsonResponse:
     """Record that the agent has read a change notice."""
     notice = access.access_notice_for_agent(agent=agent, notice_id=notice_id)
-    acknowledgement = workspace.acknowledge_notice(notice=notice, agent=agent)
+    acknowledgement = workforce_services.acknowledge_notice(notice=notice, agent=agent)
     return JsonResponse(
         {
             "notice": tenant_selectors.notice_payload(notice, acknowledgement.acknowledged_at),
-            "open_count": tenant_selectors.unacknowledged_notices(agent=agent).count(),
+            "open_count": workforce_selectors.unacknowledged_notices(agent=agent).count(),
         }
     )
 
@@ -308,7 +310,7 @@ def acknowledge_notice(request: HttpRequest, agent: Agent, notice_id: int) -> Js
 def chat_context(request: HttpRequest, agent: Agent, conversation_id: int) -> JsonResponse:
     """Show the context card of a chat's tenant: tone, style notes, goals, escalation rules, notices."""
     conversation = _conversation(agent, conversation_id)
-    card = tenant_selectors.context_card(tenant=conversation.tenant, agent=agent)
+    card = workforce_selectors.context_card(tenant=conversation.tenant, agent=agent)
     return JsonResponse({"conversation": conversation.pk, **card})
 
 

@@ -119,9 +119,14 @@ class VisitorMark(TenantOwnedModel):
 class ConversationQuerySet(TenantQuerySet):
     """Conversations, with the rules about which of them are still open written once."""
 
+    @staticmethod
+    def open_condition() -> Q:
+        """Return the condition an open conversation meets (waiting or active), to combine with others."""
+        return ~Q(status=Conversation.Status.CLOSED)
+
     def open(self) -> ConversationQuerySet:
         """Return the conversations that have not been closed (waiting or active)."""
-        return self.exclude(status=Conversation.Status.CLOSED)
+        return self.filter(self.open_condition())
 
     def open_of(self, visitor: Visitor | OuterRef) -> ConversationQuerySet:
         """Return the visitor's open conversation first (a visitor has at most one; the latest counts).

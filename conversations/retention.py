@@ -44,6 +44,7 @@ from django.utils import timezone
 from conversations import signals, sql
 from conversations.models import (
     Conversation,
+    ConversationQuerySet,
     Handoff,
     Lead,
     Message,
@@ -162,7 +163,7 @@ def _forgotten_visitors(tenant_id: int, cutoff: dt.datetime) -> QuerySet[Visitor
 
 def _visitors_to_be_forgotten(tenant_id: int, cutoff: dt.datetime) -> QuerySet[Visitor]:
     """Return the visitors ``_forgotten_visitors`` will find once the expired rows are gone (for a dry run)."""
-    kept_conversations = ~Q(status=Conversation.Status.CLOSED) | Q(started_at__gte=cutoff)
+    kept_conversations = ConversationQuerySet.open_condition() | Q(started_at__gte=cutoff)
     return Visitor.objects.filter(
         ~Exists(Conversation.objects.filter(kept_conversations, visitor=OuterRef("pk"))),
         ~Exists(PageView.objects.filter(visitor=OuterRef("pk"), viewed_at__gte=cutoff)),

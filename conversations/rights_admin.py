@@ -18,7 +18,7 @@ from accounts import audit
 from accounts.models import AuditEntry
 from conversations import rights
 from conversations.models import Visitor
-from tenants.models import Tenant
+from tenants import selectors as tenant_selectors
 
 
 class VisitorSearchForm(forms.Form):
@@ -28,7 +28,7 @@ class VisitorSearchForm(forms.Form):
     phone = forms.CharField(label=gettext_lazy("phone"), max_length=40, required=False)
     visitor_id = forms.CharField(label=gettext_lazy("visitor id"), max_length=64, required=False)
     tenant = forms.ModelChoiceField(
-        label=gettext_lazy("tenant"), queryset=Tenant.objects.order_by("name"), required=False
+        label=gettext_lazy("tenant"), queryset=tenant_selectors.tenants_by_name(), required=False
     )
 
     def clean(self) -> dict:

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from conversations import events, routing, services
+from conversations import events, routing
 from conversations.models import Conversation
+from conversations.services import lifecycle, visitors
 from tenants.models import Tenant
 from workforce.models import Agent
 
@@ -92,7 +93,7 @@ def forget_vanished_visitors(*, now: dt.datetime) -> int:
         .filter(visitor_sockets__gt=0, visitor_seen_at__lt=now - visitor_socket_silence())
         .values_list("pk", "visitor_seen_at")
     )
-    return sum(services.visitor_vanished(conversation_id=pk, last_seen_at=seen_at) for pk, seen_at in list(silent))
+    return sum(visitors.visitor_vanished(conversation_id=pk, last_seen_at=seen_at) for pk, seen_at in list(silent))
 
 
 def close_abandoned_chats(*, now: dt.datetime) -> int:
@@ -111,7 +112,7 @@ def close_abandoned_chats(*, now: dt.datetime) -> int:
     closed = 0
     for conversation in list(abandoned):
         away_since = now - dt.timedelta(minutes=conversation.tenant.abandoned_after_minutes)
-        ended = services.close_abandoned_chat(conversation=conversation, away_since=away_since, now=now)
+        ended = lifecycle.close_abandoned_chat(conversation=conversation, away_since=away_since, now=now)
         if ended is None:
             continue
         closed += 1

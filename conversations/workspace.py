@@ -1,4 +1,5 @@
-"""Writes beside a chat in the console: private notes, tags, and acknowledging a tenant's change notices.
+"""Writes beside a chat in the console: private notes and tags (an agent acknowledges a tenant's change
+notice through ``workforce.services.acknowledge_notice``).
 
 Notes and tags are for the team only: nothing here publishes to a conversation's channel group, which the
 visitor's widget listens to.
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from conversations import protection
 from conversations.models import Conversation, Note, Tag
 from conversations.safe_text import checked_text
-from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, Tenant
+from tenants.models import Tenant
 from workforce.models import Agent
 
 MAX_NOTE_LENGTH = 4000
@@ -99,13 +100,3 @@ def set_tags(*, conversation: Conversation, names: object) -> list[Tag]:
     tags = [_tenant_tag(conversation.tenant_id, name) for name in clean_tag_names(names)]
     conversation.tags.set(tags)
     return sorted(tags, key=lambda tag: tag.name.casefold())
-
-
-def acknowledge_notice(
-    *, notice: ChangeNotice, agent: Agent, now: dt.datetime | None = None
-) -> ChangeNoticeAcknowledgement:
-    """Record that the agent has read the notice; acknowledging twice keeps the first time."""
-    acknowledgement, _created = ChangeNoticeAcknowledgement.objects.get_or_create(
-        notice=notice, agent=agent, defaults={"acknowledged_at": now or timezone.now()}
-    )
-    return acknowledgement

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from conversations import outcomes
 from conversations.models import Conversation, Handoff, Lead, Message
-from integrations import api_schema
+from integrations import api_schema, selectors
 from integrations.api_auth import HasTenantToken, TokenAuthentication
 from integrations.api_filters import TimeWindow
 from integrations.api_periods import period_from_query
@@ -91,7 +91,7 @@ class ConversationWithMessagesSerializer(ConversationSerializer):
 
     @extend_schema(responses=MessageSerializer(many=True))
     def get_messages(self, conversation: Conversation) -> list[dict]:
-        messages = Message.objects.for_tenant(conversation.tenant_id).filter(conversation=conversation).order_by("seq")
+        messages = selectors.conversation_messages(conversation=conversation)
         return MessageSerializer(messages, many=True).data
 
 
@@ -135,7 +135,7 @@ class TenantScopedView(generics.GenericAPIView):
     model: type = None
 
     def get_queryset(self) -> QuerySet:
-        return self.model.objects.for_tenant(self.request.auth.tenant)
+        return selectors.tenant_rows(model=self.model, tenant=self.request.auth.tenant)
 
 
 class TimeListView(TenantScopedView, generics.ListAPIView):

@@ -7,8 +7,7 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,13 +25,14 @@ from outbox.admin import EmailStatusFilter, ReadOnlyRows, state_html
 from outbox.models import OutgoingEmail
 from reporting import emails, reports, selectors, services
 from reporting.models import ReportDelivery
+from tenants import selectors as tenant_selectors
 from tenants.models import Tenant
 
 
 class ReportChoiceForm(forms.Form):
     """Which report: a tenant, weekly or monthly, and any day of the period."""
 
-    tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=Tenant.objects.order_by("name"))
+    tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=tenant_selectors.tenants_by_name())
     kind = forms.ChoiceField(label=_("Report"), choices=ReportDelivery.Kind.choices)
     day = forms.DateField(
         label=_("Any day of the week or month"),
@@ -77,13 +77,6 @@ class ReportEmailFilter(EmailStatusFilter):
     none_label = _("Not composed yet")
 
 
-def _sends(status: str | None = None) -> QuerySet[OutgoingEmail]:
-    """The e-mails about each delivery (of one status), for annotating the list."""
-    reference = Concat(Value("report:"), Cast(OuterRef("pk"), CharField()))
-    emails = OutgoingEmail.objects.filter(reference=reference)
-    return emails.filter(status=status) if status else emails
-
-
 @admin.register(ReportDelivery)
 class ReportDeliveryAdmin(ReadOnlyRows, OpsModelAdmin):
     """The records are written by the schedule and by sending; they are the proof of what went out."""
@@ -110,17 +103,7 @@ class ReportDeliveryAdmin(ReadOnlyRows, OpsModelAdmin):
     actions = ("send_selected", "resend_selected")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReportDelivery]:
-        sent = _sends(OutgoingEmail.Status.SENT).order_by()
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                times_sent=Coalesce(
-                    Subquery(sent.values("reference").annotate(count=Count("pk")).values("count")[:1]), 0
-                ),
-                last_sent_at=Subquery(sent.order_by("-sent_at").values("sent_at")[:1]),
-            )
-        )
+        return selectors.with_times_sent(super().get_queryset(request))
 
     # --- columns ---
 

@@ -19,7 +19,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -27,6 +40,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from accounts import roles
 from conversations.models import LIVE_CHAT_CLOCK, Conversation, Lead
 from conversations.selectors import clock_last_ran
+from outbox.models import OutgoingEmail
 from outbox.selectors import OutboxHealth, outbox_health
 from reporting import demand, formatting, kpis
 from reporting.kpis import TenantKpis, kpis_for_tenant, kpis_for_tenants
@@ -112,7 +126,7 @@ class Queue:
 def _queues(conversations: QuerySet[Conversation]) -> dict[int, Queue]:
     waiting = Q(status=Conversation.Status.WAITING)
     rows = (
-        conversations.filter(status__in=[Conversation.Status.WAITING, Conversation.Status.ACTIVE])
+        conversations.open()
         .order_by()
         .values("tenant_id")
         .annotate(
@@ -547,6 +561,16 @@ def recipients_for(*, tenant: Tenant, kind: str) -> list[str]:
     """Return the addresses of the tenant's recipients of this kind of report."""
     flag = {ReportDelivery.Kind.WEEKLY: "weekly", ReportDelivery.Kind.MONTHLY: "monthly"}[kind]
     return sorted(ReportRecipient.objects.for_tenant(tenant).filter(**{flag: True}).values_list("email", flat=True))
+
+
+def with_times_sent(deliveries: QuerySet[ReportDelivery]) -> QuerySet[ReportDelivery]:
+    """Annotate each delivery with how many times its e-mail was sent (times_sent) and when last (last_sent_at)."""
+    reference = Concat(Value("report:"), Cast(OuterRef("pk"), CharField()))
+    sent = OutgoingEmail.objects.filter(reference=reference, status=OutgoingEmail.Status.SENT).order_by()
+    return deliveries.annotate(
+        times_sent=Coalesce(Subquery(sent.values("reference").annotate(count=Count("pk")).values("count")[:1]), 0),
+        last_sent_at=Subquery(sent.order_by("-sent_at").values("sent_at")[:1]),
+    )
 
 
 def delivery_for(*, tenant: Tenant, kind: str, first_day: dt.date) -> ReportDelivery | None:

@@ -431,77 +431,24 @@ class CannedResponseAdmin(TenantContentAdmin):
     search_fields = ("shortcut", "text")
 
 
-class AcknowledgementFilter(admin.SimpleListFilter):
-    title = _("acknowledged")
-    parameter_name = "read"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        return [("waiting", _("Waiting for agents")), ("all", _("Read by every trained agent"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[ChangeNotice]) -> QuerySet[ChangeNotice]:
-        if self.value() == "waiting":
-            return queryset.filter(pending_count__gt=0)
-        if self.value() == "all":
-            return queryset.filter(pending_count=0)
-        return queryset
-
-
 @admin.register(ChangeNotice)
 class ChangeNoticeAdmin(TenantContentAdmin):
-    list_display = ("title", "tenant", "created_at", "created_by", "acknowledged")
-    list_filter = ("tenant", AcknowledgementFilter)
+    """A tenant's change notices; who of its agents has read each is added by ``workforce.admin``."""
+
+    list_display = ("title", "tenant", "created_at", "created_by")
+    list_filter = ("tenant",)
     list_select_related = ("tenant", "created_by")
     search_fields = ("title", "body")
     date_hierarchy = "created_at"
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ChangeNotice]:
-        return selectors.with_acknowledgement_counts(super().get_queryset(request))
-
     def get_fields(self, request: HttpRequest, obj: ChangeNotice | None = None):
         if obj is None:
             return ("tenant", "title", "body")
-        return ("tenant", "title", "body", "created_by", "created_at", "readers")
+        return ("tenant", "title", "body", "created_by", "created_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ChangeNotice | None = None):
         readonly = tuple(super().get_readonly_fields(request, obj))
-        return (*readonly, "created_by", "created_at", "readers") if obj is not None else readonly
-
-    @admin.display(description=_("acknowledged"), ordering="pending_count")
-    def acknowledged(self, notice: ChangeNotice) -> str:
-        text = ngettext("%(done)d of %(trained)d agent", "%(done)d of %(trained)d agents", notice.trained_count) % {
-            "done": notice.acknowledged_count,
-            "trained": notice.trained_count,
-        }
-        if notice.pending_count > 0:
-            return format_html(
-                '<span style="{}">{}</span> · {}',
-                OVERDUE_STYLE,
-                text,
-                ngettext("%(count)d waiting", "%(count)d waiting", notice.pending_count)
-                % {"count": notice.pending_count},
-            )
-        return text
-
-    @admin.display(description=_("read by"))
-    def readers(self, notice: ChangeNotice) -> str:
-        readers = selectors.notice_readers(notice=notice)
-        acknowledged = format_html_join(
-            "",
-            "<li>{} – {}</li>",
-            ((ack.agent, show_moment(ack.acknowledged_at, notice.tenant.zone)) for ack in readers.acknowledged),
-        )
-        pending = format_html_join("", "<li>{}</li>", ((agent,) for agent in readers.pending))
-        return format_html(
-            '<p><strong>{}</strong> {}</p><ul style="margin-left: 0">{}</ul>'
-            '<p><strong style="{}">{}</strong> {}</p><ul style="margin-left: 0">{}</ul>',
-            gettext("Acknowledged by:"),
-            len(readers.acknowledged),
-            acknowledged or format_html("<li>{}</li>", gettext("nobody yet")),
-            OVERDUE_STYLE if readers.pending else "",
-            gettext("Not yet acknowledged by:"),
-            len(readers.pending),
-            pending or format_html("<li>{}</li>", gettext("every trained agent has read it")),
-        )
+        return (*readonly, "created_by", "created_at") if obj is not None else readonly
 
     def save_model(self, request: HttpRequest, obj: ChangeNotice, form, change: bool) -> None:
         if not change:

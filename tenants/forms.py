@@ -17,6 +17,13 @@ ERROR_GO_LIVE_THROUGH_ACTION = _("Use “Mark live” to put a tenant live: it c
 ERROR_EMAIL_TAKEN = _("A user with the e-mail %(email)s already exists.")
 
 
+def clean_login_email(email: str) -> str:
+    """Return an e-mail address for a new login, normalised and lower-cased; refuse one already taken."""
+    email = get_user_model().objects.normalize_email(email).lower()
+    validate_email_free(email)
+    return email
+
+
 def validate_email_free(email: str) -> None:
     """Refuse an e-mail address that already belongs to a login (as e-mail or as username)."""
     users = get_user_model().objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
@@ -108,6 +115,4 @@ class ClientUserAddForm(forms.ModelForm):
         fields = ("tenant",)
 
     def clean_email(self) -> str:
-        email = get_user_model().objects.normalize_email(self.cleaned_data["email"]).lower()
-        validate_email_free(email)
-        return email
+        return clean_login_email(self.cleaned_data["email"])

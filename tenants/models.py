@@ -339,24 +339,6 @@ class ChangeNotice(TenantOwnedModel):
         return self.title
 
 
-class ChangeNoticeAcknowledgement(models.Model):
-    """An agent's confirmation that they have read a change notice."""
-
-    notice = models.ForeignKey(
-        ChangeNotice, on_delete=models.CASCADE, related_name="acknowledgements", verbose_name=_("notice")
-    )
-    agent = models.ForeignKey("workforce.Agent", on_delete=models.CASCADE, verbose_name=_("agent"))
-    acknowledged_at = models.DateTimeField(_("acknowledged"), default=timezone.now, editable=False)
-
-    class Meta:
-        verbose_name = _("acknowledgement")
-        verbose_name_plural = _("acknowledgements")
-        constraints = [models.UniqueConstraint(fields=["notice", "agent"], name="acknowledge_once")]
-
-    def __str__(self) -> str:
-        return f"{self.agent} · {self.notice}"
-
-
 class ReportRecipient(TenantOwnedModel):
     """A contact at the client who receives reports and/or escalations."""
 

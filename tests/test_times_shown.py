@@ -21,9 +21,9 @@ from moments.formatting import show_moment
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
 from tenants import onboarding
-from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, OnboardingItem, ReportRecipient, Tenant
+from tenants.models import ChangeNotice, OnboardingItem, ReportRecipient, Tenant
 from tests import factories
-from workforce.models import Shift
+from workforce.models import ChangeNoticeAcknowledgement, Shift
 from workforce.services import plan_shift
 
 MOMENT = dt.datetime(2026, 12, 7, 4, 40, tzinfo=dt.UTC)

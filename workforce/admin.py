@@ -2,7 +2,8 @@
 
 The tenant's page (``tenants.admin.TenantAdmin``) lists the agents trained for the tenant too: the
 tenants app sits below the workforce and cannot name this inline, so this module registers the
-tenant's page again with it (``TenantTrainingAdmin``).
+tenant's page again with it (``TenantTrainingAdmin``). The same way, the change notices' page gets who of
+the tenant's agents has read each notice (``ChangeNoticeReadersAdmin``).
 """
 
 from __future__ import annotations
@@ -12,19 +13,20 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_site import OpsModelAdmin, OpsTabularInline
 from moments.formatting import local_moment, show_moment
-from tenants.admin import ReportRecipientInline, TenantAdmin
-from tenants.forms import validate_email_free
-from tenants.models import Tenant
-from workforce import services
+from tenants.admin import OVERDUE_STYLE, ChangeNoticeAdmin, ReportRecipientInline, TenantAdmin
+from tenants.forms import clean_login_email
+from tenants.models import ChangeNotice, Tenant
+from workforce import selectors, services
 from workforce.models import Agent, Qualification, Shift
 
 User = get_user_model()
@@ -83,6 +85,83 @@ class TenantTrainingAdmin(TenantAdmin):
             super().save_formset(request, form, formset, change)
 
 
+# --- Who has read a change notice ---------------------------------------------------------------
+
+
+class AcknowledgementFilter(admin.SimpleListFilter):
+    title = _("acknowledged")
+    parameter_name = "read"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("waiting", _("Waiting for agents")), ("all", _("Read by every trained agent"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ChangeNotice]) -> QuerySet[ChangeNotice]:
+        if self.value() == "waiting":
+            return queryset.filter(pending_count__gt=0)
+        if self.value() == "all":
+            return queryset.filter(pending_count=0)
+        return queryset
+
+
+admin.site.unregister(ChangeNotice)
+
+
+@admin.register(ChangeNotice)
+class ChangeNoticeReadersAdmin(ChangeNoticeAdmin):
+    """The change notices' page with how many of the tenant's trained agents have read each, and who."""
+
+    list_display = (*ChangeNoticeAdmin.list_display, "acknowledged")
+    list_filter = (*ChangeNoticeAdmin.list_filter, AcknowledgementFilter)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChangeNotice]:
+        return selectors.with_acknowledgement_counts(super().get_queryset(request))
+
+    def get_fields(self, request: HttpRequest, obj: ChangeNotice | None = None):
+        fields = tuple(super().get_fields(request, obj))
+        return (*fields, "readers") if obj is not None else fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ChangeNotice | None = None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, "readers") if obj is not None else readonly
+
+    @admin.display(description=_("acknowledged"), ordering="pending_count")
+    def acknowledged(self, notice: ChangeNotice) -> str:
+        text = ngettext("%(done)d of %(trained)d agent", "%(done)d of %(trained)d agents", notice.trained_count) % {
+            "done": notice.acknowledged_count,
+            "trained": notice.trained_count,
+        }
+        if notice.pending_count > 0:
+            return format_html(
+                '<span style="{}">{}</span> · {}',
+                OVERDUE_STYLE,
+                text,
+                ngettext("%(count)d waiting", "%(count)d waiting", notice.pending_count)
+                % {"count": notice.pending_count},
+            )
+        return text
+
+    @admin.display(description=_("read by"))
+    def readers(self, notice: ChangeNotice) -> str:
+        readers = selectors.notice_readers(notice=notice)
+        acknowledged = format_html_join(
+            "",
+            "<li>{} – {}</li>",
+            ((ack.agent, show_moment(ack.acknowledged_at, notice.tenant.zone)) for ack in readers.acknowledged),
+        )
+        pending = format_html_join("", "<li>{}</li>", ((agent,) for agent in readers.pending))
+        return format_html(
+            '<p><strong>{}</strong> {}</p><ul style="margin-left: 0">{}</ul>'
+            '<p><strong style="{}">{}</strong> {}</p><ul style="margin-left: 0">{}</ul>',
+            gettext("Acknowledged by:"),
+            len(readers.acknowledged),
+            acknowledged or format_html("<li>{}</li>", gettext("nobody yet")),
+            OVERDUE_STYLE if readers.pending else "",
+            gettext("Not yet acknowledged by:"),
+            len(readers.pending),
+            pending or format_html("<li>{}</li>", gettext("every trained agent has read it")),
+        )
+
+
 # --- Agents --------------------------------------------------------------------------------------
 
 
@@ -109,9 +188,7 @@ class AgentAddForm(AgentForm):
     )
 
     def clean_email(self) -> str:
-        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
-        validate_email_free(email)
-        return email
+        return clean_login_email(self.cleaned_data["email"])
 
 
 @admin.register(Agent)
@@ -124,12 +201,7 @@ class AgentAdmin(OpsModelAdmin):
     search_fields = ("display_name", "user__email", "user__first_name", "user__last_name")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
-        completed = Qualification.objects.completed().select_related("tenant").order_by("tenant__name")
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(Prefetch("qualifications", queryset=completed, to_attr="completed_qualifications"))
-        )
+        return selectors.with_trained_tenants(super().get_queryset(request))
 
     def get_fields(self, request: HttpRequest, obj: Agent | None = None):
         if obj is None:

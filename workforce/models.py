@@ -1,4 +1,5 @@
-"""The people who answer: agents, their training per tenant (qualifications) and their shifts."""
+"""The people who answer: agents, their training per tenant (qualifications), their shifts, and their
+acknowledgements of the tenants' change notices."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from moments.formatting import show_moment
+from tenants.models import ChangeNotice
 from tenants.scoping import TenantOwnedModel, TenantQuerySet
 
 MAX_SHIFT_HOURS = 16
@@ -175,3 +177,21 @@ class Shift(models.Model):
                     "end": show_moment(clash.ends_at, style="time"),
                 }
             )
+
+
+class ChangeNoticeAcknowledgement(models.Model):
+    """An agent's confirmation that they have read a change notice (the notice is the tenant's, the act the agent's)."""
+
+    notice = models.ForeignKey(
+        ChangeNotice, on_delete=models.CASCADE, related_name="acknowledgements", verbose_name=_("notice")
+    )
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, verbose_name=_("agent"))
+    acknowledged_at = models.DateTimeField(_("acknowledged"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("acknowledgement")
+        verbose_name_plural = _("acknowledgements")
+        constraints = [models.UniqueConstraint(fields=["notice", "agent"], name="acknowledge_once")]
+
+    def __str__(self) -> str:
+        return f"{self.agent} · {self.notice}"

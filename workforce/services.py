@@ -1,4 +1,4 @@
-"""Writes about the people who answer: agents, training, shifts, presence.
+"""Writes about the people who answer: agents, training, shifts, presence, notices read.
 
 A change that can let an agent take waiting chats (training completed, a shift covering now, a higher
 limit of chats at once) sends ``workforce.signals.agent_may_take_chats`` after commit; routing lives a
@@ -18,8 +18,8 @@ from accounts import revocation, roles
 from accounts.services import create_login
 from outbox import services as outbox
 from tenants import onboarding
-from tenants.models import Tenant
-from workforce.models import Agent, Qualification, Shift
+from tenants.models import ChangeNotice, Tenant
+from workforce.models import Agent, ChangeNoticeAcknowledgement, Qualification, Shift
 from workforce.signals import agent_may_take_chats
 
 
@@ -179,3 +179,13 @@ def touch_agent(*, agent: Agent, now: dt.datetime | None = None) -> None:
     now = now or timezone.now()
     Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
     agent.last_seen_at = now
+
+
+def acknowledge_notice(
+    *, notice: ChangeNotice, agent: Agent, now: dt.datetime | None = None
+) -> ChangeNoticeAcknowledgement:
+    """Record that the agent has read the notice; acknowledging twice keeps the first time."""
+    acknowledgement, _created = ChangeNoticeAcknowledgement.objects.get_or_create(
+        notice=notice, agent=agent, defaults={"acknowledged_at": now or timezone.now()}
+    )
+    return acknowledgement

@@ -30,8 +30,8 @@ from conversations.models import (
 )
 from outbox import services as outbox
 from outbox.models import OutgoingEmail
-from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement, ProactiveRule, Tenant
-from workforce.models import Agent, Shift
+from tenants.models import ChangeNotice, ProactiveRule, Tenant
+from workforce.models import Agent, ChangeNoticeAcknowledgement, Shift
 
 ERROR_TENANT_NOT_DEMO = gettext_lazy(
     "A tenant with the short name “%(slug)s” exists and is not demo data; nothing was changed. "

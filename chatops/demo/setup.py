@@ -262,7 +262,7 @@ class _Onboarding:
         for hours, reader in zip(self.demo.team.history.acknowledged_after_hours, readers, strict=False):
             read = posted + dt.timedelta(hours=hours)
             if read < self.now:
-                workspace.acknowledge_notice(notice=change, agent=reader, now=read)
+                workforce.acknowledge_notice(notice=change, agent=reader, now=read)
 
 
 def onboard_tenant(*, demo: Demo, spec: TenantSpec, team: Team, now: dt.datetime, client_password_hash: str) -> Tenant:

@@ -18,14 +18,13 @@ from tenants import onboarding
 from tenants.models import (
     CannedResponse,
     ChangeNotice,
-    ChangeNoticeAcknowledgement,
     ClientUser,
     KnowledgeArticle,
     OnboardingItem,
     Tenant,
 )
 from tests import factories
-from workforce.models import Agent, Qualification, Shift
+from workforce.models import Agent, ChangeNoticeAcknowledgement, Qualification, Shift
 from workforce.services import create_agent, plan_shift
 
 UTC = dt.UTC

@@ -49,7 +49,7 @@ from reporting.coverage import staffing_coverage
 from reporting.models import ReportDelivery
 from reporting.periods import Kind, Period
 from reporting.reports import build_report
-from tenants import hours, onboarding, selectors
+from tenants import hours, onboarding
 from tenants.models import (
     CannedResponse,
     ChangeNotice,
@@ -63,6 +63,7 @@ from tenants.models import (
     Tenant,
 )
 from tenants.services import rotate_widget_key
+from workforce import selectors as workforce_selectors
 from workforce.models import Agent, Qualification, Shift
 
 pytestmark = pytest.mark.django_db
@@ -623,7 +624,7 @@ def test_the_latest_change_notice_is_read_by_some_trained_agents_but_not_all(see
     for tenant in live_tenants():
         # given the tenant's notices, newest first, and who read them
         latest, *earlier = ChangeNotice.objects.for_tenant(tenant).order_by("-created_at")
-        readers = selectors.notice_readers(notice=latest)
+        readers = workforce_selectors.notice_readers(notice=latest)
 
         # then the newest is still open: some trained agents acknowledged it, some not yet
         assert readers.acknowledged
@@ -631,7 +632,7 @@ def test_the_latest_change_notice_is_read_by_some_trained_agents_but_not_all(see
         assert all(latest.created_at < ack.acknowledged_at < seeded.now for ack in readers.acknowledged)
         # and the older ones everybody has read
         assert earlier
-        assert all(selectors.notice_readers(notice=notice).pending == [] for notice in earlier)
+        assert all(workforce_selectors.notice_readers(notice=notice).pending == [] for notice in earlier)
 
 
 def test_message_sequence_numbers_run_from_one_without_gaps(seeded):

@@ -20,7 +20,7 @@ from outbox.models import OutgoingEmail
 from tenants.models import ChangeNotice, ProactiveRule, ReportRecipient
 from tests import factories
 from workforce.models import Agent, Qualification
-from workforce.services import plan_shift
+from workforce.services import acknowledge_notice, plan_shift
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 EARLIER = NOW - dt.timedelta(days=10)
@@ -248,8 +248,8 @@ def test_a_note_and_an_acknowledgement_keep_the_moment_they_were_written(tenant,
 
     # when the agent wrote a note and read the notice then, and reads the notice again now
     note = workspace.add_note(conversation=conversation, agent=agent, body="Regular.", now=EARLIER)
-    first = workspace.acknowledge_notice(notice=notice, agent=agent, now=EARLIER + dt.timedelta(hours=2))
-    again = workspace.acknowledge_notice(notice=notice, agent=agent)
+    first = acknowledge_notice(notice=notice, agent=agent, now=EARLIER + dt.timedelta(hours=2))
+    again = acknowledge_notice(notice=notice, agent=agent)
 
     # then both have their moments, and the second reading keeps the first time
     assert note.created_at == EARLIER

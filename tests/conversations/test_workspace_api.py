@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Conversation, Note, PageView, Tag, Visitor
-from tenants.models import CannedResponse, ChangeNotice, ChangeNoticeAcknowledgement, KnowledgeArticle, Tenant
+from tenants.models import CannedResponse, ChangeNotice, KnowledgeArticle, Tenant
 from tests import factories
+from workforce.models import ChangeNoticeAcknowledgement
 
 pytestmark = pytest.mark.django_db
 

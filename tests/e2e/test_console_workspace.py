@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conversations.models import Conversation, Message, Note
-from tenants.models import CannedResponse, ChangeNotice, ChangeNoticeAcknowledgement, KnowledgeArticle, Tenant
+from tenants.models import CannedResponse, ChangeNotice, KnowledgeArticle, Tenant
 from tests.e2e.test_console_chat import (
     VISITOR_SEND,
     go_online,
@@ -15,6 +15,7 @@ from tests.e2e.test_console_chat import (
     serve_widget_to,
     wait_for,
 )
+from workforce.models import ChangeNoticeAcknowledgement
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,6 @@ from tenants.forms import ERROR_GO_LIVE_THROUGH_ACTION
 from tenants.models import (
     CannedResponse,
     ChangeNotice,
-    ChangeNoticeAcknowledgement,
     ClientUser,
     KnowledgeArticle,
     OnboardingItem,
@@ -27,6 +26,8 @@ from tenants.models import (
     Tenant,
 )
 from tests import factories
+from workforce import selectors as workforce_selectors
+from workforce.models import ChangeNoticeAcknowledgement
 
 LIST_URL = reverse("admin:tenants_tenant_changelist")
 ADD_URL = reverse("admin:tenants_tenant_add")
@@ -459,7 +460,7 @@ def test_a_change_notice_records_its_author_and_shows_who_acknowledged_it(manage
     # then
     assert notice.created_by == ops_manager
     assert "1 of 2 agents" in listing.content.decode()
-    readers = selectors.notice_readers(notice=notice)
+    readers = workforce_selectors.notice_readers(notice=notice)
     assert [ack.agent for ack in readers.acknowledged] == [agent]
     assert readers.pending == [colleague]
     assert "Not yet acknowledged by:" in page.content.decode()

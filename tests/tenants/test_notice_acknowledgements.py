@@ -8,9 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from tenants.models import ChangeNotice, ChangeNoticeAcknowledgement
+from tenants.models import ChangeNotice
 from tests import factories
-from workforce.models import Qualification
+from workforce.models import ChangeNoticeAcknowledgement, Qualification
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from conversations.models import Conversation, Message, Note, Transfer
-from tenants.models import ChangeNoticeAcknowledgement
-from workforce.models import Agent, Qualification, Shift
+from tests.migration_targets import targets_before
+from workforce.models import Agent, ChangeNoticeAcknowledgement, Qualification, Shift
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.frozen_time(NOW)
@@ -29,23 +29,6 @@ BEFORE_THE_MOVE = {
 }
 
 
-def _before_the_move(graph) -> list[tuple[str, str]]:
-    """Return each app's last migration that does not build on the move (or on anything after it)."""
-    undone = set()
-    for app, name in BEFORE_THE_MOVE.items():
-        for child in graph.node_map[(app, name)].children:
-            if child.key[0] == app:
-                undone.update(graph.backwards_plan(child.key))
-    targets = []
-    for app, name in graph.leaf_nodes():
-        node = graph.node_map[(app, name)]
-        while node is not None and node.key in undone:
-            node = next((parent for parent in node.parents if parent.key[0] == app), None)
-        if node is not None:
-            targets.append(node.key)
-    return targets
-
-
 def _migrate(before_the_move: bool = False):
     """Migrate to just before the move, or to the latest of every app; return the models as they are then.
 
@@ -53,7 +36,7 @@ def _migrate(before_the_move: bool = False):
     of another app (a merge, a field added since) would otherwise mix forwards and backwards steps.
     """
     graph = MigrationExecutor(connection).loader.graph
-    targets = _before_the_move(graph) if before_the_move else list(graph.leaf_nodes())
+    targets = targets_before(graph, BEFORE_THE_MOVE) if before_the_move else list(graph.leaf_nodes())
     MigrationExecutor(connection).migrate(targets)
     ContentType.objects.clear_cache()
     return MigrationExecutor(connection).loader.project_state(targets).apps

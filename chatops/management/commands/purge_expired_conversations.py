@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from conversations import retention
-from tenants.models import Tenant
+from tenants import selectors as tenant_selectors
 
 
 class Command(BaseCommand):
@@ -34,13 +34,9 @@ class Command(BaseCommand):
     def handle(self, *args, tenant: list[str], dry_run: bool, batch_size: int, **options) -> None:
         if batch_size < 1:
             raise CommandError("The batch size must be at least 1.")
-        tenants = Tenant.objects.order_by("pk")
-        if tenant:
-            tenants = tenants.filter(slug__in=tenant)
-            missing = sorted(set(tenant) - set(tenants.values_list("slug", flat=True)))
-            if missing:
-                raise CommandError(f"No tenant with the short name: {', '.join(missing)}")
-        tenants = list(tenants)
+        tenants, missing = tenant_selectors.tenants_by_slug(tenant)
+        if missing:
+            raise CommandError(f"No tenant with the short name: {', '.join(missing)}")
         verb = "would delete" if dry_run else "deleted"
         numbered = iter(range(1, len(tenants) + 1))
 

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from conversations import visitor_tallies
-from tenants.models import Tenant
+from tenants import selectors as tenant_selectors
 
 
 class Command(BaseCommand):
@@ -22,13 +22,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, tenant: list[str], **options) -> None:
-        tenants = Tenant.objects.order_by("pk")
-        if tenant:
-            tenants = tenants.filter(slug__in=tenant)
-            missing = sorted(set(tenant) - set(tenants.values_list("slug", flat=True)))
-            if missing:
-                raise CommandError(f"No tenant with the short name: {', '.join(missing)}")
-        tenants = list(tenants)
+        tenants, missing = tenant_selectors.tenants_by_slug(tenant)
+        if missing:
+            raise CommandError(f"No tenant with the short name: {', '.join(missing)}")
         began = time.monotonic()
         for number, one in enumerate(tenants, start=1):
             # One tenant per transaction: its page views wait only for its own recount.

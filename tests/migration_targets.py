@@ -1,0 +1,26 @@
+"""Where to migrate back to, to test a migration on a database made by the migrations before it."""
+
+from __future__ import annotations
+
+from django.db.migrations.graph import MigrationGraph
+
+
+def targets_before(graph: MigrationGraph, before: dict[str, str]) -> list[tuple[str, str]]:
+    """Return each app's last migration that does not build on what comes after ``before`` (app: last one kept).
+
+    Going back, every app stops at its last migration that does not depend on the undone ones: a later one
+    of another app (a merge, a field added since) would otherwise mix forwards and backwards steps.
+    """
+    undone = set()
+    for app, name in before.items():
+        for child in graph.node_map[(app, name)].children:
+            if child.key[0] == app:
+                undone.update(graph.backwards_plan(child.key))
+    targets = []
+    for app, name in graph.leaf_nodes():
+        node = graph.node_map[(app, name)]
+        while node is not None and node.key in undone:
+            node = next((parent for parent in node.parents if parent.key[0] == app), None)
+        if node is not None:
+            targets.append(node.key)
+    return targets
