@@ -500,6 +500,29 @@ class AgentConsumer(_JsonConsumer):
     """The console's connection: one agent, the tenants they are trained for."""
 
     parse = staticmethod(protocol.parse_agent_frame)
+    # A ping counts when it arrives, not when the frames ahead of it have been handled: a process slowed by
+    # a flood must not take the consoles whose frames wait in line for silent ones and close them.
+    sees_arrivals = True
+
+    def arrived(self, message: dict) -> None:
+        if message.get("type") != "websocket.receive" or not hasattr(self, "marks"):
+            return
+        mark = protocol.ping_mark(message.get("text"))
+        if mark is not protocol.NOT_A_PING:
+            self.pinged_at = time.monotonic()
+            self.read_up_to(mark)
+            if self.touch_due():
+                # Beside the line too: the agent stays alive while the frames ahead of this ping wait.
+                self.start_task(database_sync_to_async(agent_services.touch_agent)(agent=self.agent))
+
+    def touch_due(self) -> bool:
+        """Say whether a ping now records the console alive (and note that it does): at most every TOUCH_EVERY,
+        and not while a mark has waited unread for PROBE_AFTER (a console that reads nothing is nobody's)."""
+        reading = self.unread_for() < settings.CHAT_CONSOLE_PROBE_AFTER
+        if reading and time.monotonic() - self.touched_at >= settings.CHAT_CONSOLE_TOUCH_EVERY:
+            self.touched_at = time.monotonic()
+            return True
+        return False
 
     async def connect(self) -> None:
         self.agent = await database_sync_to_async(services.connect_console)(user=self.scope.get("user"))
@@ -507,6 +530,10 @@ class AgentConsumer(_JsonConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.pinged_at = self.touched_at = time.monotonic()
+        # Marks this socket sent (each pong and probe carries the next number) and not yet read: number ->
+        # when it went out. A console's ping names the last mark it read (protocol.py, "Presence").
+        self.marks: dict[int, float] = {}
+        self.last_mark = 0
         await self.accept()
         self.start_task(self._watch())
         await self.join(events.agent_group(self.agent.pk))
@@ -542,14 +569,32 @@ class AgentConsumer(_JsonConsumer):
         probed = False
         while True:
             await asyncio.sleep(settings.CHAT_CONSOLE_WATCH_EVERY)
-            silent = time.monotonic() - self.pinged_at
+            # Silent: no ping. Deaf: pings, but what the server sends is not read (it backs up unseen).
+            silent = max(time.monotonic() - self.pinged_at, self.unread_for())
             if silent >= settings.CHAT_CONSOLE_CLOSE_AFTER:
                 await self.close(code=CLOSE_SILENT)
                 return
             probe = silent >= settings.CHAT_CONSOLE_PROBE_AFTER
             if probe and not probed:
-                await self.send_frame({"type": "probe"})
+                await self.send_frame({"type": "probe", "mark": self.next_mark()})
             probed = probe
+
+    def next_mark(self) -> int:
+        """Number a frame that asks the console to say it read it (in its next ping)."""
+        self.last_mark += 1
+        self.marks[self.last_mark] = time.monotonic()
+        return self.last_mark
+
+    def unread_for(self) -> float:
+        """Return the seconds since the oldest mark the console has not read went out (0: it reads)."""
+        return time.monotonic() - min(self.marks.values()) if self.marks else 0.0
+
+    def read_up_to(self, mark: int | None) -> None:
+        """The console has read every frame up to this mark (None: a client that names none, not checked)."""
+        if mark is None:
+            self.marks.clear()
+            return
+        self.marks = {number: sent for number, sent in self.marks.items() if number > mark}
 
     def conversations_followed(self) -> set[int]:
         prefix = events.conversation_group(0)[:-1]
@@ -568,15 +613,15 @@ class AgentConsumer(_JsonConsumer):
     async def on_hello(self) -> None:
         await self.send_frame({"type": "welcome", **await self._state()})
 
-    async def on_ping(self) -> None:
+    async def on_ping(self, *, mark: int | None) -> None:
         self.pinged_at = time.monotonic()
+        self.read_up_to(mark)
         pong = await database_sync_to_async(self._pong)(self.conversations_followed())
         await self.follow(pong["chats"])
-        await self.send_frame(pong)
+        await self.send_frame(pong | {"mark": self.next_mark()})
 
     def _pong(self, followed: set[int]) -> dict[str, Any]:
-        if time.monotonic() - self.touched_at >= settings.CHAT_CONSOLE_TOUCH_EVERY:
-            self.touched_at = time.monotonic()
+        if self.touch_due():
             agent_services.touch_agent(agent=self.agent)
         return {"type": "pong", **selectors.console_sync(agent=self.agent, followed=followed)}
 

@@ -36,6 +36,23 @@ class OneQueueConsumer(AsyncWebsocketConsumer):
     and its channel is forgotten when it ends.
     """
 
+    # Whether ``arrived`` sees each frame as the server hands it over, before the frames ahead of it are handled.
+    sees_arrivals = False
+
+    def arrived(self, message: dict) -> None:
+        """See a frame the moment it arrives (only with ``sees_arrivals``); it is dispatched in its turn later."""
+
+    def watch_arrivals(self, queue: asyncio.Queue) -> None:
+        # The server puts each frame with the queue's put_nowait, looked up at every frame; the layer was
+        # given the method itself, so events go straight in.
+        put = queue.put_nowait
+
+        def arrive(message: dict) -> None:
+            self.arrived(message)
+            put(message)
+
+        queue.put_nowait = arrive
+
     async def __call__(self, scope, receive, send) -> None:
         queue = frame_queue(receive)
         layer = get_channel_layer(self.channel_layer_alias)
@@ -44,6 +61,8 @@ class OneQueueConsumer(AsyncWebsocketConsumer):
             return
         self.scope, self.channel_layer, self.base_send = scope, layer, send
         self.channel_name = await layer.new_channel_into(queue.put_nowait)
+        if self.sees_arrivals:
+            self.watch_arrivals(queue)
         try:
             while True:
                 await self.dispatch(await queue.get())

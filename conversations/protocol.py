@@ -49,7 +49,8 @@ Server → visitor
 
 Agent → server
     hello {}  → welcome.
-    ping {}  every 10 s, and at once on a probe → pong.
+    ping {mark?}  every 10 s, and at once on a probe → pong. mark: the last mark (of a pong or probe)
+        the console has read on this connection, 0 before the first (below, Presence).
     presence {presence: online | away | offline} → state.
     open {conversation, last_seq?}  follow a chat: → history with the messages after last_seq. It
         joins the chat's group before reading, as the widget's hello does.
@@ -65,10 +66,11 @@ Server → agent
         first_visitor_message_at, first_agent_reply_at, first_response_target_seconds, outcome,
         visitor, visitor_present, last_seq, last_message: message | null}
     history {conversation: chat, messages: [message…]}
-    pong {conversations: {"<id>": last_seq}, chats: [id…], queue: [id…]}  conversations: every chat
+    pong {conversations: {"<id>": last_seq}, chats: [id…], queue: [id…], mark}  conversations: every chat
         the console follows, every chat of the agent's and every waiting chat of their tenants;
         chats and queue: what the next state frame would list.
-    probe {}  the server has had no ping for 20 s: send one now (below, Presence).
+    probe {mark}  the server has had no ping (or none naming a recent mark) for 20 s: send one now
+        (below, Presence). mark: a number, one higher with each pong and probe of the connection.
     message {…as above}  in every chat the console follows: its agent's chats (followed without
         asking) and those it opened. Not the console's own messages (its ack stands for them).
     activity {…message}  a message in a waiting chat of the agent's tenants the console does not follow.
@@ -100,6 +102,11 @@ Presence
     records it, at most every 5 s per socket). A console that has not pinged for 20 s gets a probe;
     one that has not pinged for 30 s is closed with 4408, whatever else it sends (a background tab's
     timers may run once a minute, but an arriving frame still runs at once, so a live tab answers).
+    A console that pings but does not read (its socket's receive window full, what the server sends
+    backing up unseen) is the same: a ping names the last mark read, a mark unread for 20 s is
+    probed, for 30 s closed with 4408 (a close it cannot read: daphne drops the socket 1 s later),
+    and pings stop recording it alive once a mark has waited unread for 20 s. A ping without a mark
+    (an older client) is not checked for reading.
     60 s after the last ping of any of their consoles, the clock sets the agent offline and returns
     their chats to the queue. Nothing a connection starts outlives it: however its run ends, its tasks
     are cancelled and its groups left.
@@ -239,8 +246,10 @@ def _visitor_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _agent_fields(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
-    if kind in ("hello", "ping"):
+    if kind == "hello":
         return {}
+    if kind == "ping":
+        return {"mark": None if raw.get("mark") is None else _int(raw.get("mark"), "mark")}
     if kind == "presence":
         return {"presence": _text(raw.get("presence"), "presence")}
     conversation = {"conversation": _int(raw.get("conversation"), "conversation", minimum=1)}
@@ -300,6 +309,24 @@ def parse_agent_frame(text: str | None) -> Frame:
     """Parse a frame from the agent console, or raise ProtocolError."""
     kind, raw = _decode(text)
     return Frame(kind, _agent_fields(kind, raw))
+
+
+NOT_A_PING = object()
+_PING_SIZE = 200  # bytes: a console's ping is far shorter
+
+
+def ping_mark(text: str | None) -> int | object | None:
+    """Return the mark a console's ping names (None: it names none), or NOT_A_PING for any other frame.
+
+    Cheap for other frames: only a short text that mentions a ping is parsed.
+    """
+    if not text or len(text) > _PING_SIZE or "ping" not in text:
+        return NOT_A_PING
+    try:
+        frame = parse_agent_frame(text)
+    except ProtocolError:
+        return NOT_A_PING
+    return frame.data["mark"] if frame.type == "ping" else NOT_A_PING
 
 
 def error_frame(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:

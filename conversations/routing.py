@@ -9,9 +9,10 @@ candidate agents' rows, so two chats arriving at once cannot both take an agent'
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -47,8 +48,14 @@ ERROR_NOT_TRAINED = gettext_lazy("%(agent)s has not completed training for %(ten
 ERROR_TRANSFER_TARGET = gettext_lazy("%(agent)s cannot take this chat now (not online, on shift, trained or free).")
 
 
-def _lock_if_free(agent: Agent) -> bool:
-    """Lock the agent's row unless another assignment holds it, then say whether a slot is free.
+# An agent's row is held only while another chat is given to them: rather than leave a chat for the
+# clock's next sweep (seconds) when every free agent's row was held, wait this long for one (seconds).
+LOCKED_AGENT_WAIT = 1.0
+_LOCK_POLL = 0.02
+
+
+def _lock_if_free(agent: Agent) -> bool | None:
+    """Lock the agent's row unless another assignment holds it, then say whether a slot is free (None: held).
 
     The load is counted again under the lock, so two chats arriving at once cannot both take an
     agent's last slot; a row held by another assignment is skipped rather than waited for, so a burst
@@ -56,10 +63,31 @@ def _lock_if_free(agent: Agent) -> bool:
     """
     locked = Agent.objects.select_for_update(skip_locked=True).filter(pk=agent.pk).first()
     if locked is None:
-        return False
+        return None
+    return _has_free_slot(locked)
+
+
+def _has_free_slot(agent: Agent) -> bool:
     # The agent's load counts their chats in every tenant.
     load = Conversation.objects.unscoped().filter(agent_id=agent.pk, status=Conversation.Status.ACTIVE).count()
-    return load < locked.max_concurrent_chats
+    return load < agent.max_concurrent_chats
+
+
+def _wait_and_lock_if_free(agent: Agent, *, within: float) -> bool:
+    """Lock the agent's row, waiting up to ``within`` seconds for another assignment to let go; say whether a slot
+    is free. Never blocks on the lock itself (NOWAIT, polled): nothing held here can make two routings wait on
+    each other."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with transaction.atomic():  # a savepoint: a refused NOWAIT leaves the routing's transaction usable
+                locked = Agent.objects.select_for_update(nowait=True).filter(pk=agent.pk).first()
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_LOCK_POLL)
+            continue
+        return locked is not None and _has_free_slot(locked)
 
 
 @transaction.atomic
@@ -74,7 +102,16 @@ def assign_waiting(
     candidates = [
         agent for agent in eligible_agents(tenant=conversation.tenant, now=now) if exclude is None or agent != exclude
     ]
-    chosen = next((agent for agent in candidates if _lock_if_free(agent)), None)
+    chosen, held = None, []
+    for agent in candidates:
+        free = _lock_if_free(agent)
+        if free:
+            chosen = agent
+            break
+        if free is None:
+            held.append(agent)
+    if chosen is None:
+        chosen = next((agent for agent in held if _wait_and_lock_if_free(agent, within=LOCKED_AGENT_WAIT)), None)
     if chosen is None:
         return None
     _hand_to(conversation, chosen, now)

@@ -247,6 +247,8 @@ def board_frame(language: str) -> dict[str, Any]:
                 "agents_needed": row.agents_needed,
                 "wait_past_target": row.wait_past_target,
                 "understaffed": row.understaffed,
+                "pool_agents_working": row.pool.working,
+                "pool_agents_needed": row.pool.needed,
             }
             for row in rows
         ],

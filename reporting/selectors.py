@@ -48,7 +48,7 @@ from reporting.models import ReportDelivery
 from reporting.periods import Period
 from tenants.models import ClientUser, ReportRecipient, Tenant
 from tenants.scoping import trained_tenant_ids
-from workforce import staffing
+from workforce import pooling, staffing
 from workforce.models import Agent
 
 HISTORY_DAYS = 30
@@ -336,6 +336,7 @@ class BoardRow:
     queue: Queue
     longest_wait_seconds: int | None
     staffing: staffing.StaffingNow
+    pool: pooling.PoolNow
     today: TenantKpis
 
     @property
@@ -354,8 +355,7 @@ class BoardRow:
     @property
     def agents_for_open_chats(self) -> int:
         """Return the agents the live chats open now call for (waiting and assigned, at the agents' concurrency)."""
-        open_chats = self.queue.waiting + self.queue.assigned
-        return math.ceil(round(open_chats / max(self.staffing.concurrency, 1), 9))
+        return math.ceil(round(_open_chat_agents(self.queue, self.staffing), 9))
 
     @property
     def agents_needed(self) -> int:
@@ -363,8 +363,14 @@ class BoardRow:
         return max(self.staffing.agents_needed, self.agents_for_open_chats)
 
     @property
+    def shared_with(self) -> int:
+        """Return how many other live clients share agents with this one (its pool, less itself)."""
+        return len(self.pool.tenant_ids) - 1
+
+    @property
     def understaffed(self) -> bool:
-        return self.staffing.agents_online < self.agents_needed
+        """Whether its own trained agents online are too few, or its pool's (each counted once) are."""
+        return self.staffing.agents_online < self.agents_needed or self.pool.short
 
     @property
     def in_trouble(self) -> bool:
@@ -384,20 +390,28 @@ class BoardRow:
             not self.in_trouble,
             not self.queue.waiting,
             -(self.longest_wait_seconds or 0),
-            -(self.agents_needed - self.staffing.agents_online),
+            -max(self.agents_needed - self.staffing.agents_online, self.pool.needed - self.pool.working),
             self.tenant.name.casefold(),
         )
+
+
+def _open_chat_agents(queue: Queue, now: staffing.StaffingNow) -> float:
+    """Return the agents the tenant's open chats (waiting and assigned) call for, at its agents' concurrency."""
+    return (queue.waiting + queue.assigned) / max(now.concurrency, 1)
 
 
 def operations_board(*, now: dt.datetime) -> list[BoardRow]:
     """Return every live tenant's queue, agents online against needed and today's figures, problems first.
 
     A fixed number of queries (tenants, queues, three for staffing, ``kpis.QUERIES``), however many tenants.
-    Staffing fits each tenant's solo handle time and concurrency from the last weeks' live chats.
+    Staffing fits each tenant's solo handle time and concurrency from the last weeks' live chats; tenants
+    sharing trained agents are judged as a pool too (``workforce.pooling.pools_now``).
     """
     tenants = list(Tenant.objects.filter(status=Tenant.Status.LIVE).order_by("name"))
     queues = queues_of(tenants)
     needs = demand.staffing_now(tenants, now=now)
+    open_chat_agents = {tenant.pk: _open_chat_agents(queues[tenant.pk], needs[tenant.pk]) for tenant in tenants}
+    pools = pooling.pools_now(needs, open_chat_agents=open_chat_agents)
     today = kpis_for_tenants(tenants, lambda tenant: Period.day(now, zone=tenant.zone))
     rows = [
         BoardRow(
@@ -405,6 +419,7 @@ def operations_board(*, now: dt.datetime) -> list[BoardRow]:
             queue=queues[tenant.pk],
             longest_wait_seconds=queues[tenant.pk].longest_wait_seconds(now),
             staffing=needs[tenant.pk],
+            pool=pools[tenant.pk],
             today=today[tenant.pk],
         )
         for tenant in tenants

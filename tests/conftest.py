@@ -104,6 +104,16 @@ def fresh_channel_layer():
 
 
 @pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Leave no language active after a test: LocaleMiddleware activates a request's language for the
+    whole thread, so one test's Accept-Language would otherwise decide the next test's texts."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Start each test with an empty cache and process memos: they are keyed by ids a new test database
     hands out again."""

@@ -30,7 +30,10 @@ from accounts import roles
 from tests.plugins import missing_services, services_required, skip_or_fail
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-STARTUP_TIMEOUT = 20.0
+# Polled, so a long limit costs nothing when a process is quick; processes started together on a busy
+# 2-core machine have taken over 20 s.
+STARTUP_TIMEOUT = 60.0
+TEARDOWN_GRACE = 0.5  # seconds a process is given to stop on SIGTERM when its test ends
 # The origin of a client that stands for pages served through a load balancer in front of every process.
 FRONT_DOOR = "http://127.0.0.1"
 
@@ -69,6 +72,24 @@ class DaphneServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+def end_processes(processes: list[subprocess.Popen], *, grace: float = TEARDOWN_GRACE) -> None:
+    """End processes at a test's end, all at once: SIGTERM, then SIGKILL for any still running after `grace` s.
+
+    The test has its results by then; a daphne with open connections can take over 10 s to stop gracefully,
+    and nothing it would do meanwhile matters to the next test (each has its own Redis and a flushed database).
+    """
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    for process in running:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def database_url_of_test_db() -> str:
@@ -114,7 +135,8 @@ def process_env(settings, **extra_env: str) -> dict[str, str]:
     return env
 
 
-def _wait_until_answering(server: DaphneServer) -> None:
+def wait_until_answering(server: DaphneServer) -> None:
+    """Return once the daphne process answers HTTP; fail the test if it exits or stays silent."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -136,7 +158,8 @@ def _wait_until_answering(server: DaphneServer) -> None:
 def daphne_factory(transactional_db, settings) -> Iterator[Callable[..., DaphneServer]]:
     """Return a function that starts a daphne process and returns it once it answers HTTP.
 
-    Keyword arguments become extra environment variables of the process; `port` asks for a
+    Keyword arguments become extra environment variables of the process; `answering=False` returns
+    at once (start several, then `wait_until_answering` each: they start in parallel); `port` asks for a
     given port, e.g. `daphne_factory(port=server.port)` after `server.stop()` brings a server
     back on the same address for a reconnect test. Every process is stopped when the test
     ends, passed or failed.
@@ -148,7 +171,7 @@ def daphne_factory(transactional_db, settings) -> Iterator[Callable[..., DaphneS
     servers: list[DaphneServer] = []
     logs = tempfile.TemporaryDirectory(prefix="chatops-daphne-")
 
-    def start(*, port: int = 0, **extra_env: str) -> DaphneServer:
+    def start(*, port: int = 0, answering: bool = True, **extra_env: str) -> DaphneServer:
         # Bind here and hand the listening socket over, so no other process can take the port in between.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         # A port given back after a stop may still have connections in TIME_WAIT.
@@ -175,18 +198,14 @@ def daphne_factory(transactional_db, settings) -> Iterator[Callable[..., DaphneS
         listener.close()
         server = DaphneServer(process=process, port=port, log=log, env=env)
         servers.append(server)
-        _wait_until_answering(server)
+        if answering:  # else the caller waits (wait_until_answering), e.g. after starting several at once
+            wait_until_answering(server)
         return server
 
     try:
         yield start
     finally:
-        # All at once: each may take seconds to shut down.
-        for server in servers:
-            if server.process.poll() is None:
-                server.process.terminate()
-        for server in servers:
-            server.stop()
+        end_processes([server.process for server in servers])
         logs.cleanup()
 
 
@@ -233,11 +252,4 @@ def celery_worker_factory(transactional_db, settings, tmp_path) -> Iterator[Call
     try:
         yield start
     finally:
-        for worker in workers:
-            if worker.process.poll() is None:
-                worker.process.terminate()
-                try:
-                    worker.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    worker.process.kill()
-                    worker.process.wait(timeout=10)
+        end_processes([worker.process for worker in workers])

@@ -1,7 +1,8 @@
 """Pooling: tenants that share trained agents, their combined requirement, and an agent's hour shared among them.
 
-Pure computation (no database), used by the week plan (``chatops.staffing_plan``) and the monthly
-report's coverage (``reporting.coverage``), so that both judge an hour the same way.
+Pure computation (no database), used by the week plan (``chatops.staffing_plan``), the monthly
+report's coverage (``reporting.coverage``) and the live operations board (``pools_now``), so that all
+three judge an hour the same way.
 
 Pools
     Tenants that share trained agents form a pool (a connected part of the agent-tenant training
@@ -23,16 +24,31 @@ Short, right, over
     pool's other agents cannot answer its chats), or when its pool is short (one queue: a short pool
     is short for each of its tenants); over when its part of the agents is a whole agent or more above
     its need; right otherwise.
+
+Now (the live board)
+    The agents on shift are those online and on shift now, each in full (no shrinkage: they are at
+    work). A tenant is short when its own trained agents online are fewer than it needs, or when its
+    pool's agents online, each counted once, are fewer than the pool's requirement. Either need is
+    never below the agents the chats open now call for (open chats / chat limit, summed over the pool).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workforce.staffing import TOLERANCE, ConcurrencyModel, Load, Policy, Requirement, requirement
+from workforce.staffing import (
+    TOLERANCE,
+    ConcurrencyModel,
+    Load,
+    Policy,
+    Requirement,
+    StaffingNow,
+    requirement,
+)
 
 
 class Status(StrEnum):
@@ -199,3 +215,53 @@ def cover_hour(
         present = sum(covered.get(tenant_id, 0.0) for tenant_id in group)
         pool_hours[group] = PoolHour(requirement=pooled, on_shift=present, status=status_of(present, pooled.pooled))
     return HourCover(required=required, covered=covered, trained=dict(trained), pools=pool_hours)
+
+
+# --- Now (the live board) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolNow:
+    """A pool now: its tenants, its agents online and on shift (each once) and the agents it needs."""
+
+    tenant_ids: tuple[int, ...]
+    working: int
+    needed: int
+
+    @property
+    def short(self) -> bool:
+        return self.working < self.needed
+
+
+def pools_now(tenants: Mapping[int, StaffingNow], *, open_chat_agents: Mapping[int, float]) -> dict[int, PoolNow]:
+    """Return each tenant's pool now, from the tenants' staffing now (``staffing.staffing_now``).
+
+    The pools and the pooled requirement are ``cover_hour``'s, with the agents working now on shift in
+    full; ``open_chat_agents[tenant]`` (open chats / the agents' chat limit) summed over a pool and
+    rounded up is the least it needs.
+    """
+    trained: dict[int, set[int]] = defaultdict(set)
+    working: set[int] = set()
+    for tenant_id, now in tenants.items():
+        for agent_id in now.cover.agents:
+            trained[agent_id].add(tenant_id)
+        working |= now.cover.working
+    agent_tenants = {agent_id: frozenset(tenant_ids) for agent_id, tenant_ids in trained.items()}
+    groups = pools(agent_tenants, list(tenants))
+    cover = cover_hour(
+        {tenant_id: (now.load, now.policy) for tenant_id, now in tenants.items()},
+        on_shift=dict.fromkeys(working, 1.0),
+        agent_tenants=agent_tenants,
+        groups=groups,
+    )
+    found = {}
+    for group in groups:
+        pool = cover.pools[group]
+        for_open_chats = math.ceil(round(sum(open_chat_agents.get(tenant_id, 0.0) for tenant_id in group), 9))
+        now = PoolNow(
+            tenant_ids=group,
+            working=round(pool.on_shift),
+            needed=max(pool.requirement.pooled, for_open_chats),
+        )
+        found.update(dict.fromkeys(group, now))
+    return found

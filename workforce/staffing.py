@@ -53,8 +53,10 @@ The requirement of an hour (``requirement``)
 
 What "now" means for the live board
     The expected arrivals of the current hour and the fitted handle time and factors come from the
-    chat history, which lives a layer above (``reporting.demand`` reads them and passes them in). An
-    agent trained for several tenants counts as online for each of them.
+    chat history, which lives a layer above (``reporting.demand`` reads them and passes them in). A
+    tenant's agents online are those trained for it, online and on shift, each in full; an agent
+    trained for several tenants is counted once for their pool, which ``workforce.pooling.pools_now``
+    judges by the week plan's rule.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Avg, Count, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from tenants.models import Tenant
 from workforce.models import Agent, Qualification, Shift
@@ -517,9 +519,17 @@ def fitted_models(histories: dict[int, HandleHistory], limits: dict[int, float])
 class AgentCover:
     """The agents trained for a tenant, those of them working now, and their mean chat limit."""
 
-    trained: int
-    online: int
+    agents: frozenset[int]
+    working: frozenset[int]
     concurrency: float
+
+    @property
+    def trained(self) -> int:
+        return len(self.agents)
+
+    @property
+    def online(self) -> int:
+        return len(self.working)
 
 
 def agent_cover(tenants: Iterable[Tenant], *, now: dt.datetime) -> dict[int, AgentCover]:
@@ -531,19 +541,22 @@ def agent_cover(tenants: Iterable[Tenant], *, now: dt.datetime) -> dict[int, Age
         Qualification.objects.completed()
         .filter(tenant_id__in=tenant_ids)
         .order_by()
-        .values("tenant_id")
-        .annotate(
-            trained=Count("agent_id", distinct=True),
-            online=Count("agent_id", filter=working, distinct=True),
-            concurrency=Avg("agent__max_concurrent_chats"),
-        )
+        .annotate(working=ExpressionWrapper(working, output_field=BooleanField()))
+        .values_list("tenant_id", "agent_id", "agent__max_concurrent_chats", "working")
     )
-    found = {row["tenant_id"]: row for row in rows}
+    agents: dict[int, set[int]] = defaultdict(set)
+    at_work: dict[int, set[int]] = defaultdict(set)
+    limits: dict[int, list[int]] = defaultdict(list)
+    for tenant_id, agent_id, limit, is_working in rows:
+        agents[tenant_id].add(agent_id)
+        limits[tenant_id].append(limit)
+        if is_working:
+            at_work[tenant_id].add(agent_id)
     return {
         tenant_id: AgentCover(
-            trained=found.get(tenant_id, {}).get("trained", 0),
-            online=found.get(tenant_id, {}).get("online", 0),
-            concurrency=found.get(tenant_id, {}).get("concurrency") or DEFAULT_CONCURRENCY,
+            agents=frozenset(agents[tenant_id]),
+            working=frozenset(at_work[tenant_id]),
+            concurrency=sum(limits[tenant_id]) / len(limits[tenant_id]) if limits[tenant_id] else DEFAULT_CONCURRENCY,
         )
         for tenant_id in tenant_ids
     }
@@ -559,6 +572,8 @@ class StaffingNow:
     concurrency: float
     agents_needed: int
     agents_online: int
+    policy: Policy
+    cover: AgentCover
     model: ConcurrencyModel | None = None
     share_within_target: float | None = None
 
@@ -566,6 +581,15 @@ class StaffingNow:
     def shortfall(self) -> int:
         """Return how many agents are missing (0 when enough are working)."""
         return max(self.agents_needed - self.agents_online, 0)
+
+    @property
+    def load(self) -> Load:
+        """Return the hour's load: the expected chats, the fitted handle time and concurrency."""
+        return Load(
+            arrivals_per_hour=self.expected_arrivals_per_hour,
+            handle_seconds=self.handle_seconds,
+            model=self.model or industry_model(self.concurrency),
+        )
 
 
 def staffing_now(
@@ -579,7 +603,8 @@ def staffing_now(
 
     ``arrivals`` (expected chats this hour) and ``fitted`` (handle time and concurrency) come from the
     chat history (``reporting.demand``), ``cover`` from ``agent_cover``. The online agents' expected
-    share within target is worked out with the same model.
+    share within target is worked out with the same model. The agents online are at work: no shrinkage.
+    Each tenant is judged alone here; ``workforce.pooling.pools_now`` judges the pools.
     """
     found = {}
     for tenant in tenants:
@@ -588,7 +613,7 @@ def staffing_now(
             handle_seconds=fitted[tenant.pk].handle_seconds,
             model=fitted[tenant.pk].model,
         )
-        policy = policy_for(tenant)
+        policy = policy_for(tenant, shrinkage=0.0)
         online = cover[tenant.pk].online
         found[tenant.pk] = StaffingNow(
             tenant_id=tenant.pk,
@@ -599,6 +624,8 @@ def staffing_now(
             agents_online=online,
             model=load.model,
             share_within_target=evaluate(load, policy, agents=online)[0],
+            policy=policy,
+            cover=cover[tenant.pk],
         )
     return found
 

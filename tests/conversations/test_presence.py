@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ async def test_a_console_that_stops_answering_is_probed_then_closed(shop, quick_
     console = await agent_socket(agent)
 
     # when the console says nothing, first it is asked to answer, then its socket is closed
-    assert (await receive_until(console, "probe", timeout=5)) == {"type": "probe"}
+    assert (await receive_until(console, "probe", timeout=5)) == {"type": "probe", "mark": 1}
     closing = await console.receive_output(timeout=5)
     assert (closing["type"], closing["code"]) == ("websocket.close", consumers.CLOSE_SILENT)
 
@@ -95,6 +96,46 @@ async def test_a_console_busy_with_other_frames_but_not_pinging_is_closed_all_th
     # then it was asked to ping, and then closed
     assert any('"type": "probe"' in frame.get("text", "") for frame in frames)
     assert (output["type"], output["code"]) == ("websocket.close", consumers.CLOSE_SILENT)
+
+
+async def test_a_console_that_pings_but_reads_nothing_is_probed_then_closed(shop, quick_watch):
+    # given a console whose pings name no mark past the first pong's: it reads nothing the server sends
+    agent = await database_sync_to_async(ready_agent)(shop)
+    console = await agent_socket(agent)
+    await console.send_json_to({"type": "ping", "mark": 0})
+    assert (await receive_until(console, "pong"))["mark"] == 1
+
+    # when it keeps pinging like that past the probe and the close
+    frames = []
+    deadline = asyncio.get_running_loop().time() + 5
+    while asyncio.get_running_loop().time() < deadline:
+        await console.send_json_to({"type": "ping", "mark": 0})
+        output = await console.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            break
+        frames.append(json.loads(output["text"]))
+
+    # then it was probed, and closed as a silent console is, although it pinged all along
+    assert any(frame["type"] == "probe" for frame in frames)
+    assert (output["type"], output["code"]) == ("websocket.close", consumers.CLOSE_SILENT)
+
+
+async def test_a_console_that_names_the_marks_it_read_stays_open(shop, quick_watch):
+    agent = await database_sync_to_async(ready_agent)(shop)
+    console = await agent_socket(agent)
+
+    # when the console pings often, each ping naming the last mark it read, for longer than a deaf one lasts
+    mark = 0
+    deadline = asyncio.get_running_loop().time() + 3
+    while asyncio.get_running_loop().time() < deadline:
+        await console.send_json_to({"type": "ping", "mark": mark})
+        mark = (await receive_until(console, "pong"))["mark"]
+        await asyncio.sleep(0.2)
+
+    # then it is still open and answered
+    await console.send_json_to({"type": "ping", "mark": mark})
+    assert (await receive_until(console, "pong"))["type"] == "pong"
+    await console.disconnect()
 
 
 async def test_a_console_that_answers_the_probe_stays_open(shop, quick_watch):

@@ -165,6 +165,45 @@ def test_two_chats_arriving_at_once_never_push_an_agent_past_their_limit(tenant)
     assert Conversation.objects.filter(agent=solo, status=Conversation.Status.ACTIVE).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_arriving_while_the_only_free_agent_is_being_given_another_still_goes_to_them(tenant):
+    # given one agent with two free slots and two waiting chats
+    solo = ready_agent(tenant, name="Solo", max_chats=2)
+    Agent.objects.filter(pk=solo.pk).update(presence=Agent.Presence.OFFLINE)
+    first_chat, second_chat = new_chat(tenant), new_chat(tenant)
+    Agent.objects.filter(pk=solo.pk).update(presence=Agent.Presence.ONLINE)
+    first_assigned = threading.Event()
+    results = {}
+
+    def route_first():
+        # holds the agent's row a moment after giving them the first chat, as a busy database does
+        try:
+            with transaction.atomic():
+                results["first"] = routing.assign_waiting(conversation=first_chat)
+                first_assigned.set()
+                time.sleep(0.3)
+        finally:
+            connection.close()
+
+    def route_second():
+        try:
+            first_assigned.wait(5)
+            results["second"] = routing.assign_waiting(conversation=second_chat)
+        finally:
+            connection.close()
+
+    # when the second is routed while the first assignment still holds the agent's row
+    threads = [threading.Thread(target=route_first), threading.Thread(target=route_second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then the second waits for the row, not for the next sweep of the queue: both chats are the agent's
+    assert (results["first"], results["second"]) == (solo, solo)
+    assert Conversation.objects.filter(agent=solo, status=Conversation.Status.ACTIVE).count() == 2
+
+
 @pytest.mark.django_db
 def test_an_agent_transfers_a_chat_with_a_note_to_an_eligible_colleague(tenant, django_capture_on_commit_callbacks):
     # given Anna has a chat and Bea is on duty

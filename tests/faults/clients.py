@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import json
 import random
+import socket as socket_module
 import threading
 import time
 from collections import Counter
@@ -60,8 +61,13 @@ class ClientLoop:
         self.loop.call_soon_threadsafe(client.begin)
 
     def close(self, clients: list[_Client]) -> None:
+        async def stop_all() -> None:
+            # gather inside the loop: called from the test's thread it bound the clients' stops to another loop,
+            # run_coroutine_threadsafe refused its future, and no client was ever stopped
+            await asyncio.gather(*(client.stop() for client in clients), return_exceptions=True)
+
         with contextlib.suppress(Exception):
-            self.run(asyncio.gather(*(client.stop() for client in clients), return_exceptions=True), timeout=15)
+            self.run(stop_all(), timeout=15)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 
@@ -80,6 +86,7 @@ class Shown:
             self.copies += 1
             return False
         self.messages[seq] = {key: message.get(key) for key in ("seq", "sender", "body", "client_msg_id")}
+        self.messages[seq]["at"] = time.monotonic()
         return True
 
     def through(self, start: int = 0) -> int:
@@ -107,6 +114,10 @@ class _Client:
         self.server = ""
         self.pinged_at = self.closed_at = 0.0
         self.background: set[asyncio.Future] = set()
+        # A client that stops reading its socket (not its script: it still sends) and one whose TCP
+        # receive buffer is this small (bytes), so that what the server writes to it backs up at once.
+        self.deaf = False
+        self.receive_buffer: int | None = None
 
     def begin(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -124,7 +135,11 @@ class _Client:
             self.server = random.choice(self.servers())
             try:
                 async with websockets.connect(
-                    self.server + self.path, open_timeout=10, ping_interval=None, additional_headers=self.headers()
+                    self.server + self.path,
+                    open_timeout=10,
+                    ping_interval=None,
+                    additional_headers=self.headers(),
+                    sock=self._socket(),
                 ) as socket:
                     self.socket = socket
                     self.connects += 1
@@ -134,14 +149,33 @@ class _Client:
             finally:
                 self.socket = None
                 self.closed_at = time.monotonic()
+                self.deaf = False  # the stuck connection is gone; the next one reads again
                 self.lost()
             await asyncio.sleep(random.uniform(*RECONNECT_AFTER))
+
+    def _socket(self) -> socket_module.socket | None:
+        """Return a connected TCP socket with the small receive buffer asked for, or None (websockets makes one)."""
+        if self.receive_buffer is None:
+            return None
+        host, port = self.server.removeprefix("ws://").split(":")
+        sock = socket_module.socket(socket_module.AF_INET, socket_module.SOCK_STREAM)
+        # Set before connecting: the window the client offers is fixed at the handshake.
+        sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_RCVBUF, self.receive_buffer)
+        sock.settimeout(10)
+        sock.connect((host, int(port)))
+        sock.setblocking(False)
+        return sock
 
     async def _talk(self, socket) -> None:
         pinger = asyncio.get_running_loop().create_task(self._ping_now_and_then())
         try:
             await self.opened()
             async for raw in socket:
+                if self.deaf:
+                    # Read no further: websockets stops reading the socket once a few frames wait, the
+                    # kernel's buffer fills, and what the server sends backs up; pings still go out.
+                    await socket.wait_closed()
+                    break
                 if not self.frozen:
                     await self.on_frame(json.loads(raw))
         finally:
@@ -175,10 +209,10 @@ class _Client:
             self.socket.transport.abort()
 
     async def stop(self) -> None:
+        """Stop for good at the test's end: drop the connection (no close handshake to wait for), no reconnect."""
         self.stopping = True
         if self.socket is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.socket.close(), 3)
+            self.socket.transport.abort()
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(BaseException):
@@ -211,6 +245,7 @@ class Widget(_Client):
         self.shown: dict[int, Shown] = {}
         self.outbox: list[tuple[str, str]] = []  # (client_msg_id, body), not acknowledged yet
         self.sent: set[str] = set()
+        self.written_at: dict[str, float] = {}  # client_msg_id -> when the visitor pressed Enter
         self.inflight: str | None = None
         self.ready = self.resuming = False
         self.first_hello = True
@@ -228,6 +263,7 @@ class Widget(_Client):
         client_msg_id = f"{self.name}-{next(_ids)}"
         self.outbox.append((client_msg_id, body))
         self.sent.add(client_msg_id)
+        self.written_at[client_msg_id] = time.monotonic()
         self.background.add(task := asyncio.ensure_future(self._type_and_pump()))
         task.add_done_callback(self.background.discard)
         return client_msg_id
@@ -370,6 +406,7 @@ class Console(_Client):
         self.replied: set[str] = set()
         self.refused: dict[str, str] = {}
         self.welcomed = False
+        self.mark = 0  # the last mark (pong, probe) read on this connection
         self.flush_needed = False
         self.refreshing = False
 
@@ -379,12 +416,30 @@ class Console(_Client):
     def lost(self) -> None:
         self.welcomed = False
         self.subscribed.clear()
+        self.mark = 0
+
+    async def ping(self) -> None:
+        # Say the last mark read: the server tells a console that reads from one that only pings.
+        if not self.frozen:
+            self.pinged_at = time.monotonic()
+            await self.send({"type": "ping", "mark": self.mark})
 
     async def opened(self) -> None:
         self.flush_needed = True
         await self.send({"type": "hello"})
 
+    def describe(self) -> str:
+        """Say what this console knows, for a failing test's message."""
+        unloaded = sorted(pk for pk, chat in self.chats.items() if not chat.loaded)
+        resyncing = sorted(pk for pk, chat in self.chats.items() if chat.resyncing)
+        return (
+            f"console {self.name}: connects {self.connects}, connected {self.connected}, mine {sorted(self.mine)}, "
+            f"not loaded {unloaded}, resyncing {resyncing}, subscribed {sorted(self.subscribed)}, "
+            f"refreshing {self.refreshing}, outbox {len(self.outbox)}, errors {dict(self.errors)}"
+        )
+
     async def on_probe(self, frame: dict[str, Any]) -> None:
+        self.mark = frame["mark"]
         await self.ping()
 
     async def on_welcome(self, frame: dict[str, Any]) -> None:
@@ -464,6 +519,7 @@ class Console(_Client):
             chat.loaded_through = chat.shown.through(chat.loaded_through)
 
     async def on_pong(self, frame: dict[str, Any]) -> None:
+        self.mark = frame["mark"]
         for key, last in frame["conversations"].items():
             chat = self.chats.get(int(key))
             if chat is not None and chat.loaded and last > chat.loaded_through:

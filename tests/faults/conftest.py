@@ -13,7 +13,7 @@ from django.db import connections
 
 from tests.faults.clients import ClientLoop
 from tests.faults.stage import NO_VISITOR_LIMITS, QUICK_CLOCKS, Stage
-from tests.processes import DaphneServer, WorkerProcess
+from tests.processes import DaphneServer, WorkerProcess, wait_until_answering
 
 
 @pytest.fixture
@@ -22,6 +22,20 @@ def start_daphne(daphne_factory, redis_server) -> Callable[..., DaphneServer]:
 
     def start(**env: str) -> DaphneServer:
         return daphne_factory(REDIS_URL=redis_server.url, **(QUICK_CLOCKS | NO_VISITOR_LIMITS | env))
+
+    return start
+
+
+@pytest.fixture
+def start_daphnes(daphne_factory, redis_server) -> Callable[..., list[DaphneServer]]:
+    """Return a function that starts `count` daphne processes at once (as start_daphne each) and waits for all."""
+
+    def start(count: int, **env: str) -> list[DaphneServer]:
+        env = QUICK_CLOCKS | NO_VISITOR_LIMITS | env
+        servers = [daphne_factory(REDIS_URL=redis_server.url, answering=False, **env) for _ in range(count)]
+        for server in servers:
+            wait_until_answering(server)
+        return servers
 
     return start
 
@@ -37,8 +51,12 @@ def start_worker(celery_worker_factory, redis_server) -> Callable[..., WorkerPro
 
 
 @pytest.fixture
-def stage(transactional_db) -> Iterator[Stage]:
-    """A tenant open now on a site of its own; the clients' loop; every client stopped at the end."""
+def stage(transactional_db, daphne_factory, celery_worker_factory) -> Iterator[Stage]:
+    """A tenant open now on a site of its own; the clients' loop; every client stopped at the end.
+
+    It asks for the process factories so that it ends before them: the clients close first, and the
+    processes then stop with no connection to wind down.
+    """
     stage = Stage(loop=ClientLoop())
     stage.open_tenant()
     try:

@@ -93,8 +93,13 @@ class Stage:
             plan_shift(agent=agent, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=7))
         return agent
 
-    def console(self, agent: Agent, *, servers: Callable[[], list[str]] | None = None) -> Console:
-        """Open the agent's console (it goes online) on one of the servers and wait for its welcome."""
+    def console(
+        self, agent: Agent, *, servers: Callable[[], list[str]] | None = None, receive_buffer: int | None = None
+    ) -> Console:
+        """Open the agent's console (it goes online) on one of the servers and wait for its welcome.
+
+        receive_buffer: the console's TCP receive buffer in bytes (small: what it does not read backs up soon).
+        """
         client = Client()
         client.force_login(agent.user)
         console = Console(
@@ -104,6 +109,7 @@ class Stage:
             origin=FRONT_DOOR,
             ping_every=self.ping_every,
         )
+        console.receive_buffer = receive_buffer
         self.consoles[agent.pk] = console
         self.loop.start(console)
         eventually(lambda: self.loop.call(lambda: console.welcomed), within=15, what=f"{agent} welcomed")
@@ -139,13 +145,20 @@ class Stage:
 
     # --- the checks ---------------------------------------------------------------------------
 
-    def differences(self) -> list[str]:
-        """Say what the clients show that differs from what is stored (empty: nothing lost, nothing twice)."""
-        stored = stored_messages(self.tenant)
-        owners = dict(Conversation.objects.for_tenant(self.tenant).values_list("pk", "agent_id"))
-        return self.loop.call(lambda: self._differences(stored, owners))
+    def differences(self, conversations: list[int] | None = None) -> list[str]:
+        """Say what the clients show that differs from what is stored (empty: nothing lost, nothing twice).
 
-    def _differences(self, stored: dict[int, dict[int, tuple]], owners: dict[int, int | None]) -> list[str]:
+        conversations: only these chats (and no widget's outbox), else all the tenant's.
+        """
+        stored = stored_messages(self.tenant)
+        if conversations is not None:
+            stored = {pk: messages for pk, messages in stored.items() if pk in conversations}
+        owners = dict(Conversation.objects.for_tenant(self.tenant).values_list("pk", "agent_id"))
+        return self.loop.call(lambda: self._differences(stored, owners, whole=conversations is None))
+
+    def _differences(
+        self, stored: dict[int, dict[int, tuple]], owners: dict[int, int | None], *, whole: bool
+    ) -> list[str]:
         problems = []
         widget_of = {conversation: w for w in self.widgets for conversation in w.shown}
         for conversation, messages in stored.items():
@@ -175,6 +188,8 @@ class Stage:
         stored_ids = [row[2] for messages in stored.values() for row in messages.values() if row[2]]
         if len(stored_ids) != len(set(stored_ids)):
             problems.append("a client message id stored twice")
+        if not whole:
+            return problems
         for widget in self.widgets:
             unsent = [cid for cid, _body in widget.outbox]
             if unsent:
@@ -187,21 +202,25 @@ class Stage:
                 problems.append(f"console {console.name}: not acknowledged yet: {list(console.outbox)[:5]}")
         return problems
 
-    def assert_all_delivered(self, *, within: float) -> None:
-        """Wait until every stored message shows on both sides, once, without gaps; fail with the differences."""
+    def assert_all_delivered(self, *, within: float, conversations: list[int] | None = None) -> None:
+        """Wait until every stored message shows on both sides, once, without gaps; fail with the differences.
+
+        conversations: only these chats, else all the tenant's (see ``differences``).
+        """
         last: list[str] = []
 
         def settled() -> bool:
-            last[:] = self.differences()
+            last[:] = self.differences(conversations)
             return not last
 
         try:
             eventually(settled, within=within, what="stored = shown on both sides")
         except AssertionError as error:
             errors = self.loop.call(lambda: sum((client.errors for client in self.all_clients()), Counter()))
+            consoles = self.loop.call(lambda: "\n".join(console.describe() for console in self.consoles.values()))
             crashes = "".join(server_crashes(server) for server in self.servers)
             raise AssertionError(
-                f"{error}:\n" + "\n".join(last[:30]) + f"\nclients' errors: {errors}\n{crashes}"
+                f"{error}:\n" + "\n".join(last[:30]) + f"\nclients' errors: {errors}\n{consoles}\n{crashes}"
             ) from None
 
     def agents_online_without_a_console(self) -> list[str]:

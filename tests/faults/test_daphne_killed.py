@@ -20,12 +20,12 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def test_killing_one_of_two_daphne_processes_mid_traffic_loses_nothing_and_leaves_no_ghost_agent(
-    stage, start_daphne, start_worker
+    stage, start_daphnes, start_worker
 ):
     # given two daphne processes on one Redis, and the clock
-    doomed, survivor = start_daphne(), start_daphne()
-    stage.servers += [doomed, survivor]
     start_worker()
+    doomed, survivor = start_daphnes(2)
+    stage.servers += [doomed, survivor]
     # and agents on both, one of whom (Cara) will not come back when her process dies
     for name, server in (("Anna", doomed), ("Ben", doomed), ("Cem", survivor), ("Dana", survivor)):
         stage.console(stage.agent_on_shift(name, max_chats=4), servers=stage.pinned(server))

@@ -1,10 +1,12 @@
 """A flood past saturation: the server answers "overloaded", the clients send again, nothing is lost.
 
-Sixty visitors write as fast as the widget lets them (the next message as soon as the last one is
-acknowledged) and six consoles answer each line, against one daphne process whose saturation point is
-lowered (CHAT_OVERLOAD_WAIT_MS 50 instead of 100) so that this load crosses it on any machine. A saturated
-process refuses a message with "overloaded" and a retry_after and stores nothing; the client keeps it and
-sends it again.
+Sixty visitors write ten lines each at once, which the widget sends as fast as it may (the next message as
+soon as the last one is acknowledged), and six consoles answer each line, against one daphne process whose
+saturation point is lowered (CHAT_OVERLOAD_WAIT_MS 50 instead of 100) so that this load crosses it on any
+machine. A saturated process refuses a message with "overloaded" and a retry_after and stores nothing; the
+client keeps it and sends it again. The consoles' pings count when they arrive, not when the frames ahead
+of them are handled: a saturated process neither closes a console as silent nor lets the clock release its
+agent (it did both while this test was marked xfail, issue 10).
 """
 
 from __future__ import annotations
@@ -12,19 +14,33 @@ from __future__ import annotations
 import pytest
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# Lines each visitor writes at once. A burst of a fixed size, not a rate for some seconds: what a rate
+# offers grows with the machine's speed and what it stores shrinks with its load, and the two met only
+# sometimes within the test's wait (a loaded 2-core machine took over 90 s for 7,000 lines and their answers).
+LINES = 10
+
+
+def _flood(widgets, *, lines: int) -> int:
+    """Have every widget write `lines` lines at once (they wait in its outbox); return how many were written."""
+    for n in range(lines):
+        for widget in widgets:
+            widget.write(f"flood {n} from {widget.name}")
+    return lines * len(widgets)
 
 
 @pytest.mark.xfail(
-    reason="open finding (issue 10): under this flood some consoles are closed by their own 5 s watchdog while "
-    "their frames wait behind slow database calls, and some stay without a stored message for over 60 s; "
-    "not yet diagnosed (client or server)",
+    reason="open finding (issue 10), narrowed: the consoles closed by their own watchdog and the agents released "
+    "by the clock while their pings waited behind slow database calls are fixed (pings count on arrival). Still "
+    "seen on a machine at load average 12 on 2 cores: the process answers 'overloaded' for over 60 s even to the "
+    "warm-up's 120 lines, and once a stored console reply was shown on neither side with its ack still pending "
+    "after 60 s (a consumer's line stuck behind the database, or the wait too short for the machine): not diagnosed",
     strict=False,
 )
 def test_a_flood_past_saturation_is_answered_overloaded_and_nothing_is_lost(stage, start_daphne, start_worker):
     # given one daphne process that counts itself saturated once a database call waits 50 ms for a thread
+    start_worker()
     stage.servers.append(start_daphne(CHAT_OVERLOAD_WAIT_MS="50", CHAT_OVERLOAD_RETRY_AFTER="1"))
     stage.ping_every = 3.0
-    start_worker()
     # and six agents online, and sixty visitors in chats with them
     for n in range(6):
         stage.console(stage.agent_on_shift(f"Agent {n}", max_chats=10))
@@ -33,12 +49,12 @@ def test_a_flood_past_saturation_is_answered_overloaded_and_nothing_is_lost(stag
     stage.traffic(seconds=1, every=0.5).result(timeout=60)
     stage.assert_all_delivered(within=60)
 
-    # when every visitor writes many lines at once, and the consoles answer each
-    written = stage.traffic(seconds=6, every=0.05).result(timeout=120)
+    # when every visitor writes ten lines at once, and the consoles answer each
+    written = stage.loop.call(lambda: _flood(stage.widgets, lines=LINES))
 
     # then the server said it was overloaded, the clients sent again, and every stored message shows on
     # both sides, once, without gaps; nothing a visitor wrote is missing
     stage.assert_all_delivered(within=90)
-    assert written >= 1000
+    assert written >= 600
     assert stage.counted("overloaded") > 0
     assert stage.agents_online_without_a_console() == []

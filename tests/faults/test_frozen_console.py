@@ -24,8 +24,8 @@ def test_a_frozen_console_is_closed_at_30_s_and_its_agent_released_at_60_s_with_
     stage, daphne_factory, celery_worker_factory, redis_server
 ):
     # given one daphne process and the clock, both with their default clocks
-    stage.servers.append(daphne_factory(REDIS_URL=redis_server.url, **NO_VISITOR_LIMITS))
     celery_worker_factory(REDIS_URL=redis_server.url)
+    stage.servers.append(daphne_factory(REDIS_URL=redis_server.url, **NO_VISITOR_LIMITS))
     stage.ping_every = 10.0  # as the console's script does
     # and Fia online with two chats, then Lea online
     fia = stage.agent_on_shift("Fia", max_chats=3)

@@ -18,11 +18,13 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 AWAY_SECONDS = 3
 
 
-def test_a_redis_restart_mid_traffic_loses_nothing_and_drops_no_socket(stage, start_daphne, start_worker, redis_server):
+def test_a_redis_restart_mid_traffic_loses_nothing_and_drops_no_socket(
+    stage, start_daphnes, start_worker, redis_server
+):
     # given two daphne processes on the test's own Redis, and the clock
-    first, second = start_daphne(), start_daphne()
-    stage.servers += [first, second]
     start_worker()
+    first, second = start_daphnes(2)
+    stage.servers += [first, second]
     # and two agents and eight visitors spread over both
     for name, server in (("Anna", first), ("Ben", second)):
         stage.console(stage.agent_on_shift(name, max_chats=5), servers=stage.pinned(server))

@@ -31,8 +31,8 @@ async def _drop_now_and_then(widgets, *, seconds: float, every: float) -> int:
 
 def test_widgets_reconnecting_under_traffic_resume_without_losing_a_message(stage, start_daphne, start_worker):
     # given one daphne process and the clock, two agents online and eight visitors in chats with them
-    stage.servers.append(start_daphne())
     start_worker()
+    stage.servers.append(start_daphne())
     for name in ("Anna", "Ben"):
         stage.console(stage.agent_on_shift(name, max_chats=5))
     widgets = [stage.widget(f"v{n}") for n in range(8)]

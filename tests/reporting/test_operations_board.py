@@ -14,7 +14,7 @@ import pytest
 from django.core.mail import EmailMessage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts import roles
 from chatops.tasks import run_live_chat_timers
@@ -27,6 +27,7 @@ from reporting.consumers import board_frame
 from tenants.models import Tenant
 from tests import factories
 from tests.reporting.histories import make_chat
+from workforce import pooling, staffing
 from workforce.models import Agent
 from workforce.services import plan_shift
 
@@ -338,3 +339,160 @@ def test_assigned_chats_count_towards_the_agents_the_open_chats_need(db):
     # then three open chats at two each call for two agents: one is missing
     assert (row.queue.waiting, row.queue.assigned) == (1, 2)
     assert (row.agents_needed, row.staffing.agents_online, row.understaffed) == (2, 1, True)
+
+
+# --- Agents trained for several clients: one pool, each agent counted once ----------------------------
+
+
+def shared_agent(*tenants: Tenant, online: bool = True) -> Agent:
+    """Return an agent trained for all the ``tenants`` (three chats at once), on shift now."""
+    agent = factories.make_agent(trained_for=list(tenants), max_concurrent_chats=3)
+    if online:
+        Agent.objects.filter(pk=agent.pk).update(presence=Agent.Presence.ONLINE)
+    plan_shift(agent=agent, starts_at=NOW - dt.timedelta(hours=1), ends_at=NOW + dt.timedelta(hours=1))
+    return agent
+
+
+def chats_this_hour_in_past_weeks(tenant: Tenant, per_hour: int) -> None:
+    """Give the tenant ``per_hour`` closed chats in 14:00-15:00 of each of the four previous Wednesdays."""
+    for weeks in range(1, 5):
+        for minute in range(per_hour):
+            make_chat(tenant, helsinki(2026, 11, 4, 14, 2 + minute) - dt.timedelta(weeks=weeks), closed=300)
+
+
+def pooled_now(*rows: selectors.BoardRow) -> int:
+    """Return the pool's requirement for the rows' loads this hour, by the week plan's pooling."""
+    hours = [
+        (
+            staffing.Load(
+                arrivals_per_hour=row.staffing.expected_arrivals_per_hour,
+                handle_seconds=row.staffing.handle_seconds,
+                model=row.staffing.model,
+            ),
+            staffing.policy_for(row.tenant, shrinkage=0.0),
+        )
+        for row in rows
+    ]
+    return pooling.pooled_requirement(hours, [staffing.requirement(load, policy) for load, policy in hours]).pooled
+
+
+def pair_sharing_one_agent(chats_per_hour: int) -> tuple[Tenant, Tenant]:
+    """Return two live clients expecting ``chats_per_hour`` each this hour, whose one agent online serves both."""
+    kotipuoti, lahjapuoti = live_tenant("Kotipuoti"), live_tenant("Lahjapuoti")
+    for tenant in (kotipuoti, lahjapuoti):
+        chats_this_hour_in_past_weeks(tenant, chats_per_hour)
+    shared_agent(kotipuoti, lahjapuoti)
+    return kotipuoti, lahjapuoti
+
+
+@pytest.mark.parametrize(
+    ("chats_per_hour", "pooled", "short"),
+    [
+        (6, 2, True),  # busy: 300 s at up to three at once, each alone needs one agent, together two
+        (1, 1, False),  # quiet: together they need one agent too
+    ],
+)
+def test_one_agent_shared_by_two_clients_is_short_for_both_when_their_pool_needs_more(
+    db, chats_per_hour, pooled, short
+):
+    # given
+    kotipuoti, lahjapuoti = pair_sharing_one_agent(chats_per_hour)
+
+    # when
+    rows = {row.tenant.name: row for row in selectors.operations_board(now=NOW)}
+
+    # then each has its one agent; the pool has one, counted once, against the pooled requirement
+    koti, lahja = rows["Kotipuoti"], rows["Lahjapuoti"]
+    assert [(row.staffing.agents_online, row.agents_needed) for row in (koti, lahja)] == [(1, 1), (1, 1)]
+    assert pooled_now(koti, lahja) == pooled
+    assert (koti.pool.working, koti.pool.needed, koti.pool.tenant_ids) == (1, pooled, (kotipuoti.pk, lahjapuoti.pk))
+    assert lahja.pool == koti.pool
+    assert (koti.understaffed, lahja.understaffed) == (short, short)
+
+
+def test_the_pool_on_the_board_needs_agents_at_work_without_the_shrinkage(db, settings):
+    # given shrinkage planned at 30 % (one agent on the floor is two to schedule), and the quiet pair
+    settings.STAFFING_SHRINKAGE = 0.3
+    pair_sharing_one_agent(1)
+
+    # when
+    rows = selectors.operations_board(now=NOW)
+
+    # then the agent online is at work: one is enough
+    assert [(row.pool.working, row.pool.needed, row.understaffed) for row in rows] == [(1, 1, False), (1, 1, False)]
+
+
+def test_a_client_short_of_its_own_trained_agents_is_short_whatever_its_pool_has(db):
+    # given Lahjapuoti expecting 12 chats this hour (two agents alone) and Kotipuoti none; online: one agent
+    # trained for both and two trained for Kotipuoti only, three in the pool that needs two
+    kotipuoti, lahjapuoti = live_tenant("Kotipuoti"), live_tenant("Lahjapuoti")
+    chats_this_hour_in_past_weeks(lahjapuoti, 12)
+    shared_agent(kotipuoti, lahjapuoti)
+    shared_agent(kotipuoti)
+    shared_agent(kotipuoti)
+
+    # when
+    rows = {row.tenant.name: row for row in selectors.operations_board(now=NOW)}
+
+    # then the pool has enough, but Kotipuoti's agents cannot answer Lahjapuoti's chats: it is short
+    koti, lahja = rows["Kotipuoti"], rows["Lahjapuoti"]
+    assert (koti.pool.working, koti.pool.needed, koti.pool.short) == (3, 2, False)
+    assert (lahja.staffing.agents_online, lahja.agents_needed, lahja.understaffed) == (1, 2, True)
+    assert (koti.staffing.agents_online, koti.agents_needed, koti.understaffed) == (3, 0, False)
+
+
+def test_the_chats_open_now_across_a_pool_need_its_agents_each_counted_once(db):
+    # given two clients with no forecast, two chats waiting each, and one agent online (three at once)
+    # trained for both, and one trained for both offline
+    kotipuoti, lahjapuoti = live_tenant("Kotipuoti"), live_tenant("Lahjapuoti")
+    for tenant in (kotipuoti, lahjapuoti):
+        for seconds in (8, 4):
+            make_chat(tenant, NOW - dt.timedelta(seconds=seconds))
+    shared_agent(kotipuoti, lahjapuoti)
+    shared_agent(kotipuoti, lahjapuoti, online=False)
+
+    # when
+    rows = {row.tenant.name: row for row in selectors.operations_board(now=NOW)}
+
+    # then each client's two chats alone need one agent, the pool's four need two: both are short
+    koti, lahja = rows["Kotipuoti"], rows["Lahjapuoti"]
+    assert (koti.agents_needed, lahja.agents_needed) == (1, 1)
+    assert (koti.pool.working, koti.pool.needed) == (1, 2)
+    assert (koti.understaffed, lahja.understaffed) == (True, True)
+
+
+def test_a_client_alone_in_its_pool_is_judged_by_its_own_agents(board_tenants):
+    rows = {row.tenant.name: row for row in selectors.operations_board(now=NOW)}
+
+    gamma = rows["Gamma"]
+    assert gamma.pool.tenant_ids == (gamma.tenant.pk,)
+    assert (gamma.pool.working, gamma.pool.needed, gamma.shared_with) == (1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "team shared with 1 other client: 1 of 2"),
+        ("fi", "tiimi jaettu 1 muun asiakkaan kanssa: 1 / 2"),
+        ("pl", "zespół wspólny z 1 innym klientem: 1 z 2"),
+    ],
+)
+def test_the_board_says_which_clients_share_agents_and_the_pools_agents(
+    client, ops_manager, frozen_now, language, text
+):
+    # given the two busy clients sharing one agent
+    pair_sharing_one_agent(6)
+    client.force_login(ops_manager)
+
+    # when (the override puts back the language the request's middleware leaves active)
+    with translation.override(language):
+        page = client.get("/operations/board/", headers={"accept-language": language}).content.decode()
+        frame = board_frame(language=language)
+
+    # then both rows say it, and both are short
+    for html in (page, frame["html"]):
+        for slug in ("kotipuoti", "lahjapuoti"):
+            assert text in re.search(rf'data-tenant="{slug}".*?data-column="agents">(.*?)</td>', html, re.S).group(1)
+    pools = [(row["pool_agents_working"], row["pool_agents_needed"]) for row in frame["tenants"]]
+    assert pools == [(1, 2), (1, 2)]
+    assert [row["understaffed"] for row in frame["tenants"]] == [True, True]

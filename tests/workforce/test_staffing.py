@@ -139,17 +139,22 @@ def test_agents_online_are_trained_online_and_on_shift_now(tenant, other_tenant)
             plan_shift(agent=made, starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=1))
         return made
 
-    agent(trained_for=[tenant], online=True, on_shift=True, chats=2)
-    agent(trained_for=[tenant], online=True, on_shift=False, chats=2)
-    agent(trained_for=[tenant], online=False, on_shift=True, chats=2)
-    agent(trained_for=[other_tenant], online=True, on_shift=True, chats=4)
+    working = agent(trained_for=[tenant], online=True, on_shift=True, chats=2)
+    off_shift = agent(trained_for=[tenant], online=True, on_shift=False, chats=2)
+    away = agent(trained_for=[tenant], online=False, on_shift=True, chats=2)
+    elsewhere = agent(trained_for=[other_tenant], online=True, on_shift=True, chats=4)
 
     # when
     cover = staffing.agent_cover([tenant, other_tenant], now=now)
 
     # then
-    assert cover[tenant.pk] == staffing.AgentCover(trained=3, online=1, concurrency=2)
-    assert cover[other_tenant.pk] == staffing.AgentCover(trained=1, online=1, concurrency=4)
+    assert cover[tenant.pk] == staffing.AgentCover(
+        agents=frozenset({working.pk, off_shift.pk, away.pk}), working=frozenset({working.pk}), concurrency=2
+    )
+    assert (cover[tenant.pk].trained, cover[tenant.pk].online) == (3, 1)
+    assert cover[other_tenant.pk] == staffing.AgentCover(
+        agents=frozenset({elsewhere.pk}), working=frozenset({elsewhere.pk}), concurrency=4
+    )
 
 
 @pytest.mark.django_db

@@ -111,14 +111,34 @@ test("a probe is answered with a ping at once and goes no further", () => {
   latest().emit("open");
 
   // when
-  latest().receive({ type: "probe" });
+  latest().receive({ type: "probe", mark: 4 });
   latest().receive("not json");
   latest().receive({ no: "type" });
-  latest().receive({ type: "pong", conversations: {} });
+  latest().receive({ type: "pong", conversations: {}, mark: 5 });
 
-  // then
-  assert.deepEqual(latest().sent.at(-1), { type: "ping" });
-  assert.deepEqual(seen.frames, [{ type: "pong", conversations: {} }]);
+  // then the probe's answer names the probe's mark, and only the pong goes on
+  assert.deepEqual(latest().sent.at(-1), { type: "ping", mark: 4 });
+  assert.deepEqual(seen.frames, [{ type: "pong", conversations: {}, mark: 5 }]);
+});
+
+test("a ping names the last mark read on this connection, and a new connection starts from none", () => {
+  // given a console that has read the pong with mark 7
+  const { link, latest } = connection();
+  link.connect();
+  latest().emit("open");
+  latest().receive({ type: "pong", conversations: {}, mark: 7 });
+
+  // when it pings, then loses the connection, comes back and pings again
+  link.ping();
+  const before = latest().sent.at(-1);
+  latest().emit("close");
+  link.connect();
+  latest().emit("open");
+  link.ping();
+
+  // then the first ping says it read mark 7, the one on the new connection none
+  assert.deepEqual(before, { type: "ping", mark: 7 });
+  assert.deepEqual(latest().sent.at(-1), { type: "ping", mark: 0 });
 });
 
 test("answers are matched to requests in the order they were sent; a new connection forgets the old line", () => {

@@ -1,7 +1,8 @@
 /* The connection: the console's one WebSocket to /ws/console/, kept open.
  *
  * Owns connecting and reconnecting with back-off (doubling from 0.5 s to 30 s, spread ±25 % so a whole team
- * does not come back at once), the hello that starts every connection, the ping every 10 s and the answer to
+ * does not come back at once), the hello that starts every connection, the ping every 10 s (naming the last
+ * mark read, so the server can tell a console that reads from one that only pings) and the answer to
  * the server's probe (a background tab's timers may run once a minute; an arriving frame still runs at once,
  * so answering it keeps the console alive), and the line of frames waiting for an answer: the server answers
  * in order, and an error names no request, so the oldest one waiting is the one it answers. After two failed
@@ -48,6 +49,7 @@ export class Connection {
     this.sessionEnded = false;
     this.holdUntil = 0; // only set by simulateDrop, to rehearse an outage
     this.replies = []; // what each frame sent on this connection that the server answers waits for, in order
+    this.mark = 0; // the last mark (of a pong or probe) read on this connection, named in each ping
   }
 
   connect() {
@@ -79,6 +81,7 @@ export class Connection {
   opened() {
     this.connected = true;
     this.replies = [];
+    this.mark = 0;
     this.hooks.onStatus("online");
     this.hooks.onOpen();
     this.send({ type: "hello" });
@@ -92,6 +95,7 @@ export class Connection {
       return;
     }
     if (!frame || typeof frame.type !== "string") return;
+    if (Number.isInteger(frame.mark)) this.mark = frame.mark;
     if (frame.type === "probe") {
       this.ping();
       return;
@@ -171,7 +175,8 @@ export class Connection {
   }
 
   ping() {
-    this.send({ type: "ping" });
+    // The mark tells the server this console reads what it sends, not only that its timers run.
+    this.send({ type: "ping", mark: this.mark });
   }
 
   /** Close the connection as a network failure would, and stay away at least holdMs before reconnecting. */
