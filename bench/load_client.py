@@ -109,15 +109,20 @@ class Reaction:
 
 
 def body_of(cid: str, due: int) -> str:
-    """Return a message body carrying its id and its send time (monotonic ns, this process)."""
-    return json.dumps({"id": cid, "t": due})
+    """Return a message body carrying its id and its send time (monotonic ns, this process).
+
+    The time is written as ``ns<digits>``: a bare run of 13 or more digits that passes the Luhn check
+    is a card number to the product, which masks it before storing (one body in ten, once the clock
+    has 13 digits: after 17 minutes of uptime), and the masked body no longer names its send time.
+    """
+    return json.dumps({"id": cid, "t": f"ns{due}"})
 
 
 def read_body(body: str) -> tuple[str, int] | None:
     """Return (id, send time) from a bench message body, or None for any other text."""
     try:
         data = json.loads(body)
-        return str(data["id"]), int(data["t"])
+        return str(data["id"]), int(str(data["t"]).removeprefix("ns"))
     except (ValueError, TypeError, KeyError):
         return None
 
