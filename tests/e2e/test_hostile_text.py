@@ -63,6 +63,8 @@ def test_the_admins_try_the_widget_page_shows_the_widget_and_a_test_chat_works(d
 
     # when the manager presses "Try the widget" and writes in it
     page.goto(f"{server.url}/admin/tenants/tenant/{tenant.pk}/widget-preview/")
+    # (once the widget has said hello: until then it cannot know whether to offer the chat or the form)
+    page.wait_for_function("() => window.chatopsWidget && window.chatopsWidget.state.ready")
     page.locator("chatops-widget .l").click()
     composer = page.locator("chatops-widget .k textarea")
     composer.fill("Onboarding test chat")
