@@ -368,7 +368,8 @@ LOGGING = {
 
 # Staffing (workforce/staffing.py): the share of paid shift time not spent on chats (breaks, training,
 # meetings, coaching, short absences), added on top of the agents needed on the floor; and the highest
-# occupancy planned for. 30 % is the usual planning figure of contact centres (see the module docstring).
+# occupancy planned for. Shrinkage is 0 unless set: contact centres plan about 30 % over a week's hours,
+# but per hour with whole agents it counts a lone agent on shift as nobody at work (see the module docstring).
 STAFFING_SHRINKAGE = env.float("STAFFING_SHRINKAGE", default=0.0)
 STAFFING_OCCUPANCY_CAP = env.float("STAFFING_OCCUPANCY_CAP", default=0.85)
 STAFFING_PLANNING_ZONE = env.str("STAFFING_PLANNING_ZONE", default="Europe/Helsinki")
