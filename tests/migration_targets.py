@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.graph import MigrationGraph
 
 
@@ -24,3 +27,15 @@ def targets_before(graph: MigrationGraph, before: dict[str, str]) -> list[tuple[
         if node is not None:
             targets.append(node.key)
     return targets
+
+
+def migrate_to(before: dict[str, str] | None = None):
+    """Migrate the test database to just before ``before`` (or to the latest of every app, for None).
+
+    Return the models as they are then (historical models, for writing yesterday's rows).
+    """
+    graph = MigrationExecutor(connection).loader.graph
+    targets = list(graph.leaf_nodes()) if before is None else targets_before(graph, before)
+    MigrationExecutor(connection).migrate(targets)
+    ContentType.objects.clear_cache()
+    return MigrationExecutor(connection).loader.project_state(targets).apps

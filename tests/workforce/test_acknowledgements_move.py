@@ -12,10 +12,9 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 
 from tenants.models import ChangeNotice
-from tests.migration_targets import targets_before
+from tests.migration_targets import migrate_to
 from workforce.models import Agent, ChangeNoticeAcknowledgement
 
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
@@ -28,11 +27,7 @@ OLD_TABLE, NEW_TABLE = "tenants_changenoticeacknowledgement", "workforce_changen
 
 def _migrate(before_the_move: bool = False):
     """Migrate to just before the move, or to the latest of every app; return the models as they are then."""
-    graph = MigrationExecutor(connection).loader.graph
-    targets = targets_before(graph, BEFORE_THE_MOVE) if before_the_move else list(graph.leaf_nodes())
-    MigrationExecutor(connection).migrate(targets)
-    ContentType.objects.clear_cache()
-    return MigrationExecutor(connection).loader.project_state(targets).apps
+    return migrate_to(BEFORE_THE_MOVE if before_the_move else None)
 
 
 @pytest.fixture

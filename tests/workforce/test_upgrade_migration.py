@@ -12,10 +12,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from conversations.models import Conversation, Message, Note, Transfer
-from tests.migration_targets import targets_before
+from tests.migration_targets import migrate_to
 from workforce.models import Agent, ChangeNoticeAcknowledgement, Qualification, Shift
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
@@ -30,16 +29,8 @@ BEFORE_THE_MOVE = {
 
 
 def _migrate(before_the_move: bool = False):
-    """Migrate to just before the move, or to the latest of every app; return the models as they are then.
-
-    Going back, every app stops at its last migration that does not depend on the move: a later one
-    of another app (a merge, a field added since) would otherwise mix forwards and backwards steps.
-    """
-    graph = MigrationExecutor(connection).loader.graph
-    targets = targets_before(graph, BEFORE_THE_MOVE) if before_the_move else list(graph.leaf_nodes())
-    MigrationExecutor(connection).migrate(targets)
-    ContentType.objects.clear_cache()
-    return MigrationExecutor(connection).loader.project_state(targets).apps
+    """Migrate to just before the move, or to the latest of every app; return the models as they are then."""
+    return migrate_to(BEFORE_THE_MOVE if before_the_move else None)
 
 
 @pytest.fixture
