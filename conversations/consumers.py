@@ -25,7 +25,7 @@ from conversations.inbox import OneQueueConsumer
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
-from conversations.threads import background_sync_to_async, database_sync_to_async, database_wait
+from conversations.threads import background_sync_to_async, database_sync_to_async, refuse_when_overloaded
 from tenants.hours import is_open
 from tenants.models import Tenant
 from workforce import services as agent_services
@@ -75,6 +75,8 @@ class _JsonConsumer(OneQueueConsumer):
     # thousands of them wait at once), so no empty set of each per connection.
     joined: frozenset[str] = frozenset()
     tasks: set[asyncio.Task] | frozenset[asyncio.Task] = frozenset()
+    # The messages this socket was told "overloaded" about (threads.refuse_when_overloaded).
+    refused: frozenset[str] = frozenset()
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -166,7 +168,10 @@ class _JsonConsumer(OneQueueConsumer):
 
     def overloaded(self, frame: protocol.Frame) -> bool:
         """Say whether to answer a message frame with ``overloaded`` instead of storing it now."""
-        return frame.type == "message" and database_wait() * 1000 >= settings.CHAT_OVERLOAD_WAIT_MS
+        if frame.type != "message":
+            return False
+        refuse, self.refused = refuse_when_overloaded(frame.data.get("client_msg_id") or "", self.refused)
+        return refuse
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.ready():

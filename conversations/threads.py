@@ -115,6 +115,27 @@ def background_sync_to_async(func):
     return queued
 
 
+# The ids a socket was told "overloaded" about that it keeps: enough for a widget's or console's outbox.
+REFUSED_IDS_KEPT = 50
+
+
+def refuse_when_overloaded(client_msg_id: str, refused: frozenset[str]) -> tuple[bool, frozenset[str]]:
+    """Say whether to answer a message ``overloaded`` now; return it with the ids its socket was refused.
+
+    A message is refused while a database call has waited CHAT_OVERLOAD_WAIT_MS for a thread, but only
+    once: when it comes again on the same socket it is taken, however long the wait. Overload then delays
+    a message by one retry at most and spreads a burst over time; it cannot refuse a chat for ever on a
+    machine so short of CPU that some call is always waiting (a message without an id is refused each time).
+    """
+    if database_wait() * 1000 < settings.CHAT_OVERLOAD_WAIT_MS:
+        return False, refused
+    if client_msg_id and client_msg_id in refused:
+        return False, refused - {client_msg_id}
+    if client_msg_id and len(refused) < REFUSED_IDS_KEPT:
+        refused |= {client_msg_id}
+    return True, refused
+
+
 def database_wait() -> float:
     """Return how long (seconds) the oldest database call still waiting for a thread has waited; 0 if none."""
     with _WaitingCalls.lock:

@@ -5,6 +5,7 @@ rate limit costs one round trip to Redis."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
@@ -76,6 +77,33 @@ async def test_a_herd_of_slow_pings_neither_holds_up_a_message_nor_makes_the_pro
         assert pong["conversation"]["id"] == conversation
         await widget.disconnect()
     await writer.disconnect()
+
+
+async def test_a_message_refused_as_overloaded_is_taken_when_it_comes_again_on_the_same_socket(shop, settings):
+    # given a widget in a chat, and a process whose every database thread is busy while more calls wait
+    settings.CHAT_OVERLOAD_WAIT_MS = 200
+    widget, _conversation = await widget_in_a_chat(shop, 1)
+    pool_size = min(32, (os.cpu_count() or 1) + 4)  # the default thread pool's size
+    busy = [asyncio.ensure_future(threads.database_sync_to_async(time.sleep)(2.0)) for _ in range(pool_size + 2)]
+    await asyncio.sleep(0.4)
+    assert threads.database_wait() >= 0.2
+
+    # when the visitor writes two messages, both are refused, and it sends the first again while the process
+    # is still busy
+    await widget.send_json_to({"type": "message", "body": "Hello?", "client_msg_id": "again"})
+    await widget.send_json_to({"type": "message", "body": "Hurry!", "client_msg_id": "another"})
+    first, second = await receive_until(widget, "error"), await receive_until(widget, "error")
+    await widget.send_json_to({"type": "message", "body": "Hello?", "client_msg_id": "again"})
+
+    # then both first tries were refused, and the second try is taken (once a thread is free)
+    assert [(first["code"], first["client_msg_id"]), (second["code"], second["client_msg_id"])] == [
+        ("overloaded", "again"),
+        ("overloaded", "another"),
+    ]
+    ack = await receive_until(widget, "ack")
+    assert (ack["client_msg_id"], ack["seq"]) == ("again", 2)
+    await asyncio.gather(*busy)
+    await widget.disconnect()
 
 
 async def seen(conversation_id: int) -> Conversation:
