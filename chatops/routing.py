@@ -5,7 +5,8 @@ from channels.security.websocket import OriginValidator
 from django.urls import path
 
 from conversations.access import is_own_origin
-from conversations.consumers import AgentConsumer, OperationsConsumer, VisitorConsumer
+from conversations.consumers import AgentConsumer, VisitorConsumer
+from conversations.operations_socket import OperationsConsumer
 from reporting.consumers import DashboardConsumer, OperationsBoardConsumer
 
 

@@ -223,8 +223,8 @@ CHAT_CONVERSATIONS_PER_IP_PER_HOUR = env.int("CHAT_CONVERSATIONS_PER_IP_PER_HOUR
 # behind the others (docs/performance.md, "Overload").
 CHAT_OVERLOAD_WAIT_MS = env.int("CHAT_OVERLOAD_WAIT_MS", default=100)
 CHAT_OVERLOAD_RETRY_AFTER = env.int("CHAT_OVERLOAD_RETRY_AFTER", default=2)
-# Threads per daphne process for the checks that can wait (pings, presence), apart from the messages' pool.
-CHAT_BACKGROUND_THREADS = env.int("CHAT_BACKGROUND_THREADS", default=2)
+# Database threads per daphne process (conversations/threads.py): messages first, pings' checks when none waits.
+CHAT_DATABASE_THREADS = env.int("CHAT_DATABASE_THREADS", default=6)
 
 # --- E-mail ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")

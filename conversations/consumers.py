@@ -19,7 +19,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import revocation
-from accounts.roles import is_operations_manager
 from conversations import access, aftercare, events, invitations, outcomes, protocol, routing, selectors, services
 from conversations.inbox import OneQueueConsumer
 from conversations.memo import ProcessMemo
@@ -521,6 +520,7 @@ class AgentConsumer(_JsonConsumer):
     # A ping counts when it arrives, not when the frames ahead of it have been handled: a process slowed by
     # a flood must not take the consoles whose frames wait in line for silent ones and close them.
     sees_arrivals = True
+    answering_ping = False
 
     def arrived(self, message: dict) -> None:
         if message.get("type") != "websocket.receive" or not hasattr(self, "marks"):
@@ -634,9 +634,20 @@ class AgentConsumer(_JsonConsumer):
     async def on_ping(self, *, mark: int | None) -> None:
         self.pinged_at = time.monotonic()
         self.read_up_to(mark)
-        pong = await background_sync_to_async(self._pong)(self.conversations_followed())
-        await self.follow(pong["chats"])
-        await self.send_frame(pong | {"mark": self.next_mark()})
+        # The answer's check waits its turn behind the messages (threads.py), beside this console's line,
+        # not in it: a reply typed after a ping is not held up by it. One answer at a time; a ping that
+        # comes meanwhile is answered by it.
+        if not self.answering_ping:
+            self.answering_ping = True
+            self.start_task(self._answer_ping())
+
+    async def _answer_ping(self) -> None:
+        try:
+            pong = await background_sync_to_async(self._pong)(self.conversations_followed())
+            await self.follow(pong["chats"])
+            await self.send_frame(pong | {"mark": self.next_mark()})
+        finally:
+            self.answering_ping = False
 
     def _pong(self, followed: set[int]) -> dict[str, Any]:
         if self.touch_due():
@@ -757,36 +768,3 @@ class AgentConsumer(_JsonConsumer):
 
     async def queue_changed(self, event: dict) -> None:
         await self.send_frame({"type": "queue", **event["payload"]})
-
-
-def _is_operations_manager(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_staff and is_operations_manager(user))
-
-
-class OperationsConsumer(_JsonConsumer):
-    """The admin's connection for operations managers: alerts about chats waiting past their target."""
-
-    parse = staticmethod(protocol.parse_agent_frame)
-
-    async def connect(self) -> None:
-        self.allowed = await database_sync_to_async(_is_operations_manager)(self.scope.get("user"))
-        if not self.allowed:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        await self.accept()
-        from conversations.timers import OPERATIONS_GROUP
-
-        await self.join(OPERATIONS_GROUP)
-        await self.join(revocation.user_sockets_group(self.scope["user"].pk))
-
-    async def access_changed(self, event: dict) -> None:
-        """The manager's login changed: close the socket unless they are still an operations manager."""
-        still = database_sync_to_async(lambda user: _is_operations_manager(access.login_read_again(user)))
-        if not await still(self.scope["user"]):
-            await self.shut()
-
-    def ready(self) -> bool:
-        return False  # managers only listen here
-
-    async def wait_alert(self, event: dict) -> None:
-        await self.send_frame({"type": "wait_alert", **event["payload"]})

@@ -124,8 +124,9 @@ Overload
     keeps the message in its outbox and sends it again after retry_after (the console spreads it by up
     to half as much again). A message is refused once per socket: sent again on the same socket it is
     taken however busy the process is, so overload delays a message by one retry, never for ever.
-    Pings, and the checks they set off, never count as waiting calls (they run on a lane of their own,
-    CHAT_BACKGROUND_THREADS) and are never refused.
+    Pings, and the checks they set off, never count as waiting calls and are never refused: their checks
+    wait until no message's call does (CHAT_DATABASE_THREADS, conversations/threads.py). A console's
+    pong may therefore come late; its next frames do not wait for it.
 
 Attacking it (fault tests)
     Shorten the clocks through the settings (environment variables of the processes a test starts):

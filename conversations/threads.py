@@ -1,11 +1,11 @@
 """Database calls of the live-chat consumers on threads, and how long they wait for one.
 
-Two lanes. What a socket asks for now (a message, a hello, an open chat) runs on the loop's thread pool;
-the wait of the oldest of those calls still queued is the process's overload signal (``database_wait``):
-past ``CHAT_OVERLOAD_WAIT_MS`` a new message is answered ``overloaded`` instead of queueing behind them.
-Checks that can wait a moment (a widget's ping) run on a small pool of their own
-(``background_sync_to_async``, ``CHAT_BACKGROUND_THREADS``), so that a thousand widgets pinging in the
-same second neither hold up the messages nor make the process look overloaded.
+One pool of threads per process (``CHAT_DATABASE_THREADS``), two lanes into it. What a socket asks for
+now (a message, a hello, an open chat) goes first; checks that can wait a moment (the pings') are taken
+only when no such call waits, so a thousand widgets pinging in the same second never hold up a message
+for longer than one call. The wait of the oldest first-lane call still queued is the process's overload
+signal (``database_wait``): past ``CHAT_OVERLOAD_WAIT_MS`` a new message is answered ``overloaded``
+(once: ``refuse_when_overloaded``) instead of queueing behind them. Pings never count.
 
 Events the work publishes are handed back and sent from the event loop once the call returns
 (``events.handed_to_caller``): a thread does not wait on the loop for each of them.
@@ -14,9 +14,10 @@ Events the work publishes are handed back and sent from the event loop once the 
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -59,7 +60,7 @@ async def _finish(outcome):
 
 
 def database_sync_to_async(func):
-    """Run ORM work on the thread pool: one consumer's calls stay in order (each is awaited), while
+    """Run ORM work on the first lane: one consumer's calls stay in order (each is awaited), while
     many consumers' calls run side by side instead of queueing on a single thread per process.
 
     How long calls wait for a thread says whether the process is saturated (``database_wait``).
@@ -71,7 +72,7 @@ def database_sync_to_async(func):
             _WaitingCalls.since.pop(number, None)
         return work(*args, **kwargs)
 
-    call = sync_to_async(started, thread_sensitive=False)
+    call = sync_to_async(started, thread_sensitive=False, executor=_NOW)
 
     async def queued(*args, **kwargs):
         number = next(_WaitingCalls.numbers)
@@ -87,29 +88,58 @@ def database_sync_to_async(func):
     return queued
 
 
-class _BackgroundPool:
-    """The process's small pool for checks that can wait, made when first used."""
+NOW, LATER = 0, 1  # the lanes: what a socket waits for, and the checks that can wait
+
+
+class _Pool:
+    """The process's database threads, made when first used; they take the first lane's calls first."""
 
     lock = threading.Lock()
-    executor: ThreadPoolExecutor | None = None
+    calls: queue.PriorityQueue | None = None
+    numbers = itertools.count()
 
     @classmethod
-    def get(cls) -> ThreadPoolExecutor:
+    def submit(cls, lane: int, fn, args, kwargs) -> Future:
         with cls.lock:
-            if cls.executor is None:
-                cls.executor = ThreadPoolExecutor(
-                    max_workers=settings.CHAT_BACKGROUND_THREADS, thread_name_prefix="chat-background"
-                )
-            return cls.executor
+            if cls.calls is None:
+                cls.calls = queue.PriorityQueue()
+                for n in range(settings.CHAT_DATABASE_THREADS):
+                    threading.Thread(target=cls._work, args=(cls.calls,), name=f"chat-db-{n}", daemon=True).start()
+        future: Future = Future()
+        cls.calls.put((lane, next(cls.numbers), future, fn, args, kwargs))
+        return future
+
+    @staticmethod
+    def _work(calls: queue.PriorityQueue) -> None:
+        while True:
+            _lane, _number, future, fn, args, kwargs = calls.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as error:  # handed to the caller, whatever it is
+                future.set_exception(error)
+
+
+class _Lane(Executor):
+    """One lane into the pool, as the executor asgiref hands the work to."""
+
+    def __init__(self, lane: int) -> None:
+        self.lane = lane
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        return _Pool.submit(self.lane, fn, args, kwargs)
+
+
+_NOW, _LATER = _Lane(NOW), _Lane(LATER)
 
 
 def background_sync_to_async(func):
-    """Run ORM work that can wait a moment on the background lane: not counted by ``database_wait``, and
-    never ahead of the messages on the main pool however many such calls are queued."""
-    work = _on_a_thread(func)
+    """Run ORM work that can wait a moment on the second lane: taken only when no first-lane call waits,
+    and not counted by ``database_wait``."""
+    call = sync_to_async(_on_a_thread(func), thread_sensitive=False, executor=_LATER)
 
     async def queued(*args, **kwargs):
-        call = sync_to_async(work, thread_sensitive=False, executor=_BackgroundPool.get())
         return await _finish(await call(*args, **kwargs))
 
     return queued

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import pytest
@@ -207,8 +206,10 @@ async def test_a_saturated_process_answers_a_message_with_overloaded_and_stores_
     # given a widget in a chat, and a process whose every database thread is busy while more calls wait
     settings.CHAT_OVERLOAD_WAIT_MS = 200
     widget, _token, _conversation = await chat_with_messages(shop, 1)
-    pool_size = min(32, (os.cpu_count() or 1) + 4)  # the default thread pool's size
-    busy = [asyncio.ensure_future(consumers.database_sync_to_async(time.sleep)(1.5)) for _ in range(pool_size + 2)]
+    busy = [
+        asyncio.ensure_future(consumers.database_sync_to_async(time.sleep)(1.5))
+        for _ in range(settings.CHAT_DATABASE_THREADS + 2)
+    ]
     await asyncio.sleep(0.4)
     assert threads.database_wait() >= 0.2
 
