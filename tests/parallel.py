@@ -25,13 +25,15 @@ REDIS_DATABASES = 16
 FAULT_SUITE = "tests/faults/"
 
 # The units of work that take longest, slowest first (seconds in one process on the 2-core CI machine,
-# December 2026): the seeded demo (220), the fault suite (190), the crash-safe outbox (80), the SQLite
-# rerun that test_sql.py's last test starts (50), the live-sync pages (36), Redis restarts (38), the bench (28).
+# December 2026): the seeded demo (170), the fault suite (190), the crash-safe outbox (80), the SQLite
+# rerun that test_sql.py's last test starts (50), the demo on SQLite (30), Redis restarts (38), the
+# live-sync pages (36), the bench (28).
 SLOW_FIRST = (
     "tests/chatops/test_seed_demo.py",
     FAULT_SUITE,
     "tests/outbox/test_crash_safety.py",
     "tests/conversations/test_sql.py",
+    "tests/chatops/test_seed_demo_sqlite.py",
     "tests/test_redis_restart.py",
     "tests/e2e/test_live_sync.py",
     "tests/conversations/test_chat_load_bench.py",
