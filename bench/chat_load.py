@@ -290,11 +290,13 @@ async def measured_step(
 ) -> dict[str, Any]:
     load_before = load_average()
     before = await snapshot(target, redis_server)
+    cpu_before = target.cpu_seconds()
     started = now_ns()
     ids = await offer(visitors, rate=rate, seconds=seconds, tag=prefix)
     offered_for = (now_ns() - started) / 1e9
     drained = await settle(ledger, ids, drain=args.drain)
     after = await snapshot(target, redis_server)
+    cpu_used = target.cpu_seconds() - cpu_before
     stored = await target.stored(prefix)
     result = account(ledger, ids, stored)
     result |= {
@@ -305,6 +307,8 @@ async def measured_step(
         "load_before": load_before,
         "load_after": load_average(),
         "rss_kib": target.rss_kib(),
+        # The servers' CPU per message sent (pings and drain included): steadier than latency on a busy machine.
+        "server_cpu_ms_per_message": cpu_used * 1000 / max(1, result["sent"]),
         "errors": dict(ledger.errors),
         "per_message": per_message(before, after, max(1, result["sent"])),
     }
@@ -370,7 +374,8 @@ def print_step(result: dict[str, Any]) -> None:
     )
     print(
         f"  {result['rate']:g} msg/s for {result['seconds']:g} s ({verdict}; load {result['load_before']} → "
-        f"{result['load_after']}; RSS {', '.join(f'{kib / 1024:.0f}' for kib in result['rss_kib'])} MiB)"
+        f"{result['load_after']}; RSS {', '.join(f'{kib / 1024:.0f}' for kib in result['rss_kib'])} MiB; "
+        f"server CPU {result['server_cpu_ms_per_message']:.2f} ms per message)"
     )
     print(
         f"    sent {result['sent']}/{result['offered']}  acked {result['acked']}  stored {result['stored']}  "

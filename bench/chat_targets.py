@@ -57,6 +57,15 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) a process has used, in seconds (0 once it is gone)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        # Fields 14 and 15 of /proc/PID/stat, after the command name in parentheses (which may hold spaces).
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
 class Target:
     """Server processes on loopback ports, started from the event loop's thread (see `_die_with_parent`)."""
 
@@ -142,6 +151,10 @@ class Target:
 
     def rss_kib(self) -> list[int]:
         return [rss_kib(pid) for pid in self.pids()]
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU time all server processes have used so far (the load client's is not in it)."""
+        return sum(cpu_seconds(pid) for pid in self.pids())
 
     async def statement_counts(self) -> dict[str, int]:
         """Return the SQL statements all server processes have run, by text, summed."""

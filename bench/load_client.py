@@ -173,6 +173,18 @@ class _Link:
     async def _talk(self, socket) -> None:
         raise NotImplementedError
 
+    def until_next_tick(self) -> float:
+        """Return the seconds to this client's next tick. Like the pages' `setInterval`, a client ticks on a
+        clock of its own that started when its page loaded (a random moment within the last two ticks, the
+        same for every run) and runs on across reconnects: a thousand pages opened over an evening do not
+        ping in step, even when their sockets all come back in the same second."""
+        period = self.target.tick_seconds
+        if not hasattr(self, "page_loaded"):
+            phase = random.Random(f"{self.kind}-{self.index}").uniform(0, 2 * period)
+            self.page_loaded = time.monotonic() - phase
+        wait = period - (time.monotonic() - self.page_loaded) % period
+        return wait if wait > period / 10 else wait + period  # a sleep that woke early must not tick twice
+
     async def run(self) -> None:
         while not self.closing:
             url, options = self.address()
@@ -255,7 +267,7 @@ class VisitorLink(_Link):
     async def _tick(self, socket) -> None:
         with contextlib.suppress(ConnectionClosed):
             while self.target.tick_seconds:
-                await asyncio.sleep(self.target.tick_seconds)
+                await asyncio.sleep(self.until_next_tick())
                 for frame in self.target.visitor_tick(self):
                     await socket.send(json.dumps(frame))
 
@@ -334,7 +346,7 @@ class ConsoleLink(_Link):
     async def _tick(self, socket) -> None:
         with contextlib.suppress(ConnectionClosed):
             while self.target.tick_seconds:
-                await asyncio.sleep(self.target.tick_seconds)
+                await asyncio.sleep(self.until_next_tick())
                 await self._answer(socket, self.target.console_tick(self))
 
     async def follow(self, conversation: int) -> None:

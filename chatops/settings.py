@@ -174,6 +174,8 @@ CHAT_AGENT_GRACE_SECONDS = env.float("CHAT_AGENT_GRACE_SECONDS", default=60.0)
 CHAT_CLOCK_EVERY = env.float("CHAT_CLOCK_EVERY", default=5.0)
 # A chat's widget socket silent this long belonged to a daphne process that died: it no longer counts.
 CHAT_VISITOR_SOCKET_SILENCE_SECONDS = env.float("CHAT_VISITOR_SOCKET_SILENCE_SECONDS", default=150.0)
+# A widget's ping (every 20 s) records it as still there at most this often: well inside the silence above.
+CHAT_VISITOR_TOUCH_EVERY = env.float("CHAT_VISITOR_TOUCH_EVERY", default=CHAT_VISITOR_SOCKET_SILENCE_SECONDS / 3)
 
 CELERY_BEAT_SCHEDULE = {
     # A clock run that waited longer than its interval (no worker free) is dropped: the next one does its work.
@@ -228,6 +230,8 @@ CHAT_CONVERSATIONS_PER_IP_PER_HOUR = env.int("CHAT_CONVERSATIONS_PER_IP_PER_HOUR
 # behind the others (docs/performance.md, "Overload").
 CHAT_OVERLOAD_WAIT_MS = env.int("CHAT_OVERLOAD_WAIT_MS", default=100)
 CHAT_OVERLOAD_RETRY_AFTER = env.int("CHAT_OVERLOAD_RETRY_AFTER", default=2)
+# Threads per daphne process for the checks that can wait (pings, presence), apart from the messages' pool.
+CHAT_BACKGROUND_THREADS = env.int("CHAT_BACKGROUND_THREADS", default=2)
 
 # --- E-mail ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")

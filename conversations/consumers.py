@@ -25,7 +25,7 @@ from conversations.inbox import OneQueueConsumer
 from conversations.memo import ProcessMemo
 from conversations.models import Message, PageView
 from conversations.protocol import ProtocolError
-from conversations.threads import database_sync_to_async, database_wait
+from conversations.threads import background_sync_to_async, database_sync_to_async, refuse_when_overloaded
 from tenants.hours import is_open
 from tenants.models import Tenant
 from workforce import services as agent_services
@@ -75,6 +75,8 @@ class _JsonConsumer(OneQueueConsumer):
     # thousands of them wait at once), so no empty set of each per connection.
     joined: frozenset[str] = frozenset()
     tasks: set[asyncio.Task] | frozenset[asyncio.Task] = frozenset()
+    # The messages this socket was told "overloaded" about (threads.refuse_when_overloaded).
+    refused: frozenset[str] = frozenset()
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -166,7 +168,10 @@ class _JsonConsumer(OneQueueConsumer):
 
     def overloaded(self, frame: protocol.Frame) -> bool:
         """Say whether to answer a message frame with ``overloaded`` instead of storing it now."""
-        return frame.type == "message" and database_wait() * 1000 >= settings.CHAT_OVERLOAD_WAIT_MS
+        if frame.type != "message":
+            return False
+        refuse, self.refused = refuse_when_overloaded(frame.data.get("client_msg_id") or "", self.refused)
+        return refuse
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.ready():
@@ -248,6 +253,8 @@ class VisitorConsumer(_JsonConsumer):
     conversation = None
     # The conversation whose visitor presence this socket counts in (see services.visitor_arrived).
     present_in: int | None = None
+    # When this socket last recorded the visitor as still there (time.monotonic()).
+    touched_at = 0.0
     # The page view this connection's hello recorded (invitations are timed from it) and the
     # invitations shown on it (which the visitor may then accept whatever has changed since).
     page_view_id: int | None = None
@@ -345,7 +352,17 @@ class VisitorConsumer(_JsonConsumer):
         """Count this socket among those following the conversation (a visitor with none has left)."""
         if self.present_in != self.conversation.pk:
             self.present_in = self.conversation.pk
+            self.touched_at = time.monotonic()
             services.visitor_arrived(conversation=self.conversation)
+
+    def _touch_due(self, conversation) -> bool:
+        """Say whether a ping now records the visitor as still there (and note that it does): at most every
+        CHAT_VISITOR_TOUCH_EVERY, and at once when the clock has counted this socket gone."""
+        counted_gone = conversation.visitor_left_at is not None or conversation.visitor_sockets < 1
+        if counted_gone or time.monotonic() - self.touched_at >= settings.CHAT_VISITOR_TOUCH_EVERY:
+            self.touched_at = time.monotonic()
+            return True
+        return False
 
     def _page_view(self) -> PageView | None:
         return invitations.current_page_view(visitor=self.visitor, page_view_id=self.page_view_id)
@@ -429,7 +446,8 @@ class VisitorConsumer(_JsonConsumer):
             await self.send_frame({"type": "pong", "conversation": None})
             return
         following = self.conversation
-        ended, state = await database_sync_to_async(self._catch_up_on_ping)()
+        # A ping's check can wait a moment: it runs beside the messages, not ahead of them (threads.py).
+        ended, state = await background_sync_to_async(self._catch_up_on_ping)()
         if ended is not None:
             # The conversation's "closed" event never came: say it now.
             await self.chat_closed({"payload": ended})
@@ -446,10 +464,10 @@ class VisitorConsumer(_JsonConsumer):
         self.conversation = current
         if current is None:
             return ended, None
-        if self.present_in == current.pk:
-            services.visitor_still_here(conversation=current)
-        else:
+        if self.present_in != current.pk:
             self._be_present()
+        elif self._touch_due(current):
+            services.visitor_still_here(conversation=current)
         return ended, selectors.visitor_conversation_state(conversation=current)
 
     async def on_rate(self, *, conversation: int, rating: int, comment: str | None) -> None:
@@ -513,7 +531,7 @@ class AgentConsumer(_JsonConsumer):
             self.read_up_to(mark)
             if self.touch_due():
                 # Beside the line too: the agent stays alive while the frames ahead of this ping wait.
-                self.start_task(database_sync_to_async(agent_services.touch_agent)(agent=self.agent))
+                self.start_task(background_sync_to_async(agent_services.touch_agent)(agent=self.agent))
 
     def touch_due(self) -> bool:
         """Say whether a ping now records the console alive (and note that it does): at most every TOUCH_EVERY,
@@ -616,7 +634,7 @@ class AgentConsumer(_JsonConsumer):
     async def on_ping(self, *, mark: int | None) -> None:
         self.pinged_at = time.monotonic()
         self.read_up_to(mark)
-        pong = await database_sync_to_async(self._pong)(self.conversations_followed())
+        pong = await background_sync_to_async(self._pong)(self.conversations_followed())
         await self.follow(pong["chats"])
         await self.send_frame(pong | {"mark": self.next_mark()})
 

@@ -77,13 +77,49 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _send(group: str, event: dict[str, Any]) -> None:
+def _send(group: str, event: dict[str, Any], handed_over: list | None = None) -> None:
+    if handed_over is not None:
+        handed_over.append((group, event))
+        return
     try:
         async_to_sync(get_channel_layer().group_send)(group, event)
     except Exception:
-        # The data is committed and the caller has its answer; every client following the group finds
-        # the change by sequence number or its next ping (conversations/protocol.py), so log and go on.
-        logger.exception("Could not publish %s to %s", event["type"], group)
+        _publish_failed(group, event)
+
+
+def _publish_failed(group: str, event: dict[str, Any]) -> None:
+    # The data is committed and the caller has its answer; every client following the group finds
+    # the change by sequence number or its next ping (conversations/protocol.py), so log and go on.
+    logger.exception("Could not publish %s to %s", event["type"], group)
+
+
+_handed_over: contextvars.ContextVar[list | None] = contextvars.ContextVar("events_handed_over", default=None)
+
+
+@contextlib.contextmanager
+def handed_to_caller() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Collect the events committed inside the block, in order, instead of sending them from this thread.
+
+    For work that a socket's event loop handed to a thread (``conversations.threads``): the loop then
+    sends them itself (``send_handed_over``), which spares the thread a round trip back to the loop for
+    every event. They are still sent only once committed, and before the socket answers.
+    """
+    collected: list[tuple[str, dict[str, Any]]] = []
+    token = _handed_over.set(collected)
+    try:
+        yield collected
+    finally:
+        _handed_over.reset(token)
+
+
+async def send_handed_over(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send, in order, the events ``handed_to_caller`` collected (from the event loop)."""
+    layer = get_channel_layer()
+    for group, event in events:
+        try:
+            await layer.group_send(group, event)
+        except Exception:
+            _publish_failed(group, event)
 
 
 _silenced = contextvars.ContextVar("events_silenced", default=False)
@@ -110,4 +146,5 @@ def publish_on_commit(group: str, event_type: str, payload: dict[str, Any], *, s
     event = {"type": event_type, "payload": payload}
     if sender_channel:
         event["sender_channel"] = sender_channel
-    transaction.on_commit(lambda: _send(group, event))
+    handed_over = _handed_over.get()
+    transaction.on_commit(lambda: _send(group, event, handed_over))

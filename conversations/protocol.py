@@ -122,7 +122,10 @@ Overload
     is saturated: it answers a message frame with error {code: "overloaded", retry_after:
     CHAT_OVERLOAD_RETRY_AFTER seconds, ref: "message", client_msg_id} and stores nothing. The client
     keeps the message in its outbox and sends it again after retry_after (the console spreads it by up
-    to half as much again).
+    to half as much again). A message is refused once per socket: sent again on the same socket it is
+    taken however busy the process is, so overload delays a message by one retry, never for ever.
+    Pings, and the checks they set off, never count as waiting calls (they run on a lane of their own,
+    CHAT_BACKGROUND_THREADS) and are never refused.
 
 Attacking it (fault tests)
     Shorten the clocks through the settings (environment variables of the processes a test starts):

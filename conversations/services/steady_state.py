@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.db import connection
 
@@ -19,7 +20,13 @@ def _db_value(model, name: str, value):
 
 def _typed(model, name: str, value) -> tuple:
     """Return a value as the column stores it, with the column's SQL type."""
-    return _db_value(model, name, value), model._meta.get_field(name).db_type(connection)
+    return _db_value(model, name, value), _column_type(model, name, connection.vendor)
+
+
+@functools.cache
+def _column_type(model, name: str, vendor: str) -> str:
+    """Return a column's SQL type (asked once per process: Django works it out anew on every call)."""
+    return model._meta.get_field(name).db_type(connection)
 
 
 def store_in_one_go(

@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from conversations import consumers, services
+from conversations import consumers, services, threads
 from conversations.models import Conversation, Message
 from tests.conversations.sockets import (
     agent_socket,
@@ -207,10 +207,10 @@ async def test_a_saturated_process_answers_a_message_with_overloaded_and_stores_
     # given a widget in a chat, and a process whose every database thread is busy while more calls wait
     settings.CHAT_OVERLOAD_WAIT_MS = 200
     widget, _token, _conversation = await chat_with_messages(shop, 1)
-    threads = min(32, (os.cpu_count() or 1) + 4)  # the default thread pool's size
-    busy = [asyncio.ensure_future(consumers.database_sync_to_async(time.sleep)(1.5)) for _ in range(threads + 2)]
+    pool_size = min(32, (os.cpu_count() or 1) + 4)  # the default thread pool's size
+    busy = [asyncio.ensure_future(consumers.database_sync_to_async(time.sleep)(1.5)) for _ in range(pool_size + 2)]
     await asyncio.sleep(0.4)
-    assert consumers.database_wait() >= 0.2
+    assert threads.database_wait() >= 0.2
 
     # when the visitor writes
     await widget.send_json_to({"type": "message", "body": "Hello?", "client_msg_id": "v2"})
