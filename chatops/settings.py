@@ -114,10 +114,17 @@ if REDIS_URL:
     # layer dropped every event past its capacity per process without a word). Pub/sub keeps nothing for a
     # process that is not listening: clients find out what they missed by sequence number and their
     # periodic ping (docs/performance.md, "Live-chat transport").
+    # Pub/sub channels are shared by every database of a Redis server, so processes on another database
+    # number (another deployment, or another pytest-xdist worker of the suite) get a prefix of their own
+    # and never hear this one's events; database 0 keeps channels_redis' own prefix.
+    _redis_database = urlsplit(REDIS_URL).path.strip("/") or "0"
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "chatops.channel_layer.GroupPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 5, "socket_timeout": 15}]},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 5, "socket_timeout": 15}],
+                "prefix": "asgi" if _redis_database == "0" else f"db{_redis_database}.asgi",
+            },
         }
     }
 else:

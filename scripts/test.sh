@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: venv with the dev requirements, Chromium, service check, ruff, the layers contract, then pytest.
-# Arguments are passed to pytest. REQUIRE_SERVICES=1 (as CI sets it) turns every missing
-# service into a failure instead of skipped tests; REQUIRE_BROWSER follows it unless set.
+# Arguments are passed to pytest, which runs on TEST_WORKERS pytest-xdist workers (default 3).
+# REQUIRE_SERVICES=1 (as CI sets it) turns every missing service into a failure instead of skipped
+# tests; REQUIRE_BROWSER follows it unless set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,4 +36,7 @@ echo "ruff check ."
 echo "lint-imports (the apps import one way: docs/architecture.md)"
 .venv/bin/lint-imports --no-cache
 
-exec .venv/bin/pytest "$@"
+# The tests spend most of their time waiting on PostgreSQL, processes and clocks, so more workers than
+# cores pay (tests/parallel.py keeps them apart). TEST_WORKERS=0 runs them all in this one process;
+# arguments given here come after these, so `-n 0` or `-n 4` among them wins too.
+exec .venv/bin/pytest -n "${TEST_WORKERS:-3}" --dist loadfile --no-loadscope-reorder "$@"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -24,7 +25,7 @@ from tests.sqlite_rerun import SqliteReruns
 # The code under test gets no such trust (tests/tenants/test_scoping.py).
 scoping.trust_queries_from("tests")
 
-pytest_plugins = ["tests.plugins", "tests.processes"]
+pytest_plugins = ["tests.plugins", "tests.processes", "tests.parallel"]
 
 
 def free_port() -> int:
@@ -48,13 +49,19 @@ def quick_password_hashing() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def sqlite_rerun(request, tmp_path_factory) -> SqliteReruns:
-    """Run the session's modules that ask for it again on SQLite, together, once (tests/sqlite_rerun.py)."""
+    """Run the modules that ask for it again on SQLite, together, once for all workers (tests/sqlite_rerun.py)."""
     from django.db import connection
 
     if connection.vendor == "sqlite":
         pytest.skip("this is the SQLite run")
     modules = [str(item.path) for item in request.session.items if "sqlite_rerun" in item.fixturenames]
-    return SqliteReruns(modules, tmp_path_factory.mktemp("sqlite_rerun"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The run's temporary folder holds each worker's own; the workers share what is beside them.
+        folder = tmp_path_factory.getbasetemp().parent / "sqlite_rerun"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = tmp_path_factory.mktemp("sqlite_rerun")
+    return SqliteReruns(modules, folder)
 
 
 @pytest.fixture

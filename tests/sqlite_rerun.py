@@ -3,11 +3,16 @@
 A module asks for it with the ``sqlite_rerun`` fixture (tests/conftest.py): its last test calls
 ``assert_all_passed(sqlite_rerun.of(__file__))``. The first such test of the session runs every selected
 module that asks, together, on one fresh SQLite database (one start-up and one set of migrations instead
-of one per module); each module's test then passes or fails on its own module's results.
+of one per module); each module's test then passes or fails on its own module's results. On several
+pytest-xdist workers the run is still made once: the first worker to need it runs it under a lock in a
+folder all workers share and leaves the results there for the others.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -48,12 +53,33 @@ class SqliteReruns:
     def of(self, module_file: str) -> ModuleRun:
         """Return the module's results on SQLite, running the modules there first if nobody has yet."""
         if self._results is None:
-            self._results = self._run()
+            self._results = self._run_once()
         dotted = _dotted(module_file)
         return self._results.get(dotted) or ModuleRun(dotted, 0, (), self._output)
 
+    def _run_once(self) -> dict[str, ModuleRun]:
+        """Return the run's results: the ones another worker saved in the folder, or a new run's."""
+        saved = self.folder / "rerun.json"
+        with (self.folder / "rerun.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if saved.exists():
+                stored = json.loads(saved.read_text())
+                self._output = stored["output"]
+                return {
+                    module: ModuleRun(**(run | {"failures": tuple(run["failures"])}))
+                    for module, run in stored["results"].items()
+                }
+            results = self._run()
+            runs = {module: dataclasses.asdict(run) for module, run in results.items()}
+            saved.write_text(json.dumps({"output": self._output, "results": runs}))
+            return results
+
     def _run(self) -> dict[str, ModuleRun]:
-        env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SITE_URL")}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("REDIS_URL", "SITE_URL") and not key.startswith("PYTEST_XDIST_")
+        }
         env.update(DATABASE_URL=f"sqlite:///{self.folder / 'rerun.sqlite3'}", REQUIRE_SERVICES="0", REQUIRE_BROWSER="0")
         report = self.folder / "rerun.xml"
         run = subprocess.run(

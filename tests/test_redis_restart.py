@@ -114,7 +114,8 @@ def test_the_worker_lives_through_redis_restarts_and_the_clock_runs_again_within
     project, redis_server, slow_mail_server, tmp_path
 ):
     # given the worker and beat are running and the clock ticks
-    producer = Celery("sender", broker=redis_server.url)
+    # Not the current app: later tests' tasks would go to this app's broker (the test's own Redis, stopped).
+    producer = Celery("sender", broker=redis_server.url, set_as_current=False)
     assert clock_ran_since(timezone.now(), within=60) is not None, log_of(tmp_path, "worker")
     tenant = factories.make_tenant(name="Broker Oy", slug="broker")
     _port, mail_server = slow_mail_server

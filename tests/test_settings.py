@@ -102,6 +102,8 @@ def test_redis_and_postgres_urls_switch_to_the_real_services():
     # pub/sub: one PUBLISH per group send and no capacity past which events are dropped (docs/performance.md)
     assert layer["BACKEND"] == "chatops.channel_layer.GroupPubSubChannelLayer"
     assert [host["address"] for host in layer["CONFIG"]["hosts"]] == ["redis://cache.internal:6380/2"]
+    # pub/sub ignores database numbers: the prefix keeps database 2's events from database 0's processes
+    assert layer["CONFIG"]["prefix"] == "db2.asgi"
     cache = values["CACHES"]["default"]
     assert (cache["BACKEND"], cache["LOCATION"]) == (
         "django.core.cache.backends.redis.RedisCache",
@@ -109,6 +111,14 @@ def test_redis_and_postgres_urls_switch_to_the_real_services():
     )
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6380/2"
     assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+
+
+def test_redis_database_0_keeps_the_channel_layers_own_prefix():
+    # given Redis without a database number (database 0), as most deployments have it
+    values = read_settings(REDIS_URL="redis://cache.internal:6380")
+
+    # then the layer's channels are named as channels_redis names them
+    assert values["CHANNEL_LAYERS"]["default"]["CONFIG"]["prefix"] == "asgi"
 
 
 def test_email_url_selects_smtp_with_its_host_and_port():

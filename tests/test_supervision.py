@@ -99,7 +99,8 @@ def test_make_worker_starts_a_killed_worker_again_and_the_clock_runs_again():
     }
     worker = [sys.executable, "-m", "celery", "-A", "chatops", "worker", "--pool=solo", "-Q", work_queue]
     supervised = Supervised(*worker, "--without-mingle", "--without-gossip", "--loglevel=INFO", env=env)
-    producer = Celery("sender", broker=settings.REDIS_URL)
+    # Not the current app: later tests' tasks would go to this app's broker (the test's own Redis, stopped).
+    producer = Celery("sender", broker=settings.REDIS_URL, set_as_current=False)
 
     def clock_runs(within: float) -> bool:
         asked = timezone.now()
