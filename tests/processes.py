@@ -79,17 +79,37 @@ def end_processes(processes: list[subprocess.Popen], *, grace: float = TEARDOWN_
 
     The test has its results by then; a daphne with open connections can take over 10 s to stop gracefully,
     and nothing it would do meanwhile matters to the next test (each has its own Redis and a flushed database).
+    A process started in a session of its own (the Celery worker: its pool and beat are child processes)
+    is ended with its whole group, so that killing the worker leaves no child of it running.
     """
     running = [process for process in processes if process.poll() is None]
     for process in running:
-        process.terminate()
+        _signal(process, signal.SIGTERM)
     deadline = time.monotonic() + grace
     for process in running:
         try:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal(process, signal.SIGKILL)
             process.wait(timeout=10)
+    for process in processes:
+        if _leads_own_group(process):
+            _signal(process, signal.SIGKILL)  # what is left of its group (a child outliving its parent)
+
+
+def _leads_own_group(process: subprocess.Popen) -> bool:
+    return bool(getattr(process, "own_group", False))
+
+
+def _signal(process: subprocess.Popen, number: int) -> None:
+    """Send a signal to a process, or to its whole group when it was started as the leader of one."""
+    try:
+        if _leads_own_group(process):
+            os.killpg(process.pid, number)
+        elif process.poll() is None:
+            process.send_signal(number)
+    except ProcessLookupError:
+        pass
 
 
 def database_url_of_test_db() -> str:
@@ -244,8 +264,15 @@ def celery_worker_factory(transactional_db, settings, tmp_path) -> Iterator[Call
         command += [f"--schedule={tmp_path / f'beat-{number}'}", "--loglevel=INFO", f"--hostname=faults{number}@%h"]
         with log.open("wb") as log_file:
             process = subprocess.Popen(
-                command, cwd=BASE_DIR, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
+                command,
+                cwd=BASE_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its pool and beat children end with it (end_processes)
             )
+        process.own_group = True
         workers.append(WorkerProcess(process=process, log=log))
         return workers[-1]
 
