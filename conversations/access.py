@@ -6,12 +6,15 @@ Everything here only reads: a new visitor or a page view is written by ``convers
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
@@ -110,16 +113,57 @@ def visitor_from_token(*, tenant: Tenant, token: str | None) -> Visitor | None:
         return None
     if not isinstance(data, dict) or data.get("t") != tenant.pk:
         return None
-    open_conversations = Conversation.objects.for_tenant(tenant).open_of(OuterRef("pk")).values("pk")[:1]
-    visitor = (
-        Visitor.objects.for_tenant(tenant)
-        .filter(public_id=data.get("v"))
-        .annotate(open_conversation_id=Subquery(open_conversations))
-        .first()
-    )
+    try:
+        public_id = uuid.UUID(str(data.get("v")))
+    except ValueError:
+        return None
+    visitor = next(iter(Visitor.objects.raw(*_visitor_by_public_id(tenant_id=tenant.pk, public_id=public_id))), None)
     if visitor is not None:
         visitor.tenant = tenant  # known already: no query when it is asked for
     return visitor
+
+
+def _visitor_query(*, tenant_id: int, public_id: uuid.UUID):
+    """Return the query of a tenant's visitor by public id, with their open conversation's id."""
+    open_conversations = Conversation.objects.for_tenant(tenant_id).open_of(OuterRef("pk")).values("pk")[:1]
+    return (
+        Visitor.objects.for_tenant(tenant_id)
+        .filter(public_id=public_id)
+        .annotate(open_conversation_id=Subquery(open_conversations))
+        .order_by("pk")[:1]
+    )
+
+
+# Stand-ins compiled in place of a real tenant and visitor (no row has them), then swapped for real ones.
+_SOME_TENANT, _SOME_VISITOR = -424242, uuid.UUID("00000000-0000-4000-8000-0000000c4a75")
+
+
+def _visitor_by_public_id(*, tenant_id: int, public_id: uuid.UUID) -> tuple[str, list]:
+    """Return the SQL and parameters of ``_visitor_query``, compiled once per process and database.
+
+    Every reconnecting widget asks this; building and compiling the query took about three quarters of
+    its CPU (1.1 of 1.7 ms). The ORM still writes the SQL (the open-conversation rule stays in one place);
+    only the tenant and the visitor change between calls.
+    """
+    sql, params, tenant_at, visitor_at = _compiled_visitor_query(connection.vendor)
+    params = list(params)
+    for position in tenant_at:
+        params[position] = tenant_id
+    prepared = Visitor._meta.get_field("public_id").get_db_prep_value(public_id, connection)
+    for position in visitor_at:
+        params[position] = prepared
+    return sql, params
+
+
+@functools.cache
+def _compiled_visitor_query(vendor: str) -> tuple[str, tuple, list[int], list[int]]:
+    sql, params = _visitor_query(tenant_id=_SOME_TENANT, public_id=_SOME_VISITOR).query.sql_with_params()
+    prepared = Visitor._meta.get_field("public_id").get_db_prep_value(_SOME_VISITOR, connection)
+    tenant_at = [n for n, value in enumerate(params) if value == _SOME_TENANT]
+    visitor_at = [n for n, value in enumerate(params) if value == prepared]
+    if not tenant_at or len(visitor_at) != 1:
+        raise RuntimeError(f"The visitor query's parameters were not found in {params!r}")
+    return sql, params, tenant_at, visitor_at
 
 
 def access_conversation_for_agent(*, agent: Agent, conversation_id: object) -> Conversation:

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
@@ -93,6 +94,12 @@ class _JsonConsumer(OneQueueConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        # As Channels' own, without its closing of old connections on that one shared thread: for every
+        # tab that closes, a wait behind every other such hop (``end`` leaves the groups).
+        await self.disconnect(message["code"])
+        raise StopConsumer
 
     def start_task(self, coroutine) -> asyncio.Task:
         """Run a coroutine beside the connection; it is cancelled when the connection ends."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import channels.generic.websocket as channels_websocket
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -240,3 +241,22 @@ def test_a_window_that_lost_its_expiry_gets_one_again(settings):
     # then the window ends within the minute
     assert 0 < client.ttl(full_key) <= limits.MESSAGE_WINDOW_SECONDS
     client.delete(full_key)
+
+
+async def test_a_closing_widget_does_not_queue_on_channels_single_shared_thread(shop, monkeypatch):
+    # given a widget in a chat, and a count of Channels' hops to its one shared thread on disconnecting
+    hops = []
+
+    async def counted_hop():
+        hops.append(1)
+
+    monkeypatch.setattr(channels_websocket, "aclose_old_connections", counted_hop)
+    widget, conversation = await widget_in_a_chat(shop, 1)
+
+    # when the tab closes
+    await widget.disconnect()
+
+    # then it made no such hop, and the visitor counts as gone from the chat
+    assert hops == []
+    left = await seen(conversation)
+    assert (left.visitor_sockets, left.visitor_left_at is not None) == (0, True)

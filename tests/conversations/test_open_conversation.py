@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from conversations import access, selectors, services, visits
-from conversations.models import Conversation
+from conversations.models import Conversation, Visitor
+from tests.sqlite_rerun import assert_all_passed
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_time(NOW)]
@@ -61,3 +62,32 @@ def test_a_visitor_whose_chats_are_all_closed_has_none_open_and_starts_a_new_one
     assert access.visitor_from_token(tenant=tenant, token=token).open_conversation_id is None
     assert selectors.open_conversation_of(visitor=visitor) is None
     assert services.start_conversation(tenant=tenant, visitor=visitor, route=False).pk != closed.pk
+
+
+def test_the_reconnect_query_compiled_once_finds_each_visitor_of_each_tenant_and_nobody_else(tenant, other_tenant):
+    # given visitors of two tenants, one of them named and in a chat
+    named, named_token = visits.identify_visitor(tenant=tenant, token="")
+    Visitor.objects.for_tenant(tenant).filter(pk=named.pk).update(name="Maija")
+    chat = conversation(named, status=Conversation.Status.ACTIVE, minutes_ago=3)
+    other, other_token = visits.identify_visitor(tenant=other_tenant, token="")
+
+    # when the reconnect query is asked for each in turn, and across tenants (the SQL is compiled once;
+    # only the tenant and the visitor change)
+    found = [
+        access.visitor_from_token(tenant=tenant, token=named_token),
+        access.visitor_from_token(tenant=other_tenant, token=other_token),
+        access.visitor_from_token(tenant=tenant, token=named_token),
+        access.visitor_from_token(tenant=tenant, token=other_token),
+        access.visitor_from_token(tenant=other_tenant, token=named_token),
+    ]
+
+    # then each token finds its own visitor, with their name and open chat, and no other tenant's
+    first, second, again, foreign, foreign_too = found
+    assert (first.pk, first.name, first.open_conversation_id, first.tenant) == (named.pk, "Maija", chat.pk, tenant)
+    assert (second.pk, second.open_conversation_id, second.tenant) == (other.pk, None, other_tenant)
+    assert (again.pk, again.open_conversation_id) == (named.pk, chat.pk)
+    assert (foreign, foreign_too) == (None, None)
+
+
+def test_the_open_conversation_rule_and_the_reconnect_query_on_sqlite(sqlite_rerun):
+    assert_all_passed(sqlite_rerun.of(__file__))
