@@ -538,7 +538,7 @@ class AgentConsumer(_JsonConsumer):
             self.read_up_to(mark)
             if self.touch_due():
                 # Beside the line too: the agent stays alive while the frames ahead of this ping wait.
-                self.start_task(background_sync_to_async(agent_services.touch_agent)(agent=self.agent))
+                self.start_task(database_sync_to_async(agent_services.touch_agent)(agent=self.agent))
 
     def touch_due(self) -> bool:
         """Say whether a ping now records the console alive (and note that it does): at most every TOUCH_EVERY,

@@ -125,8 +125,9 @@ Overload
     to half as much again). A message is refused once per socket: sent again on the same socket it is
     taken however busy the process is, so overload delays a message by one retry, never for ever.
     Pings, and the checks they set off, never count as waiting calls and are never refused: their checks
-    wait until no message's call does (CHAT_DATABASE_THREADS, conversations/threads.py). A console's
-    pong may therefore come late; its next frames do not wait for it.
+    wait until no message's call does, or about a second at most (CHAT_DATABASE_THREADS,
+    conversations/threads.py). A console's pong may therefore come late; its next frames do not wait
+    for it.
 
 Attacking it (fault tests)
     Shorten the clocks through the settings (environment variables of the processes a test starts):

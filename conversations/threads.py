@@ -1,11 +1,13 @@
 """Database calls of the live-chat consumers on threads, and how long they wait for one.
 
 One pool of threads per process (``CHAT_DATABASE_THREADS``), two lanes into it. What a socket asks for
-now (a message, a hello, an open chat) goes first; checks that can wait a moment (the pings') are taken
-only when no such call waits, so a thousand widgets pinging in the same second never hold up a message
-for longer than one call. The wait of the oldest first-lane call still queued is the process's overload
-signal (``database_wait``): past ``CHAT_OVERLOAD_WAIT_MS`` a new message is answered ``overloaded``
-(once: ``refuse_when_overloaded``) instead of queueing behind them. Pings never count.
+now (a message, a hello, an open chat, a console's presence) goes first; checks that can wait a moment
+(the pings') are taken when no such call waits, or once they have waited ``LATER_PATIENCE``, so a
+thousand widgets pinging in the same second do not hold up the messages, and a flood of messages
+delays a ping's answer by about a second, never for good. The wait of the oldest first-lane call still
+queued is the process's overload signal (``database_wait``): past ``CHAT_OVERLOAD_WAIT_MS`` a new
+message is answered ``overloaded`` (once: ``refuse_when_overloaded``) instead of queueing behind them.
+Pings never count.
 
 Events the work publishes are handed back and sent from the event loop once the call returns
 (``events.handed_to_caller``): a thread does not wait on the loop for each of them.
@@ -13,8 +15,8 @@ Events the work publishes are handed back and sent from the event loop once the 
 
 from __future__ import annotations
 
+import collections
 import itertools
-import queue
 import threading
 import time
 from concurrent.futures import Executor, Future
@@ -89,30 +91,45 @@ def database_sync_to_async(func):
 
 
 NOW, LATER = 0, 1  # the lanes: what a socket waits for, and the checks that can wait
+# A second-lane call waits at most about this long (seconds) behind the first lane's: a flood of messages
+# must not starve the pings' checks for good (a widget's presence and a lost tail rest on them).
+LATER_PATIENCE = 1.0
 
 
 class _Pool:
-    """The process's database threads, made when first used; they take the first lane's calls first."""
+    """The process's database threads, made when first used. They take the first lane's calls first,
+    and a second-lane call first once it has waited LATER_PATIENCE."""
 
-    lock = threading.Lock()
-    calls: queue.PriorityQueue | None = None
-    numbers = itertools.count()
+    ready = threading.Condition()
+    lanes: tuple[collections.deque, collections.deque] = (collections.deque(), collections.deque())
+    started = False
 
     @classmethod
     def submit(cls, lane: int, fn, args, kwargs) -> Future:
-        with cls.lock:
-            if cls.calls is None:
-                cls.calls = queue.PriorityQueue()
-                for n in range(settings.CHAT_DATABASE_THREADS):
-                    threading.Thread(target=cls._work, args=(cls.calls,), name=f"chat-db-{n}", daemon=True).start()
         future: Future = Future()
-        cls.calls.put((lane, next(cls.numbers), future, fn, args, kwargs))
+        with cls.ready:
+            if not cls.started:
+                cls.started = True
+                for n in range(settings.CHAT_DATABASE_THREADS):
+                    threading.Thread(target=cls._work, name=f"chat-db-{n}", daemon=True).start()
+            cls.lanes[lane].append((time.monotonic(), future, fn, args, kwargs))
+            cls.ready.notify()
         return future
 
-    @staticmethod
-    def _work(calls: queue.PriorityQueue) -> None:
+    @classmethod
+    def _next(cls) -> tuple:
+        with cls.ready:
+            now, later = cls.lanes
+            while not now and not later:
+                cls.ready.wait()
+            if later and (not now or time.monotonic() - later[0][0] >= LATER_PATIENCE):
+                return later.popleft()
+            return now.popleft()
+
+    @classmethod
+    def _work(cls) -> None:
         while True:
-            _lane, _number, future, fn, args, kwargs = calls.get()
+            _queued_at, future, fn, args, kwargs = cls._next()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
