@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from chatops.asgi import application
+from conversations import threads
 from conversations.models import Conversation, Message
 from tests import factories
 from workforce.models import Agent
@@ -95,3 +98,12 @@ async def frames_until(communicator, done, timeout=5) -> list[dict]:
     while not frames or not done(frames[-1]):
         frames.append(await communicator.receive_json_from(timeout=timeout))
     return frames
+
+
+def keep_every_database_thread_busy(settings, seconds: float) -> list:
+    """Keep every database thread of this process busy for ``seconds``, with two calls more waiting for one
+    (so that ``threads.database_wait`` grows); return the calls, to be awaited at the end."""
+    return [
+        asyncio.ensure_future(threads.database_sync_to_async(time.sleep)(seconds))
+        for _ in range(settings.CHAT_DATABASE_THREADS + 2)
+    ]

@@ -20,6 +20,7 @@ from conversations.models import Conversation
 from tests.conversations.sockets import (
     close_consumer_thread_connections,  # noqa: F401 (an autouse fixture)
     hello,
+    keep_every_database_thread_busy,
     receive_until,
     visitor_socket,
 )
@@ -88,10 +89,7 @@ async def test_a_message_refused_as_overloaded_is_taken_when_it_comes_again_on_t
     # given a widget in a chat, and a process whose every database thread is busy while more calls wait
     settings.CHAT_OVERLOAD_WAIT_MS = 200
     widget, _conversation = await widget_in_a_chat(shop, 1)
-    busy = [
-        asyncio.ensure_future(threads.database_sync_to_async(time.sleep)(2.0))
-        for _ in range(settings.CHAT_DATABASE_THREADS + 2)
-    ]
+    busy = keep_every_database_thread_busy(settings, 2.0)
     await asyncio.sleep(0.4)
     assert threads.database_wait() >= 0.2
 

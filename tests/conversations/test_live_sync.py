@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from conversations import consumers, services, threads
+from conversations import services, threads
 from conversations.models import Conversation, Message
 from tests.conversations.sockets import (
     agent_socket,
     close_consumer_thread_connections,  # noqa: F401 (an autouse fixture)
     frames_until,
     hello,
+    keep_every_database_thread_busy,
     ready_agent,
     receive_until,
     store_unpublished,
@@ -206,10 +206,7 @@ async def test_a_saturated_process_answers_a_message_with_overloaded_and_stores_
     # given a widget in a chat, and a process whose every database thread is busy while more calls wait
     settings.CHAT_OVERLOAD_WAIT_MS = 200
     widget, _token, _conversation = await chat_with_messages(shop, 1)
-    busy = [
-        asyncio.ensure_future(consumers.database_sync_to_async(time.sleep)(1.5))
-        for _ in range(settings.CHAT_DATABASE_THREADS + 2)
-    ]
+    busy = keep_every_database_thread_busy(settings, 1.5)
     await asyncio.sleep(0.4)
     assert threads.database_wait() >= 0.2
 

@@ -35,6 +35,15 @@ def new_chat(tenant, now=None):
 
 
 @pytest.mark.django_db
+def side_by_side(*functions) -> None:
+    """Run the functions at once, each on a thread (and connection) of its own, until all have returned."""
+    threads = [threading.Thread(target=function) for function in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_a_new_chat_goes_to_an_eligible_agent(tenant):
     anna = ready_agent(tenant, name="Anna")
 
@@ -154,11 +163,7 @@ def test_two_chats_arriving_at_once_never_push_an_agent_past_their_limit(tenant)
             connection.close()
 
     # when both are routed at the same moment from two connections
-    threads = [threading.Thread(target=route_first), threading.Thread(target=route_second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    side_by_side(route_first, route_second)
 
     # then only the first got the agent; the second waits
     assert (results["first"], results["second"]) == (solo, None)
@@ -193,11 +198,7 @@ def test_a_chat_arriving_while_the_only_free_agent_is_being_given_another_still_
             connection.close()
 
     # when the second is routed while the first assignment still holds the agent's row
-    threads = [threading.Thread(target=route_first), threading.Thread(target=route_second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    side_by_side(route_first, route_second)
 
     # then the second waits for the row, not for the next sweep of the queue: both chats are the agent's
     assert (results["first"], results["second"]) == (solo, solo)
